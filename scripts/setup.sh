@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sets up everything bazof needs on a fresh Debian machine, then builds it.
+#   scripts/setup.sh            release build in build/
+#   BAZOF_ASAN=1 scripts/setup.sh   also an ASan+UBSan build in build-asan/
+# Idempotent: re-running only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# 1. System packages (Debian). Installed only when missing.
+APT_PKGS=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# 2. Project-local Python environment with the pinned pyarrow (which also
+#    carries Arrow C++).
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+# The wheel ships only versioned sonames (libarrow.so.2600); create the
+# unversioned names the linker looks for.
+.venv/bin/python -c "import pyarrow; pyarrow.create_library_symlinks()"
+
+# 3. Build.
+build() {
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja -DBAZOF_PYTHON="$ROOT/.venv/bin/python" "$@" >/dev/null
+  log "building $dir"
+  cmake --build "$dir" -j"$(nproc)"
+}
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo ${BAZOF_CMAKE_ARGS:-}
+if [ "${BAZOF_ASAN:-0}" = 1 ]; then
+  build build-asan -DCMAKE_BUILD_TYPE=Debug -DBAZOF_ASAN=ON ${BAZOF_CMAKE_ARGS:-}
+fi
+log "ready: build/bazof"
