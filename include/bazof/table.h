@@ -1,0 +1,112 @@
+// Opening a bazof table and reading it as of an event time and a version.
+#pragma once
+
+#include <arrow/filesystem/type_fwd.h>
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bazof/event_time.h"
+#include "bazof/snapshot.h"
+
+namespace bazof {
+
+namespace io {
+class Storage;
+}
+
+class Scan;
+class ScanBuilder;
+
+/// A handle on one table. Opening reads the version pointer and probes for
+/// newer snapshots (no listing). Thread-safe: scans may run concurrently.
+class Table : public std::enable_shared_from_this<Table> {
+ public:
+  /// Opens table `name` under `location`: a local directory, a file:// URI or
+  /// an s3://bucket/prefix URI. kNotFound if the location or table is absent.
+  static arrow::Result<std::shared_ptr<Table>> Open(const std::string& location,
+                                                    const std::string& name);
+
+  /// Opens the table whose root directory is `root` on an injected filesystem
+  /// (e.g. arrow::fs::internal::MockFileSystem in tests).
+  static arrow::Result<std::shared_ptr<Table>> Open(std::shared_ptr<arrow::fs::FileSystem> fs,
+                                                    const std::string& root);
+
+  /// Opens over an already-made Storage (used by writers and tests).
+  static arrow::Result<std::shared_ptr<Table>> Open(std::shared_ptr<io::Storage> storage);
+
+  /// The current version: the highest committed snapshot found at open.
+  Version current_version() const { return current_->version; }
+
+  /// The current snapshot.
+  const std::shared_ptr<const Snapshot>& current_snapshot() const { return current_; }
+
+  /// Snapshot of version `v` (kNotFound if it does not exist).
+  arrow::Result<std::shared_ptr<const Snapshot>> SnapshotAt(Version v) const;
+
+  /// Starts building a scan of this table.
+  ScanBuilder NewScan() const;
+
+  /// Where the table lives, as shown in messages.
+  const std::string& location() const;
+  const std::shared_ptr<io::Storage>& storage() const { return storage_; }
+
+ private:
+  Table(std::shared_ptr<io::Storage> storage, std::shared_ptr<const Snapshot> current)
+      : storage_(std::move(storage)), current_(std::move(current)) {}
+  std::shared_ptr<io::Storage> storage_;
+  std::shared_ptr<const Snapshot> current_;
+};
+
+/// Options of a scan, validated by ScanBuilder::Build().
+struct ScanOptions {
+  EventTime as_of = EventTime::Max();  ///< inclusive; Max() = latest
+  std::optional<Version> version;      ///< nullopt = current version
+  /// Value columns to return (key and event-time columns always come first).
+  /// nullopt = all value columns.
+  std::optional<std::vector<std::string>> columns;
+  /// Keep only these keys (single-column keys, as text parsed by the key's
+  /// type). Empty = all keys.
+  std::vector<std::string> key_in;
+  int64_t batch_size = 64 * 1024;
+  /// Threads merging key ranges in parallel; 0 = number of cores.
+  int threads = 0;
+};
+
+/// Builds a scan. Build() checks the options against the table.
+class ScanBuilder {
+ public:
+  explicit ScanBuilder(std::shared_ptr<const Table> table) : table_(std::move(table)) {}
+  ScanBuilder& AsOf(EventTime t) { options_.as_of = t; return *this; }
+  ScanBuilder& AtVersion(Version v) { options_.version = v; return *this; }
+  ScanBuilder& Columns(std::vector<std::string> columns) { options_.columns = std::move(columns); return *this; }
+  ScanBuilder& KeyIn(std::vector<std::string> keys) { options_.key_in = std::move(keys); return *this; }
+  ScanBuilder& BatchSize(int64_t n) { options_.batch_size = n; return *this; }
+  ScanBuilder& Threads(int n) { options_.threads = n; return *this; }
+  arrow::Result<std::shared_ptr<Scan>> Build() const;
+
+ private:
+  std::shared_ptr<const Table> table_;
+  ScanOptions options_;
+};
+
+/// A planned scan: which files it reads, and a streaming reader of its result
+/// (rows sorted by key; columns: key(s), event time, projected values).
+class Scan {
+ public:
+  virtual ~Scan() = default;
+  /// Output schema.
+  virtual std::shared_ptr<arrow::Schema> schema() const = 0;
+  /// The data files the scan reads, in plan order (for info/explain).
+  virtual std::vector<std::string> files() const = 0;
+  /// Starts reading. Memory is bounded by batch size x files x threads.
+  virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ToReader() const = 0;
+  /// Reads everything into a table (convenience for small results).
+  arrow::Result<std::shared_ptr<arrow::Table>> ToTable() const;
+};
+
+}  // namespace bazof

@@ -1,0 +1,72 @@
+// The one narrow interface through which bazof touches storage.
+//
+// Contract (what the rest of bazof relies on; docs/spec.md, "Commit protocol"):
+//  * Names are relative to the table root and already checked by
+//    metadata::CheckRelativeFileName; Storage never resolves '..'.
+//  * ReadFile/OpenForRead see every file whose creation has returned OK
+//    (read-after-write consistency; local disks and S3 both give it).
+//  * CreateExclusive(name, bytes) is the commit point: it either creates the
+//    complete file and returns OK, or leaves no file and returns kConflict
+//    (the name already exists) or another error. Readers never observe a
+//    partial file. On a local disk the file and its directory are fsynced
+//    before OK. On other filesystems (until the S3 issue adds conditional PUT)
+//    it is check-then-write and safe for a single writer only.
+//  * WriteFile(name, ...) writes a data file under a fresh, unique name;
+//    the name is referenced only after the write returned OK.
+//  * ReplaceFile(name, bytes) overwrites a small file (version.txt); it is a
+//    hint, so a torn or stale value is tolerated by readers.
+//  * Nothing here derives information from modification times.
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/result.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace bazof::io {
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  /// Storage over `fs`, rooted at `root` (a path in fs's namespace).
+  /// `display_root` is how the root is shown in messages (URI or path).
+  static std::shared_ptr<Storage> Make(std::shared_ptr<arrow::fs::FileSystem> fs, std::string root,
+                                       std::string display_root);
+
+  /// How `name` is shown in messages: display_root + "/" + name.
+  virtual std::string Describe(std::string_view name) const = 0;
+  virtual const std::string& display_root() const = 0;
+
+  /// True if the root directory exists.
+  virtual arrow::Result<bool> RootExists() = 0;
+  /// True if `name` exists as a file.
+  virtual arrow::Result<bool> Exists(std::string_view name) = 0;
+  /// Whole contents of a small file; kNotFound if it does not exist.
+  virtual arrow::Result<std::string> ReadFile(std::string_view name) = 0;
+  /// Random access to a data file; kNotFound if it does not exist.
+  virtual arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(
+      std::string_view name) = 0;
+  /// A stream writing a new data file (parent directories are created).
+  virtual arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenForWrite(
+      std::string_view name) = 0;
+  /// The commit point; see the contract above.
+  virtual arrow::Status CreateExclusive(std::string_view name, std::string_view bytes) = 0;
+  /// Overwrites a small hint file.
+  virtual arrow::Status ReplaceFile(std::string_view name, std::string_view bytes) = 0;
+  /// Makes sure the root directory exists.
+  virtual arrow::Status CreateRoot() = 0;
+};
+
+/// Resolves a table location (local path, file:// or s3:// URI) and table
+/// name into a Storage rooted at the table's directory. A local `location`
+/// must exist unless `create_location` (then it is created).
+arrow::Result<std::shared_ptr<Storage>> OpenStorage(const std::string& location,
+                                                    const std::string& table,
+                                                    bool create_location = false);
+
+}  // namespace bazof::io

@@ -1,0 +1,140 @@
+#include "metadata/types.h"
+
+#include <arrow/type.h>
+
+
+#include <charconv>
+
+#include "bazof/error.h"
+
+namespace bazof::metadata {
+namespace {
+
+bool ParseInt(std::string_view s, int32_t* out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(std::string_view name) {
+  using namespace arrow;
+  if (name == "string") return utf8();
+  if (name == "binary") return binary();
+  if (name == "bool") return boolean();
+  if (name == "int8") return int8();
+  if (name == "int16") return int16();
+  if (name == "int32") return int32();
+  if (name == "int64") return int64();
+  if (name == "uint8") return uint8();
+  if (name == "uint16") return uint16();
+  if (name == "uint32") return uint32();
+  if (name == "uint64") return uint64();
+  if (name == "float32") return float32();
+  if (name == "float64") return float64();
+  if (name == "date") return date32();
+  if (name == "timestamp") return timestamp(TimeUnit::MICRO, "UTC");
+  if (name == "timestamp[s]") return timestamp(TimeUnit::SECOND, "UTC");
+  if (name == "timestamp[ms]") return timestamp(TimeUnit::MILLI, "UTC");
+  if (name == "timestamp[us]") return timestamp(TimeUnit::MICRO, "UTC");
+  if (name == "timestamp[ns]") return timestamp(TimeUnit::NANO, "UTC");
+  if (name.starts_with("decimal(") && name.ends_with(")")) {
+    auto inner = name.substr(8, name.size() - 9);
+    auto comma = inner.find(',');
+    int32_t p = 0, s = 0;
+    if (comma != std::string_view::npos && ParseInt(inner.substr(0, comma), &p) &&
+        ParseInt(inner.substr(comma + 1), &s) && p >= 1 && p <= 38 && s >= 0 && s <= p) {
+      return decimal128(p, s);
+    }
+    return InvalidArgument("type '", name, "': decimal(p,s) needs 1 <= p <= 38 and 0 <= s <= p");
+  }
+  return InvalidArgument("unknown type '", name,
+                         "' (expected string, binary, bool, int8..int64, uint8..uint64, "
+                         "float32, float64, date, timestamp[s|ms|us|ns], decimal(p,s))");
+}
+
+arrow::Result<std::string> TypeName(const arrow::DataType& type) {
+  using arrow::Type;
+  switch (type.id()) {
+    case Type::STRING:
+    case Type::LARGE_STRING:
+    case Type::STRING_VIEW:
+      return "string";
+    case Type::BINARY:
+    case Type::LARGE_BINARY:
+      return "binary";
+    case Type::BOOL:
+      return "bool";
+    case Type::INT8:
+      return "int8";
+    case Type::INT16:
+      return "int16";
+    case Type::INT32:
+      return "int32";
+    case Type::INT64:
+      return "int64";
+    case Type::UINT8:
+      return "uint8";
+    case Type::UINT16:
+      return "uint16";
+    case Type::UINT32:
+      return "uint32";
+    case Type::UINT64:
+      return "uint64";
+    case Type::FLOAT:
+      return "float32";
+    case Type::DOUBLE:
+      return "float64";
+    case Type::DATE32:
+      return "date";
+    case Type::TIMESTAMP: {
+      switch (static_cast<const arrow::TimestampType&>(type).unit()) {
+        case arrow::TimeUnit::SECOND:
+          return "timestamp[s]";
+        case arrow::TimeUnit::MILLI:
+          return "timestamp[ms]";
+        case arrow::TimeUnit::MICRO:
+          return "timestamp[us]";
+        case arrow::TimeUnit::NANO:
+          return "timestamp[ns]";
+      }
+      break;
+    }
+    case Type::DECIMAL128: {
+      const auto& d = static_cast<const arrow::Decimal128Type&>(type);
+      return arrow::internal::JoinToString("decimal(", d.precision(), ",", d.scale(), ")");
+    }
+    default:
+      break;
+  }
+  return InvalidArgument("type ", type.ToString(), " is not supported by the bazof format");
+}
+
+arrow::Result<std::shared_ptr<arrow::DataType>> ParseLegacyTypeName(std::string_view name) {
+  if (name == "String") return arrow::utf8();
+  if (name == "Int") return arrow::int64();
+  if (name == "Boolean") return arrow::boolean();
+  if (name == "DateTime") return arrow::timestamp(arrow::TimeUnit::MILLI, "UTC");
+  return InvalidArgument("unknown legacy data_type '", name,
+                         "' (expected String, Int, Boolean or DateTime)");
+}
+
+std::optional<std::string> LegacyTypeName(const arrow::DataType& type) {
+  switch (type.id()) {
+    case arrow::Type::STRING:
+      return "String";
+    case arrow::Type::INT64:
+      return "Int";
+    case arrow::Type::BOOL:
+      return "Boolean";
+    case arrow::Type::TIMESTAMP:
+      if (static_cast<const arrow::TimestampType&>(type).unit() == arrow::TimeUnit::MILLI) {
+        return "DateTime";
+      }
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace bazof::metadata

@@ -1,0 +1,29 @@
+// Type names of the format (docs/spec.md, "Types") <-> Arrow types.
+#pragma once
+
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bazof::metadata {
+
+/// Parses a format type name: string, binary, bool, int8..int64, uint8..uint64,
+/// float32, float64, date, timestamp[s|ms|us|ns] (UTC), timestamp (=us),
+/// decimal(p,s).
+arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(std::string_view name);
+
+/// The format's name for an Arrow type; error if the type is not supported.
+arrow::Result<std::string> TypeName(const arrow::DataType& type);
+
+/// The legacy (bazof 0.1 / azof 0.2) type for a legacy name: String, Int,
+/// Boolean, DateTime. Error for other names.
+arrow::Result<std::shared_ptr<arrow::DataType>> ParseLegacyTypeName(std::string_view name);
+
+/// The legacy name of a type if it has one (string, int64, bool, timestamp[ms]).
+std::optional<std::string> LegacyTypeName(const arrow::DataType& type);
+
+}  // namespace bazof::metadata
