@@ -1,0 +1,372 @@
+#include "read/run_reader.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/arrow/schema.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+#include <parquet/statistics.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "bazof/error.h"
+
+namespace bazof::read {
+namespace {
+
+std::string Quote(io::Storage& storage, const std::string& name) {
+  return "data file '" + storage.Describe(name) + "': ";
+}
+
+int FieldId(const arrow::Field& f) {
+  if (!f.metadata()) return 0;
+  auto v = f.metadata()->Get("PARQUET:field_id");
+  if (!v.ok()) return 0;
+  try {
+    return std::stoi(*v);
+  } catch (...) {
+    return 0;
+  }
+}
+
+arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
+    io::Storage& storage, const std::string& name,
+    std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size) {
+  ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name));
+  parquet::arrow::FileReaderBuilder builder;
+  auto st = builder.Open(input, parquet::default_reader_properties(), std::move(metadata));
+  if (!st.ok()) {
+    return Corruption(Quote(storage, name), "not a Parquet file (", st.message(), ")");
+  }
+  parquet::ArrowReaderProperties props;
+  props.set_batch_size(batch_size);
+  props.set_pre_buffer(true);
+  props.set_use_threads(false);  // parallelism comes from key-range partitions
+  std::unique_ptr<parquet::arrow::FileReader> reader;
+  ARROW_RETURN_NOT_OK(builder.properties(props)->Build(&reader));
+  return reader;
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> CastTo(const std::shared_ptr<arrow::Array>& a,
+                                                    const std::shared_ptr<arrow::DataType>& t) {
+  if (a->type()->Equals(*t)) return a;
+  ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(*a, t));
+  return d;
+}
+
+arrow::Status EventMicros(const arrow::Array& et, std::vector<int64_t>* out) {
+  const auto& ts = static_cast<const arrow::TimestampArray&>(et);
+  const auto unit = static_cast<const arrow::TimestampType&>(*et.type()).unit();
+  const int64_t n = ts.length();
+  if (ts.null_count() > 0) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (ts.IsNull(i)) return Corruption("null event_time at row ", i);
+    }
+  }
+  out->resize(n);
+  const int64_t* v = ts.raw_values();
+  switch (unit) {
+    case arrow::TimeUnit::SECOND:
+      for (int64_t i = 0; i < n; ++i) (*out)[i] = v[i] * 1000000;
+      break;
+    case arrow::TimeUnit::MILLI:
+      for (int64_t i = 0; i < n; ++i) (*out)[i] = v[i] * 1000;
+      break;
+    case arrow::TimeUnit::MICRO:
+      std::copy(v, v + n, out->begin());
+      break;
+    case arrow::TimeUnit::NANO:
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t q = v[i] / 1000;
+        (*out)[i] = (v[i] % 1000 < 0) ? q - 1 : q;  // floor
+      }
+      break;
+  }
+  return arrow::Status::OK();
+}
+
+class ParquetRun : public RunSource {
+ public:
+  ParquetRun(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape,
+             KeyBounds bounds)
+      : storage_(storage), file_(std::move(file)), shape_(shape), bounds_(std::move(bounds)) {}
+
+  arrow::Status Init(int64_t batch_size) {
+    std::vector<int> row_groups = SelectRowGroups();
+    if (row_groups.empty()) {
+      done_ = true;
+      return arrow::Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(reader_, MakeReader(storage_, file_->planned.ref.path, file_->metadata, batch_size));
+    std::vector<int> leaves = file_->key_leaves;
+    leaves.push_back(file_->event_time_leaf);
+    if (file_->deleted_leaf >= 0) leaves.push_back(file_->deleted_leaf);
+    for (int l : file_->value_leaves) {
+      if (l >= 0) leaves.push_back(l);
+    }
+    std::sort(leaves.begin(), leaves.end());
+    leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
+    leaves_ = std::move(leaves);
+    row_groups_ = std::move(row_groups);
+    return arrow::Status::OK();
+  }
+
+  // Opens the reader of the next selected row group; false when none is left.
+  // One row group at a time: pre-buffering then coalesces that row group's
+  // column chunks into few reads, without holding the whole file in memory.
+  arrow::Result<bool> NextRowGroup() {
+    if (next_row_group_ >= row_groups_.size()) return false;
+    ARROW_ASSIGN_OR_RAISE(batches_, reader_->GetRecordBatchReader({row_groups_[next_row_group_++]}, leaves_));
+    return true;
+  }
+
+  arrow::Result<std::shared_ptr<RunBatch>> Next() override {
+    auto r = NextImpl();
+    if (!r.ok()) return WithContext(r.status(), Quote(storage_, name()));
+    return r;
+  }
+
+  int64_t rank() const override { return file_->planned.rank; }
+  const std::string& name() const override { return file_->planned.ref.path; }
+
+ private:
+  std::vector<int> SelectRowGroups() const {
+    std::vector<int> out;
+    for (int rg = 0; rg < file_->metadata->num_row_groups(); ++rg) {
+      const auto& b = file_->row_group_bounds[rg];
+      if (b) {
+        if (bounds_.lower && b->second < *bounds_.lower) continue;
+        if (bounds_.upper && b->first >= *bounds_.upper) continue;
+        if (!bounds_.key_in.empty()) {
+          auto it = std::lower_bound(bounds_.key_in.begin(), bounds_.key_in.end(), b->first);
+          if (it == bounds_.key_in.end() || *it > b->second) continue;
+        }
+      }
+      out.push_back(rg);
+    }
+    return out;
+  }
+
+  arrow::Result<std::shared_ptr<RunBatch>> NextImpl() {
+    while (!done_) {
+      std::shared_ptr<arrow::RecordBatch> raw;
+      if (!file_->planned.ref.sorted) {
+        // Legacy files are not sorted: read the selected row groups whole
+        // (such files are small) and sort them, stably, once.
+        ARROW_ASSIGN_OR_RAISE(batches_, reader_->GetRecordBatchReader(row_groups_, leaves_));
+        ARROW_ASSIGN_OR_RAISE(auto table, batches_->ToTable());
+        ARROW_ASSIGN_OR_RAISE(raw, table->CombineChunksToBatch());
+        done_ = true;
+        ARROW_ASSIGN_OR_RAISE(auto rb, Convert(raw));
+        ARROW_ASSIGN_OR_RAISE(rb, SortRun(std::move(rb)));
+        if (ApplyBounds(rb.get())) return rb;
+        continue;
+      }
+      if (batches_) ARROW_RETURN_NOT_OK(batches_->ReadNext(&raw));
+      if (!raw) {
+        ARROW_ASSIGN_OR_RAISE(bool more, NextRowGroup());
+        if (!more) {
+          done_ = true;
+          break;
+        }
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(auto rb, Convert(raw));
+      if (ApplyBounds(rb.get())) return rb;
+    }
+    return nullptr;
+  }
+
+  // Narrows rb to [lower, upper); marks the run done once past upper.
+  // Returns true if rows remain.
+  bool ApplyBounds(RunBatch* rb) {
+    const auto& v = rb->keys.views;
+    rb->begin = 0;
+    rb->end = static_cast<int64_t>(v.size());
+    if (bounds_.lower) {
+      rb->begin = std::lower_bound(v.begin(), v.end(), std::string_view(*bounds_.lower)) - v.begin();
+    }
+    if (bounds_.upper) {
+      rb->end = std::lower_bound(v.begin() + rb->begin, v.end(), std::string_view(*bounds_.upper)) - v.begin();
+      if (rb->end < static_cast<int64_t>(v.size())) done_ = true;
+    }
+    return rb->begin < rb->end;
+  }
+
+  arrow::Result<std::shared_ptr<RunBatch>> Convert(const std::shared_ptr<arrow::RecordBatch>& raw) {
+    auto rb = std::make_shared<RunBatch>();
+    const auto& schema = shape_.schema;
+    std::vector<std::shared_ptr<arrow::Array>> columns;
+    std::vector<std::shared_ptr<arrow::Array>> keys;
+    for (size_t k = 0; k < schema.key_columns.size(); ++k) {
+      auto a = raw->GetColumnByName(schema.key_columns[k].name);
+      ARROW_ASSIGN_OR_RAISE(a, CastTo(a, schema.key_columns[k].type));
+      keys.push_back(a);
+      columns.push_back(a);
+    }
+    auto et = raw->GetColumnByName(file_et_name_);
+    ARROW_RETURN_NOT_OK(EventMicros(*et, &rb->event_micros));
+    ARROW_ASSIGN_OR_RAISE(et, CastTo(et, schema.event_time.type));
+    columns.push_back(et);
+    for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
+      const auto& spec = schema.value_columns[shape_.value_columns[i]];
+      std::shared_ptr<arrow::Array> a;
+      if (file_->value_leaves[i] >= 0) {
+        a = raw->GetColumnByName(file_value_names_[i]);
+        ARROW_ASSIGN_OR_RAISE(a, CastTo(a, spec.type));
+      } else {
+        ARROW_ASSIGN_OR_RAISE(a, arrow::MakeArrayOfNull(spec.type, raw->num_rows()));
+      }
+      columns.push_back(a);
+    }
+    if (file_->deleted_leaf >= 0) rb->deleted = raw->GetColumnByName(kDeletedColumn);
+    rb->batch = arrow::RecordBatch::Make(shape_.output_schema, raw->num_rows(), std::move(columns));
+    ARROW_RETURN_NOT_OK(shape_.codec.Encode(keys, &rb->keys));
+    return rb;
+  }
+
+  arrow::Result<std::shared_ptr<RunBatch>> SortRun(std::shared_ptr<RunBatch> rb) {
+    const int64_t n = rb->batch->num_rows();
+    std::vector<int64_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      int c = rb->keys.views[a].compare(rb->keys.views[b]);
+      return c < 0 || (c == 0 && rb->event_micros[a] < rb->event_micros[b]);
+    });
+    arrow::Int64Builder ib;
+    ARROW_RETURN_NOT_OK(ib.AppendValues(order));
+    ARROW_ASSIGN_OR_RAISE(auto indices, ib.Finish());
+    auto sorted = std::make_shared<RunBatch>();
+    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(rb->batch, indices));
+    sorted->batch = taken.record_batch();
+    sorted->event_micros.resize(n);
+    for (int64_t i = 0; i < n; ++i) sorted->event_micros[i] = rb->event_micros[order[i]];
+    if (rb->deleted) {
+      ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(rb->deleted, indices));
+      sorted->deleted = d.make_array();
+    }
+    std::vector<std::shared_ptr<arrow::Array>> keys;
+    for (size_t k = 0; k < shape_.schema.key_columns.size(); ++k) keys.push_back(sorted->batch->column(k));
+    ARROW_RETURN_NOT_OK(shape_.codec.Encode(keys, &sorted->keys));
+    return sorted;
+  }
+
+ public:
+  std::string file_et_name_;
+  std::vector<std::string> file_value_names_;
+
+ private:
+  io::Storage& storage_;
+  std::shared_ptr<OpenedFile> file_;
+  const ScanShape& shape_;
+  KeyBounds bounds_;
+  std::unique_ptr<parquet::arrow::FileReader> reader_;
+  std::vector<int> row_groups_;
+  std::vector<int> leaves_;
+  size_t next_row_group_ = 0;
+  std::unique_ptr<arrow::RecordBatchReader> batches_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+bool RunBatch::IsDeleted(int64_t row) const {
+  if (!deleted) return false;
+  const auto& d = static_cast<const arrow::BooleanArray&>(*deleted);
+  return d.IsValid(row) && d.Value(row);
+}
+
+arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
+                                                        const planning::PlannedFile& planned,
+                                                        const ScanShape& shape) {
+  const std::string& name = planned.ref.path;
+  ARROW_ASSIGN_OR_RAISE(auto reader, MakeReader(storage, name, nullptr, 1024));
+  auto file = std::make_shared<OpenedFile>();
+  file->planned = planned;
+  file->metadata = reader->parquet_reader()->metadata();
+  file->num_rows = file->metadata->num_rows();
+  std::shared_ptr<arrow::Schema> schema;
+  auto st = reader->GetSchema(&schema);
+  if (!st.ok()) return Corruption(Quote(storage, name), "unreadable schema (", st.message(), ")");
+  const auto& fields = reader->manifest().schema_fields;
+
+  auto leaf_of = [&](int field_index) -> int {
+    return field_index < 0 ? -1 : fields[field_index].column_index;
+  };
+  auto require = [&](const std::string& col) -> arrow::Result<int> {
+    int i = schema->GetFieldIndex(col);
+    if (i < 0) return Corruption(Quote(storage, name), "no column '", col, "'");
+    if (leaf_of(i) < 0) return Corruption(Quote(storage, name), "column '", col, "' is nested");
+    return i;
+  };
+
+  for (const auto& k : shape.schema.key_columns) {
+    ARROW_ASSIGN_OR_RAISE(int i, require(k.name));
+    file->key_leaves.push_back(leaf_of(i));
+  }
+  ARROW_ASSIGN_OR_RAISE(int et, require(shape.schema.event_time.name));
+  if (schema->field(et)->type()->id() != arrow::Type::TIMESTAMP) {
+    return Corruption(Quote(storage, name), "column '", shape.schema.event_time.name, "' is ",
+                      schema->field(et)->type()->ToString(), ", not a timestamp");
+  }
+  file->event_time_leaf = leaf_of(et);
+  int del = schema->GetFieldIndex(kDeletedColumn);
+  if (del >= 0) {
+    if (schema->field(del)->type()->id() != arrow::Type::BOOL) {
+      return Corruption(Quote(storage, name), "column '", kDeletedColumn, "' is not boolean");
+    }
+    file->deleted_leaf = leaf_of(del);
+  }
+  for (int vi : shape.value_columns) {
+    const auto& spec = shape.schema.value_columns[vi];
+    int found = -1;
+    if (shape.match_by_id && spec.id > 0) {
+      for (int f = 0; f < schema->num_fields(); ++f) {
+        if (FieldId(*schema->field(f)) == spec.id) found = f;
+      }
+    }
+    if (found < 0) found = schema->GetFieldIndex(spec.name);
+    if (found >= 0 && leaf_of(found) < 0) {
+      return Corruption(Quote(storage, name), "column '", spec.name, "' is nested");
+    }
+    file->value_leaves.push_back(leaf_of(found));
+  }
+
+  // Row-group key bounds from Parquet statistics (single-column keys only:
+  // per-column min/max do not bound composite keys tightly enough).
+  file->row_group_bounds.resize(file->metadata->num_row_groups());
+  if (shape.schema.key_columns.size() == 1) {
+    for (int rg = 0; rg < file->metadata->num_row_groups(); ++rg) {
+      auto chunk = file->metadata->RowGroup(rg)->ColumnChunk(file->key_leaves[0]);
+      auto stats = chunk->statistics();
+      if (!stats || !stats->HasMinMax()) continue;
+      std::shared_ptr<arrow::Scalar> lo, hi;
+      if (!parquet::arrow::StatisticsAsScalars(*stats, &lo, &hi).ok()) continue;
+      auto elo = shape.codec.EncodeFirstColumn(*lo);
+      auto ehi = shape.codec.EncodeFirstColumn(*hi);
+      if (elo.ok() && ehi.ok()) file->row_group_bounds[rg] = std::make_pair(*elo, *ehi);
+    }
+  }
+  return file;
+}
+
+arrow::Result<std::unique_ptr<RunSource>> RunSource::Make(io::Storage& storage,
+                                                          std::shared_ptr<OpenedFile> file,
+                                                          const ScanShape& shape,
+                                                          const KeyBounds& bounds,
+                                                          int64_t batch_size) {
+  auto run = std::make_unique<ParquetRun>(storage, file, shape, bounds);
+  // Names of the columns as the file spells them (value columns may be
+  // matched by id under another name).
+  const auto& fields = file->metadata->schema();
+  auto leaf_name = [&](int leaf) { return fields->Column(leaf)->path()->ToDotVector()[0]; };
+  run->file_et_name_ = leaf_name(file->event_time_leaf);
+  for (int l : file->value_leaves) run->file_value_names_.push_back(l >= 0 ? leaf_name(l) : "");
+  auto st = run->Init(batch_size);
+  if (!st.ok()) return WithContext(st, Quote(storage, file->planned.ref.path));
+  return run;
+}
+
+}  // namespace bazof::read

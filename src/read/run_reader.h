@@ -1,0 +1,86 @@
+// Reading one data file of a scan as a "run": batches sorted by
+// (key, event_time), with keys encoded and event times in microseconds.
+#pragma once
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bazof/snapshot.h"
+#include "io/storage.h"
+#include "planning/planner.h"
+#include "read/key_codec.h"
+
+namespace parquet {
+class FileMetaData;
+}
+
+namespace bazof::read {
+
+/// What every run of a scan shares: the table's schema, the output columns and
+/// the key codec.
+struct ScanShape {
+  TableSchema schema;
+  std::vector<int> value_columns;  ///< indices into schema.value_columns, output order
+  std::shared_ptr<arrow::Schema> output_schema;  ///< keys, event_time, values
+  KeyCodec codec;
+  bool match_by_id = false;  ///< format 1: value columns matched by field id when present
+};
+
+/// A data file opened once per scan (footer read, columns resolved, row-group
+/// key bounds decoded); shared by the key-range partitions.
+struct OpenedFile {
+  planning::PlannedFile planned;
+  std::shared_ptr<parquet::FileMetaData> metadata;
+  std::vector<int> key_leaves;    ///< Parquet leaf index per key column
+  int event_time_leaf = -1;
+  int deleted_leaf = -1;          ///< -1: no tombstones in this file
+  std::vector<int> value_leaves;  ///< per output value column; -1 = absent (nulls)
+  /// Per row group: encoded [min, max] key bounds, when statistics allow.
+  std::vector<std::optional<std::pair<std::string, std::string>>> row_group_bounds;
+  int64_t num_rows = 0;
+};
+
+/// Opens and validates a data file: Parquet footer, key and event-time columns.
+/// Errors name the file (kNotFound, kCorruption).
+arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
+                                                        const planning::PlannedFile& planned,
+                                                        const ScanShape& shape);
+
+/// One batch of a run. `columns` are in output order and output types.
+struct RunBatch {
+  std::shared_ptr<arrow::RecordBatch> batch;
+  KeyCodes keys;
+  std::vector<int64_t> event_micros;
+  std::shared_ptr<arrow::Array> deleted;  ///< BooleanArray or null
+  int64_t begin = 0, end = 0;             ///< rows of this run in [begin, end)
+  bool IsDeleted(int64_t row) const;
+};
+
+/// Restriction of a run to part of the key space.
+struct KeyBounds {
+  std::optional<std::string> lower;  ///< inclusive, encoded
+  std::optional<std::string> upper;  ///< exclusive, encoded
+  std::vector<std::string> key_in;   ///< sorted encoded keys; empty = all
+};
+
+/// Streams the rows of one file within `bounds`, sorted by (key, event_time).
+class RunSource {
+ public:
+  static arrow::Result<std::unique_ptr<RunSource>> Make(io::Storage& storage,
+                                                        std::shared_ptr<OpenedFile> file,
+                                                        const ScanShape& shape,
+                                                        const KeyBounds& bounds,
+                                                        int64_t batch_size);
+  virtual ~RunSource() = default;
+  /// Next batch with at least one row, or nullptr at the end.
+  virtual arrow::Result<std::shared_ptr<RunBatch>> Next() = 0;
+  virtual int64_t rank() const = 0;
+  virtual const std::string& name() const = 0;
+};
+
+}  // namespace bazof::read

@@ -1,0 +1,205 @@
+#include "read/scan_reader.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "read/merge.h"
+
+namespace bazof::read {
+namespace {
+
+// Split points for the key space, from the row-group key bounds of the
+// largest file: roughly equal row counts per range without reading data.
+std::vector<std::string> SplitPoints(const std::vector<std::shared_ptr<OpenedFile>>& files,
+                                     int wanted) {
+  const OpenedFile* largest = nullptr;
+  for (const auto& f : files) {
+    if (!largest || f->num_rows > largest->num_rows) largest = f.get();
+  }
+  std::vector<std::string> candidates;
+  if (largest) {
+    for (size_t rg = 1; rg < largest->row_group_bounds.size(); ++rg) {
+      if (largest->row_group_bounds[rg]) candidates.push_back(largest->row_group_bounds[rg]->first);
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  std::vector<std::string> out;
+  const int parts = std::min<int>(wanted, static_cast<int>(candidates.size()) + 1);
+  for (int p = 1; p < parts; ++p) {
+    out.push_back(candidates[candidates.size() * p / parts]);
+  }
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+class Partition {
+ public:
+  Partition(KeyBounds bounds) : bounds_(std::move(bounds)) {}
+  ~Partition() { Cancel(); }
+
+  // Runs the merge of this key range on a thread, queueing its batches.
+  void Start(std::function<arrow::Result<std::unique_ptr<MergeReader>>(const KeyBounds&)> make,
+             int max_queued) {
+    thread_ = std::thread([this, make = std::move(make), max_queued] {
+      arrow::Status st = Produce(make, max_queued);
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = st;
+      done_ = true;
+      cv_.notify_all();
+    });
+  }
+
+  // Next batch of this range; nullptr when the range is exhausted.
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Take() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !queue_.empty() || done_; });
+    if (!queue_.empty()) {
+      auto b = std::move(queue_.front());
+      queue_.pop_front();
+      cv_.notify_all();
+      return b;
+    }
+    ARROW_RETURN_NOT_OK(status_);
+    return nullptr;
+  }
+
+  void Cancel() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancelled_ = true;
+      cv_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+  const KeyBounds& bounds() const { return bounds_; }
+
+ private:
+  arrow::Status Produce(
+      const std::function<arrow::Result<std::unique_ptr<MergeReader>>(const KeyBounds&)>& make,
+      int max_queued) {
+    ARROW_ASSIGN_OR_RAISE(auto merge, make(bounds_));
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return cancelled_ || static_cast<int>(queue_.size()) < max_queued; });
+        if (cancelled_) return arrow::Status::OK();
+      }
+      ARROW_ASSIGN_OR_RAISE(auto batch, merge->Next());
+      if (!batch) return arrow::Status::OK();
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(batch));
+      cv_.notify_all();
+    }
+  }
+
+  KeyBounds bounds_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<arrow::RecordBatch>> queue_;
+  arrow::Status status_;
+  bool done_ = false;
+  bool cancelled_ = false;
+};
+
+class PartitionedReader : public arrow::RecordBatchReader {
+ public:
+  PartitionedReader(std::shared_ptr<io::Storage> storage, std::shared_ptr<const ScanShape> shape,
+                    std::vector<std::shared_ptr<OpenedFile>> files, ScanReaderOptions options,
+                    std::vector<KeyBounds> ranges)
+      : storage_(std::move(storage)),
+        shape_(std::move(shape)),
+        files_(std::move(files)),
+        options_(std::move(options)) {
+    for (auto& r : ranges) partitions_.push_back(std::make_unique<Partition>(std::move(r)));
+  }
+  ~PartitionedReader() override { (void)Close(); }
+
+  std::shared_ptr<arrow::Schema> schema() const override { return shape_->output_schema; }
+
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    *out = nullptr;
+    if (!started_) {
+      started_ = true;
+      const size_t window = std::max(1, options_.threads);
+      for (size_t i = 0; i < std::min(window, partitions_.size()); ++i) StartPartition(i);
+    }
+    while (current_ < partitions_.size()) {
+      ARROW_ASSIGN_OR_RAISE(auto batch, partitions_[current_]->Take());
+      if (batch) {
+        *out = std::move(batch);
+        return arrow::Status::OK();
+      }
+      partitions_[current_]->Cancel();  // joins the finished thread
+      partitions_[current_].reset();
+      const size_t next = current_ + std::max(1, options_.threads);
+      if (next < partitions_.size()) StartPartition(next);
+      ++current_;
+    }
+    return arrow::Status::OK();
+  }
+
+  arrow::Status Close() override {
+    for (auto& p : partitions_) {
+      if (p) p->Cancel();
+    }
+    return arrow::Status::OK();
+  }
+
+ private:
+  void StartPartition(size_t i) {
+    auto make = [this](const KeyBounds& bounds) -> arrow::Result<std::unique_ptr<MergeReader>> {
+      std::vector<std::unique_ptr<RunSource>> runs;
+      for (const auto& f : files_) {
+        ARROW_ASSIGN_OR_RAISE(auto run, RunSource::Make(*storage_, f, *shape_, bounds, options_.batch_size));
+        runs.push_back(std::move(run));
+      }
+      return std::make_unique<MergeReader>(std::move(runs), shape_->output_schema, options_.as_of,
+                                           options_.key_in, options_.batch_size);
+    };
+    partitions_[i]->Start(make, options_.max_queued_batches);
+  }
+
+  std::shared_ptr<io::Storage> storage_;
+  std::shared_ptr<const ScanShape> shape_;
+  std::vector<std::shared_ptr<OpenedFile>> files_;
+  ScanReaderOptions options_;
+  std::vector<std::unique_ptr<Partition>> partitions_;
+  size_t current_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
+    std::shared_ptr<io::Storage> storage, std::shared_ptr<const ScanShape> shape,
+    std::vector<planning::PlannedFile> planned, ScanReaderOptions options) {
+  std::vector<std::shared_ptr<OpenedFile>> files;
+  for (const auto& p : planned) {
+    ARROW_ASSIGN_OR_RAISE(auto f, OpenDataFile(*storage, p, *shape));
+    files.push_back(std::move(f));
+  }
+  std::vector<KeyBounds> ranges;
+  KeyBounds all;
+  all.key_in = options.key_in;
+  if (options.threads > 1 && options.key_in.empty()) {
+    auto splits = SplitPoints(files, options.threads * options.partitions_per_thread);
+    std::optional<std::string> lower;
+    for (const auto& s : splits) {
+      ranges.push_back(KeyBounds{lower, s, {}});
+      lower = s;
+    }
+    ranges.push_back(KeyBounds{lower, std::nullopt, {}});
+  } else {
+    ranges.push_back(all);
+  }
+  return std::make_shared<PartitionedReader>(std::move(storage), std::move(shape), std::move(files),
+                                             std::move(options), std::move(ranges));
+}
+
+}  // namespace bazof::read

@@ -1,0 +1,34 @@
+// The RecordBatchReader behind Scan::ToReader(): the key space split into
+// ranges, each merged on its own thread, results handed out in key order.
+#pragma once
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <memory>
+#include <vector>
+
+#include "io/storage.h"
+#include "read/run_reader.h"
+
+namespace bazof::read {
+
+struct ScanReaderOptions {
+  EventTime as_of = EventTime::Max();
+  std::vector<std::string> key_in;  ///< sorted encoded keys; empty = all
+  int64_t batch_size = 64 * 1024;
+  int threads = 1;
+  /// Key ranges per thread. More ranges balance skew better, but a row group
+  /// that straddles a split is decoded once per range touching it.
+  int partitions_per_thread = 1;
+  /// Batches a partition may produce ahead of the consumer.
+  int max_queued_batches = 16;
+};
+
+/// Opens the planned files and returns a reader of the merged result.
+/// Memory: threads x (files x batch + queued batches).
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
+    std::shared_ptr<io::Storage> storage, std::shared_ptr<const ScanShape> shape,
+    std::vector<planning::PlannedFile> files, ScanReaderOptions options);
+
+}  // namespace bazof::read
