@@ -1,0 +1,32 @@
+// Writing one format-1 data file (docs/spec.md, "Data files").
+#pragma once
+
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include <string>
+
+#include "bazof/snapshot.h"
+#include "io/storage.h"
+
+namespace bazof::write {
+
+/// Default rows per Parquet row group.
+inline constexpr int64_t kRowGroupRows = 128 * 1024;
+
+/// A fresh, unique data-file name for a commit of version `v`.
+std::string NewDataFileName(Version v);
+
+/// The Arrow schema of a data file: key(s), event time, value columns (with
+/// PARQUET:field_id), and `_bazof_deleted` when `with_deleted`.
+std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool with_deleted);
+
+/// Writes `rows` (in DataFileSchema order, already sorted by (key, event_time))
+/// to `name` and returns its metadata: rows, size, tombstones, key and
+/// event-time ranges. `version` is recorded as the committing/built-from version.
+arrow::Result<DataFileRef> WriteDataFile(io::Storage& storage, const TableSchema& schema,
+                                         const std::string& name,
+                                         const std::shared_ptr<arrow::Table>& rows,
+                                         Version version);
+
+}  // namespace bazof::write
