@@ -1,0 +1,174 @@
+#include <arrow/api.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "bazof/error.h"
+#include "bazof/table.h"
+#include "cli/commands.h"
+#include "io/storage.h"
+#include "metadata/types.h"
+
+namespace bazof::cli {
+namespace {
+
+using nlohmann::json;
+
+// Legacy snapshots do not record row counts: read them from the footer.
+arrow::Result<int64_t> RowCount(io::Storage& storage, const DataFileRef& f) {
+  if (f.rows >= 0) return f.rows;
+  ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(f.path));
+  auto reader = parquet::arrow::OpenFile(input, arrow::default_memory_pool());
+  if (!reader.ok()) {
+    return Corruption("data file '", storage.Describe(f.path), "': not a Parquet file (",
+                      reader.status().message(), ")");
+  }
+  return (*reader)->parquet_reader()->metadata()->num_rows();
+}
+
+std::string TypeText(const ColumnSpec& c) {
+  auto name = metadata::TypeName(*c.type);
+  return name.ok() ? *name : c.type->ToString();
+}
+
+arrow::Result<json> FileJson(io::Storage& storage, const DataFileRef& f, const char* kind) {
+  json j;
+  j["kind"] = kind;
+  j["file"] = f.path;
+  ARROW_ASSIGN_OR_RAISE(j["rows"], RowCount(storage, f));
+  if (f.start) j["min_event_time"] = FormatEventTime(*f.start);
+  if (f.end) j["max_event_time"] = FormatEventTime(*f.end);
+  if (f.version) j[std::string(kind) == "base" ? "built_from_version" : "version"] = f.version->value();
+  if (f.size >= 0) j["size"] = f.size;
+  if (f.tombstones >= 0) j["tombstones"] = f.tombstones;
+  return j;
+}
+
+arrow::Result<json> SegmentsJson(io::Storage& storage, const std::vector<Segment>& segs) {
+  json arr = json::array();
+  for (const auto& s : segs) {
+    json j;
+    j["id"] = s.id;
+    j["start"] = FormatEventTime(s.start);
+    j["end"] = s.end ? json(FormatEventTime(*s.end)) : json(nullptr);
+    json files = json::array();
+    if (s.base) {
+      ARROW_ASSIGN_OR_RAISE(auto f, FileJson(storage, *s.base, "base"));
+      files.push_back(f);
+    }
+    for (const auto& d : s.deltas) {
+      ARROW_ASSIGN_OR_RAISE(auto f, FileJson(storage, d, "delta"));
+      files.push_back(f);
+    }
+    j["files"] = files;
+    if (!s.segments.empty()) {
+    ARROW_ASSIGN_OR_RAISE(j["segments"], SegmentsJson(storage, s.segments));
+  }
+    arr.push_back(j);
+  }
+  return arr;
+}
+
+void PrintSegments(const json& segs, int depth) {
+  std::string pad(depth * 2, ' ');
+  for (const auto& s : segs) {
+    std::cout << pad << "segment " << s["id"].get<std::string>() << "  "
+              << s["start"].get<std::string>() << " .. "
+              << (s["end"].is_null() ? std::string("(open)") : s["end"].get<std::string>()) << "\n";
+    for (const auto& f : s["files"]) {
+      std::cout << pad << "  " << f["kind"].get<std::string>() << "  " << f["file"].get<std::string>()
+                << "  rows=" << f["rows"].get<int64_t>();
+      if (f.contains("min_event_time")) {
+        std::cout << "  events=" << f["min_event_time"].get<std::string>() << ".."
+                  << f["max_event_time"].get<std::string>();
+      }
+      if (f.contains("version")) std::cout << "  version=" << f["version"].get<int64_t>();
+      if (f.contains("built_from_version")) std::cout << "  built_from=" << f["built_from_version"].get<int64_t>();
+      std::cout << "\n";
+    }
+    if (s.contains("segments")) PrintSegments(s["segments"], depth + 1);
+  }
+}
+
+arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::string& format) {
+  if (format != "table" && format != "json") {
+    return InvalidArgument("--format '", format, "': expected table or json");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.path, flags.table));
+  std::shared_ptr<const Snapshot> snap = table->current_snapshot();
+  if (version >= 0) {
+    ARROW_ASSIGN_OR_RAISE(snap, table->SnapshotAt(Version(version)));
+  }
+  auto& storage = *table->storage();
+
+  json info;
+  info["table"] = table->location();
+  info["format_version"] = snap->format_version;
+  info["current_version"] = table->current_version().value();
+  info["version"] = snap->version.value();
+  json cols = json::array();
+  auto add = [&](const ColumnSpec& c, const char* role) {
+    cols.push_back({{"name", c.name}, {"type", TypeText(c)}, {"role", role}, {"id", c.id}});
+  };
+  for (const auto& k : snap->schema.key_columns) add(k, "key");
+  add(snap->schema.event_time, "event_time");
+  for (const auto& v : snap->schema.value_columns) add(v, "value");
+  info["schema"] = cols;
+  if (snap->commit) {
+    info["commit"] = {{"operation", snap->commit->operation}, {"timestamp", snap->commit->timestamp},
+                      {"rows_added", snap->commit->rows_added}};
+  }
+  ARROW_ASSIGN_OR_RAISE(info["segments"], SegmentsJson(storage, snap->segments));
+  ARROW_ASSIGN_OR_RAISE(auto latest, table->NewScan().AtVersion(snap->version).Build());
+  info["latest_scan_files"] = latest->files();
+
+  if (format == "json") {
+    std::cout << info.dump() << std::endl;
+    return arrow::Status::OK();
+  }
+  std::cout << "table:   " << info["table"].get<std::string>() << "\n"
+            << "format:  "
+            << (snap->format_version == 0 ? std::string("legacy (bazof 0.1 / azof 0.2)")
+                                          : std::to_string(snap->format_version))
+            << "\n"
+            << "version: " << snap->version.value() << " (current " << table->current_version().value()
+            << ")\n";
+  if (snap->commit) {
+    std::cout << "commit:  " << snap->commit->operation << " at " << snap->commit->timestamp << ", "
+              << snap->commit->rows_added << " rows\n";
+  }
+  std::cout << "schema:\n";
+  for (const auto& c : cols) {
+    std::cout << "  " << c["name"].get<std::string>() << "  " << c["type"].get<std::string>() << "  ("
+              << c["role"].get<std::string>() << ")\n";
+  }
+  std::cout << "segments:\n";
+  PrintSegments(info["segments"], 1);
+  std::cout << "a latest scan reads " << latest->files().size() << " file(s)\n";
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+void AddInfoCommand(CLI::App& app, Action* run) {
+  struct Flags {
+    TableFlags table;
+    int64_t version = -1;
+    std::string format = "table";
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand(
+      "info", "Show a table's format, versions, schema, segments and files (rows, event-time ranges).");
+  flags->table.Add(cmd);
+  cmd->add_option("--version", flags->version, "Describe this version (default: current)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--format", flags->format, "table (default) or json");
+  cmd->callback([run, flags] {
+    *run = [flags] { return RunInfo(flags->table, flags->version, flags->format); };
+  });
+}
+
+}  // namespace bazof::cli

@@ -1,0 +1,38 @@
+// bazof: the command-line surface of the bazof core.
+// Exit codes: 0 success; 1 any error (usage, input, data, storage), reported
+// as one line "bazof: error: <message>" on stderr.
+#include <arrow/compute/initialize.h>
+
+#include <iostream>
+
+#include "bazof/error.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"bazof: event-time travel over keyed tables stored as Parquet", "bazof"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version-info", "bazof 0.1.0 (format 1)");
+  bazof::cli::Action run;
+  bazof::cli::AddScanCommand(app, &run);
+  bazof::cli::AddInfoCommand(app, &run);
+  bazof::cli::AddGenCommand(app, &run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "bazof: error: " << e.what() << " (see --help)" << std::endl;
+    return 1;
+  }
+  arrow::Status st = arrow::compute::Initialize();
+  if (st.ok()) st = run();
+  if (!st.ok()) {
+    std::cerr << "bazof: error: " << st.message() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,248 @@
+#include "cli/output.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <arrow/io/file.h>
+#include <parquet/arrow/writer.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "bazof/error.h"
+
+namespace bazof::cli {
+namespace {
+
+// A column rendered as text, plus how json should emit it.
+struct TextColumn {
+  std::shared_ptr<arrow::StringArray> text;
+  bool quote_in_json = true;
+};
+
+arrow::Result<TextColumn> Render(const std::shared_ptr<arrow::Array>& a) {
+  TextColumn out;
+  std::shared_ptr<arrow::Array> s;
+  if (a->type_id() == arrow::Type::TIMESTAMP) {
+    auto ts = std::static_pointer_cast<arrow::TimestampType>(a->type());
+    std::shared_ptr<arrow::Array> utc = a;
+    if (ts->timezone().empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(*a, arrow::timestamp(ts->unit(), "UTC")));
+      utc = d;
+    }
+    arrow::compute::StrftimeOptions opts("%Y-%m-%dT%H:%M:%SZ");
+    ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Strftime(utc, opts));
+    s = d.make_array();
+  } else if (a->type_id() == arrow::Type::STRING) {
+    s = a;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(*a, arrow::utf8()));
+    s = d;
+    switch (a->type_id()) {
+      case arrow::Type::BOOL:
+      case arrow::Type::INT8:
+      case arrow::Type::INT16:
+      case arrow::Type::INT32:
+      case arrow::Type::INT64:
+      case arrow::Type::UINT8:
+      case arrow::Type::UINT16:
+      case arrow::Type::UINT32:
+      case arrow::Type::UINT64:
+      case arrow::Type::DECIMAL128:
+        out.quote_in_json = false;
+        break;
+      default:
+        break;
+    }
+  }
+  out.text = std::static_pointer_cast<arrow::StringArray>(s);
+  return out;
+}
+
+std::string CsvField(std::string_view v) {
+  if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
+  std::string q = "\"";
+  for (char c : v) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + "\"";
+}
+
+std::string JsonValue(const TextColumn& c, int64_t row) {
+  if (c.text->IsNull(row)) return "null";
+  auto v = c.text->GetView(row);
+  if (!c.quote_in_json) return std::string(v);
+  if (v == "nan" || v == "inf" || v == "-inf") return nlohmann::json(std::string(v)).dump();
+  // Floats are numbers in JSON unless they are NaN/Inf (handled above).
+  return nlohmann::json(std::string(v)).dump();
+}
+
+class TextWriter {
+ public:
+  TextWriter(OutputFormat format, std::shared_ptr<arrow::io::OutputStream> out,
+             std::shared_ptr<arrow::Schema> schema)
+      : format_(format), out_(std::move(out)), schema_(std::move(schema)) {}
+
+  arrow::Status Begin() {
+    if (format_ == OutputFormat::kCsv) {
+      std::string line;
+      for (int c = 0; c < schema_->num_fields(); ++c) {
+        line += (c ? "," : "") + CsvField(schema_->field(c)->name());
+      }
+      return Put(line + "\n");
+    }
+    return arrow::Status::OK();
+  }
+
+  arrow::Status Write(const arrow::RecordBatch& batch) {
+    std::vector<TextColumn> cols;
+    for (int c = 0; c < batch.num_columns(); ++c) {
+      ARROW_ASSIGN_OR_RAISE(auto t, Render(batch.column(c)));
+      if (format_ == OutputFormat::kJson && t.quote_in_json &&
+          (batch.column(c)->type_id() == arrow::Type::FLOAT ||
+           batch.column(c)->type_id() == arrow::Type::DOUBLE)) {
+        t.quote_in_json = false;
+      }
+      cols.push_back(std::move(t));
+    }
+    std::string buf;
+    switch (format_) {
+      case OutputFormat::kCsv:
+        for (int64_t r = 0; r < batch.num_rows(); ++r) {
+          for (size_t c = 0; c < cols.size(); ++c) {
+            if (c) buf += ',';
+            if (cols[c].text->IsValid(r)) buf += CsvField(cols[c].text->GetView(r));
+          }
+          buf += '\n';
+        }
+        break;
+      case OutputFormat::kJson:
+        for (int64_t r = 0; r < batch.num_rows(); ++r) {
+          buf += '{';
+          for (size_t c = 0; c < cols.size(); ++c) {
+            if (c) buf += ',';
+            buf += nlohmann::json(schema_->field(static_cast<int>(c))->name()).dump();
+            buf += ':';
+            std::string v = JsonValue(cols[c], r);
+            if (!cols[c].quote_in_json && (v == "nan" || v == "inf" || v == "-inf")) v = "\"" + v + "\"";
+            buf += v;
+          }
+          buf += "}\n";
+        }
+        break;
+      case OutputFormat::kTable:
+        WriteTable(cols, batch.num_rows(), &buf);
+        break;
+      case OutputFormat::kParquet:
+        break;
+    }
+    return Put(buf);
+  }
+
+  arrow::Status End() {
+    if (format_ == OutputFormat::kTable && !header_written_) {
+      std::string buf;
+      WriteTable({}, 0, &buf);
+      ARROW_RETURN_NOT_OK(Put(buf));
+    }
+    return arrow::Status::OK();
+  }
+
+ private:
+  // Column widths come from the header and the first batch; later values
+  // that are wider simply push the line.
+  void WriteTable(const std::vector<TextColumn>& cols, int64_t rows, std::string* buf) {
+    const int n = schema_->num_fields();
+    if (!header_written_) {
+      widths_.assign(n, 0);
+      for (int c = 0; c < n; ++c) {
+        widths_[c] = schema_->field(c)->name().size();
+        for (int64_t r = 0; r < rows && static_cast<size_t>(c) < cols.size(); ++r) {
+          widths_[c] = std::max(widths_[c], Cell(cols[c], r).size());
+        }
+      }
+      std::string sep;
+      for (int c = 0; c < n; ++c) {
+        Pad(schema_->field(c)->name(), widths_[c], c + 1 == n, buf);
+        sep += std::string(widths_[c], '-') + (c + 1 == n ? "" : "  ");
+      }
+      *buf += "\n" + sep + "\n";
+      header_written_ = true;
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int c = 0; c < n; ++c) Pad(Cell(cols[c], r), widths_[c], c + 1 == n, buf);
+      *buf += '\n';
+    }
+  }
+  static std::string Cell(const TextColumn& c, int64_t r) {
+    return c.text->IsNull(r) ? "null" : std::string(c.text->GetView(r));
+  }
+  static void Pad(const std::string& v, size_t w, bool last, std::string* buf) {
+    *buf += v;
+    if (!last) *buf += std::string(w > v.size() ? w - v.size() : 0, ' ') + "  ";
+  }
+
+  arrow::Status Put(const std::string& s) {
+    return out_->Write(s.data(), static_cast<int64_t>(s.size()));
+  }
+
+  OutputFormat format_;
+  std::shared_ptr<arrow::io::OutputStream> out_;
+  std::shared_ptr<arrow::Schema> schema_;
+  std::vector<size_t> widths_;
+  bool header_written_ = false;
+};
+
+}  // namespace
+
+arrow::Result<OutputFormat> ParseOutputFormat(const std::string& name) {
+  if (name == "table") return OutputFormat::kTable;
+  if (name == "csv") return OutputFormat::kCsv;
+  if (name == "json") return OutputFormat::kJson;
+  if (name == "parquet") return OutputFormat::kParquet;
+  return InvalidArgument("--format '", name, "': expected table, csv, json or parquet");
+}
+
+arrow::Status WriteResult(arrow::RecordBatchReader& reader, OutputFormat format,
+                          const std::string& output_path, int64_t limit) {
+  if (format == OutputFormat::kParquet && output_path.empty()) {
+    return InvalidArgument("--format parquet needs --output FILE");
+  }
+  std::shared_ptr<arrow::io::OutputStream> out;
+  if (output_path.empty()) {
+    ARROW_ASSIGN_OR_RAISE(out, arrow::io::FileOutputStream::Open(1));
+  } else {
+    auto opened = arrow::io::FileOutputStream::Open(output_path);
+    if (!opened.ok()) return InvalidArgument("--output '", output_path, "': ", opened.status().message());
+    out = *opened;
+  }
+  auto schema = reader.schema();
+  std::unique_ptr<parquet::arrow::FileWriter> pq;
+  std::unique_ptr<TextWriter> text;
+  if (format == OutputFormat::kParquet) {
+    auto props = parquet::WriterProperties::Builder().compression(parquet::Compression::SNAPPY)->build();
+    ARROW_ASSIGN_OR_RAISE(pq, parquet::arrow::FileWriter::Open(*schema, arrow::default_memory_pool(), out, props));
+  } else {
+    text = std::make_unique<TextWriter>(format, out, schema);
+    ARROW_RETURN_NOT_OK(text->Begin());
+  }
+  int64_t written = 0;
+  while (limit < 0 || written < limit) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (!batch) break;
+    if (limit >= 0 && written + batch->num_rows() > limit) batch = batch->Slice(0, limit - written);
+    written += batch->num_rows();
+    if (pq) {
+      ARROW_RETURN_NOT_OK(pq->WriteRecordBatch(*batch));
+    } else {
+      ARROW_RETURN_NOT_OK(text->Write(*batch));
+    }
+  }
+  if (pq) ARROW_RETURN_NOT_OK(pq->Close());
+  if (text) ARROW_RETURN_NOT_OK(text->End());
+  return out->Close();
+}
+
+}  // namespace bazof::cli

@@ -1,0 +1,81 @@
+#include <arrow/api.h>
+
+#include "bazof/error.h"
+#include "bazof/table.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace bazof::cli {
+namespace {
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t next = s.find(',', pos);
+    if (next == std::string::npos) next = s.size();
+    std::string part = s.substr(pos, next - pos);
+    if (!part.empty()) out.push_back(part);
+    pos = next + 1;
+  }
+  return out;
+}
+
+struct ScanFlags {
+  TableFlags table;
+  std::string as_of;
+  int64_t version = -1;
+  std::string columns;
+  std::vector<std::string> keys;
+  std::string format = "table";
+  std::string output;
+  int64_t limit = -1;
+  int threads = 0;
+};
+
+arrow::Status RunScan(const ScanFlags& f) {
+  ARROW_ASSIGN_OR_RAISE(auto format, ParseOutputFormat(f.format));
+  if (format == OutputFormat::kParquet && f.output.empty()) {
+    return InvalidArgument("--format parquet needs --output FILE");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f.table.path, f.table.table));
+  auto scan = table->NewScan();
+  if (!f.as_of.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto t, ParseEventTime(f.as_of, "--as-of"));
+    scan.AsOf(t);
+  }
+  if (f.version >= 0) scan.AtVersion(Version(f.version));
+  if (!f.columns.empty()) scan.Columns(SplitCommas(f.columns));
+  if (!f.keys.empty()) scan.KeyIn(f.keys);
+  if (f.threads > 0) scan.Threads(f.threads);
+  ARROW_ASSIGN_OR_RAISE(auto built, scan.Build());
+  ARROW_ASSIGN_OR_RAISE(auto reader, built->ToReader());
+  return WriteResult(*reader, format, f.output, f.limit);
+}
+
+}  // namespace
+
+void AddScanCommand(CLI::App& app, Action* run) {
+  auto flags = std::make_shared<ScanFlags>();
+  auto* cmd = app.add_subcommand(
+      "scan",
+      "Read the state of every key as of an event time (and a version).\n"
+      "Output rows are sorted by key: key column(s), event time, value columns.");
+  flags->table.Add(cmd);
+  cmd->add_option("--as-of", flags->as_of,
+                  "Event time, inclusive: 2019-01-17 (midnight UTC), 2019-01-17T10:00:00 (UTC), "
+                  "...Z or ...+02:00. Default: latest");
+  cmd->add_option("--version", flags->version,
+                  "Read the table as committed at this version (default: current)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--columns", flags->columns, "Comma-separated value columns to return (default: all)");
+  cmd->add_option("--key", flags->keys, "Only this key (repeat for several)");
+  cmd->add_option("--format", flags->format, "table (default), csv, json (one object per line) or parquet");
+  cmd->add_option("--output", flags->output, "Write to this file instead of stdout (required for parquet)");
+  cmd->add_option("--limit", flags->limit, "Return at most N rows")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", flags->threads, "Merge threads (default: number of cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([run, flags] { *run = [flags] { return RunScan(*flags); }; });
+}
+
+}  // namespace bazof::cli
