@@ -2,7 +2,6 @@
 //   scan_bench --path P --table T [--as-of TS] [--threads N] [--runs R]
 // Prints one line per run and the median, as JSON lines.
 #include <arrow/api.h>
-#include <arrow/compute/initialize.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -21,7 +20,6 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads);
   app.add_option("--runs", runs);
   CLI11_PARSE(app, argc, argv);
-  if (!arrow::compute::Initialize().ok()) return 1;
 
   std::vector<double> secs;
   for (int r = 0; r < runs; ++r) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "bazof/error.h"
+#include "compute_init.h"
 #include "io/storage.h"
 #include "metadata/snapshot_json.h"
 #include "planning/planner.h"
@@ -117,6 +118,7 @@ arrow::Result<std::shared_ptr<Table>> Table::Open(std::shared_ptr<arrow::fs::Fil
 }
 
 arrow::Result<std::shared_ptr<Table>> Table::Open(std::shared_ptr<io::Storage> storage) {
+  ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
   ARROW_ASSIGN_OR_RAISE(bool root_exists, storage->RootExists());
   if (!root_exists) {
     return NotFound("table '", storage->display_root(), "' not found (no such directory)");

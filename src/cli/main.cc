@@ -1,8 +1,6 @@
 // bazof: the command-line surface of the bazof core.
 // Exit codes: 0 success; 1 any error (usage, input, data, storage), reported
 // as one line "bazof: error: <message>" on stderr.
-#include <arrow/compute/initialize.h>
-
 #include <iostream>
 
 #include "bazof/error.h"
@@ -28,8 +26,7 @@ int main(int argc, char** argv) {
     std::cerr << "bazof: error: " << e.what() << " (see --help)" << std::endl;
     return 1;
   }
-  arrow::Status st = arrow::compute::Initialize();
-  if (st.ok()) st = run();
+  arrow::Status st = run();
   if (!st.ok()) {
     std::cerr << "bazof: error: " << st.message() << std::endl;
     return 1;

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "bazof/error.h"
+#include "compute_init.h"
 
 namespace bazof::write {
 namespace {
@@ -48,7 +49,8 @@ std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool wi
 arrow::Result<DataFileRef> WriteDataFile(io::Storage& storage, const TableSchema& schema,
                                          const std::string& name,
                                          const std::shared_ptr<arrow::Table>& rows,
-                                         Version version) {
+                                         Version version, int64_t row_group_rows) {
+  ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
   DataFileRef ref;
   ref.path = name;
   ref.version = version;
@@ -77,11 +79,11 @@ arrow::Result<DataFileRef> WriteDataFile(io::Storage& storage, const TableSchema
   ARROW_ASSIGN_OR_RAISE(auto out, storage.OpenForWrite(name));
   auto props = parquet::WriterProperties::Builder()
                    .compression(parquet::Compression::SNAPPY)
-                   ->max_row_group_length(kRowGroupRows)
+                   ->max_row_group_length(row_group_rows)
                    ->enable_statistics()
                    ->build();
   auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
-  auto st = parquet::arrow::WriteTable(*rows, arrow::default_memory_pool(), out, kRowGroupRows,
+  auto st = parquet::arrow::WriteTable(*rows, arrow::default_memory_pool(), out, row_group_rows,
                                        props, arrow_props);
   if (st.ok()) {
     auto pos = out->Tell();

@@ -27,6 +27,6 @@ std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool wi
 arrow::Result<DataFileRef> WriteDataFile(io::Storage& storage, const TableSchema& schema,
                                          const std::string& name,
                                          const std::shared_ptr<arrow::Table>& rows,
-                                         Version version);
+                                         Version version, int64_t row_group_rows = kRowGroupRows);
 
 }  // namespace bazof::write
