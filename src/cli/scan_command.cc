@@ -1,5 +1,7 @@
 #include <arrow/api.h>
 
+#include <optional>
+
 #include "bazof/error.h"
 #include "bazof/table.h"
 #include "cli/commands.h"
@@ -23,7 +25,7 @@ std::vector<std::string> SplitCommas(const std::string& s) {
 
 struct ScanFlags {
   TableFlags table;
-  std::string as_of;
+  std::optional<std::string> as_of;
   int64_t version = -1;
   std::string columns;
   std::vector<std::string> keys;
@@ -40,8 +42,8 @@ arrow::Status RunScan(const ScanFlags& f) {
   }
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f.table.path, f.table.table));
   auto scan = table->NewScan();
-  if (!f.as_of.empty()) {
-    ARROW_ASSIGN_OR_RAISE(auto t, ParseEventTime(f.as_of, "--as-of"));
+  if (f.as_of) {
+    ARROW_ASSIGN_OR_RAISE(auto t, ParseEventTime(*f.as_of, "--as-of"));
     scan.AsOf(t);
   }
   if (f.version >= 0) scan.AtVersion(Version(f.version));
