@@ -48,6 +48,10 @@ arrow::Result<std::shared_ptr<Snapshot>> LoadSnapshot(io::Storage& storage, int6
     return text.status();
   }
   ARROW_ASSIGN_OR_RAISE(auto snap, metadata::ParseSnapshot(*text, storage.Describe(name)));
+  if (snap.format_version >= 1 && snap.version.value() != v) {
+    return Corruption("snapshot '", storage.Describe(name), "': field 'version' is ",
+                      snap.version.value(), ", the file name says ", v);
+  }
   snap.version = Version(v);
   return std::make_shared<Snapshot>(std::move(snap));
 }

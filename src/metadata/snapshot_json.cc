@@ -222,8 +222,9 @@ arrow::Result<Snapshot> ParseSnapshot(std::string_view text, std::string_view wh
     snap.format_version = static_cast<int>(fv);
   }
   const bool format1 = snap.format_version >= 1;
-  if (auto it = doc.find("version"); it != doc.end()) {
-    ARROW_ASSIGN_OR_RAISE(auto v, GetInt(ctx, *it, "", "version"));
+  ARROW_ASSIGN_OR_RAISE(auto version, Field(ctx, doc, "", "version", format1));
+  if (version) {
+    ARROW_ASSIGN_OR_RAISE(auto v, GetInt(ctx, *version, "", "version"));
     snap.version = Version(v);
   }
 

@@ -221,7 +221,10 @@ class ParquetRun : public RunSource {
       }
       columns.push_back(a);
     }
-    if (file_->deleted_leaf >= 0) rb->deleted = raw->GetColumnByName(kDeletedColumn);
+    if (file_->deleted_leaf >= 0) {
+      rb->deleted = raw->GetColumnByName(kDeletedColumn);
+      if (rb->deleted->null_count() > 0) return Corruption("null in column '", kDeletedColumn, "'");
+    }
     rb->batch = arrow::RecordBatch::Make(shape_.output_schema, raw->num_rows(), std::move(columns));
     ARROW_RETURN_NOT_OK(shape_.codec.Encode(keys, &rb->keys));
     return rb;
@@ -274,8 +277,7 @@ class ParquetRun : public RunSource {
 
 bool RunBatch::IsDeleted(int64_t row) const {
   if (!deleted) return false;
-  const auto& d = static_cast<const arrow::BooleanArray&>(*deleted);
-  return d.IsValid(row) && d.Value(row);
+  return static_cast<const arrow::BooleanArray&>(*deleted).Value(row);
 }
 
 arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,

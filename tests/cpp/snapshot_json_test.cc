@@ -106,7 +106,8 @@ TEST(SnapshotJsonTest, BrokenSnapshotsNameTheProblem) {
                    "delta": [{"file": "/etc/passwd", "start": "2024-01-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"}]}]})",
                 "escapes the table root");
   ExpectCorrupt(R"({"format_version": 99, "segments": []})", "unsupported format_version 99");
-  ExpectCorrupt(R"({"format_version": 1, "segments": []})", "missing field 'schema'");
+  ExpectCorrupt(R"({"format_version": 1, "segments": []})", "missing field 'version'");
+  ExpectCorrupt(R"({"format_version": 1, "version": 1, "segments": []})", "missing field 'schema'");
   ExpectCorrupt(R"({"schema": {"columns": [{"name": "v", "data_type": "Blob"}]}, "segments": []})",
                 "unknown legacy data_type 'Blob'");
   ExpectCorrupt(R"({"segments": [{"id": "x", "start": "2024-02-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"}]})",
