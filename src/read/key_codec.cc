@@ -5,7 +5,6 @@
 #include <arrow/type.h>
 #include <arrow/visit_type_inline.h>
 
-#include <bit>
 #include <cstring>
 
 #include "bazof/error.h"
@@ -25,13 +24,6 @@ void PutU64(uint64_t v, std::string* out) {
 
 void PutSigned(int64_t v, std::string* out) {
   PutU64(static_cast<uint64_t>(v) ^ (uint64_t{1} << 63), out);
-}
-
-void PutDouble(double d, std::string* out) {
-  if (d == 0) d = 0;  // -0.0 == 0.0
-  uint64_t bits = std::bit_cast<uint64_t>(d);
-  bits = (bits & (uint64_t{1} << 63)) ? ~bits : bits | (uint64_t{1} << 63);
-  PutU64(bits, out);
 }
 
 void PutEscaped(std::string_view s, std::string* out) {
@@ -82,10 +74,6 @@ void EncodeValue(const arrow::Array& array, int64_t i, bool escape, std::string*
       return PutU64(static_cast<const arrow::UInt32Array&>(array).Value(i), out);
     case Type::UINT64:
       return PutU64(static_cast<const arrow::UInt64Array&>(array).Value(i), out);
-    case Type::FLOAT:
-      return PutDouble(static_cast<const arrow::FloatArray&>(array).Value(i), out);
-    case Type::DOUBLE:
-      return PutDouble(static_cast<const arrow::DoubleArray&>(array).Value(i), out);
     default:
       return;  // rejected by KeyCodec::Make
   }
@@ -106,8 +94,6 @@ bool SupportedKeyType(const arrow::DataType& t) {
     case arrow::Type::UINT16:
     case arrow::Type::UINT32:
     case arrow::Type::UINT64:
-    case arrow::Type::FLOAT:
-    case arrow::Type::DOUBLE:
     case arrow::Type::DATE32:
     case arrow::Type::TIMESTAMP:
       return true;

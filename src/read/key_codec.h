@@ -2,7 +2,7 @@
 //
 // A single string/binary key column is used as is (zero copy). Integers,
 // dates and timestamps become 8 big-endian bytes with the sign bit flipped;
-// floats use the usual order-preserving bit trick; bools one byte. In
+// bools one byte. Floating-point keys are not supported (docs/spec.md §5). In
 // composite keys, strings are escaped (0x00 -> 0x00 0xFF) and terminated by
 // 0x00 0x00, so every column's encoding is self-delimiting: a prefix made of
 // the first column alone compares correctly against full keys, which is what
