@@ -14,7 +14,8 @@ void AddGenCommand(CLI::App& app, Action* run) {
   auto flags = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
       "gen",
-      "Write a sample key-value table: events spread over 2020-2024 in yearly segments,\n"
+      "Write a sample key-value table: keys k000000, k000001, ... (zero-padded to one width),\n"
+      "events spread over 2020-2024 in yearly segments,\n"
       "committed as version 1, with ~5% late events committed as version 2 and ~1% tombstones.");
   flags->table.Add(cmd);
   cmd->add_option("--keys", flags->gen.keys, "Number of keys")->check(CLI::PositiveNumber)->capture_default_str();
