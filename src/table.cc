@@ -240,6 +240,29 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
     ro.key_in.erase(std::unique(ro.key_in.begin(), ro.key_in.end()), ro.key_in.end());
   }
 
+  if (o.key_min || o.key_max) {
+    if (schema.key_columns.size() != 1) {
+      return InvalidArgument("key filters on composite keys are not supported yet");
+    }
+    auto encode = [&](const std::string& k, const char* what) -> arrow::Result<std::string> {
+      auto scalar = arrow::Scalar::Parse(key_types[0], k);
+      if (!scalar.ok()) {
+        return InvalidArgument(what, " '", k, "' is not a valid ", key_types[0]->ToString(),
+                               " (column '", schema.key_columns[0].name, "')");
+      }
+      return codec.EncodeScalars({*scalar});
+    };
+    if (o.key_min) {
+      ARROW_ASSIGN_OR_RAISE(ro.key_lower, encode(*o.key_min, "key minimum"));
+    }
+    if (o.key_max) {
+      ARROW_ASSIGN_OR_RAISE(auto max, encode(*o.key_max, "key maximum"));
+      // The smallest byte string above `max`: turns the inclusive bound into
+      // the exclusive one the reader takes.
+      ro.key_upper = max + std::string(1, '\0');
+    }
+  }
+
   auto shape = std::make_shared<read::ScanShape>(read::ScanShape{
       schema, value_columns, arrow::schema(fields), std::move(codec), snap->format_version >= 1});
   auto plan = planning::PlanScan(*snap, o.as_of);

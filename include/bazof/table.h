@@ -72,6 +72,9 @@ struct ScanOptions {
   /// Keep only these keys (single-column keys, as text parsed by the key's
   /// type). Empty = all keys.
   std::vector<std::string> key_in;
+  /// Keep only keys in [key_min, key_max] (inclusive; single-column keys, as
+  /// text parsed by the key's type). nullopt = unbounded on that side.
+  std::optional<std::string> key_min, key_max;
   int64_t batch_size = 64 * 1024;
   /// Threads merging key ranges in parallel; 0 = number of cores.
   int threads = 0;
@@ -85,6 +88,11 @@ class ScanBuilder {
   ScanBuilder& AtVersion(Version v) { options_.version = v; return *this; }
   ScanBuilder& Columns(std::vector<std::string> columns) { options_.columns = std::move(columns); return *this; }
   ScanBuilder& KeyIn(std::vector<std::string> keys) { options_.key_in = std::move(keys); return *this; }
+  ScanBuilder& KeyRange(std::optional<std::string> min, std::optional<std::string> max) {
+    options_.key_min = std::move(min);
+    options_.key_max = std::move(max);
+    return *this;
+  }
   ScanBuilder& BatchSize(int64_t n) { options_.batch_size = n; return *this; }
   ScanBuilder& Threads(int n) { options_.threads = n; return *this; }
   arrow::Result<std::shared_ptr<Scan>> Build() const;

@@ -185,18 +185,17 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     files.push_back(std::move(f));
   }
   std::vector<KeyBounds> ranges;
-  KeyBounds all;
-  all.key_in = options.key_in;
   if (options.threads > 1 && options.key_in.empty()) {
-    auto splits = SplitPoints(files, options.threads * options.partitions_per_thread);
-    std::optional<std::string> lower;
-    for (const auto& s : splits) {
+    // Split points strictly inside the requested range cut it into parts.
+    std::optional<std::string> lower = options.key_lower;
+    for (const auto& s : SplitPoints(files, options.threads * options.partitions_per_thread)) {
+      if ((lower && s <= *lower) || (options.key_upper && s >= *options.key_upper)) continue;
       ranges.push_back(KeyBounds{lower, s, {}});
       lower = s;
     }
-    ranges.push_back(KeyBounds{lower, std::nullopt, {}});
+    ranges.push_back(KeyBounds{lower, options.key_upper, {}});
   } else {
-    ranges.push_back(all);
+    ranges.push_back(KeyBounds{options.key_lower, options.key_upper, options.key_in});
   }
   return std::make_shared<PartitionedReader>(std::move(storage), std::move(shape), std::move(files),
                                              std::move(options), std::move(ranges));

@@ -16,6 +16,8 @@ namespace bazof::read {
 struct ScanReaderOptions {
   EventTime as_of = EventTime::Max();
   std::vector<std::string> key_in;  ///< sorted encoded keys; empty = all
+  std::optional<std::string> key_lower;  ///< encoded, inclusive
+  std::optional<std::string> key_upper;  ///< encoded, exclusive
   int64_t batch_size = 64 * 1024;
   int threads = 1;
   /// Key ranges per thread. More ranges balance skew better, but a row group

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "bazof/error.h"
+#include "parquet/arrow/writer.h"
 #include "table_builder.h"
 
 namespace bazof::testing {
@@ -113,6 +114,69 @@ TEST(ScanTest, ProjectionAndKeyFilter) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(ErrorKindOf(unknown.status()), ErrorKind::kInvalidArgument);
   EXPECT_NE(unknown.status().message().find("unknown column 'missing'"), std::string::npos);
+}
+
+TEST(ScanTest, KeyRangeIsInclusiveAndComposesWithPartitions) {
+  TableBuilder b;
+  std::vector<Ev> events;
+  for (int k = 0; k < 2000; ++k) {
+    char key[16];
+    std::snprintf(key, sizeof(key), "k%05d", k);
+    events.push_back({key, Ms("2024-01-01") + k, "v"});
+  }
+  ASSERT_OK(b.AddDelta(1, events, 0, /*row_group_rows=*/100));
+  ASSERT_OK(b.Commit(1));
+  ASSERT_OK_AND_ASSIGN(auto t, b.Open());
+  for (int threads : {1, 2, 4}) {
+    ASSERT_OK_AND_ASSIGN(auto scan, t->NewScan().KeyRange("k00150", "k01234").Threads(threads).BatchSize(50).Build());
+    ASSERT_OK_AND_ASSIGN(auto result, scan->ToTable());
+    ASSERT_OK_AND_ASSIGN(result, result->CombineChunks());
+    ASSERT_EQ(result->num_rows(), 1234 - 150 + 1) << threads;
+    EXPECT_EQ(result->column(0)->GetScalar(0).ValueOrDie()->ToString(), "k00150");
+    EXPECT_EQ(result->column(0)->GetScalar(result->num_rows() - 1).ValueOrDie()->ToString(), "k01234");
+  }
+  ASSERT_OK_AND_ASSIGN(auto open_ended, t->NewScan().KeyRange(std::nullopt, "k00009").Build());
+  ASSERT_OK_AND_ASSIGN(auto head, open_ended->ToTable());
+  EXPECT_EQ(head->num_rows(), 10);
+}
+
+TEST(ScanTest, EventTimesInAnyUnitCompareAtMicroseconds) {
+  // Files whose event-time column is in s, us or ns read against a ms table.
+  auto storage = MemStorage();
+  TableBuilder b(storage);
+  b.AddSegment(Ms("2020-01-01"));
+  ASSERT_OK(b.Commit(1));  // creates the table; data files added by hand below
+  Snapshot& snap = b.snapshot();
+  int n = 0;
+  for (auto unit : {arrow::TimeUnit::SECOND, arrow::TimeUnit::MICRO, arrow::TimeUnit::NANO}) {
+    const int64_t per_sec = unit == arrow::TimeUnit::SECOND ? 1 : unit == arrow::TimeUnit::MICRO ? 1000000 : 1000000000;
+    arrow::StringBuilder kb, vb;
+    arrow::TimestampBuilder tb(arrow::timestamp(unit, "UTC"), arrow::default_memory_pool());
+    ASSERT_OK(kb.Append("k" + std::to_string(n)));
+    ASSERT_OK(tb.Append(Ms("2024-01-01") / 1000 * per_sec));
+    ASSERT_OK(vb.Append("unit" + std::to_string(n)));
+    auto schema = arrow::schema({arrow::field("key", arrow::utf8()), arrow::field("event_time", arrow::timestamp(unit, "UTC")),
+                                 arrow::field("value", arrow::utf8())});
+    auto rows = arrow::Table::Make(schema, {kb.Finish().ValueOrDie(), tb.Finish().ValueOrDie(), vb.Finish().ValueOrDie()});
+    auto name = "data/unit" + std::to_string(n) + ".parquet";
+    ASSERT_OK_AND_ASSIGN(auto out, storage->OpenForWrite(name));
+    ASSERT_OK(parquet::arrow::WriteTable(*rows, arrow::default_memory_pool(), out));
+    ASSERT_OK(out->Close());
+    DataFileRef ref;
+    ref.path = name;
+    ref.version = Version(2);
+    ref.start = ref.end = EventTime::FromMicros(Ms("2024-01-01") * 1000);
+    ref.sorted = true;
+    snap.segments[0].deltas.push_back(ref);
+    ++n;
+  }
+  ASSERT_OK(b.Commit(2));
+  ASSERT_OK_AND_ASSIGN(auto t, b.Open());
+  ASSERT_OK_AND_ASSIGN(auto at, ScanKv(t, Ms("2024-01-01")));
+  EXPECT_EQ(at.size(), 3u);
+  for (const auto& [k, v] : at) EXPECT_EQ(v.first, Ms("2024-01-01")) << k;  // output in the table's ms
+  ASSERT_OK_AND_ASSIGN(auto before, ScanKv(t, Ms("2024-01-01") - 1));
+  EXPECT_TRUE(before.empty());
 }
 
 TEST(ScanTest, PartitionedReadEqualsSingleThreaded) {
