@@ -3,6 +3,7 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 #include <arrow/io/file.h>
+#include <arrow/type_traits.h>
 #include <parquet/arrow/writer.h>
 
 #include <nlohmann/json.hpp>
@@ -17,7 +18,7 @@ namespace {
 // A column rendered as text, plus how json should emit it.
 struct TextColumn {
   std::shared_ptr<arrow::StringArray> text;
-  bool quote_in_json = true;
+  bool json_bare = false;  // numbers and booleans are not quoted in json
 };
 
 arrow::Result<TextColumn> Render(const std::shared_ptr<arrow::Array>& a) {
@@ -38,22 +39,9 @@ arrow::Result<TextColumn> Render(const std::shared_ptr<arrow::Array>& a) {
   } else {
     ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(*a, arrow::utf8()));
     s = d;
-    switch (a->type_id()) {
-      case arrow::Type::BOOL:
-      case arrow::Type::INT8:
-      case arrow::Type::INT16:
-      case arrow::Type::INT32:
-      case arrow::Type::INT64:
-      case arrow::Type::UINT8:
-      case arrow::Type::UINT16:
-      case arrow::Type::UINT32:
-      case arrow::Type::UINT64:
-      case arrow::Type::DECIMAL128:
-        out.quote_in_json = false;
-        break;
-      default:
-        break;
-    }
+    const auto id = a->type_id();
+    out.json_bare = arrow::is_integer(id) || arrow::is_floating(id) || arrow::is_decimal(id) ||
+                    id == arrow::Type::BOOL;
   }
   out.text = std::static_pointer_cast<arrow::StringArray>(s);
   return out;
@@ -72,9 +60,9 @@ std::string CsvField(std::string_view v) {
 std::string JsonValue(const TextColumn& c, int64_t row) {
   if (c.text->IsNull(row)) return "null";
   auto v = c.text->GetView(row);
-  if (!c.quote_in_json) return std::string(v);
-  if (v == "nan" || v == "inf" || v == "-inf") return nlohmann::json(std::string(v)).dump();
-  // Floats are numbers in JSON unless they are NaN/Inf (handled above).
+  // JSON has no NaN or infinity: those floats are written as strings.
+  const bool non_finite = v == "nan" || v == "inf" || v == "-inf";
+  if (c.json_bare && !non_finite) return std::string(v);
   return nlohmann::json(std::string(v)).dump();
 }
 
@@ -99,11 +87,6 @@ class TextWriter {
     std::vector<TextColumn> cols;
     for (int c = 0; c < batch.num_columns(); ++c) {
       ARROW_ASSIGN_OR_RAISE(auto t, Render(batch.column(c)));
-      if (format_ == OutputFormat::kJson && t.quote_in_json &&
-          (batch.column(c)->type_id() == arrow::Type::FLOAT ||
-           batch.column(c)->type_id() == arrow::Type::DOUBLE)) {
-        t.quote_in_json = false;
-      }
       cols.push_back(std::move(t));
     }
     std::string buf;
@@ -124,9 +107,7 @@ class TextWriter {
             if (c) buf += ',';
             buf += nlohmann::json(schema_->field(static_cast<int>(c))->name()).dump();
             buf += ':';
-            std::string v = JsonValue(cols[c], r);
-            if (!cols[c].quote_in_json && (v == "nan" || v == "inf" || v == "-inf")) v = "\"" + v + "\"";
-            buf += v;
+            buf += JsonValue(cols[c], r);
           }
           buf += "}\n";
         }

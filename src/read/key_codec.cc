@@ -3,6 +3,7 @@
 #include <arrow/array.h>
 #include <arrow/scalar.h>
 #include <arrow/type.h>
+#include <arrow/type_traits.h>
 #include <arrow/visit_type_inline.h>
 
 #include <cstring>
@@ -80,26 +81,8 @@ void EncodeValue(const arrow::Array& array, int64_t i, bool escape, std::string*
 }
 
 bool SupportedKeyType(const arrow::DataType& t) {
-  switch (t.id()) {
-    case arrow::Type::STRING:
-    case arrow::Type::BINARY:
-    case arrow::Type::LARGE_STRING:
-    case arrow::Type::LARGE_BINARY:
-    case arrow::Type::BOOL:
-    case arrow::Type::INT8:
-    case arrow::Type::INT16:
-    case arrow::Type::INT32:
-    case arrow::Type::INT64:
-    case arrow::Type::UINT8:
-    case arrow::Type::UINT16:
-    case arrow::Type::UINT32:
-    case arrow::Type::UINT64:
-    case arrow::Type::DATE32:
-    case arrow::Type::TIMESTAMP:
-      return true;
-    default:
-      return false;
-  }
+  return IsStringLike(t.id()) || arrow::is_integer(t.id()) || t.id() == arrow::Type::BOOL ||
+         t.id() == arrow::Type::DATE32 || t.id() == arrow::Type::TIMESTAMP;
 }
 
 }  // namespace
