@@ -8,6 +8,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace bazof::cli {
 
@@ -24,7 +26,15 @@ struct TableFlags {
   }
 };
 
+/// `--key K` (single-column keys) or `--key col=value` (any key), repeated.
+std::vector<std::pair<std::string, std::string>> ParseKeyArgs(const std::vector<std::string>& args);
+
 void AddScanCommand(CLI::App& app, Action* run);
+void AddCreateCommand(CLI::App& app, Action* run);
+void AddAppendCommand(CLI::App& app, Action* run);
+void AddPutCommands(CLI::App& app, Action* run);
+void AddLogCommand(CLI::App& app, Action* run);
+void AddHistoryCommand(CLI::App& app, Action* run);
 void AddInfoCommand(CLI::App& app, Action* run);
 void AddGenCommand(CLI::App& app, Action* run);
 

@@ -11,7 +11,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version-info", "bazof 0.1.0 (format 1)");
   bazof::cli::Action run;
+  bazof::cli::AddCreateCommand(app, &run);
+  bazof::cli::AddAppendCommand(app, &run);
+  bazof::cli::AddPutCommands(app, &run);
   bazof::cli::AddScanCommand(app, &run);
+  bazof::cli::AddHistoryCommand(app, &run);
+  bazof::cli::AddLogCommand(app, &run);
   bazof::cli::AddInfoCommand(app, &run);
   bazof::cli::AddGenCommand(app, &run);
   try {

@@ -65,6 +65,15 @@ arrow::Status FsyncDirectory(const std::string& dir) {
   return arrow::Status::OK();
 }
 
+arrow::Status SyncLocalFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("fsync", path);
+  return FsyncDirectory(Dirname(path));
+}
+
 arrow::Status LocalCreateExclusive(const std::string& path, std::string_view bytes) {
   std::string tmp = TempName(path);
   ARROW_RETURN_NOT_OK(WriteSynced(tmp, bytes));

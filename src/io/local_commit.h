@@ -21,6 +21,9 @@ arrow::Status LocalCreateExclusive(const std::string& path, std::string_view byt
 /// Writes `path` via a temporary file and rename (atomic replace), fsynced.
 arrow::Status LocalReplace(const std::string& path, std::string_view bytes);
 
+/// fsyncs an existing file and its directory.
+arrow::Status SyncLocalFile(const std::string& path);
+
 /// fsyncs a directory so that entries created in it survive a crash.
 arrow::Status FsyncDirectory(const std::string& dir);
 

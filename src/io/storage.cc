@@ -71,6 +71,11 @@ class FsStorage : public Storage {
     return *out;
   }
 
+  arrow::Status Sync(std::string_view name) override {
+    if (!is_local_) return arrow::Status::OK();
+    return SyncLocalFile(Full(name));
+  }
+
   arrow::Status CreateExclusive(std::string_view name, std::string_view bytes) override {
     if (is_local_) {
       return WithContext(LocalCreateExclusive(Full(name), bytes), "");

@@ -54,6 +54,9 @@ class Storage {
   /// A stream writing a new data file (parent directories are created).
   virtual arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenForWrite(
       std::string_view name) = 0;
+  /// Makes a written file durable before it is referenced (local: fsync of
+  /// the file and its directory; object stores: nothing to do).
+  virtual arrow::Status Sync(std::string_view name) = 0;
   /// The commit point; see the contract above.
   virtual arrow::Status CreateExclusive(std::string_view name, std::string_view bytes) = 0;
   /// Overwrites a small hint file.

@@ -1,0 +1,35 @@
+// Looking at a table's past: its commits, and every event of one key.
+#pragma once
+
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bazof/table.h"
+
+namespace bazof {
+
+/// One committed version.
+struct LogEntry {
+  Version version;
+  std::optional<CommitInfo> commit;  ///< nullopt for legacy snapshots
+};
+
+/// Every version from the oldest still present to the current one, in order.
+/// O(versions) snapshot reads.
+arrow::Result<std::vector<LogEntry>> ReadLog(const Table& table);
+
+/// Every event of one key committed in versions <= `version` (default:
+/// current), in event-time order (ties: commit order). Columns: the key
+/// column(s), the event-time column, `version` (int64, the committing
+/// version), `deleted` (bool), then the value columns. `key` gives
+/// (column, value) per key column as PutRequest does.
+arrow::Result<std::shared_ptr<arrow::Table>> KeyHistory(
+    const Table& table, const std::vector<std::pair<std::string, std::string>>& key,
+    std::optional<Version> version = std::nullopt);
+
+}  // namespace bazof

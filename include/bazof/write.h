@@ -1,0 +1,78 @@
+// Writing bazof tables: create, append, put/delete. Each write is one atomic
+// commit (docs/spec.md, "Commit protocol").
+#pragma once
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bazof/snapshot.h"
+#include "bazof/table.h"
+
+namespace bazof {
+
+/// Parses a schema like "symbol:string,price:decimal(18,4),ts:timestamp". Key
+/// and event-time columns may be listed (with their types) or are added:
+/// keys as string, the event time as timestamp[ms]. Column ids are assigned
+/// in order. kInvalidArgument names the offending entry.
+arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
+                                           const std::vector<std::string>& key_columns = {"key"},
+                                           const std::string& event_time_column = "event_time");
+
+/// Creates a table (version 0: the schema, no data) at `location`/`name`.
+/// kConflict if a table is already there.
+arrow::Result<std::shared_ptr<Table>> CreateTable(const std::string& location,
+                                                  const std::string& name,
+                                                  const TableSchema& schema);
+/// Same, on a Storage (tests, other filesystems).
+arrow::Result<std::shared_ptr<Table>> CreateTable(std::shared_ptr<io::Storage> storage,
+                                                  const TableSchema& schema);
+
+/// What a write did.
+struct CommitResult {
+  bool committed = false;  ///< false: no rows, nothing committed
+  Version version;         ///< the new version (when committed)
+  int64_t rows = 0;
+  int64_t files = 0;
+};
+
+struct AppendOptions {
+  /// Recorded in the snapshot's commit.operation.
+  std::string operation = "append";
+  /// Names the input in error messages (a file name, "--key", ...).
+  std::string source = "input";
+  /// Rows sorted in memory at a time; larger inputs become several files
+  /// of the same commit, so memory does not grow with the input.
+  int64_t chunk_rows = 1 << 20;
+  /// Commit attempts when another writer wins the race (blind appends rebase).
+  int max_attempts = 20;
+};
+
+/// Appends every row of `rows` as one commit. Columns are matched by name:
+/// every key column and the event-time column are required; missing value
+/// columns are null; a boolean column `_deleted` marks tombstones. Rows with
+/// equal (key, event time) are all kept; the later row wins (the tie rule).
+/// Zero rows: nothing is committed (result.committed == false).
+arrow::Result<CommitResult> Append(const std::shared_ptr<Table>& table,
+                                   arrow::RecordBatchReader& rows,
+                                   const AppendOptions& options = {});
+
+/// One event given as text, as the CLI's put/delete take it.
+struct PutRequest {
+  /// (column, value) per key column; for a single-column key the column may
+  /// be empty.
+  std::vector<std::pair<std::string, std::string>> key;
+  std::string event_time;
+  std::vector<std::pair<std::string, std::string>> values;
+  bool deleted = false;
+};
+
+/// Commits one event (or tombstone). Values are parsed by the column types.
+arrow::Result<CommitResult> Put(const std::shared_ptr<Table>& table, const PutRequest& request);
+
+}  // namespace bazof

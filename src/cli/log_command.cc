@@ -1,0 +1,96 @@
+// bazof log and bazof history.
+#include <arrow/api.h>
+
+#include "bazof/error.h"
+#include "bazof/inspect.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace bazof::cli {
+namespace {
+
+arrow::Status WriteTable(const std::shared_ptr<arrow::Table>& t, const std::string& format) {
+  ARROW_ASSIGN_OR_RAISE(auto fmt, ParseOutputFormat(format));
+  if (fmt == OutputFormat::kParquet) return InvalidArgument("--format: expected table, csv or json");
+  arrow::TableBatchReader reader(*t);
+  return WriteResult(reader, fmt, "", -1);
+}
+
+arrow::Status RunLog(const TableFlags& flags, const std::string& format) {
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.path, flags.table));
+  ARROW_ASSIGN_OR_RAISE(auto log, ReadLog(*table));
+  arrow::Int64Builder version, rows, added, removed;
+  arrow::StringBuilder timestamp, operation;
+  for (const auto& e : log) {
+    ARROW_RETURN_NOT_OK(version.Append(e.version.value()));
+    if (e.commit) {
+      ARROW_RETURN_NOT_OK(timestamp.Append(e.commit->timestamp));
+      ARROW_RETURN_NOT_OK(operation.Append(e.commit->operation));
+      ARROW_RETURN_NOT_OK(rows.Append(e.commit->rows_added));
+      ARROW_RETURN_NOT_OK(added.Append(static_cast<int64_t>(e.commit->files_added.size())));
+      ARROW_RETURN_NOT_OK(removed.Append(static_cast<int64_t>(e.commit->files_removed.size())));
+    } else {
+      ARROW_RETURN_NOT_OK(timestamp.AppendNull());
+      ARROW_RETURN_NOT_OK(operation.Append("legacy"));
+      ARROW_RETURN_NOT_OK(rows.AppendNull());
+      ARROW_RETURN_NOT_OK(added.AppendNull());
+      ARROW_RETURN_NOT_OK(removed.AppendNull());
+    }
+  }
+  auto schema = arrow::schema({arrow::field("version", arrow::int64()), arrow::field("timestamp", arrow::utf8()),
+                               arrow::field("operation", arrow::utf8()), arrow::field("rows_added", arrow::int64()),
+                               arrow::field("files_added", arrow::int64()),
+                               arrow::field("files_removed", arrow::int64())});
+  arrow::ArrayVector cols(6);
+  ARROW_RETURN_NOT_OK(version.Finish(&cols[0]));
+  ARROW_RETURN_NOT_OK(timestamp.Finish(&cols[1]));
+  ARROW_RETURN_NOT_OK(operation.Finish(&cols[2]));
+  ARROW_RETURN_NOT_OK(rows.Finish(&cols[3]));
+  ARROW_RETURN_NOT_OK(added.Finish(&cols[4]));
+  ARROW_RETURN_NOT_OK(removed.Finish(&cols[5]));
+  return WriteTable(arrow::Table::Make(schema, cols), format);
+}
+
+}  // namespace
+
+void AddLogCommand(CLI::App& app, Action* run) {
+  struct Flags {
+    TableFlags table;
+    std::string format = "table";
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand(
+      "log", "One row per version: version, commit time (wall clock), operation, rows added,\nfiles added, files removed.");
+  f->table.Add(cmd);
+  cmd->add_option("--format", f->format, "table (default), csv or json");
+  cmd->callback([run, f] { *run = [f] { return RunLog(f->table, f->format); }; });
+}
+
+void AddHistoryCommand(CLI::App& app, Action* run) {
+  struct Flags {
+    TableFlags table;
+    std::vector<std::string> key;
+    int64_t version = -1;
+    std::string format = "table";
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand(
+      "history",
+      "Every event of one key in event-time order, with the version that committed it\nand whether it is a tombstone.");
+  f->table.Add(cmd);
+  cmd->add_option("--key", f->key, "The key: K, or col=value per key column")->required();
+  cmd->add_option("--version", f->version, "As committed at this version (default: current)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--format", f->format, "table (default), csv or json");
+  cmd->callback([run, f] {
+    *run = [f]() -> arrow::Status {
+      ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table));
+      std::optional<Version> v;
+      if (f->version >= 0) v = Version(f->version);
+      ARROW_ASSIGN_OR_RAISE(auto events, KeyHistory(*table, ParseKeyArgs(f->key), v));
+      return WriteTable(events, f->format);
+    };
+  });
+}
+
+}  // namespace bazof::cli

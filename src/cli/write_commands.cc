@@ -1,0 +1,145 @@
+// bazof create, append, put, delete.
+#include <iostream>
+
+#include "bazof/error.h"
+#include "bazof/write.h"
+#include "cli/commands.h"
+#include "write/input_reader.h"
+
+namespace bazof::cli {
+namespace {
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t next = s.find(',', pos);
+    if (next == std::string::npos) next = s.size();
+    out.push_back(s.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return out;
+}
+
+void PrintCommit(const CommitResult& r, const std::string& source) {
+  if (!r.committed) {
+    std::cout << "no rows in " << source << "; nothing committed" << std::endl;
+  } else {
+    std::cout << "committed version " << r.version.value() << " (" << r.rows << (r.rows == 1 ? " row" : " rows")
+              << ")" << std::endl;
+  }
+}
+
+bool IsIdentifier(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ParseKeyArgs(const std::vector<std::string>& args) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& a : args) {
+    auto eq = a.find('=');
+    if (eq != std::string::npos && IsIdentifier(std::string_view(a).substr(0, eq))) {
+      out.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+    } else {
+      out.emplace_back("", a);
+    }
+  }
+  return out;
+}
+
+void AddCreateCommand(CLI::App& app, Action* run) {
+  struct Flags {
+    TableFlags table;
+    std::string schema;
+    std::string key = "key";
+    std::string event_time = "event_time";
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand("create", "Create an empty table (version 0).");
+  f->table.Add(cmd);
+  cmd->add_option("--schema", f->schema,
+                  "Columns as name:type,... Types: string, binary, bool, int8..int64, uint8..uint64, "
+                  "float32, float64, date, timestamp (=timestamp[us]), timestamp[s|ms|us|ns], decimal(p,s). "
+                  "Key and event-time columns may be listed; otherwise added as string / timestamp[ms]")
+      ->required();
+  cmd->add_option("--key", f->key, "Key column(s), comma-separated")->capture_default_str();
+  cmd->add_option("--event-time", f->event_time, "Event-time column")->capture_default_str();
+  cmd->callback([run, f] {
+    *run = [f]() -> arrow::Status {
+      ARROW_ASSIGN_OR_RAISE(auto schema, ParseSchemaSpec(f->schema, SplitCommas(f->key), f->event_time));
+      ARROW_ASSIGN_OR_RAISE(auto table, CreateTable(f->table.path, f->table.table, schema));
+      std::cout << "created " << table->location() << " (version 0)" << std::endl;
+      return arrow::Status::OK();
+    };
+  });
+}
+
+void AddAppendCommand(CLI::App& app, Action* run) {
+  struct Flags {
+    TableFlags table;
+    std::string input;
+    std::string format;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand(
+      "append",
+      "Append the rows of a file as one commit. Columns are matched by name; the key and\n"
+      "event-time columns are required; a boolean column _deleted marks tombstones.\n"
+      "Rows with equal (key, event time) are kept and the later one wins. An empty input\n"
+      "commits nothing.");
+  f->table.Add(cmd);
+  cmd->add_option("--input", f->input, "CSV (with header), Parquet or JSON Lines file")->required();
+  cmd->add_option("--input-format", f->format, "csv, parquet or jsonl (default: from the extension)");
+  cmd->callback([run, f] {
+    *run = [f]() -> arrow::Status {
+      ARROW_ASSIGN_OR_RAISE(auto format, write::ResolveInputFormat(f->format, f->input));
+      ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table));
+      ARROW_ASSIGN_OR_RAISE(auto input, write::OpenInput(f->input, format, table->current_snapshot()->schema));
+      AppendOptions options;
+      options.source = "input '" + f->input + "'";
+      ARROW_ASSIGN_OR_RAISE(auto result, Append(table, *input, options));
+      PrintCommit(result, f->input);
+      return arrow::Status::OK();
+    };
+  });
+}
+
+void AddPutCommands(CLI::App& app, Action* run) {
+  for (bool deleted : {false, true}) {
+    struct Flags {
+      TableFlags table;
+      std::vector<std::string> key;
+      std::string event_time;
+      std::vector<std::string> values;
+    };
+    auto f = std::make_shared<Flags>();
+    auto* cmd = deleted ? app.add_subcommand("delete", "Delete a key from an event time on (one commit).")
+                        : app.add_subcommand("put", "Set a key's values from an event time on (one commit).");
+    f->table.Add(cmd);
+    cmd->add_option("--key", f->key, "The key: K, or col=value per key column")->required();
+    cmd->add_option("--event-time", f->event_time, "When it happened (ISO-8601; no zone = UTC)")->required();
+    if (!deleted) cmd->add_option("values", f->values, "col=value ... (columns not given are null)");
+    cmd->callback([run, f, deleted] {
+      *run = [f, deleted]() -> arrow::Status {
+        PutRequest req;
+        req.key = ParseKeyArgs(f->key);
+        req.event_time = f->event_time;
+        req.deleted = deleted;
+        for (const auto& v : f->values) {
+          auto eq = v.find('=');
+          if (eq == std::string::npos || eq == 0) return InvalidArgument("'", v, "' is not col=value");
+          req.values.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+        }
+        ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table));
+        ARROW_ASSIGN_OR_RAISE(auto result, Put(table, req));
+        PrintCommit(result, deleted ? "delete" : "put");
+        return arrow::Status::OK();
+      };
+    });
+  }
+}
+
+}  // namespace bazof::cli

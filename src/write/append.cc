@@ -1,0 +1,278 @@
+// bazof append: input rows -> sorted delta files -> one commit.
+//
+//   input batches ──normalize/validate──▶ chunk (<= chunk_rows)
+//        chunk ──sort by (key, event_time), stable──▶ data/<unique>.parquet ──sync
+//   all chunks written ──▶ s<N+1>.json (CreateExclusive) ──▶ version.txt
+//   another writer took N+1 (kConflict) ──▶ re-read s<M>, same files, try s<M+1>.json
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+
+#include <thread>
+
+#include "bazof/error.h"
+#include "bazof/write.h"
+#include "compute_init.h"
+#include "io/storage.h"
+#include "write/commit.h"
+#include "write/data_file_writer.h"
+
+namespace bazof {
+namespace {
+
+constexpr const char* kInputDeleted = "_deleted";
+
+bool StringLike(const arrow::DataType& t) {
+  return arrow::is_base_binary_like(t.id()) || t.id() == arrow::Type::STRING_VIEW ||
+         t.id() == arrow::Type::BINARY_VIEW;
+}
+
+// Input types that convert to the table's type without losing information:
+// same type, any string flavour, a wider integer, another timestamp unit
+// (checked value by value).
+bool Convertible(const arrow::DataType& from, const arrow::DataType& to) {
+  if (from.Equals(to)) return true;
+  if (StringLike(from) && StringLike(to)) return from.id() != arrow::Type::BINARY || to.id() != arrow::Type::STRING;
+  if (from.id() == arrow::Type::TIMESTAMP && to.id() == arrow::Type::TIMESTAMP) return true;
+  if (arrow::is_integer(from.id()) && arrow::is_integer(to.id())) {
+    return arrow::bit_width(from.id()) <= arrow::bit_width(to.id()) &&
+           (arrow::is_signed_integer(from.id()) == arrow::is_signed_integer(to.id()) ||
+            (arrow::is_unsigned_integer(from.id()) && arrow::bit_width(from.id()) < arrow::bit_width(to.id())));
+  }
+  if (from.id() == arrow::Type::NA) return true;  // an all-null column
+  return false;
+}
+
+// Turns input batches into data-file batches (DataFileSchema order), checking
+// everything a reader relies on. Errors name the source, row and column.
+class Normalizer {
+ public:
+  Normalizer(const TableSchema& schema, std::string source, std::string table)
+      : schema_(schema),
+        source_(std::move(source)),
+        table_(std::move(table)),
+        out_schema_(write::DataFileSchema(schema, true)) {}
+
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Normalize(const arrow::RecordBatch& in) {
+    const auto& fields = in.schema()->fields();
+    std::vector<bool> used(fields.size(), false);
+    auto find = [&](const std::string& name) -> int {
+      int i = in.schema()->GetFieldIndex(name);
+      if (i >= 0) used[i] = true;
+      return i;
+    };
+    std::vector<std::shared_ptr<arrow::Array>> cols;
+    auto convert = [&](int i, const ColumnSpec& spec) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+      auto a = in.column(i);
+      if (a->type()->Equals(*spec.type)) return a;
+      if (!Convertible(*a->type(), *spec.type)) {
+        return InvalidArgument(source_, ": column '", spec.name, "' is ", a->type()->ToString(),
+                               ", the table has ", spec.type->ToString());
+      }
+      auto cast = arrow::compute::Cast(*a, spec.type, arrow::compute::CastOptions::Safe());
+      if (!cast.ok()) {
+        return InvalidArgument(source_, ": column '", spec.name, "': ", cast.status().message());
+      }
+      return *cast;
+    };
+    for (const auto& k : schema_.key_columns) {
+      int i = find(k.name);
+      if (i < 0) return InvalidArgument(source_, ": missing key column '", k.name, "'");
+      ARROW_ASSIGN_OR_RAISE(auto a, convert(i, k));
+      ARROW_RETURN_NOT_OK(CheckKey(*a, k.name));
+      cols.push_back(a);
+    }
+    int et = find(schema_.event_time.name);
+    if (et < 0) return InvalidArgument(source_, ": missing event-time column '", schema_.event_time.name, "'");
+    ARROW_ASSIGN_OR_RAISE(auto et_array, convert(et, schema_.event_time));
+    if (et_array->null_count() > 0) {
+      return InvalidArgument(source_, ": row ", FirstNull(*et_array), ": column '",
+                             schema_.event_time.name, "' is empty");
+    }
+    cols.push_back(et_array);
+    for (const auto& v : schema_.value_columns) {
+      int i = find(v.name);
+      if (i < 0) {
+        ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(v.type, in.num_rows()));
+        cols.push_back(nulls);
+      } else {
+        ARROW_ASSIGN_OR_RAISE(auto a, convert(i, v));
+        cols.push_back(a);
+      }
+    }
+    int del = find(kInputDeleted);
+    if (del < 0) {
+      arrow::BooleanBuilder b;
+      ARROW_RETURN_NOT_OK(b.AppendEmptyValues(in.num_rows()));
+      ARROW_ASSIGN_OR_RAISE(auto falses, b.Finish());
+      cols.push_back(falses);
+    } else {
+      auto a = in.column(del);
+      if (a->type_id() != arrow::Type::BOOL) {
+        return InvalidArgument(source_, ": column '", kInputDeleted, "' must be boolean, not ",
+                               a->type()->ToString());
+      }
+      ARROW_ASSIGN_OR_RAISE(auto filled, arrow::compute::CallFunction("coalesce", {a, arrow::MakeScalar(false)}));
+      cols.push_back(filled.make_array());
+    }
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (!used[i]) {
+        return InvalidArgument(source_, ": unknown column '", fields[i]->name(), "' (table '",
+                               table_, "' has no such column)");
+      }
+    }
+    rows_seen_ += in.num_rows();
+    return arrow::RecordBatch::Make(out_schema_, in.num_rows(), std::move(cols));
+  }
+
+  const std::shared_ptr<arrow::Schema>& schema() const { return out_schema_; }
+
+ private:
+  int64_t FirstNull(const arrow::Array& a) const {
+    for (int64_t r = 0; r < a.length(); ++r) {
+      if (a.IsNull(r)) return rows_seen_ + r + 1;
+    }
+    return -1;
+  }
+
+  arrow::Status CheckKey(const arrow::Array& a, const std::string& name) const {
+    if (a.null_count() > 0) {
+      return InvalidArgument(source_, ": row ", FirstNull(a), ": key column '", name, "' is empty");
+    }
+    if (a.type_id() == arrow::Type::STRING || a.type_id() == arrow::Type::BINARY) {
+      const auto& s = static_cast<const arrow::BinaryArray&>(a);
+      for (int64_t r = 0; r < s.length(); ++r) {
+        if (s.value_length(r) == 0) {
+          return InvalidArgument(source_, ": row ", rows_seen_ + r + 1, ": key column '", name, "' is empty");
+        }
+      }
+    }
+    return arrow::Status::OK();
+  }
+
+  const TableSchema& schema_;
+  std::string source_;
+  std::string table_;
+  std::shared_ptr<arrow::Schema> out_schema_;
+  int64_t rows_seen_ = 0;
+};
+
+bool SameColumns(const std::vector<ColumnSpec>& a, const std::vector<ColumnSpec>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].id != b[i].id || !a[i].type->Equals(*b[i].type)) return false;
+  }
+  return true;
+}
+
+bool SameSchema(const TableSchema& a, const TableSchema& b) {
+  return SameColumns(a.key_columns, b.key_columns) && SameColumns({a.event_time}, {b.event_time}) &&
+         SameColumns(a.value_columns, b.value_columns);
+}
+
+// Sorts a chunk by (key, event time), stably: equal rows keep input order,
+// so the later row stays later and wins ties.
+arrow::Result<std::shared_ptr<arrow::Table>> SortChunk(const std::shared_ptr<arrow::Table>& chunk,
+                                                       const TableSchema& schema) {
+  std::vector<arrow::compute::SortKey> keys;
+  for (const auto& k : schema.key_columns) keys.emplace_back(k.name);
+  keys.emplace_back(schema.event_time.name);
+  ARROW_ASSIGN_OR_RAISE(auto indices,
+                        arrow::compute::SortIndices(chunk, arrow::compute::SortOptions(keys)));
+  ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(chunk, indices));
+  return sorted.table();
+}
+
+// The next snapshot: everything of `base` plus `files`, filed under the
+// segment with the greatest start <= the file's first event (else the first).
+Snapshot NextSnapshot(const Snapshot& base, const std::vector<DataFileRef>& files, Version v,
+                      CommitInfo commit) {
+  Snapshot next = base;
+  next.version = v;
+  next.commit = std::move(commit);
+  for (DataFileRef f : files) {
+    f.version = v;
+    size_t target = 0;
+    for (size_t s = 0; s < next.segments.size(); ++s) {
+      if (f.start && next.segments[s].start <= *f.start) target = s;
+    }
+    next.segments[target].deltas.push_back(std::move(f));
+  }
+  return next;
+}
+
+}  // namespace
+
+arrow::Result<CommitResult> Append(const std::shared_ptr<Table>& table,
+                                   arrow::RecordBatchReader& rows, const AppendOptions& options) {
+  ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
+  auto snapshot = table->current_snapshot();
+  if (snapshot->format_version < 1) {
+    return InvalidArgument("table '", table->location(),
+                           "' is a bazof 0.1 / azof 0.2 table: bazof reads it but does not write it");
+  }
+  if (snapshot->segments.empty()) {
+    return Corruption("table '", table->location(), "': snapshot has no segment to file deltas under");
+  }
+  auto& storage = *table->storage();
+  const TableSchema& schema = snapshot->schema;
+  Normalizer normalizer(schema, options.source, table->location());
+
+  // Data files carry no version, so the name's version is only a hint.
+  const Version planned(snapshot->version.value() + 1);
+  std::vector<DataFileRef> files;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> chunk;
+  int64_t chunk_rows = 0, total_rows = 0;
+  auto flush = [&]() -> arrow::Status {
+    if (chunk_rows == 0) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches(normalizer.schema(), chunk));
+    chunk.clear();
+    chunk_rows = 0;
+    ARROW_ASSIGN_OR_RAISE(auto sorted, SortChunk(t, schema));
+    auto name = write::NewDataFileName(planned);
+    ARROW_ASSIGN_OR_RAISE(auto ref, write::WriteDataFile(storage, schema, name, sorted, planned));
+    ARROW_RETURN_NOT_OK(storage.Sync(name));
+    files.push_back(std::move(ref));
+    return arrow::Status::OK();
+  };
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    auto st = rows.ReadNext(&batch);
+    if (!st.ok()) return WithContext(st, options.source + ": ");
+    if (!batch) break;
+    if (batch->num_rows() == 0) continue;
+    ARROW_ASSIGN_OR_RAISE(auto normalized, normalizer.Normalize(*batch));
+    chunk.push_back(std::move(normalized));
+    chunk_rows += batch->num_rows();
+    total_rows += batch->num_rows();
+    if (chunk_rows >= options.chunk_rows) ARROW_RETURN_NOT_OK(flush());
+  }
+  ARROW_RETURN_NOT_OK(flush());
+  if (total_rows == 0) return CommitResult{};
+
+  CommitInfo commit{options.operation, "", total_rows, {}, {}};
+  for (const auto& f : files) commit.files_added.push_back(f.path);
+  std::shared_ptr<const Snapshot> base = snapshot;
+  for (int attempt = 1;; ++attempt) {
+    commit.timestamp = write::WallClockNow();
+    Snapshot next = NextSnapshot(*base, files, Version(base->version.value() + 1), commit);
+    auto st = write::CommitSnapshot(storage, next);
+    if (st.ok()) {
+      return CommitResult{true, next.version, total_rows, static_cast<int64_t>(files.size())};
+    }
+    if (ErrorKindOf(st) != ErrorKind::kConflict || attempt >= options.max_attempts) {
+      return WithContext(st, "commit of '" + table->location() + "': ");
+    }
+    // Another writer committed first. An append does not depend on what it
+    // read, so it rebases onto the newest version and tries again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
+    ARROW_ASSIGN_OR_RAISE(auto fresh, Table::Open(table->storage()));
+    base = fresh->current_snapshot();
+    // The files were written for `schema`; a concurrent schema change would
+    // need them rewritten, so refuse rather than guess.
+    if (!SameSchema(base->schema, schema)) {
+      return Conflict("table '", table->location(), "': schema changed during the append");
+    }
+  }
+}
+
+}  // namespace bazof

@@ -1,0 +1,79 @@
+// bazof put / delete: one event from text, committed through Append.
+#include <arrow/api.h>
+
+#include "bazof/error.h"
+#include "bazof/write.h"
+
+namespace bazof {
+namespace {
+
+arrow::Result<std::shared_ptr<arrow::Array>> ParseOne(const ColumnSpec& c, const std::string& text,
+                                                      const std::string& what) {
+  auto scalar = arrow::Scalar::Parse(c.type, text);
+  if (!scalar.ok()) {
+    return InvalidArgument(what, ": '", text, "' is not a valid ", c.type->ToString(), " for column '",
+                           c.name, "'");
+  }
+  return arrow::MakeArrayFromScalar(**scalar, 1);
+}
+
+}  // namespace
+
+arrow::Result<CommitResult> Put(const std::shared_ptr<Table>& table, const PutRequest& req) {
+  const TableSchema& schema = table->current_snapshot()->schema;
+  arrow::FieldVector fields;
+  arrow::ArrayVector arrays;
+
+  if (req.key.size() != schema.key_columns.size()) {
+    return InvalidArgument("--key: the table has ", schema.key_columns.size(), " key column(s), got ",
+                           req.key.size(), " value(s)");
+  }
+  for (size_t i = 0; i < schema.key_columns.size(); ++i) {
+    const auto& k = schema.key_columns[i];
+    // Single-column keys may be given bare; otherwise each value names its column.
+    const std::pair<std::string, std::string>* given = nullptr;
+    for (const auto& kv : req.key) {
+      if (kv.first == k.name || (kv.first.empty() && schema.key_columns.size() == 1)) given = &kv;
+    }
+    if (!given) return InvalidArgument("--key: no value for key column '", k.name, "'");
+    ARROW_ASSIGN_OR_RAISE(auto a, ParseOne(k, given->second, "--key"));
+    fields.push_back(arrow::field(k.name, k.type));
+    arrays.push_back(a);
+  }
+  for (const auto& kv : req.key) {
+    if (kv.first.empty()) continue;
+    bool known = false;
+    for (const auto& k : schema.key_columns) known |= k.name == kv.first;
+    if (!known) return InvalidArgument("--key: '", kv.first, "' is not a key column");
+  }
+  auto et = ParseEventTime(req.event_time, "--event-time");
+  if (!et.ok()) return et.status();
+  {
+    ARROW_ASSIGN_OR_RAISE(auto micros, arrow::MakeArrayFromScalar(
+                                           arrow::TimestampScalar(et->micros(), arrow::TimeUnit::MICRO, "UTC"), 1));
+    fields.push_back(arrow::field(schema.event_time.name, micros->type()));
+    arrays.push_back(micros);
+  }
+  for (const auto& [name, text] : req.values) {
+    int i = schema.FindValueColumn(name);
+    if (i < 0) return InvalidArgument("'", name, "=", text, "': the table has no value column '", name, "'");
+    for (const auto& f : fields) {
+      if (f->name() == name) return InvalidArgument("column '", name, "' is given twice");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto a, ParseOne(schema.value_columns[i], text, name));
+    fields.push_back(arrow::field(name, a->type()));
+    arrays.push_back(a);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto deleted, arrow::MakeArrayFromScalar(arrow::BooleanScalar(req.deleted), 1));
+  fields.push_back(arrow::field("_deleted", arrow::boolean()));
+  arrays.push_back(deleted);
+
+  auto batch = arrow::RecordBatch::Make(arrow::schema(fields), 1, arrays);
+  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::RecordBatchReader::Make({batch}));
+  AppendOptions options;
+  options.operation = req.deleted ? "delete" : "put";
+  options.source = req.deleted ? "delete" : "put";
+  return Append(table, *reader, options);
+}
+
+}  // namespace bazof
