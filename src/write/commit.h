@@ -16,7 +16,8 @@
 namespace bazof::write {
 
 /// Publishes `snapshot` as version snapshot.version. kConflict if that version
-/// already exists (another writer won); nothing is changed then.
+/// already exists (another writer won); nothing is changed then. OK once the
+/// snapshot exists, even if the version.txt hint could not be moved.
 arrow::Status CommitSnapshot(io::Storage& storage, const Snapshot& snapshot);
 
 /// Current wall-clock time as RFC 3339 UTC (for CommitInfo::timestamp).

@@ -9,41 +9,6 @@
 namespace bazof::testing {
 namespace {
 
-struct OracleEvent {
-  Ev ev;
-  int64_t version;
-  int64_t seq;  // position within its commit
-};
-
-// scan(T, V) evaluated directly: greatest (event time, version, seq) with
-// event time <= T among events of versions <= V; tombstone winners absent.
-KvState Oracle(const std::vector<OracleEvent>& events, int64_t t, int64_t v) {
-  std::map<std::string, const OracleEvent*> best;
-  for (const auto& e : events) {
-    if (e.version > v || e.ev.ms > t) continue;
-    auto& b = best[e.ev.key];
-    if (!b || std::tie(e.ev.ms, e.version, e.seq) > std::tie(b->ev.ms, b->version, b->seq)) b = &e;
-  }
-  KvState out;
-  for (auto& [k, e] : best) {
-    if (!e->ev.deleted) out[k] = {e->ev.ms, e->ev.value};
-  }
-  return out;
-}
-
-// The state at `s` (tombstones kept) of versions <= v: what a base holds.
-std::vector<Ev> BaseRows(const std::vector<OracleEvent>& events, int64_t s, int64_t v) {
-  std::map<std::string, const OracleEvent*> best;
-  for (const auto& e : events) {
-    if (e.version > v || e.ev.ms > s) continue;
-    auto& b = best[e.ev.key];
-    if (!b || std::tie(e.ev.ms, e.version, e.seq) > std::tie(b->ev.ms, b->version, b->seq)) b = &e;
-  }
-  std::vector<Ev> rows;
-  for (auto& [k, e] : best) rows.push_back(e->ev);
-  return rows;
-}
-
 class ScanOracleTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(ScanOracleTest, EveryVersionMatchesTheOracle) {

@@ -67,6 +67,35 @@ arrow::Result<KvState> ScanKv(const std::shared_ptr<Table>& table, std::optional
   return out;
 }
 
+namespace {
+
+std::map<std::string, const OracleEvent*> Winners(const std::vector<OracleEvent>& events,
+                                                  int64_t t_ms, int64_t v) {
+  std::map<std::string, const OracleEvent*> best;
+  for (const auto& e : events) {
+    if (e.version > v || e.ev.ms > t_ms) continue;
+    auto& b = best[e.ev.key];
+    if (!b || std::tie(e.ev.ms, e.version, e.seq) > std::tie(b->ev.ms, b->version, b->seq)) b = &e;
+  }
+  return best;
+}
+
+}  // namespace
+
+KvState Oracle(const std::vector<OracleEvent>& events, int64_t t_ms, int64_t v) {
+  KvState out;
+  for (auto& [k, e] : Winners(events, t_ms, v)) {
+    if (!e->ev.deleted) out[k] = {e->ev.ms, e->ev.value};
+  }
+  return out;
+}
+
+std::vector<Ev> BaseRows(const std::vector<OracleEvent>& events, int64_t s_ms, int64_t v) {
+  std::vector<Ev> rows;
+  for (auto& [k, e] : Winners(events, s_ms, v)) rows.push_back(e->ev);
+  return rows;
+}
+
 int64_t Ms(const std::string& iso) {
   return ParseEventTime(iso).ValueOrDie().micros() / 1000;
 }

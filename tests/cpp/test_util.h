@@ -54,6 +54,22 @@ arrow::Result<KvState> ScanKv(const std::shared_ptr<Table>& table, std::optional
                               std::optional<int64_t> version = std::nullopt, int threads = 1,
                               int64_t batch_size = 1024);
 
+/// An event as the oracle sees it: with its committing version and its
+/// position within that commit.
+struct OracleEvent {
+  Ev ev;
+  int64_t version;
+  int64_t seq;
+};
+
+/// scan(T, V) evaluated directly from docs/spec.md §7: per key the event with
+/// the greatest (event time, version, seq) among events with event time <= t
+/// and version <= v; tombstone winners are absent.
+KvState Oracle(const std::vector<OracleEvent>& events, int64_t t_ms, int64_t v);
+
+/// The state at `s_ms` (tombstones kept) of versions <= v: what a base holds.
+std::vector<Ev> BaseRows(const std::vector<OracleEvent>& events, int64_t s_ms, int64_t v);
+
 /// Milliseconds of an ISO timestamp (test convenience; aborts on bad input).
 int64_t Ms(const std::string& iso);
 
