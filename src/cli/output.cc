@@ -21,10 +21,36 @@ struct TextColumn {
   bool json_bare = false;  // numbers and booleans are not quoted in json
 };
 
+// Decimals in plain notation ("-0.0000000001"); Arrow's own text form
+// switches to scientific notation for small exponents.
+arrow::Result<std::shared_ptr<arrow::Array>> PlainDecimals(const arrow::Decimal128Array& a) {
+  const int32_t scale = static_cast<const arrow::Decimal128Type&>(*a.type()).scale();
+  arrow::StringBuilder b;
+  for (int64_t i = 0; i < a.length(); ++i) {
+    if (a.IsNull(i)) {
+      ARROW_RETURN_NOT_OK(b.AppendNull());
+      continue;
+    }
+    arrow::Decimal128 v(a.GetValue(i));
+    const bool negative = v.IsNegative();
+    if (negative) v.Negate();
+    std::string digits = v.ToIntegerString();
+    if (scale > 0) {
+      if (static_cast<int32_t>(digits.size()) <= scale) digits.insert(0, scale - digits.size() + 1, '0');
+      digits.insert(digits.size() - scale, ".");
+    }
+    ARROW_RETURN_NOT_OK(b.Append((negative ? "-" : "") + digits));
+  }
+  return b.Finish();
+}
+
 arrow::Result<TextColumn> Render(const std::shared_ptr<arrow::Array>& a) {
   TextColumn out;
   std::shared_ptr<arrow::Array> s;
-  if (a->type_id() == arrow::Type::TIMESTAMP) {
+  if (a->type_id() == arrow::Type::DECIMAL128) {
+    ARROW_ASSIGN_OR_RAISE(s, PlainDecimals(static_cast<const arrow::Decimal128Array&>(*a)));
+    out.json_bare = true;
+  } else if (a->type_id() == arrow::Type::TIMESTAMP) {
     auto ts = std::static_pointer_cast<arrow::TimestampType>(a->type());
     std::shared_ptr<arrow::Array> utc = a;
     if (ts->timezone().empty()) {

@@ -99,6 +99,9 @@ class Normalizer {
         cols.push_back(a);
       }
     }
+    // A tombstone has no values (docs/spec.md §6): whatever the input gave
+    // on such rows is dropped.
+    const size_t first_value = schema_.key_columns.size() + 1;
     int del = find(kInputDeleted);
     if (del < 0) {
       arrow::BooleanBuilder b;
@@ -112,7 +115,15 @@ class Normalizer {
                                a->type()->ToString());
       }
       ARROW_ASSIGN_OR_RAISE(auto filled, arrow::compute::CallFunction("coalesce", {a, arrow::MakeScalar(false)}));
-      cols.push_back(filled.make_array());
+      auto deleted = filled.make_array();
+      ARROW_ASSIGN_OR_RAISE(auto any, arrow::compute::Any(deleted));
+      if (any.scalar_as<arrow::BooleanScalar>().value) {
+        for (size_t c = first_value; c < cols.size(); ++c) {
+          ARROW_ASSIGN_OR_RAISE(auto cleared, arrow::compute::IfElse(deleted, arrow::MakeNullScalar(cols[c]->type()), cols[c]));
+          cols[c] = cleared.make_array();
+        }
+      }
+      cols.push_back(deleted);
     }
     for (size_t i = 0; i < fields.size(); ++i) {
       if (!used[i]) {

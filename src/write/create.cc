@@ -39,10 +39,10 @@ std::vector<std::string> SplitTopLevel(const std::string& s) {
   return out;
 }
 
-arrow::Status CheckName(const std::string& name) {
-  if (name.empty()) return InvalidArgument("--schema: empty column name");
+arrow::Status CheckName(const std::string& name, const char* flag) {
+  if (name.empty()) return InvalidArgument(flag, ": empty column name");
   if (name.starts_with(kReservedPrefix) || name == "_deleted") {
-    return InvalidArgument("--schema: column name '", name, "' is reserved");
+    return InvalidArgument(flag, ": column name '", name, "' is reserved");
   }
   return arrow::Status::OK();
 }
@@ -62,7 +62,7 @@ arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
     }
     ColumnSpec c;
     c.name = Trim(entry.substr(0, colon));
-    ARROW_RETURN_NOT_OK(CheckName(c.name));
+    ARROW_RETURN_NOT_OK(CheckName(c.name, "--schema"));
     if (!seen.insert(c.name).second) return InvalidArgument("--schema: column '", c.name, "' is listed twice");
     auto type = metadata::ParseTypeName(Trim(entry.substr(colon + 1)));
     if (!type.ok()) return InvalidArgument("--schema: column '", c.name, "': ", type.status().message());
@@ -84,7 +84,7 @@ arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
   int32_t next_id = 1;
   std::set<std::string> key_seen;
   for (const auto& k : key_columns) {
-    ARROW_RETURN_NOT_OK(CheckName(k));
+    ARROW_RETURN_NOT_OK(CheckName(k, "--key"));
     if (!key_seen.insert(k).second) return InvalidArgument("--key: column '", k, "' is listed twice");
     if (k == event_time_column) return InvalidArgument("--key: '", k, "' is the event-time column");
     ColumnSpec c = take(k).value_or(ColumnSpec{k, 0, arrow::utf8(), false});
@@ -92,12 +92,15 @@ arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
     c.nullable = false;
     schema.key_columns.push_back(std::move(c));
   }
-  std::vector<std::shared_ptr<arrow::DataType>> key_types;
-  for (const auto& k : schema.key_columns) key_types.push_back(k.type);
-  auto codec = read::KeyCodec::Make(key_types);
-  if (!codec.ok()) return InvalidArgument("--key: ", codec.status().message());
+  for (const auto& k : schema.key_columns) {
+    if (!read::KeyCodec::Make({k.type}).ok()) {
+      return InvalidArgument("--key: column '", k.name, "' has type ",
+                             metadata::TypeName(*k.type).ValueOr(k.type->ToString()),
+                             ", which cannot be a key (use string, binary, bool, an integer, date or timestamp)");
+    }
+  }
 
-  ARROW_RETURN_NOT_OK(CheckName(event_time_column));
+  ARROW_RETURN_NOT_OK(CheckName(event_time_column, "--event-time"));
   ColumnSpec et = take(event_time_column)
                       .value_or(ColumnSpec{event_time_column, 0,
                                            arrow::timestamp(arrow::TimeUnit::MILLI, "UTC"), false});

@@ -1,6 +1,7 @@
 #include "write/input_reader.h"
 
 #include <arrow/api.h>
+#include <arrow/compute/api.h>
 #include <arrow/csv/api.h>
 #include <arrow/filesystem/api.h>
 #include <arrow/io/api.h>
@@ -18,19 +19,87 @@ namespace {
 
 constexpr const char* kInputDeleted = "_deleted";
 
-// Arrow's ISO-8601 parser, with the format's rule that a timestamp without a
-// zone is UTC: reporting a zone as present lets Arrow's CSV reader fill
-// UTC-zoned columns from "2024-01-01" or "2024-01-01T10:00:00" as well as
-// from "...Z" and "...+02:00" (which it converts).
-class Iso8601UtcDefault : public arrow::TimestampParser {
- public:
-  bool operator()(const char* s, size_t length, arrow::TimeUnit::type unit, int64_t* out,
-                  bool* out_zone_offset_present) const override {
-    if (!arrow::internal::ParseTimestampISO8601(s, length, unit, out)) return false;
-    if (out_zone_offset_present) *out_zone_offset_present = true;
-    return true;
+// Converts one text column to `type`. Timestamps use Arrow's ISO-8601
+// parser with the format's rule that a timestamp without a zone is UTC (and
+// offsets convert to UTC); everything else is Arrow's cast. On failure the
+// error names the row (1-based, header excluded), the column and the value.
+arrow::Result<std::shared_ptr<arrow::Array>> ParseText(const arrow::StringArray& text,
+                                                       const std::shared_ptr<arrow::DataType>& type,
+                                                       const std::string& column, int64_t first_row) {
+  auto bad = [&](int64_t i, const char* what) {
+    return InvalidArgument("row ", first_row + i, ": column '", column, "': '", text.GetView(i),
+                           "' is not ", what);
+  };
+  if (type->id() == arrow::Type::TIMESTAMP) {
+    const auto unit = static_cast<const arrow::TimestampType&>(*type).unit();
+    arrow::TimestampBuilder b(type, arrow::default_memory_pool());
+    ARROW_RETURN_NOT_OK(b.Reserve(text.length()));
+    for (int64_t i = 0; i < text.length(); ++i) {
+      if (text.IsNull(i)) {
+        b.UnsafeAppendNull();
+        continue;
+      }
+      int64_t v = 0;
+      auto s = text.GetView(i);
+      if (!arrow::internal::ParseTimestampISO8601(s.data(), s.size(), unit, &v)) {
+        return bad(i, "an ISO-8601 timestamp");
+      }
+      b.UnsafeAppend(v);
+    }
+    return b.Finish();
   }
-  const char* kind() const override { return "iso8601, UTC when no zone"; }
+  auto cast = arrow::compute::Cast(text, type, arrow::compute::CastOptions::Safe());
+  if (cast.ok()) return *cast;
+  // Find the first value that does not convert, to say where it is.
+  for (int64_t i = 0; i < text.length(); ++i) {
+    if (!text.IsNull(i) && !arrow::compute::Cast(*text.Slice(i, 1), type).ok()) {
+      return bad(i, ("a valid " + type->ToString()).c_str());
+    }
+  }
+  return InvalidArgument("column '", column, "': ", cast.status().message());
+}
+
+// Text columns (all of CSV, timestamps of JSON) -> columns typed by the table (columns it does not know
+// stay text; the append refuses them by name).
+class TextColumnsReader : public arrow::RecordBatchReader {
+ public:
+  TextColumnsReader(std::shared_ptr<arrow::RecordBatchReader> inner,
+                 std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> types)
+      : inner_(std::move(inner)), types_(std::move(types)) {
+    arrow::FieldVector fields;
+    for (const auto& f : inner_->schema()->fields()) {
+      auto it = types_.find(f->name());
+      fields.push_back(it == types_.end() ? f : arrow::field(f->name(), it->second));
+    }
+    schema_ = arrow::schema(fields);
+  }
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(inner_->ReadNext(&batch));
+    *out = nullptr;
+    if (!batch) return arrow::Status::OK();
+    arrow::ArrayVector cols;
+    for (int c = 0; c < batch->num_columns(); ++c) {
+      auto it = types_.find(batch->schema()->field(c)->name());
+      if (it == types_.end()) {
+        cols.push_back(batch->column(c));
+      } else {
+        ARROW_ASSIGN_OR_RAISE(auto typed, ParseText(static_cast<const arrow::StringArray&>(*batch->column(c)),
+                                                    it->second, it->first, rows_ + 1));
+        cols.push_back(typed);
+      }
+    }
+    rows_ += batch->num_rows();
+    *out = arrow::RecordBatch::Make(schema_, batch->num_rows(), cols);
+    return arrow::Status::OK();
+  }
+
+ private:
+  std::shared_ptr<arrow::RecordBatchReader> inner_;
+  std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> types_;
+  std::shared_ptr<arrow::Schema> schema_;
+  int64_t rows_ = 0;
 };
 
 // Wraps a reader so that its errors name the input file.
@@ -101,12 +170,14 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
       auto parse = arrow::csv::ParseOptions::Defaults();
       auto convert = arrow::csv::ConvertOptions::Defaults();
       convert.strings_can_be_null = true;  // an empty field is null
-      convert.timestamp_parsers = {std::make_shared<Iso8601UtcDefault>()};
-      for (auto& [name, type] : ColumnTypes(schema)) convert.column_types[name] = type;
+      // Fields are read as text and converted by TypedCsvReader, whose errors
+      // can name the row, the column and the value.
+      auto types = ColumnTypes(schema);
+      for (auto& [name, type] : types) convert.column_types[name] = arrow::utf8();
       auto reader = arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), file, read,
                                                       parse, convert);
       if (!reader.ok()) return InvalidArgument("input '", path, "': ", reader.status().message());
-      return std::make_shared<NamedReader>(*reader, path);
+      return std::make_shared<NamedReader>(std::make_shared<TextColumnsReader>(*reader, std::move(types)), path);
     }
     case InputFormat::kJsonl: {
       auto read = arrow::json::ReadOptions::Defaults();
@@ -114,12 +185,23 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
       // Only the columns the input names are parsed; unknown ones are
       // inferred here and refused by the append with a clear message.
       arrow::FieldVector fields;
-      for (auto& [name, type] : ColumnTypes(schema)) fields.push_back(arrow::field(name, type));
+      std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> timestamps;
+      for (auto& [name, type] : ColumnTypes(schema)) {
+        // Timestamps are read as text and parsed like CSV's (zone-less = UTC).
+        if (type->id() == arrow::Type::TIMESTAMP) timestamps[name] = type;
+        fields.push_back(arrow::field(name, type->id() == arrow::Type::TIMESTAMP ? arrow::utf8() : type));
+      }
       parse.explicit_schema = arrow::schema(fields);
       parse.unexpected_field_behavior = arrow::json::UnexpectedFieldBehavior::InferType;
       auto reader = arrow::json::StreamingReader::Make(file, read, parse);
-      if (!reader.ok()) return InvalidArgument("input '", path, "': ", reader.status().message());
-      return std::make_shared<NamedReader>(*reader, path);
+      if (!reader.ok()) {
+        // An input with no rows at all is an empty input, not an error.
+        if (reader.status().message().find("Empty JSON stream") != std::string::npos) {
+          return arrow::RecordBatchReader::Make({}, arrow::schema(fields));
+        }
+        return InvalidArgument("input '", path, "': ", reader.status().message());
+      }
+      return std::make_shared<NamedReader>(std::make_shared<TextColumnsReader>(*reader, std::move(timestamps)), path);
     }
     case InputFormat::kParquet: {
       auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());

@@ -24,6 +24,12 @@ arrow::Result<CommitResult> Put(const std::shared_ptr<Table>& table, const PutRe
   arrow::FieldVector fields;
   arrow::ArrayVector arrays;
 
+  for (const auto& kv : req.key) {
+    if (kv.first.empty()) continue;
+    bool known = false;
+    for (const auto& k : schema.key_columns) known |= k.name == kv.first;
+    if (!known) return InvalidArgument("--key: '", kv.first, "' is not a key column");
+  }
   if (req.key.size() != schema.key_columns.size()) {
     return InvalidArgument("--key: the table has ", schema.key_columns.size(), " key column(s), got ",
                            req.key.size(), " value(s)");
@@ -39,12 +45,6 @@ arrow::Result<CommitResult> Put(const std::shared_ptr<Table>& table, const PutRe
     ARROW_ASSIGN_OR_RAISE(auto a, ParseOne(k, given->second, "--key"));
     fields.push_back(arrow::field(k.name, k.type));
     arrays.push_back(a);
-  }
-  for (const auto& kv : req.key) {
-    if (kv.first.empty()) continue;
-    bool known = false;
-    for (const auto& k : schema.key_columns) known |= k.name == kv.first;
-    if (!known) return InvalidArgument("--key: '", kv.first, "' is not a key column");
   }
   auto et = ParseEventTime(req.event_time, "--event-time");
   if (!et.ok()) return et.status();

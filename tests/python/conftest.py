@@ -121,3 +121,63 @@ def render(value):
     if isinstance(value, datetime):
         raise TypeError("render timestamps with fmt_ts")
     return str(value)
+
+
+# ---- write path (create / append / put / delete / log / history) ----------
+
+import re as _re  # noqa: E402
+
+COMMITTED_RE = _re.compile(r"committed version (\d+) \((\d+) rows?\)")
+
+
+def write_csv(path, header, rows):
+    """Write a CSV input file: header line, then rows (None -> empty field). Returns path."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        for r in rows:
+            w.writerow(["" if v is None else v for v in r])
+    return Path(path)
+
+
+def committed(proc, rows=None):
+    """stdout `committed version N (R rows)` -> N (asserting exactly that line, and R if given)."""
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr!r}"
+    m = COMMITTED_RE.fullmatch(proc.stdout.strip())
+    assert m, f"unexpected commit output: {proc.stdout!r} (stderr {proc.stderr!r})"
+    if rows is not None:
+        assert int(m.group(2)) == rows, f"want {rows} rows: {proc.stdout!r}"
+    return int(m.group(1))
+
+
+def assert_cli_error(proc, *names, problem=None):
+    """Exit 1, nothing on stdout, exactly one stderr line `bazof: error: ...` naming `names`."""
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 1, f"exit {proc.returncode}, stdout={proc.stdout!r}, stderr={proc.stderr!r}"
+    assert proc.stdout == "", f"stdout not empty: {proc.stdout[:500]!r}"
+    assert len(lines) == 1, f"want exactly one stderr line, got {len(lines)}: {proc.stderr!r}"
+    line = lines[0]
+    assert line.startswith("bazof: error: "), line
+    for name in names:
+        assert str(name) in line, f"{name!r} not named in: {line}"
+    if problem:
+        assert _re.search(problem, line, _re.I), f"problem /{problem}/ not stated in: {line}"
+    return line
+
+
+def log_rows(run, path, table):
+    """`bazof log --format csv` -> list of row dicts (asserting the brief's header)."""
+    header, rows = parse_csv(run("log", "--path", path, "--table", table, "--format", "csv").stdout)
+    assert header == ["version", "timestamp", "operation", "rows_added", "files_added",
+                      "files_removed"], header
+    return rows
+
+
+def table_state(run, path, table):
+    """What a failed command must leave unchanged: log csv, full scan csv, snapshot files."""
+    root = Path(path) / table
+    return {
+        "log": run("log", "--path", path, "--table", table, "--format", "csv").stdout,
+        "scan": run("scan", "--path", path, "--table", table, "--format", "csv").stdout,
+        "snapshots": sorted(p.name for p in root.glob("s*.json")),
+    }
