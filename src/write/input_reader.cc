@@ -13,51 +13,12 @@
 
 #include "bazof/error.h"
 #include "bazof/snapshot.h"
+#include "write/text_parse.h"
 
 namespace bazof::write {
 namespace {
 
 constexpr const char* kInputDeleted = "_deleted";
-
-// Converts one text column to `type`. Timestamps use Arrow's ISO-8601
-// parser with the format's rule that a timestamp without a zone is UTC (and
-// offsets convert to UTC); everything else is Arrow's cast. On failure the
-// error names the row (1-based, header excluded), the column and the value.
-arrow::Result<std::shared_ptr<arrow::Array>> ParseText(const arrow::StringArray& text,
-                                                       const std::shared_ptr<arrow::DataType>& type,
-                                                       const std::string& column, int64_t first_row) {
-  auto bad = [&](int64_t i, const char* what) {
-    return InvalidArgument("row ", first_row + i, ": column '", column, "': '", text.GetView(i),
-                           "' is not ", what);
-  };
-  if (type->id() == arrow::Type::TIMESTAMP) {
-    const auto unit = static_cast<const arrow::TimestampType&>(*type).unit();
-    arrow::TimestampBuilder b(type, arrow::default_memory_pool());
-    ARROW_RETURN_NOT_OK(b.Reserve(text.length()));
-    for (int64_t i = 0; i < text.length(); ++i) {
-      if (text.IsNull(i)) {
-        b.UnsafeAppendNull();
-        continue;
-      }
-      int64_t v = 0;
-      auto s = text.GetView(i);
-      if (!arrow::internal::ParseTimestampISO8601(s.data(), s.size(), unit, &v)) {
-        return bad(i, "an ISO-8601 timestamp");
-      }
-      b.UnsafeAppend(v);
-    }
-    return b.Finish();
-  }
-  auto cast = arrow::compute::Cast(text, type, arrow::compute::CastOptions::Safe());
-  if (cast.ok()) return *cast;
-  // Find the first value that does not convert, to say where it is.
-  for (int64_t i = 0; i < text.length(); ++i) {
-    if (!text.IsNull(i) && !arrow::compute::Cast(*text.Slice(i, 1), type).ok()) {
-      return bad(i, ("a valid " + type->ToString()).c_str());
-    }
-  }
-  return InvalidArgument("column '", column, "': ", cast.status().message());
-}
 
 // Text columns (all of CSV, timestamps of JSON) -> columns typed by the table (columns it does not know
 // stay text; the append refuses them by name).
@@ -102,23 +63,17 @@ class TextColumnsReader : public arrow::RecordBatchReader {
   int64_t rows_ = 0;
 };
 
-// Wraps a reader so that its errors name the input file.
-class NamedReader : public arrow::RecordBatchReader {
+// Keeps the Parquet file reader alive as long as the batch reader it made.
+class OwningReader : public arrow::RecordBatchReader {
  public:
-  NamedReader(std::shared_ptr<arrow::RecordBatchReader> inner, std::string name,
-              std::shared_ptr<void> keep_alive = nullptr)
-      : inner_(std::move(inner)), name_(std::move(name)), keep_alive_(std::move(keep_alive)) {}
+  OwningReader(std::shared_ptr<arrow::RecordBatchReader> inner, std::shared_ptr<void> owner)
+      : inner_(std::move(inner)), owner_(std::move(owner)) {}
   std::shared_ptr<arrow::Schema> schema() const override { return inner_->schema(); }
-  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
-    auto st = inner_->ReadNext(out);
-    if (!st.ok()) return InvalidArgument("input '", name_, "': ", st.message());
-    return st;
-  }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override { return inner_->ReadNext(out); }
 
  private:
   std::shared_ptr<arrow::RecordBatchReader> inner_;
-  std::string name_;
-  std::shared_ptr<void> keep_alive_;
+  std::shared_ptr<void> owner_;
 };
 
 std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> ColumnTypes(const TableSchema& s) {
@@ -177,7 +132,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
       auto reader = arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), file, read,
                                                       parse, convert);
       if (!reader.ok()) return InvalidArgument("input '", path, "': ", reader.status().message());
-      return std::make_shared<NamedReader>(std::make_shared<TextColumnsReader>(*reader, std::move(types)), path);
+      return std::make_shared<TextColumnsReader>(*reader, std::move(types));
     }
     case InputFormat::kJsonl: {
       auto read = arrow::json::ReadOptions::Defaults();
@@ -201,7 +156,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
         }
         return InvalidArgument("input '", path, "': ", reader.status().message());
       }
-      return std::make_shared<NamedReader>(std::make_shared<TextColumnsReader>(*reader, std::move(timestamps)), path);
+      return std::make_shared<TextColumnsReader>(*reader, std::move(timestamps));
     }
     case InputFormat::kParquet: {
       auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
@@ -210,7 +165,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
       std::vector<int> row_groups((*owned).num_row_groups());
       for (size_t i = 0; i < row_groups.size(); ++i) row_groups[i] = static_cast<int>(i);
       ARROW_ASSIGN_OR_RAISE(auto batches, owned->GetRecordBatchReader(row_groups));
-      return std::make_shared<NamedReader>(std::move(batches), path, owned);
+      return std::make_shared<OwningReader>(std::move(batches), owned);
     }
   }
   return InvalidArgument("unknown input format");

@@ -17,8 +17,9 @@ enum class InputFormat { kCsv, kJsonl, kParquet };
 /// extension when `name` is empty.
 arrow::Result<InputFormat> ResolveInputFormat(const std::string& name, const std::string& path);
 
-/// Opens `path` (local path or URI). CSV and JSON values are parsed straight
-/// into the table's types; errors name the file, row and column.
+/// Opens `path` (local path or URI). CSV and JSON values are parsed into the
+/// table's types; errors while reading name the row and column (the caller,
+/// Append, names the input).
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::string& path,
                                                                    InputFormat format,
                                                                    const TableSchema& schema);

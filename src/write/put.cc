@@ -3,18 +3,22 @@
 
 #include "bazof/error.h"
 #include "bazof/write.h"
+#include "write/text_parse.h"
 
 namespace bazof {
 namespace {
 
 arrow::Result<std::shared_ptr<arrow::Array>> ParseOne(const ColumnSpec& c, const std::string& text,
                                                       const std::string& what) {
-  auto scalar = arrow::Scalar::Parse(c.type, text);
-  if (!scalar.ok()) {
+  arrow::StringBuilder b;
+  ARROW_RETURN_NOT_OK(b.Append(text));
+  ARROW_ASSIGN_OR_RAISE(auto array, b.Finish());
+  auto parsed = write::ParseText(static_cast<const arrow::StringArray&>(*array), c.type, c.name, 1);
+  if (!parsed.ok()) {
     return InvalidArgument(what, ": '", text, "' is not a valid ", c.type->ToString(), " for column '",
                            c.name, "'");
   }
-  return arrow::MakeArrayFromScalar(**scalar, 1);
+  return parsed;
 }
 
 }  // namespace

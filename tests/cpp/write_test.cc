@@ -148,6 +148,25 @@ TEST_F(AppendTest, CreateTwiceIsAConflict) {
   EXPECT_EQ(ErrorKindOf(again.status()), ErrorKind::kConflict);
 }
 
+TEST(PutTest, ParsesValuesLikeAppendDoes) {
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto schema, ParseSchemaSpec("price:decimal(12,2),seen:timestamp[ms]"));
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, schema));
+  // Decimals rescale ("185.7" into scale 2); a timestamp without zone is UTC.
+  ASSERT_OK(Put(table, PutRequest{{{"", "AAPL"}}, "2024-01-02", {{"price", "185.7"}, {"seen", "2024-01-02T10:00:00"}}})
+                .status());
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  ASSERT_OK_AND_ASSIGN(auto scan, table->NewScan().Build());
+  ASSERT_OK_AND_ASSIGN(auto result, scan->ToTable());
+  ASSERT_EQ(result->num_rows(), 1);
+  EXPECT_EQ(result->GetColumnByName("price")->GetScalar(0).ValueOrDie()->ToString(), "185.70");
+  auto seen = std::static_pointer_cast<arrow::TimestampScalar>(result->GetColumnByName("seen")->GetScalar(0).ValueOrDie());
+  EXPECT_EQ(seen->value, Ms("2024-01-02T10:00:00Z"));
+  auto bad = Put(table, PutRequest{{{"", "AAPL"}}, "2024-01-03", {{"price", "lots"}}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("price"), std::string::npos);
+}
+
 TEST(ConcurrentWritersTest, RacingAppendsAllLandWithoutGaps) {
   auto dir = std::filesystem::temp_directory_path() /
              ("bazof-race-" + std::to_string(::getpid()) + "-" +

@@ -43,6 +43,8 @@ def check_failed(run, table, before, proc, *names, file=None, row=None, problem=
     """One error line naming `file` (its base name), and `names` outside the file's path and the
     test's directories (so that a column name inside a path does not count)."""
     line = assert_cli_error(proc, *([file.name] if file else []), problem=problem)
+    if file:
+        assert line.count(file.name) == 1, f"the file is named more than once: {line}"
     rest = line.replace(str(file), "") if file else line
     rest = rest.replace(str(table[0]), "")
     if file:

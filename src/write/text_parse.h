@@ -1,0 +1,21 @@
+// Text to typed values, as every write surface parses it (docs/spec.md §10a).
+#pragma once
+
+#include <arrow/array.h>
+#include <arrow/result.h>
+
+#include <memory>
+#include <string>
+
+namespace bazof::write {
+
+/// Converts a text column to `type`. Timestamps: ISO-8601 by Arrow's parser,
+/// no zone = UTC, offsets converted to UTC, a date alone = midnight UTC.
+/// Other types: Arrow's safe cast (decimals rescale, "1.5" is not an int).
+/// Errors name the row (`first_row` is the 1-based row of element 0), the
+/// column and the value.
+arrow::Result<std::shared_ptr<arrow::Array>> ParseText(const arrow::StringArray& text,
+                                                       const std::shared_ptr<arrow::DataType>& type,
+                                                       const std::string& column, int64_t first_row);
+
+}  // namespace bazof::write
