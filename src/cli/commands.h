@@ -26,6 +26,10 @@ struct TableFlags {
   }
 };
 
+/// "a,b,,c" -> {"a", "b", "", "c"} (empty parts are kept, so that callers can
+/// refuse them by name).
+std::vector<std::string> SplitCommas(const std::string& s);
+
 /// `--key K` (single-column keys) or `--key col=value` (any key), repeated.
 std::vector<std::pair<std::string, std::string>> ParseKeyArgs(const std::vector<std::string>& args);
 

@@ -10,19 +10,6 @@
 namespace bazof::cli {
 namespace {
 
-std::vector<std::string> SplitCommas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= s.size()) {
-    size_t next = s.find(',', pos);
-    if (next == std::string::npos) next = s.size();
-    std::string part = s.substr(pos, next - pos);
-    if (!part.empty()) out.push_back(part);
-    pos = next + 1;
-  }
-  return out;
-}
-
 struct ScanFlags {
   TableFlags table;
   std::optional<std::string> as_of;

@@ -9,18 +9,6 @@
 namespace bazof::cli {
 namespace {
 
-std::vector<std::string> SplitCommas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= s.size()) {
-    size_t next = s.find(',', pos);
-    if (next == std::string::npos) next = s.size();
-    out.push_back(s.substr(pos, next - pos));
-    pos = next + 1;
-  }
-  return out;
-}
-
 void PrintCommit(const CommitResult& r, const std::string& source) {
   if (!r.committed) {
     std::cout << "no rows in " << source << "; nothing committed" << std::endl;
@@ -36,6 +24,18 @@ bool IsIdentifier(std::string_view s) {
 }
 
 }  // namespace
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t next = s.find(',', pos);
+    if (next == std::string::npos) next = s.size();
+    out.push_back(s.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return out;
+}
 
 std::vector<std::pair<std::string, std::string>> ParseKeyArgs(const std::vector<std::string>& args) {
   std::vector<std::pair<std::string, std::string>> out;

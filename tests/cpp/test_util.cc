@@ -22,10 +22,9 @@ std::shared_ptr<io::Storage> MemStorage() {
   return io::Storage::Make(fs, "t", "mem://t");
 }
 
-std::shared_ptr<arrow::Table> EventsTable(const TableSchema& schema, std::vector<Ev> events) {
-  std::stable_sort(events.begin(), events.end(), [](const Ev& a, const Ev& b) {
-    return a.key != b.key ? a.key < b.key : a.ms < b.ms;
-  });
+namespace {
+
+std::shared_ptr<arrow::Table> EventsInOrder(const TableSchema& schema, const std::vector<Ev>& events) {
   arrow::StringBuilder k, v;
   arrow::TimestampBuilder t(schema.event_time.type, arrow::default_memory_pool());
   arrow::BooleanBuilder d;
@@ -41,6 +40,24 @@ std::shared_ptr<arrow::Table> EventsTable(const TableSchema& schema, std::vector
   (void)v.Finish(&va);
   (void)d.Finish(&da);
   return arrow::Table::Make(write::DataFileSchema(schema, true), {ka, ta, va, da});
+}
+
+}  // namespace
+
+std::shared_ptr<arrow::Table> EventsTable(const TableSchema& schema, std::vector<Ev> events) {
+  std::stable_sort(events.begin(), events.end(), [](const Ev& a, const Ev& b) {
+    return a.key != b.key ? a.key < b.key : a.ms < b.ms;
+  });
+  return EventsInOrder(schema, events);
+}
+
+std::shared_ptr<arrow::RecordBatchReader> AppendInput(std::vector<Ev> events, int64_t batch_rows) {
+  auto t = EventsInOrder(KvSchema(), events);  // input order, not sorted
+  t = t->RenameColumns({"key", "event_time", "value", "_deleted"}).ValueOrDie();
+  auto batch = t->CombineChunksToBatch().ValueOrDie();
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  for (int64_t off = 0; off < batch->num_rows(); off += batch_rows) batches.push_back(batch->Slice(off, batch_rows));
+  return arrow::RecordBatchReader::Make(batches, batch->schema()).ValueOrDie();
 }
 
 arrow::Result<KvState> ScanKv(const std::shared_ptr<Table>& table, std::optional<int64_t> as_of_ms,

@@ -46,6 +46,10 @@ std::shared_ptr<io::Storage> MemStorage();
 /// Events as a data-file table, stably sorted by (key, event_time).
 std::shared_ptr<arrow::Table> EventsTable(const TableSchema& schema, std::vector<Ev> events);
 
+/// Events as append input, with the column names a user gives (`_deleted`
+/// for tombstones), in batches of `batch_rows`.
+std::shared_ptr<arrow::RecordBatchReader> AppendInput(std::vector<Ev> events, int64_t batch_rows = 1 << 20);
+
 /// key -> (event ms, value): the result of a scan, for comparisons.
 using KvState = std::map<std::string, std::pair<int64_t, std::string>>;
 

@@ -12,14 +12,6 @@ namespace {
 
 using Write = std::function<arrow::Result<CommitResult>(const std::shared_ptr<Table>&)>;
 
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> CsvLike(std::vector<Ev> rows) {
-  auto t = EventsTable(KvSchema(), std::move(rows));
-  // Input column names as a user gives them (`_deleted`, not the reserved name).
-  ARROW_ASSIGN_OR_RAISE(t, t->RenameColumns({"key", "event_time", "value", "_deleted"}));
-  ARROW_ASSIGN_OR_RAISE(auto batch, t->CombineChunksToBatch());
-  return arrow::RecordBatchReader::Make({batch});
-}
-
 struct Scenario {
   std::string name;
   Write write;
@@ -30,10 +22,9 @@ std::vector<Scenario> Scenarios() {
   std::vector<Ev> rows = {{"a", Ms("2024-03-01"), "a-late"}, {"z", Ms("2024-01-05"), "z1"},
                           {"b", Ms("2024-02-01"), "", true}};
   Scenario append{"append", [rows](const std::shared_ptr<Table>& t) -> arrow::Result<CommitResult> {
-                    ARROW_ASSIGN_OR_RAISE(auto input, CsvLike(rows));
                     AppendOptions o;
                     o.chunk_rows = 2;  // two data files in one commit
-                    return Append(t, *input, o);
+                    return Append(t, *AppendInput(rows), o);
                   }, {}};
   for (size_t i = 0; i < rows.size(); ++i) append.events.push_back({rows[i], 2, static_cast<int64_t>(i)});
   Scenario put{"put", [](const std::shared_ptr<Table>& t) {
@@ -56,8 +47,7 @@ std::shared_ptr<io::Storage> TableAtVersion1() {
   auto t = CreateTable(storage, KvSchema()).ValueOrDie();
   std::vector<Ev> rows;
   for (const auto& e : Initial()) rows.push_back(e.ev);
-  auto input = CsvLike(rows).ValueOrDie();
-  EXPECT_TRUE(Append(t, *input).ok());
+  EXPECT_TRUE(Append(t, *AppendInput(rows)).ok());
   return storage;
 }
 

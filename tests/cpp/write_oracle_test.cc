@@ -3,8 +3,6 @@
 // every commit against the oracle for every version and many T.
 #include <gtest/gtest.h>
 
-#include <arrow/compute/api.h>
-
 #include <random>
 
 #include "bazof/write.h"
@@ -12,31 +10,6 @@
 
 namespace bazof::testing {
 namespace {
-
-std::shared_ptr<arrow::RecordBatchReader> Input(const std::vector<Ev>& rows) {
-  arrow::StringBuilder k, v;
-  arrow::StringBuilder t;  // event times as text, parsed by the writer's cast
-  arrow::BooleanBuilder d;
-  for (const auto& e : rows) {
-    (void)k.Append(e.key);
-    (void)t.Append(FormatEventTime(EventTime::FromMicros(e.ms * 1000)));
-    (void)d.Append(e.deleted);
-    if (e.deleted) (void)v.AppendNull(); else (void)v.Append(e.value);
-  }
-  std::shared_ptr<arrow::Array> ka, ta, va, da;
-  (void)k.Finish(&ka);
-  (void)t.Finish(&ta);
-  (void)v.Finish(&va);
-  (void)d.Finish(&da);
-  auto ts = arrow::compute::Cast(ta, arrow::timestamp(arrow::TimeUnit::MILLI, "UTC")).ValueOrDie().make_array();
-  auto schema = arrow::schema({arrow::field("key", arrow::utf8()), arrow::field("event_time", ts->type()),
-                               arrow::field("value", arrow::utf8()), arrow::field("_deleted", arrow::boolean())});
-  // Several small batches, so chunking and batch boundaries are exercised.
-  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
-  auto batch = arrow::RecordBatch::Make(schema, ka->length(), {ka, ts, va, da});
-  for (int64_t off = 0; off < batch->num_rows(); off += 7) batches.push_back(batch->Slice(off, 7));
-  return arrow::RecordBatchReader::Make(batches, schema).ValueOrDie();
-}
 
 class WriteOracleTest : public ::testing::TestWithParam<int> {};
 
@@ -63,7 +36,7 @@ TEST_P(WriteOracleTest, EveryCommitMatchesTheOracle) {
       }
       AppendOptions o;
       o.chunk_rows = 1 + pick(30);
-      ASSERT_OK_AND_ASSIGN(auto r, Append(table, *Input(rows), o));
+      ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows, /*batch_rows=*/7), o));
       ASSERT_EQ(r.version.value(), v);
     } else {
       Ev e{"k" + std::to_string(pick(keys)), t0 + pick(days) * day, "put" + std::to_string(v), kind == 3};

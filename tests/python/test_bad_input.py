@@ -1,27 +1,14 @@
 """Bad input: exit 1, one line `bazof: error: ...` on stderr naming object and problem, no stdout."""
 import json
-import re
 import shutil
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from conftest import assert_cli_error as assert_error
+
 TABLE = "bazof-0.1/table0"   # s1.json -> base.parquet + delta1.parquet (both read when latest)
-
-
-def assert_error(proc, *names, problem=None):
-    lines = proc.stderr.splitlines()
-    assert proc.returncode == 1, f"exit {proc.returncode}, stderr={proc.stderr!r}"
-    assert proc.stdout == "", f"stdout not empty: {proc.stdout[:500]!r}"
-    assert len(lines) == 1, f"want exactly one stderr line, got {len(lines)}: {proc.stderr!r}"
-    line = lines[0]
-    assert line.startswith("bazof: error: "), line
-    for name in names:
-        assert str(name) in line, f"{name!r} not named in: {line}"
-    if problem:
-        assert re.search(problem, line, re.I), f"problem /{problem}/ not stated in: {line}"
-    return line
 
 
 @pytest.fixture
