@@ -159,9 +159,17 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
       return std::make_shared<TextColumnsReader>(*reader, std::move(timestamps));
     }
     case InputFormat::kParquet: {
-      auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
-      if (!reader.ok()) return InvalidArgument("input '", path, "': not a Parquet file (", reader.status().message(), ")");
-      std::shared_ptr<parquet::arrow::FileReader> owned(std::move(*reader));
+      parquet::arrow::FileReaderBuilder builder;
+      auto opened = builder.Open(file);
+      if (!opened.ok()) return InvalidArgument("input '", path, "': not a Parquet file (", opened.message(), ")");
+      // Sequential reading without pre-buffering: pre-buffering every row
+      // group would hold the whole (compressed) input in memory.
+      parquet::ArrowReaderProperties props;
+      props.set_pre_buffer(false);
+      props.set_batch_size(64 * 1024);
+      std::unique_ptr<parquet::arrow::FileReader> reader;
+      ARROW_RETURN_NOT_OK(builder.properties(props)->Build(&reader));
+      std::shared_ptr<parquet::arrow::FileReader> owned(std::move(reader));
       std::vector<int> row_groups((*owned).num_row_groups());
       for (size_t i = 0; i < row_groups.size(); ++i) row_groups[i] = static_cast<int>(i);
       ARROW_ASSIGN_OR_RAISE(auto batches, owned->GetRecordBatchReader(row_groups));
