@@ -146,6 +146,7 @@ arrow::Result<GenSummary> GenerateSampleTable(io::Storage& storage, const GenOpt
       ARROW_ASSIGN_OR_RAISE(auto rows, builder.Build(base));
       auto name = NewDataFileName(snap.version);
       ARROW_ASSIGN_OR_RAISE(auto ref, WriteDataFile(storage, schema, name, rows, Version(1)));
+      ARROW_RETURN_NOT_OK(storage.Sync(name));
       seg.base = ref;
       snap.commit->files_added.push_back(name);
     }
@@ -157,6 +158,7 @@ arrow::Result<GenSummary> GenerateSampleTable(io::Storage& storage, const GenOpt
       ARROW_ASSIGN_OR_RAISE(auto rows, builder.Build(delta));
       auto name = NewDataFileName(snap.version);
       ARROW_ASSIGN_OR_RAISE(auto ref, WriteDataFile(storage, schema, name, rows, Version(1)));
+      ARROW_RETURN_NOT_OK(storage.Sync(name));
       seg.deltas.push_back(ref);
       snap.commit->files_added.push_back(name);
     }
@@ -172,6 +174,7 @@ arrow::Result<GenSummary> GenerateSampleTable(io::Storage& storage, const GenOpt
     auto name = NewDataFileName(snap.version);
     ARROW_ASSIGN_OR_RAISE(auto rows, builder.Build(late));
     ARROW_ASSIGN_OR_RAISE(auto ref, WriteDataFile(storage, schema, name, rows, Version(2)));
+    ARROW_RETURN_NOT_OK(storage.Sync(name));
     size_t target = 0;
     for (size_t s = 0; s < snap.segments.size(); ++s) {
       if (snap.segments[s].start <= *ref.start) target = s;
