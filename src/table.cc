@@ -206,18 +206,9 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
     for (size_t i = 0; i < schema.value_columns.size(); ++i) value_columns.push_back(static_cast<int>(i));
   }
 
-  std::vector<std::shared_ptr<arrow::DataType>> key_types;
-  arrow::FieldVector fields;
-  for (const auto& k : schema.key_columns) {
-    key_types.push_back(k.type);
-    fields.push_back(arrow::field(k.name, k.type, false));
-  }
-  fields.push_back(arrow::field(schema.event_time.name, schema.event_time.type, false));
-  for (int i : value_columns) {
-    const auto& v = schema.value_columns[i];
-    fields.push_back(arrow::field(v.name, v.type, true));
-  }
-  ARROW_ASSIGN_OR_RAISE(auto codec, read::KeyCodec::Make(key_types));
+  ARROW_ASSIGN_OR_RAISE(auto shape, read::MakeScanShape(*snap, std::move(value_columns)));
+  const read::KeyCodec& codec = shape->codec;
+  const auto& key_types = codec.types();
 
   read::ScanReaderOptions ro;
   ro.as_of = o.as_of;
@@ -263,8 +254,6 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
     }
   }
 
-  auto shape = std::make_shared<read::ScanShape>(read::ScanShape{
-      schema, value_columns, arrow::schema(fields), std::move(codec), snap->format_version >= 1});
   auto plan = planning::PlanScan(*snap, o.as_of);
   return std::make_shared<ScanImpl>(table_->storage(), std::move(shape), std::move(plan), std::move(ro));
 }

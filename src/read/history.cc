@@ -7,6 +7,7 @@
 #include "bazof/error.h"
 #include "bazof/inspect.h"
 #include "io/storage.h"
+#include "metadata/key_text.h"
 #include "read/run_reader.h"
 
 namespace bazof {
@@ -34,41 +35,22 @@ arrow::Result<std::shared_ptr<arrow::Table>> KeyHistory(
   }
   const TableSchema& schema = snap->schema;
 
+  std::vector<int> value_columns(schema.value_columns.size());
+  for (size_t i = 0; i < value_columns.size(); ++i) value_columns[i] = static_cast<int>(i);
+  ARROW_ASSIGN_OR_RAISE(auto shape, read::MakeScanShape(*snap, std::move(value_columns)));
+
   // The key, encoded as the merge encodes it.
-  std::vector<std::shared_ptr<arrow::DataType>> key_types;
-  arrow::FieldVector out_fields;
-  for (const auto& k : schema.key_columns) {
-    key_types.push_back(k.type);
-    out_fields.push_back(arrow::field(k.name, k.type, false));
-  }
-  out_fields.push_back(arrow::field(schema.event_time.name, schema.event_time.type, false));
-  ARROW_ASSIGN_OR_RAISE(auto codec, read::KeyCodec::Make(key_types));
-  if (key.size() != schema.key_columns.size()) {
-    return InvalidArgument("--key: the table has ", schema.key_columns.size(), " key column(s), got ",
-                           key.size(), " value(s)");
-  }
+  ARROW_ASSIGN_OR_RAISE(auto key_texts, metadata::KeyTexts(schema, key));
   KeyValue key_value;
-  for (const auto& k : schema.key_columns) {
-    auto it = std::find_if(key.begin(), key.end(), [&](const auto& kv) {
-      return kv.first == k.name || (kv.first.empty() && schema.key_columns.size() == 1);
-    });
-    if (it == key.end()) return InvalidArgument("--key: no value for key column '", k.name, "'");
-    auto scalar = arrow::Scalar::Parse(k.type, it->second);
+  for (size_t i = 0; i < schema.key_columns.size(); ++i) {
+    const auto& k = schema.key_columns[i];
+    auto scalar = arrow::Scalar::Parse(k.type, key_texts[i]);
     if (!scalar.ok()) {
-      return InvalidArgument("--key: '", it->second, "' is not a valid ", k.type->ToString());
+      return InvalidArgument("--key: '", key_texts[i], "' is not a valid ", k.type->ToString());
     }
     key_value.push_back(*scalar);
   }
-  ARROW_ASSIGN_OR_RAISE(auto code, codec.EncodeScalars(key_value));
-
-  std::vector<int> value_columns;
-  for (size_t i = 0; i < schema.value_columns.size(); ++i) {
-    value_columns.push_back(static_cast<int>(i));
-    const auto& v = schema.value_columns[i];
-    out_fields.push_back(arrow::field(v.name, v.type, true));
-  }
-  read::ScanShape shape{schema, value_columns, arrow::schema(out_fields), codec,
-                        snap->format_version >= 1};
+  ARROW_ASSIGN_OR_RAISE(auto code, shape->codec.EncodeScalars(key_value));
 
   // Format-1 deltas hold every event; bases are derived and skipped. Legacy
   // tables have no versions: every file counts, as version 1.
@@ -81,7 +63,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> KeyHistory(
   }
 
   std::vector<std::shared_ptr<arrow::RecordBatch>> pieces;
-  arrow::FieldVector piece_fields = out_fields;
+  arrow::FieldVector piece_fields = shape->output_schema->fields();
   piece_fields.insert(piece_fields.begin() + schema.key_columns.size() + 1,
                       {arrow::field("version", arrow::int64(), false),
                        arrow::field("deleted", arrow::boolean(), false),
@@ -92,8 +74,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> KeyHistory(
   bounds.key_in = {code};
   for (size_t fi = 0; fi < files.size(); ++fi) {
     planning::PlannedFile planned{files[fi].first, false, static_cast<int64_t>(fi)};
-    ARROW_ASSIGN_OR_RAISE(auto opened, read::OpenDataFile(*table.storage(), planned, shape));
-    ARROW_ASSIGN_OR_RAISE(auto run, read::RunSource::Make(*table.storage(), opened, shape, bounds, 64 * 1024));
+    ARROW_ASSIGN_OR_RAISE(auto opened, read::OpenDataFile(*table.storage(), planned, *shape));
+    ARROW_ASSIGN_OR_RAISE(auto run, read::RunSource::Make(*table.storage(), opened, *shape, bounds, 64 * 1024));
     while (true) {
       ARROW_ASSIGN_OR_RAISE(auto rb, run->Next());
       if (!rb) break;

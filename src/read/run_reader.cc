@@ -280,6 +280,25 @@ bool RunBatch::IsDeleted(int64_t row) const {
   return static_cast<const arrow::BooleanArray&>(*deleted).Value(row);
 }
 
+arrow::Result<std::shared_ptr<const ScanShape>> MakeScanShape(const Snapshot& snapshot,
+                                                             std::vector<int> value_columns) {
+  const TableSchema& schema = snapshot.schema;
+  std::vector<std::shared_ptr<arrow::DataType>> key_types;
+  arrow::FieldVector fields;
+  for (const auto& k : schema.key_columns) {
+    key_types.push_back(k.type);
+    fields.push_back(arrow::field(k.name, k.type, false));
+  }
+  fields.push_back(arrow::field(schema.event_time.name, schema.event_time.type, false));
+  for (int i : value_columns) {
+    const auto& v = schema.value_columns[i];
+    fields.push_back(arrow::field(v.name, v.type, true));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto codec, KeyCodec::Make(key_types));
+  return std::make_shared<const ScanShape>(ScanShape{schema, std::move(value_columns), arrow::schema(fields),
+                                                     std::move(codec), snapshot.format_version >= 1});
+}
+
 arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
                                                         const planning::PlannedFile& planned,
                                                         const ScanShape& shape) {

@@ -31,6 +31,11 @@ struct ScanShape {
   bool match_by_id = false;  ///< format 1: value columns matched by field id when present
 };
 
+/// The shape of a scan of `snapshot` returning the value columns at
+/// `value_columns` (indices into its schema's value columns, in output order).
+arrow::Result<std::shared_ptr<const ScanShape>> MakeScanShape(const Snapshot& snapshot,
+                                                             std::vector<int> value_columns);
+
 /// A data file opened once per scan (footer read, columns resolved, row-group
 /// key bounds decoded); shared by the key-range partitions.
 struct OpenedFile {

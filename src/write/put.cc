@@ -3,6 +3,7 @@
 
 #include "bazof/error.h"
 #include "bazof/write.h"
+#include "metadata/key_text.h"
 #include "write/text_parse.h"
 
 namespace bazof {
@@ -28,25 +29,10 @@ arrow::Result<CommitResult> Put(const std::shared_ptr<Table>& table, const PutRe
   arrow::FieldVector fields;
   arrow::ArrayVector arrays;
 
-  for (const auto& kv : req.key) {
-    if (kv.first.empty()) continue;
-    bool known = false;
-    for (const auto& k : schema.key_columns) known |= k.name == kv.first;
-    if (!known) return InvalidArgument("--key: '", kv.first, "' is not a key column");
-  }
-  if (req.key.size() != schema.key_columns.size()) {
-    return InvalidArgument("--key: the table has ", schema.key_columns.size(), " key column(s), got ",
-                           req.key.size(), " value(s)");
-  }
+  ARROW_ASSIGN_OR_RAISE(auto key_texts, metadata::KeyTexts(schema, req.key));
   for (size_t i = 0; i < schema.key_columns.size(); ++i) {
     const auto& k = schema.key_columns[i];
-    // Single-column keys may be given bare; otherwise each value names its column.
-    const std::pair<std::string, std::string>* given = nullptr;
-    for (const auto& kv : req.key) {
-      if (kv.first == k.name || (kv.first.empty() && schema.key_columns.size() == 1)) given = &kv;
-    }
-    if (!given) return InvalidArgument("--key: no value for key column '", k.name, "'");
-    ARROW_ASSIGN_OR_RAISE(auto a, ParseOne(k, given->second, "--key"));
+    ARROW_ASSIGN_OR_RAISE(auto a, ParseOne(k, key_texts[i], "--key"));
     fields.push_back(arrow::field(k.name, k.type));
     arrays.push_back(a);
   }

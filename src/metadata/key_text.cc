@@ -1,0 +1,32 @@
+#include "metadata/key_text.h"
+
+#include "bazof/error.h"
+
+namespace bazof::metadata {
+
+arrow::Result<std::vector<std::string>> KeyTexts(
+    const TableSchema& schema, const std::vector<std::pair<std::string, std::string>>& key) {
+  const auto& columns = schema.key_columns;
+  for (const auto& kv : key) {
+    if (kv.first.empty()) continue;
+    bool known = false;
+    for (const auto& k : columns) known |= k.name == kv.first;
+    if (!known) return InvalidArgument("--key: '", kv.first, "' is not a key column");
+  }
+  if (key.size() != columns.size()) {
+    return InvalidArgument("--key: the table has ", columns.size(), " key column(s), got ", key.size(),
+                           " value(s)");
+  }
+  std::vector<std::string> texts;
+  for (const auto& k : columns) {
+    const std::pair<std::string, std::string>* given = nullptr;
+    for (const auto& kv : key) {
+      if (kv.first == k.name || (kv.first.empty() && columns.size() == 1)) given = &kv;
+    }
+    if (!given) return InvalidArgument("--key: no value for key column '", k.name, "'");
+    texts.push_back(given->second);
+  }
+  return texts;
+}
+
+}  // namespace bazof::metadata
