@@ -10,7 +10,7 @@ ROOT=$(pwd)
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # 1. System packages (Debian). Installed only when missing.
-APT_PKGS=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev)
+APT_PKGS=(cmake ninja-build g++ ccache pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -34,9 +34,14 @@ fi
 .venv/bin/python -c "import pyarrow; pyarrow.create_library_symlinks()"
 
 # 3. Build.
+# Paths are hashed relative to the clone, so two clones share cache entries.
+export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
 build() {
   local dir=$1; shift
-  cmake -S . -B "$dir" -G Ninja -DBAZOF_PYTHON="$ROOT/.venv/bin/python" "$@" >/dev/null
+  # ccache (its cache lives outside the clone) makes rebuilds in a new clone
+  # of the same machine cheap; a cold cache changes nothing but time.
+  cmake -S . -B "$dir" -G Ninja -DBAZOF_PYTHON="$ROOT/.venv/bin/python" \
+    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "$@" >/dev/null
   log "building $dir"
   cmake --build "$dir" -j"$(nproc)"
 }

@@ -5,6 +5,7 @@
 #include <arrow/type_fwd.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,9 @@ struct Snapshot {
   TableSchema schema;
   bool schema_recorded = true;  ///< false for bazof 0.1 (schema inferred from data)
   std::optional<CommitInfo> commit;
+  /// Table properties (docs/spec.md, "Table properties"): string to string,
+  /// carried from version to version; unknown names are kept as they are.
+  std::map<std::string, std::string> properties;
   std::vector<Segment> segments;
 
   /// Every data file the snapshot references (bases and deltas, nested too).

@@ -275,6 +275,13 @@ arrow::Result<Snapshot> ParseSnapshot(std::string_view text, std::string_view wh
       c.files_removed = it->value("files_removed", std::vector<std::string>{});
       snap.commit = std::move(c);
     }
+    if (auto it = doc.find("properties"); it != doc.end() && !it->is_null()) {
+      if (!it->is_object()) return ctx.Error("", "'properties' is not an object");
+      for (const auto& [name, value] : it->items()) {
+        if (!value.is_string()) return ctx.Error("properties", "'" + name + "' is not a string");
+        snap.properties[name] = value.get<std::string>();
+      }
+    }
   }
 
   ARROW_ASSIGN_OR_RAISE(auto segments, Field(ctx, doc, "", "segments", true));
@@ -392,6 +399,7 @@ arrow::Result<std::string> SerializeSnapshot(const Snapshot& snap) {
     c["files_removed"] = snap.commit->files_removed;
     doc["commit"] = c;
   }
+  if (!snap.properties.empty()) doc["properties"] = snap.properties;
   doc["segments"] = SegmentsToJson(snap.segments);
   return doc.dump(2) + "\n";
 }

@@ -47,6 +47,7 @@ TEST(SnapshotJsonTest, Format1RoundTrips) {
   s.version = Version(3);
   s.schema = testing::KvSchema();
   s.commit = CommitInfo{"append", "2026-01-01T00:00:00.000Z", 5, {"data/a.parquet"}, {}};
+  s.properties = {{"compaction.auto", "true"}, {"x.unknown", "kept"}};
   Segment seg;
   seg.id = "s0";
   seg.start = ParseEventTime("2024-01-01").ValueOrDie();
@@ -75,6 +76,7 @@ TEST(SnapshotJsonTest, Format1RoundTrips) {
   EXPECT_EQ(back.schema.value_columns[0].id, 3);
   EXPECT_EQ(back.schema.key_columns[0].name, "key");
   EXPECT_EQ(back.commit->operation, "append");
+  EXPECT_EQ(back.properties, s.properties);
   const auto& bs = back.segments[0];
   EXPECT_EQ(bs.base->version->value(), 2);
   EXPECT_EQ(bs.base->max_key[0]->ToString(), "z");
@@ -110,6 +112,11 @@ TEST(SnapshotJsonTest, BrokenSnapshotsNameTheProblem) {
   ExpectCorrupt(R"({"format_version": 1, "version": 1, "segments": []})", "missing field 'schema'");
   ExpectCorrupt(R"({"schema": {"columns": [{"name": "v", "data_type": "Blob"}]}, "segments": []})",
                 "unknown legacy data_type 'Blob'");
+  ExpectCorrupt(R"({"format_version": 1, "version": 1, "schema": {"columns": [],
+                   "key_columns": [{"name": "key", "id": 1, "type": "string"}],
+                   "event_time_column": {"name": "event_time", "id": 2, "type": "timestamp[ms]"},
+                   "next_column_id": 3}, "properties": {"a": 1}, "segments": []})",
+                "'a' is not a string");
   ExpectCorrupt(R"({"segments": [{"id": "x", "start": "2024-02-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"}]})",
                 "before 'start'");
 }
