@@ -1,0 +1,151 @@
+#include "metadata/properties.h"
+
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+#include "bazof/error.h"
+
+namespace bazof::metadata {
+namespace {
+
+// Splits "<digits><suffix>"; false if there are no digits or they overflow.
+bool SplitNumber(const std::string& text, int64_t* number, std::string* suffix) {
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, *number);
+  if (ec != std::errc() || ptr == begin) return false;
+  suffix->assign(ptr, end);
+  return true;
+}
+
+bool MultiplyChecked(int64_t a, int64_t b, int64_t* out) {
+  return !__builtin_mul_overflow(a, b, out);
+}
+
+}  // namespace
+
+arrow::Result<int64_t> ParseDuration(const std::string& text, const std::string& what) {
+  static const std::map<std::string, int64_t> kUnits = {
+      {"us", 1}, {"ms", 1000}, {"s", 1000000}, {"m", 60000000LL}, {"h", 3600000000LL},
+      {"d", 86400000000LL}, {"w", 7 * 86400000000LL}};
+  int64_t n = 0;
+  std::string unit;
+  int64_t micros = 0;
+  if (!SplitNumber(text, &n, &unit) || n <= 0 || !kUnits.count(unit) ||
+      !MultiplyChecked(n, kUnits.at(unit), &micros)) {
+    return InvalidArgument(what + " '" + text +
+                           "': not a positive duration like 30d, 12h, 15m, 90s, 500ms or 2w");
+  }
+  return micros;
+}
+
+std::string FormatDuration(int64_t micros) {
+  static const std::vector<std::pair<const char*, int64_t>> kUnits = {
+      {"w", 7 * 86400000000LL}, {"d", 86400000000LL}, {"h", 3600000000LL}, {"m", 60000000LL},
+      {"s", 1000000}, {"ms", 1000}, {"us", 1}};
+  for (const auto& [unit, size] : kUnits) {
+    if (micros != 0 && micros % size == 0) return std::to_string(micros / size) + unit;
+  }
+  return std::to_string(micros) + "us";
+}
+
+arrow::Result<int64_t> ParseByteSize(const std::string& text, const std::string& what) {
+  static const std::map<std::string, int64_t> kUnits = {
+      {"", 1}, {"B", 1}, {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000LL},
+      {"KiB", 1024}, {"MiB", 1024 * 1024}, {"GiB", 1024LL * 1024 * 1024}};
+  int64_t n = 0;
+  std::string unit;
+  int64_t bytes = 0;
+  if (!SplitNumber(text, &n, &unit) || n <= 0 || !kUnits.count(unit) ||
+      !MultiplyChecked(n, kUnits.at(unit), &bytes)) {
+    return InvalidArgument(what + " '" + text + "': not a positive size like 128MiB, 64MB or 1048576");
+  }
+  return bytes;
+}
+
+const std::vector<KnownProperty>& KnownProperties() {
+  static const std::vector<KnownProperty> kProps = {
+      {"compaction.segment_duration", "30d",
+       "Event-time length of the segments compaction lays out; each gets a base."},
+      {"compaction.target_file_size", "128MiB", "Size at which compaction starts a new data file."},
+      {"compaction.max_deltas", "32",
+       "Compaction is advised (and run, with compaction.auto) when a latest scan reads more delta files."},
+      {"compaction.max_read_amplification", "4",
+       "Compaction is advised when a latest scan reads more than this many rows per row of its "
+       "largest file."},
+      {"compaction.auto", "false", "Compact after a commit when the policy advises it."},
+  };
+  return kProps;
+}
+
+namespace {
+
+arrow::Status CheckValue(const std::string& name, const std::string& value, const std::string& what) {
+  if (name == "compaction.segment_duration") return ParseDuration(value, what).status();
+  if (name == "compaction.target_file_size") return ParseByteSize(value, what).status();
+  if (name == "compaction.max_deltas") {
+    int64_t n = 0;
+    std::string rest;
+    if (!SplitNumber(value, &n, &rest) || !rest.empty() || n < 1) {
+      return InvalidArgument(what + " '" + value + "': not an integer >= 1");
+    }
+    return arrow::Status::OK();
+  }
+  if (name == "compaction.max_read_amplification") {
+    double x = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), x);
+    if (ec != std::errc() || ptr != value.data() + value.size() || !(x >= 1)) {
+      return InvalidArgument(what + " '" + value + "': not a number >= 1");
+    }
+    return arrow::Status::OK();
+  }
+  if (name == "compaction.auto") {
+    if (value != "true" && value != "false") return InvalidArgument(what + " '" + value + "': not true or false");
+    return arrow::Status::OK();
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+arrow::Status ValidateProperty(const std::string& name, const std::string& value) {
+  bool ok = !name.empty() && name.front() != '.' && name.back() != '.' &&
+            name.find("..") == std::string::npos;
+  for (char c : name) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+          c == '_' || c == '.')) {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    return InvalidArgument("property name '" + name +
+                           "': use dotted lower case, like compaction.segment_duration");
+  }
+  return CheckValue(name, value, "property " + name);
+}
+
+arrow::Result<CompactionPolicy> PolicyFromProperties(const std::map<std::string, std::string>& properties) {
+  auto get = [&](const char* name) -> std::string {
+    if (auto it = properties.find(name); it != properties.end()) return it->second;
+    for (const auto& p : KnownProperties()) {
+      if (std::string(p.name) == name) return p.default_value;
+    }
+    return "";
+  };
+  auto stored = [](const arrow::Status& st) {
+    return Corruption("table property: " + st.message());
+  };
+  CompactionPolicy policy;
+  for (const auto& p : KnownProperties()) {
+    if (auto st = CheckValue(p.name, get(p.name), std::string("property ") + p.name); !st.ok()) return stored(st);
+  }
+  policy.segment_duration_us = ParseDuration(get("compaction.segment_duration"), "").ValueOrDie();
+  policy.target_file_bytes = ParseByteSize(get("compaction.target_file_size"), "").ValueOrDie();
+  policy.max_deltas = std::stoll(get("compaction.max_deltas"));
+  policy.max_read_amplification = std::stod(get("compaction.max_read_amplification"));
+  policy.auto_compact = get("compaction.auto") == "true";
+  return policy;
+}
+
+}  // namespace bazof::metadata

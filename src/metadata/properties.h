@@ -1,0 +1,54 @@
+// Table properties bazof defines (docs/spec.md §4a), and the value grammars
+// shared by properties and CLI flags: durations ("30d") and byte sizes
+// ("128MiB").
+#pragma once
+
+#include <arrow/result.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bazof::metadata {
+
+/// "<integer><unit>" with unit us, ms, s, m, h, d or w; > 0. Returns
+/// microseconds. kInvalidArgument names `what` and the text.
+arrow::Result<int64_t> ParseDuration(const std::string& text, const std::string& what);
+
+/// Formats microseconds in the largest unit that divides them ("30d").
+std::string FormatDuration(int64_t micros);
+
+/// "<integer>[unit]" with unit B, KB, MB, GB (powers of 1000) or KiB, MiB,
+/// GiB (powers of 1024); no unit = bytes; > 0.
+arrow::Result<int64_t> ParseByteSize(const std::string& text, const std::string& what);
+
+/// A property bazof knows: its name, default value and meaning.
+struct KnownProperty {
+  const char* name;
+  const char* default_value;
+  const char* description;
+};
+
+/// Every property bazof defines, in documentation order.
+const std::vector<KnownProperty>& KnownProperties();
+
+/// Checks a property assignment: names are dotted lower case
+/// ([a-z0-9_] parts separated by '.'); a known name's value must parse.
+/// Unknown names are allowed (kept for other tools).
+arrow::Status ValidateProperty(const std::string& name, const std::string& value);
+
+/// The compaction policy of a table, from its properties (defaults for the
+/// names not set).
+struct CompactionPolicy {
+  int64_t segment_duration_us = 0;  ///< compaction.segment_duration
+  int64_t target_file_bytes = 0;    ///< compaction.target_file_size
+  int64_t max_deltas = 0;           ///< compaction.max_deltas
+  double max_read_amplification = 0;  ///< compaction.max_read_amplification
+  bool auto_compact = false;        ///< compaction.auto
+};
+
+/// kCorruption if a stored property value does not parse.
+arrow::Result<CompactionPolicy> PolicyFromProperties(const std::map<std::string, std::string>& properties);
+
+}  // namespace bazof::metadata
