@@ -21,6 +21,37 @@ std::string NewDataFileName(Version v);
 /// PARQUET:field_id), and `_bazof_deleted` when `with_deleted`.
 std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool with_deleted);
 
+/// Writes one data file batch by batch, keeping the statistics a DataFileRef
+/// records. Batches are in DataFileSchema order and, all together, sorted by
+/// (key, event_time). Memory: the row group being filled. Not thread-safe.
+class DataFileStream {
+ public:
+  /// Starts `name`. `version` is recorded as the committing/built-from version.
+  static arrow::Result<std::unique_ptr<DataFileStream>> Open(io::Storage& storage,
+                                                             const TableSchema& schema,
+                                                             std::string name, Version version,
+                                                             bool with_deleted,
+                                                             int64_t row_group_rows = kRowGroupRows);
+  ~DataFileStream();
+
+  arrow::Status Write(const arrow::RecordBatch& rows);
+  /// Rows written so far.
+  int64_t rows() const { return ref_.rows; }
+  /// Bytes flushed to storage so far (completed row groups).
+  int64_t bytes_flushed() const;
+  /// Finishes the file and returns its metadata. On error the object is
+  /// aborted (never published truncated).
+  arrow::Result<DataFileRef> Close();
+  /// Drops the file being written (a no-op after Close).
+  void Abort();
+
+ private:
+  DataFileStream() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  DataFileRef ref_;
+};
+
 /// Writes `rows` (in DataFileSchema order, already sorted by (key, event_time))
 /// to `name` and returns its metadata: rows, size, tombstones, key and
 /// event-time ranges. `version` is recorded as the committing/built-from version.
