@@ -49,7 +49,8 @@ arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage&
                                                                     const TableSchema& schema,
                                                                     std::string name, Version version,
                                                                     bool with_deleted,
-                                                                    int64_t row_group_rows) {
+                                                                    int64_t row_group_rows,
+                                                                    int64_t page_bytes) {
   ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
   std::unique_ptr<DataFileStream> s(new DataFileStream());
   s->impl_ = std::make_unique<Impl>();
@@ -64,6 +65,8 @@ arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage&
   auto props = parquet::WriterProperties::Builder()
                    .compression(parquet::Compression::SNAPPY)
                    ->max_row_group_length(row_group_rows)
+                   ->data_pagesize(page_bytes)
+                   ->dictionary_pagesize_limit(page_bytes)
                    ->enable_statistics()
                    ->build();
   auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();

@@ -27,11 +27,14 @@ std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool wi
 class DataFileStream {
  public:
   /// Starts `name`. `version` is recorded as the committing/built-from version.
+  /// `page_bytes` bounds pages and dictionaries: what each open file buffers
+  /// per column (compaction keeps many files open at once).
   static arrow::Result<std::unique_ptr<DataFileStream>> Open(io::Storage& storage,
                                                              const TableSchema& schema,
                                                              std::string name, Version version,
                                                              bool with_deleted,
-                                                             int64_t row_group_rows = kRowGroupRows);
+                                                             int64_t row_group_rows = kRowGroupRows,
+                                                             int64_t page_bytes = 1024 * 1024);
   ~DataFileStream();
 
   arrow::Status Write(const arrow::RecordBatch& rows);
