@@ -18,8 +18,9 @@
 namespace bazof {
 
 struct CompactOptions {
-  /// Event-time length of the segments; nullopt = the table's
-  /// compaction.segment_duration property (default 30 days).
+  /// Event-time length of the segments; 0 = auto (segments of about as many
+  /// events as the table has keys, so bases add about as many rows as the
+  /// events); nullopt = the table's compaction.segment_duration (default auto).
   std::optional<int64_t> segment_duration_us;
   /// Size at which a segment's delta output starts a new file; nullopt = the
   /// table's compaction.target_file_size property (default 128 MiB).

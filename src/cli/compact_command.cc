@@ -28,7 +28,9 @@ arrow::Status RunCompact(const CompactFlags& flags) {
     return InvalidArgument("--format '", flags.format, "': expected table or json");
   }
   CompactOptions options;
-  if (!flags.segment_duration.empty()) {
+  if (flags.segment_duration == "auto") {
+    options.segment_duration_us = 0;
+  } else if (!flags.segment_duration.empty()) {
     ARROW_ASSIGN_OR_RAISE(options.segment_duration_us,
                           metadata::ParseDuration(flags.segment_duration, "--segment-duration"));
   }
@@ -96,8 +98,9 @@ void AddCompactCommand(CLI::App& app, Action* run) {
       "until vacuum.");
   flags->table.Add(cmd);
   cmd->add_option("--segment-duration", flags->segment_duration,
-                  "Event-time length of segments, e.g. 30d, 12h, 1w (default: the table's "
-                  "compaction.segment_duration, 30d)");
+                  "Event-time length of segments, e.g. 30d, 12h, 1w, or auto: segments of about "
+                  "as many events as the table has keys (default: the table's "
+                  "compaction.segment_duration, auto)");
   cmd->add_option("--target-file-size", flags->target_file_size,
                   "Start a new delta file past this size, e.g. 128MiB (default: the table's "
                   "compaction.target_file_size, 128MiB)");

@@ -11,6 +11,7 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -80,6 +81,77 @@ arrow::Result<std::vector<int64_t>> SegmentStarts(const Snapshot& snap,
   return std::vector<int64_t>(starts.begin(), starts.end());
 }
 
+// same[j]: row j+1 of `batch` has the same key as row j (null when < 2 rows).
+arrow::Result<std::shared_ptr<arrow::BooleanArray>> SameKeyAsNext(const arrow::RecordBatch& batch, int nkeys) {
+  const int64_t n = batch.num_rows();
+  if (n < 2) return nullptr;
+  arrow::Datum acc;
+  for (int k = 0; k < nkeys; ++k) {
+    auto col = batch.column(k);
+    ARROW_ASSIGN_OR_RAISE(auto eq, arrow::compute::CallFunction("equal", {col->Slice(0, n - 1), col->Slice(1, n - 1)}));
+    if (k == 0) {
+      acc = eq;
+    } else {
+      ARROW_ASSIGN_OR_RAISE(acc, arrow::compute::And(acc, eq));
+    }
+  }
+  return std::static_pointer_cast<arrow::BooleanArray>(acc.make_array());
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> EventMicros(const arrow::RecordBatch& batch, int nkeys) {
+  ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(batch.column(nkeys), arrow::timestamp(arrow::TimeUnit::MICRO),
+                                                     arrow::compute::CastOptions::Unsafe()));
+  return d.make_array();
+}
+
+// Auto layout: one pass over keys and event times only counts the keys and
+// the events per time granule, then cuts segments of about `keys` events each,
+// so every base (one row per key) is about as large as a segment's deltas.
+arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Table>& table, const Snapshot& snap,
+                                                      const std::vector<planning::PlannedFile>& files,
+                                                      int64_t first, int64_t min_time, int64_t max_time,
+                                                      int threads) {
+  const int64_t span = std::max<int64_t>(1, max_time - min_time);
+  int64_t granule = 1;
+  for (int64_t g : {86400000000LL, 3600000000LL, 60000000LL, 1000000LL, 1000LL}) {
+    if (span / g >= 2000) {
+      granule = g;
+      break;
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto shape, read::MakeScanShape(snap, {}));
+  read::ScanReaderOptions ro;
+  ro.mode = read::MergeMode::kAllEvents;
+  ro.threads = threads;
+  ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(table->storage(), shape, files, ro));
+  const int nkeys = static_cast<int>(snap.schema.key_columns.size());
+  std::map<int64_t, int64_t> per_granule;
+  int64_t keys = 0;
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+    if (!batch) break;
+    if (batch->num_rows() == 0) continue;
+    ARROW_ASSIGN_OR_RAISE(auto same, SameKeyAsNext(*batch, nkeys));
+    keys += 1 + (same ? same->length() - same->true_count() : 0);  // keys never span batches
+    ARROW_ASSIGN_OR_RAISE(auto micros, EventMicros(*batch, nkeys));
+    const auto& m = static_cast<const arrow::TimestampArray&>(*micros);
+    for (int64_t j = 0; j < m.length(); ++j) ++per_granule[FloorDiv(m.Value(j), granule)];
+  }
+  std::vector<int64_t> starts{first};
+  int64_t acc = 0;
+  for (auto it = per_granule.begin(); it != per_granule.end(); ++it) {
+    acc += it->second;
+    auto next = std::next(it);
+    if (acc >= keys && next != per_granule.end()) {
+      const int64_t start = next->first * granule;
+      if (start > starts.back()) starts.push_back(start);
+      acc = 0;
+    }
+  }
+  return starts;
+}
+
 // Routes the all-events stream into per-segment delta files and bases.
 class LayoutWriter {
  public:
@@ -87,7 +159,7 @@ class LayoutWriter {
                Version built_from, int64_t target_bytes)
       : storage_(storage),
         schema_(schema),
-        file_schema_(write::DataFileSchema(schema, true)),
+        file_schema_(write::DataFileSchema(schema, true, true)),
         starts_(std::move(starts)),
         built_from_(built_from),
         target_bytes_(target_bytes),
@@ -101,27 +173,10 @@ class LayoutWriter {
     if (n == 0) return arrow::Status::OK();
     auto batch = arrow::RecordBatch::Make(file_schema_, n, merged.columns());
     const int nkeys = static_cast<int>(schema_.key_columns.size());
-    ARROW_ASSIGN_OR_RAISE(auto micros_datum,
-                          arrow::compute::Cast(batch->column(nkeys), arrow::timestamp(arrow::TimeUnit::MICRO),
-                                               arrow::compute::CastOptions::Unsafe()));
-    const auto micros_array = micros_datum.make_array();
+    ARROW_ASSIGN_OR_RAISE(auto micros_array, EventMicros(*batch, nkeys));
     const auto& micros = static_cast<const arrow::TimestampArray&>(*micros_array);
-    // same[j]: row j+1 has the same key as row j (a key's rows are adjacent).
-    std::shared_ptr<arrow::BooleanArray> same;
-    if (n > 1) {
-      arrow::Datum acc;
-      for (int k = 0; k < nkeys; ++k) {
-        auto col = batch->column(k);
-        ARROW_ASSIGN_OR_RAISE(auto eq, arrow::compute::CallFunction(
-                                           "equal", {col->Slice(0, n - 1), col->Slice(1, n - 1)}));
-        if (k == 0) {
-          acc = eq;
-        } else {
-          ARROW_ASSIGN_OR_RAISE(acc, arrow::compute::And(acc, eq));
-        }
-      }
-      same = std::static_pointer_cast<arrow::BooleanArray>(acc.make_array());
-    }
+    // A key's rows are adjacent and never span batches.
+    ARROW_ASSIGN_OR_RAISE(auto same, SameKeyAsNext(*batch, nkeys));
     const size_t nseg = starts_.size();
     std::vector<std::vector<int64_t>> delta_rows(nseg), base_rows(nseg);
     for (int64_t j = 0; j < n; ++j) {
@@ -190,7 +245,7 @@ class LayoutWriter {
   arrow::Result<std::unique_ptr<write::DataFileStream>> NewFile() {
     auto name = write::NewDataFileName(Version(built_from_.value() + 1));
     written_.push_back(name);
-    return write::DataFileStream::Open(storage_, schema_, name, built_from_, true, row_group_rows_,
+    return write::DataFileStream::Open(storage_, schema_, name, built_from_, true, true, row_group_rows_,
                                       kPageBytes);
   }
 
@@ -251,7 +306,7 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   ARROW_ASSIGN_OR_RAISE(auto policy, metadata::PolicyFromProperties(snap->properties));
   const int64_t duration = options.segment_duration_us.value_or(policy.segment_duration_us);
   const int64_t target = options.target_file_bytes.value_or(policy.target_file_bytes);
-  if (duration <= 0) return InvalidArgument("compaction of '", where, "': segment duration must be positive");
+  if (duration < 0) return InvalidArgument("compaction of '", where, "': segment duration must be positive");
   if (target <= 0) return InvalidArgument("compaction of '", where, "': target file size must be positive");
 
   CompactResult result;
@@ -264,9 +319,6 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
     result.events_read += std::max<int64_t>(d->rows, 0);
   }
   if (deltas.empty()) return result;  // nothing was ever written
-  ARROW_ASSIGN_OR_RAISE(auto starts, SegmentStarts(*snap, deltas, duration, where));
-  result.segments = static_cast<int64_t>(starts.size());
-  if (options.dry_run) return result;
 
   // Deltas hold every event (the complete-deltas invariant); bases are derived
   // from them, so the merge reads deltas only.
@@ -279,12 +331,29 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   };
   strip(strip, without_bases.segments);
   auto plan = planning::PlanScan(without_bases, EventTime::Max());
+  const int threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<int64_t> starts;
+  if (duration > 0) {
+    ARROW_ASSIGN_OR_RAISE(starts, SegmentStarts(*snap, deltas, duration, where));
+  } else {
+    int64_t first = snap->segments.front().start.micros(), lo = INT64_MAX, hi = INT64_MIN;
+    for (const auto* d : deltas) {
+      lo = std::min(lo, d->start->micros());
+      hi = std::max(hi, d->end->micros());
+    }
+    ARROW_ASSIGN_OR_RAISE(starts, AutoSegmentStarts(table, *snap, plan.files, std::min(first, lo), lo, hi, threads));
+  }
+  result.segments = static_cast<int64_t>(starts.size());
+  if (options.dry_run) return result;
+
   std::vector<int> all_values(snap->schema.value_columns.size());
   for (size_t i = 0; i < all_values.size(); ++i) all_values[i] = static_cast<int>(i);
   ARROW_ASSIGN_OR_RAISE(auto shape, read::MakeScanShape(*snap, all_values));
   read::ScanReaderOptions ro;
   ro.mode = read::MergeMode::kAllEvents;
-  ro.threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  // The writer side already buffers per segment; keep the merge side small.
+  ro.max_queued_batches = 2;
+  ro.threads = threads;
   ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(table->storage(), shape, plan.files, ro));
 
   auto& storage = *table->storage();

@@ -28,13 +28,14 @@ struct Cursor {
 // the same batch into one slice append.
 class OutputAssembler {
  public:
-  // with_deleted: the last field of `schema` is the tombstone flag, taken
-  // from RunBatch::IsDeleted rather than from the batch's columns.
-  OutputAssembler(std::shared_ptr<arrow::Schema> schema, bool with_deleted)
-      : schema_(std::move(schema)), with_deleted_(with_deleted) {}
+  // with_meta: the last two fields of `schema` are the tombstone flag and
+  // the committing version, taken from RunBatch::IsDeleted / VersionOf
+  // rather than from the batch's columns.
+  OutputAssembler(std::shared_ptr<arrow::Schema> schema, bool with_meta)
+      : schema_(std::move(schema)), with_meta_(with_meta) {}
 
   arrow::Status Init() {
-    const int n = schema_->num_fields() - (with_deleted_ ? 1 : 0);
+    const int n = schema_->num_fields() - (with_meta_ ? 2 : 0);
     for (int i = 0; i < n; ++i) {
       const auto& f = schema_->field(i);
       ARROW_ASSIGN_OR_RAISE(auto b, arrow::MakeBuilder(f->type()));
@@ -44,7 +45,10 @@ class OutputAssembler {
   }
 
   arrow::Status Add(const std::shared_ptr<RunBatch>& batch, int64_t row) {
-    if (with_deleted_) ARROW_RETURN_NOT_OK(deleted_.Append(batch->IsDeleted(row)));
+    if (with_meta_) {
+      ARROW_RETURN_NOT_OK(deleted_.Append(batch->IsDeleted(row)));
+      ARROW_RETURN_NOT_OK(versions_.Append(batch->VersionOf(row)));
+    }
     if (pending_ && pending_.get() == batch.get() && pending_start_ + pending_len_ == row) {
       ++pending_len_;
     } else {
@@ -66,9 +70,11 @@ class OutputAssembler {
       ARROW_ASSIGN_OR_RAISE(auto a, b->Finish());
       cols.push_back(std::move(a));
     }
-    if (with_deleted_) {
-      ARROW_ASSIGN_OR_RAISE(auto a, deleted_.Finish());
-      cols.push_back(std::move(a));
+    if (with_meta_) {
+      ARROW_ASSIGN_OR_RAISE(auto d, deleted_.Finish());
+      cols.push_back(std::move(d));
+      ARROW_ASSIGN_OR_RAISE(auto v, versions_.Finish());
+      cols.push_back(std::move(v));
     }
     auto out = arrow::RecordBatch::Make(schema_, rows_, std::move(cols));
     rows_ = 0;
@@ -88,9 +94,10 @@ class OutputAssembler {
   }
 
   std::shared_ptr<arrow::Schema> schema_;
-  bool with_deleted_;
+  bool with_meta_;
   std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders_;
   arrow::BooleanBuilder deleted_;
+  arrow::Int64Builder versions_;
   std::shared_ptr<RunBatch> pending_;
   int64_t pending_start_ = 0, pending_len_ = 0;
   int64_t rows_ = 0;

@@ -19,7 +19,8 @@ enum class MergeMode {
   kAsOf,
   /// Every event time of the key up to as_of, ascending, each represented
   /// by its tie winner (greatest run rank, then row position), tombstones
-  /// included; the output schema ends with a `_bazof_deleted` column.
+  /// included; the output schema ends with `_bazof_deleted` and
+  /// `_bazof_version` (the version that committed each event).
   /// Compaction rewrites tables from this stream.
   kAllEvents,
 };

@@ -118,8 +118,10 @@ class PartitionedReader : public arrow::RecordBatchReader {
         options_(std::move(options)),
         schema_(shape_->output_schema) {
     if (options_.mode == MergeMode::kAllEvents) {
-      schema_ = *schema_->AddField(schema_->num_fields(),
-                                   arrow::field(kDeletedColumn, arrow::boolean(), false));
+      arrow::FieldVector fields = schema_->fields();
+      fields.push_back(arrow::field(kDeletedColumn, arrow::boolean(), false));
+      fields.push_back(arrow::field(kVersionColumn, arrow::int64(), false));
+      schema_ = arrow::schema(std::move(fields));
     }
     for (auto& r : ranges) partitions_.push_back(std::make_unique<Partition>(std::move(r)));
   }

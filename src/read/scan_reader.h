@@ -27,7 +27,8 @@ struct ScanReaderOptions {
   /// Batches a partition may produce ahead of the consumer.
   int max_queued_batches = 16;
   /// kAllEvents: every event (tie winners, tombstones too) instead of the
-  /// as-of state; the schema gains a trailing `_bazof_deleted` column.
+  /// as-of state; the schema gains trailing `_bazof_deleted` and
+  /// `_bazof_version` columns.
   MergeMode mode = MergeMode::kAsOf;
 };
 

@@ -28,12 +28,14 @@ std::string NewDataFileName(Version v) {
   return buf;
 }
 
-std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool with_deleted) {
+std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool with_deleted,
+                                              bool with_versions) {
   arrow::FieldVector fields;
   for (const auto& k : schema.key_columns) fields.push_back(WithId(k, false));
   fields.push_back(WithId(schema.event_time, false));
   for (const auto& v : schema.value_columns) fields.push_back(WithId(v, true));
   if (with_deleted) fields.push_back(arrow::field(kDeletedColumn, arrow::boolean(), false));
+  if (with_versions) fields.push_back(arrow::field(kVersionColumn, arrow::int64(), false));
   return arrow::schema(std::move(fields));
 }
 
@@ -48,7 +50,7 @@ struct DataFileStream::Impl {
 arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage& storage,
                                                                     const TableSchema& schema,
                                                                     std::string name, Version version,
-                                                                    bool with_deleted,
+                                                                    bool with_deleted, bool with_versions,
                                                                     int64_t row_group_rows,
                                                                     int64_t page_bytes) {
   ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
@@ -70,7 +72,7 @@ arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage&
                    ->enable_statistics()
                    ->build();
   auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
-  auto writer = parquet::arrow::FileWriter::Open(*DataFileSchema(schema, with_deleted),
+  auto writer = parquet::arrow::FileWriter::Open(*DataFileSchema(schema, with_deleted, with_versions),
                                                  arrow::default_memory_pool(), s->impl_->out, props,
                                                  arrow_props);
   if (!writer.ok()) {
@@ -154,8 +156,9 @@ arrow::Result<DataFileRef> WriteDataFile(io::Storage& storage, const TableSchema
                                          const std::shared_ptr<arrow::Table>& rows,
                                          Version version, int64_t row_group_rows) {
   const bool with_deleted = rows->schema()->GetFieldIndex(kDeletedColumn) >= 0;
-  ARROW_ASSIGN_OR_RAISE(auto stream,
-                        DataFileStream::Open(storage, schema, name, version, with_deleted, row_group_rows));
+  const bool with_versions = rows->schema()->GetFieldIndex(kVersionColumn) >= 0;
+  ARROW_ASSIGN_OR_RAISE(auto stream, DataFileStream::Open(storage, schema, name, version, with_deleted,
+                                                          with_versions, row_group_rows));
   arrow::TableBatchReader batches(*rows);
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;

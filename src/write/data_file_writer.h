@@ -18,8 +18,10 @@ inline constexpr int64_t kRowGroupRows = 128 * 1024;
 std::string NewDataFileName(Version v);
 
 /// The Arrow schema of a data file: key(s), event time, value columns (with
-/// PARQUET:field_id), and `_bazof_deleted` when `with_deleted`.
-std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool with_deleted);
+/// PARQUET:field_id), `_bazof_deleted` when `with_deleted`, `_bazof_version`
+/// when `with_versions`.
+std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool with_deleted,
+                                              bool with_versions = false);
 
 /// Writes one data file batch by batch, keeping the statistics a DataFileRef
 /// records. Batches are in DataFileSchema order and, all together, sorted by
@@ -32,7 +34,7 @@ class DataFileStream {
   static arrow::Result<std::unique_ptr<DataFileStream>> Open(io::Storage& storage,
                                                              const TableSchema& schema,
                                                              std::string name, Version version,
-                                                             bool with_deleted,
+                                                             bool with_deleted, bool with_versions,
                                                              int64_t row_group_rows = kRowGroupRows,
                                                              int64_t page_bytes = 1024 * 1024);
   ~DataFileStream();

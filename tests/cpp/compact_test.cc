@@ -17,6 +17,33 @@ namespace {
 
 class CompactOracleTest : public ::testing::TestWithParam<int> {};
 
+// (event time, version, deleted, value) of each history row, as text.
+using HistoryRow = std::tuple<std::string, int64_t, bool, std::string>;
+
+std::vector<HistoryRow> HistoryRows(const arrow::Table& history) {
+  auto t = history.CombineChunksToBatch().ValueOrDie();
+  std::vector<HistoryRow> rows;
+  for (int64_t r = 0; r < t->num_rows(); ++r) {
+    auto cell = [&](const char* name) { return t->GetColumnByName(name)->GetScalar(r).ValueOrDie(); };
+    auto value = cell("value");
+    rows.emplace_back(cell("event_time")->ToString(),
+                      std::static_pointer_cast<arrow::Int64Scalar>(cell("version"))->value,
+                      std::static_pointer_cast<arrow::BooleanScalar>(cell("deleted"))->value,
+                      value->is_valid ? value->ToString() : "");
+  }
+  return rows;
+}
+
+// History rows are in (event time, version, order): the last of each event time wins.
+std::vector<HistoryRow> TieWinners(const std::vector<HistoryRow>& rows) {
+  std::vector<HistoryRow> out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i + 1 < rows.size() && std::get<0>(rows[i + 1]) == std::get<0>(rows[i])) continue;
+    out.push_back(rows[i]);
+  }
+  return out;
+}
+
 // Appends, puts, deletes and compactions (random segment durations, small
 // target files); late events land before every base. After each commit every
 // version is compared with the oracle.
@@ -35,13 +62,22 @@ TEST_P(CompactOracleTest, CompactionNeverChangesAScan) {
     const int kind = static_cast<int>(pick(6));
     if (kind >= 4 && v > 1) {
       CompactOptions o;
-      o.segment_duration_us = (1 + pick(days / 2 + 1)) * day * 1000;
+      // 0: auto (segments cut by event counts).
+      o.segment_duration_us = pick(3) == 0 ? 0 : (1 + pick(days / 2 + 1)) * day * 1000;
       o.target_file_bytes = pick(2) ? 1 : 1 << 30;  // 1: a new file after every row group
       o.threads = 1 + static_cast<int>(pick(2));
       ASSERT_OK_AND_ASSIGN(auto r, Compact(table, o));
       ASSERT_TRUE(r.committed);
       ASSERT_EQ(r.version.value(), v);
       ++compactions;
+      // History keeps each event's own version; only tie losers go.
+      ASSERT_OK_AND_ASSIGN(auto compacted, Table::Open(storage));
+      for (int64_t k = 0; k < keys; ++k) {
+        const std::vector<std::pair<std::string, std::string>> key = {{"", "k" + std::to_string(k)}};
+        ASSERT_OK_AND_ASSIGN(auto old_history, KeyHistory(*compacted, key, Version(v - 1)));
+        ASSERT_OK_AND_ASSIGN(auto new_history, KeyHistory(*compacted, key, Version(v)));
+        EXPECT_EQ(HistoryRows(*new_history), TieWinners(HistoryRows(*old_history))) << "seed " << GetParam();
+      }
     } else if (kind < 2) {
       std::vector<Ev> rows;
       for (int64_t i = 0, n = 1 + pick(40); i < n; ++i) {
@@ -139,6 +175,29 @@ TEST(CompactTest, LayoutAfterCompaction) {
   ASSERT_OK_AND_ASSIGN(auto after, LatestReadCost(snap));
   EXPECT_EQ(after.files, 2);  // the last base and the last segment's delta
   EXPECT_FALSE(after.compaction_advised);
+}
+
+TEST(CompactTest, AutoSegmentsHoldAboutAsManyEventsAsKeys) {
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
+  // 10 keys, one event per key per day for 50 days.
+  std::vector<Ev> rows;
+  for (int d = 0; d < 50; ++d) {
+    for (int k = 0; k < 10; ++k) rows.push_back({"k" + std::to_string(k), Ms("2024-01-01") + d * 86400000LL, "x", false});
+  }
+  ASSERT_OK(Append(table, *AppendInput(rows)).status());
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  ASSERT_OK_AND_ASSIGN(auto r, Compact(table));  // the default policy: auto
+  ASSERT_TRUE(r.committed);
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  const auto& segs = table->current_snapshot()->segments;
+  // About one segment per 10 events: 50 of them, plus the creation segment
+  // that ends where the first cut falls.
+  EXPECT_GE(segs.size(), 45u);
+  EXPECT_LE(segs.size(), 52u);
+  EXPECT_LE(r.base_rows, 500 + 10);
+  ASSERT_OK_AND_ASSIGN(auto cost, LatestReadCost(*table->current_snapshot()));
+  EXPECT_LE(cost.rows, 2 * 10 + 10);
 }
 
 TEST(CompactTest, DryRunWritesNothingAndEmptyTableHasNothingToDo) {
