@@ -1,5 +1,5 @@
 // Schema evolution and table properties: `alter`, one change per commit
-// (docs/spec.md §10b). Data files are never rewritten: older files are read
+// (docs/spec.md §12.1). Data files are never rewritten: older files are read
 // under the new schema (missing columns as null, renamed columns by id,
 // widened columns cast exactly), and scans of older versions keep the schema
 // of their version.
@@ -42,7 +42,7 @@ struct RenameColumn {
 };
 
 /// Changes a value column's type to one that holds every old value exactly
-/// (docs/spec.md §10b lists the widenings). Older files are cast on read.
+/// (docs/spec.md §12.1 lists the widenings). Older files are cast on read.
 struct WidenColumn {
   std::string name;
   std::shared_ptr<arrow::DataType> type;

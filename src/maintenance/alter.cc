@@ -1,4 +1,4 @@
-// bazof alter: one schema or property change per commit (docs/spec.md §10b).
+// bazof alter: one schema or property change per commit (docs/spec.md §12.1).
 //
 //   read s<N> ──validate the change against s<N>──▶ s<N+1>: same files, new schema / properties
 //   s<N+1> exists (kConflict) ──▶ re-read s<M>, validate again against its schema ──▶ s<M+1>

@@ -27,7 +27,7 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ParseLegacyTypeName(std::string_
 std::optional<std::string> LegacyTypeName(const arrow::DataType& type);
 
 /// True if every value of `from` converts to `to` exactly and back (the type
-/// changes schema evolution allows, docs/spec.md §10b): a wider integer of the
+/// changes schema evolution allows, docs/spec.md §12.1): a wider integer of the
 /// same signedness; an unsigned integer into a strictly wider signed one;
 /// float32 to float64; an integer of at most 16 bits to float32 and of at most
 /// 32 bits to float64; a decimal with at least as many integer and fraction

@@ -34,7 +34,7 @@ int FieldId(const arrow::Field& f) {
 
 // Whether a file column of type `file` can be read as the schema's `table`
 // type: the same type (up to string / binary flavour and timestamp unit), or
-// one the column was widened from (docs/spec.md §10b), cast on read.
+// one the column was widened from (docs/spec.md §12.1), cast on read.
 bool ReadableAs(const arrow::DataType& file, const arrow::DataType& table) {
   if (file.Equals(table) || metadata::IsExactWidening(file, table)) return true;
   if (arrow::is_string(file.id()) && arrow::is_string(table.id())) return true;
@@ -371,9 +371,10 @@ arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
     if (found >= 0 && shape.match_by_id && !ReadableAs(*schema->field(found)->type(), *spec.type)) {
       // Format-1 files hold the column's type when they were written; the
       // schema may since have widened it, never changed it otherwise.
+      auto type_name = [](const arrow::DataType& t) { return metadata::TypeName(t).ValueOr(t.ToString()); };
       return Corruption(Quote(storage, name), "column '", spec.name, "' is ",
-                        schema->field(found)->type()->ToString(), ", which is neither the table's type ",
-                        spec.type->ToString(), " nor a type that widens to it");
+                        type_name(*schema->field(found)->type()), ", which is neither the table's type ",
+                        type_name(*spec.type), " nor a type that widens to it");
     }
     file->value_leaves.push_back(leaf_of(found));
   }

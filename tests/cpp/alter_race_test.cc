@@ -1,5 +1,5 @@
 // alter racing other writers: a change that lands between another writer's
-// read and its commit point (docs/spec.md §10 and §10b).
+// read and its commit point (docs/spec.md §10 and §12.1).
 #include <gtest/gtest.h>
 
 #include <functional>
