@@ -131,7 +131,8 @@ TEST_F(AlterRaceTest, AnAlterStillValidAfterTheRaceCommitsOnTop) {
   ASSERT_OK_AND_ASSIGN(auto table, Table::Open(racing));
   ASSERT_OK_AND_ASSIGN(auto r, Alter(table, AddColumn{"y", arrow::utf8()}));
   EXPECT_EQ(r.version.value(), 3);
-  const auto& s = Open()->current_snapshot()->schema;
+  const auto t = Open();
+  const auto& s = t->current_snapshot()->schema;
   ASSERT_EQ(s.value_columns.size(), 3u);
   EXPECT_EQ(s.value_columns[1].name, "x");
   EXPECT_EQ(s.value_columns[2].name, "y");
