@@ -82,6 +82,9 @@ struct CommitInfo {
   int64_t rows_added = 0;
   std::vector<std::string> files_added;
   std::vector<std::string> files_removed;
+  /// A short human-readable account of the change (alter: "add column 'c'
+  /// int32"); empty = none. Informational.
+  std::string description;
 };
 
 /// One version of a table, as read from s<N>.json.

@@ -42,5 +42,6 @@ void AddHistoryCommand(CLI::App& app, Action* run);
 void AddInfoCommand(CLI::App& app, Action* run);
 void AddGenCommand(CLI::App& app, Action* run);
 void AddCompactCommand(CLI::App& app, Action* run);
+void AddAlterCommand(CLI::App& app, Action* run);
 
 }  // namespace bazof::cli

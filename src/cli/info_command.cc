@@ -121,7 +121,10 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
   if (snap->commit) {
     info["commit"] = {{"operation", snap->commit->operation}, {"timestamp", snap->commit->timestamp},
                       {"rows_added", snap->commit->rows_added}};
+    if (!snap->commit->description.empty()) info["commit"]["description"] = snap->commit->description;
   }
+  info["properties"] = json::object();
+  for (const auto& [name, value] : snap->properties) info["properties"][name] = value;
   ARROW_ASSIGN_OR_RAISE(info["segments"], SegmentsJson(storage, snap->segments));
   ARROW_ASSIGN_OR_RAISE(auto latest, table->NewScan().AtVersion(snap->version).Build());
   info["latest_scan_files"] = latest->files();
@@ -147,13 +150,17 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
             << ")\n";
   if (snap->commit) {
     std::cout << "commit:  " << snap->commit->operation << " at " << snap->commit->timestamp << ", "
-              << snap->commit->rows_added << " rows\n";
+              << snap->commit->rows_added << " rows";
+    if (!snap->commit->description.empty()) std::cout << " (" << snap->commit->description << ")";
+    std::cout << "\n";
   }
   std::cout << "schema:\n";
   for (const auto& c : cols) {
     std::cout << "  " << c["name"].get<std::string>() << "  " << c["type"].get<std::string>() << "  ("
               << c["role"].get<std::string>() << ")\n";
   }
+  std::cout << "properties:" << (snap->properties.empty() ? " (none)" : "") << "\n";
+  for (const auto& [name, value] : snap->properties) std::cout << "  " << name << " = " << value << "\n";
   std::cout << "segments:\n";
   PrintSegments(info["segments"], 1);
   char amp[32];

@@ -273,6 +273,7 @@ arrow::Result<Snapshot> ParseSnapshot(std::string_view text, std::string_view wh
       c.rows_added = it->value("rows_added", int64_t{0});
       c.files_added = it->value("files_added", std::vector<std::string>{});
       c.files_removed = it->value("files_removed", std::vector<std::string>{});
+      if (auto d = it->find("description"); d != it->end() && d->is_string()) c.description = d->get<std::string>();
       snap.commit = std::move(c);
     }
     if (auto it = doc.find("properties"); it != doc.end() && !it->is_null()) {
@@ -397,6 +398,7 @@ arrow::Result<std::string> SerializeSnapshot(const Snapshot& snap) {
     c["rows_added"] = snap.commit->rows_added;
     c["files_added"] = snap.commit->files_added;
     c["files_removed"] = snap.commit->files_removed;
+    if (!snap.commit->description.empty()) c["description"] = snap.commit->description;
     doc["commit"] = c;
   }
   if (!snap.properties.empty()) doc["properties"] = snap.properties;

@@ -1,6 +1,7 @@
 #include "metadata/types.h"
 
 #include <arrow/type.h>
+#include <arrow/type_traits.h>
 
 
 #include <charconv>
@@ -135,6 +136,30 @@ std::optional<std::string> LegacyTypeName(const arrow::DataType& type) {
     default:
       return std::nullopt;
   }
+}
+
+bool IsExactWidening(const arrow::DataType& from, const arrow::DataType& to) {
+  using arrow::Type;
+  if (from.Equals(to)) return false;
+  if (arrow::is_integer(from.id()) && arrow::is_integer(to.id())) {
+    const int fw = arrow::bit_width(from.id()), tw = arrow::bit_width(to.id());
+    if (arrow::is_signed_integer(from.id()) == arrow::is_signed_integer(to.id())) return fw < tw;
+    return arrow::is_unsigned_integer(from.id()) && fw < tw;  // uintN fits intM for M > N
+  }
+  if (arrow::is_integer(from.id()) && arrow::is_floating(to.id())) {
+    // A float holds every integer up to 2^(mantissa bits + 1) exactly.
+    const int fw = arrow::bit_width(from.id());
+    if (to.id() == Type::FLOAT) return fw <= 16;
+    if (to.id() == Type::DOUBLE) return fw <= 32;
+    return false;
+  }
+  if (from.id() == Type::FLOAT && to.id() == Type::DOUBLE) return true;
+  if (from.id() == Type::DECIMAL128 && to.id() == Type::DECIMAL128) {
+    const auto& f = static_cast<const arrow::Decimal128Type&>(from);
+    const auto& t = static_cast<const arrow::Decimal128Type&>(to);
+    return t.scale() >= f.scale() && t.precision() - t.scale() >= f.precision() - f.scale();
+  }
+  return false;
 }
 
 }  // namespace bazof::metadata

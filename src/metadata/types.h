@@ -26,4 +26,12 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ParseLegacyTypeName(std::string_
 /// The legacy name of a type if it has one (string, int64, bool, timestamp[ms]).
 std::optional<std::string> LegacyTypeName(const arrow::DataType& type);
 
+/// True if every value of `from` converts to `to` exactly and back (the type
+/// changes schema evolution allows, docs/spec.md §12.1): a wider integer of the
+/// same signedness; an unsigned integer into a strictly wider signed one;
+/// float32 to float64; an integer of at most 16 bits to float32 and of at most
+/// 32 bits to float64; a decimal with at least as many integer and fraction
+/// digits. Equal types are not a widening.
+bool IsExactWidening(const arrow::DataType& from, const arrow::DataType& to);
+
 }  // namespace bazof::metadata

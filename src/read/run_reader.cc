@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "bazof/error.h"
+#include "metadata/types.h"
 
 namespace bazof::read {
 namespace {
@@ -29,6 +30,16 @@ int FieldId(const arrow::Field& f) {
   } catch (...) {
     return 0;
   }
+}
+
+// Whether a file column of type `file` can be read as the schema's `table`
+// type: the same type (up to string / binary flavour and timestamp unit), or
+// one the column was widened from (docs/spec.md §12.1), cast on read.
+bool ReadableAs(const arrow::DataType& file, const arrow::DataType& table) {
+  if (file.Equals(table) || metadata::IsExactWidening(file, table)) return true;
+  if (arrow::is_string(file.id()) && arrow::is_string(table.id())) return true;
+  if (arrow::is_binary(file.id()) && arrow::is_binary(table.id())) return true;
+  return file.id() == arrow::Type::TIMESTAMP && table.id() == arrow::Type::TIMESTAMP;
 }
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
@@ -362,17 +373,30 @@ arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
     }
     file->version_leaf = leaf_of(ver);
   }
+  // A file that carries field ids is matched by id alone: after a rename or
+  // a drop and re-add, a name in an older file may belong to another column.
+  bool file_has_ids = false;
+  for (const auto& f : schema->fields()) file_has_ids = file_has_ids || FieldId(*f) > 0;
   for (int vi : shape.value_columns) {
     const auto& spec = shape.schema.value_columns[vi];
     int found = -1;
-    if (shape.match_by_id && spec.id > 0) {
+    if (shape.match_by_id && spec.id > 0 && file_has_ids) {
       for (int f = 0; f < schema->num_fields(); ++f) {
         if (FieldId(*schema->field(f)) == spec.id) found = f;
       }
+    } else {
+      found = schema->GetFieldIndex(spec.name);
     }
-    if (found < 0) found = schema->GetFieldIndex(spec.name);
     if (found >= 0 && leaf_of(found) < 0) {
       return Corruption(Quote(storage, name), "column '", spec.name, "' is nested");
+    }
+    if (found >= 0 && shape.match_by_id && !ReadableAs(*schema->field(found)->type(), *spec.type)) {
+      // Format-1 files hold the column's type when they were written; the
+      // schema may since have widened it, never changed it otherwise.
+      auto type_name = [](const arrow::DataType& t) { return metadata::TypeName(t).ValueOr(t.ToString()); };
+      return Corruption(Quote(storage, name), "column '", spec.name, "' is ",
+                        type_name(*schema->field(found)->type()), ", which is neither the table's type ",
+                        type_name(*spec.type), " nor a type that widens to it");
     }
     file->value_leaves.push_back(leaf_of(found));
   }

@@ -15,6 +15,7 @@
 #include "compute_init.h"
 #include "io/storage.h"
 #include "metadata/properties.h"
+#include "metadata/types.h"
 #include "write/commit.h"
 #include "write/data_file_writer.h"
 
@@ -29,17 +30,15 @@ bool StringLike(const arrow::DataType& t) {
 }
 
 // Input types that convert to the table's type without losing information:
-// same type, any string flavour, a wider integer, another timestamp unit
-// (checked value by value).
+// same type, any string flavour, another timestamp unit (checked value by
+// value), or an exact widening (a wider integer, a float or decimal that
+// holds every value: what alter allows, so inputs made for a column before
+// it was widened still append).
 bool Convertible(const arrow::DataType& from, const arrow::DataType& to) {
   if (from.Equals(to)) return true;
   if (StringLike(from) && StringLike(to)) return from.id() != arrow::Type::BINARY || to.id() != arrow::Type::STRING;
   if (from.id() == arrow::Type::TIMESTAMP && to.id() == arrow::Type::TIMESTAMP) return true;
-  if (arrow::is_integer(from.id()) && arrow::is_integer(to.id())) {
-    return arrow::bit_width(from.id()) <= arrow::bit_width(to.id()) &&
-           (arrow::is_signed_integer(from.id()) == arrow::is_signed_integer(to.id()) ||
-            (arrow::is_unsigned_integer(from.id()) && arrow::bit_width(from.id()) < arrow::bit_width(to.id())));
-  }
+  if (metadata::IsExactWidening(from, to)) return true;
   if (from.id() == arrow::Type::NA) return true;  // an all-null column
   return false;
 }

@@ -6,6 +6,7 @@
 #include "bazof/error.h"
 #include "bazof/write.h"
 #include "io/storage.h"
+#include "metadata/column_name.h"
 #include "metadata/types.h"
 #include "read/key_codec.h"
 #include "write/commit.h"
@@ -40,10 +41,7 @@ std::vector<std::string> SplitTopLevel(const std::string& s) {
 }
 
 arrow::Status CheckName(const std::string& name, const char* flag) {
-  if (name.empty()) return InvalidArgument(flag, ": empty column name");
-  if (name.starts_with(kReservedPrefix) || name == "_deleted") {
-    return InvalidArgument(flag, ": column name '", name, "' is reserved");
-  }
+  if (auto problem = metadata::ColumnNameProblem(name)) return InvalidArgument(flag, ": ", *problem);
   return arrow::Status::OK();
 }
 

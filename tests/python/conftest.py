@@ -169,7 +169,7 @@ def log_rows(run, path, table):
     """`bazof log --format csv` -> list of row dicts (asserting the brief's header)."""
     header, rows = parse_csv(run("log", "--path", path, "--table", table, "--format", "csv").stdout)
     assert header == ["version", "timestamp", "operation", "rows_added", "files_added",
-                      "files_removed"], header
+                      "files_removed", "description"], header
     return rows
 
 

@@ -1,0 +1,15 @@
+#include "metadata/column_name.h"
+
+#include "bazof/snapshot.h"
+
+namespace bazof::metadata {
+
+std::optional<std::string> ColumnNameProblem(const std::string& name) {
+  if (name.empty()) return "empty column name";
+  if (name.starts_with(kReservedPrefix) || name == "_deleted") {
+    return "column name '" + name + "' is reserved";
+  }
+  return std::nullopt;
+}
+
+}  // namespace bazof::metadata
