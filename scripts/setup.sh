@@ -49,4 +49,18 @@ build build -DCMAKE_BUILD_TYPE=RelWithDebInfo ${BAZOF_CMAKE_ARGS:-}
 if [ "${BAZOF_ASAN:-0}" = 1 ]; then
   build build-asan -DCMAKE_BUILD_TYPE=Debug -DBAZOF_ASAN=ON ${BAZOF_CMAKE_ARGS:-}
 fi
-log "ready: build/bazof"
+
+# 4. The Python package (bazof._core, the pure-Python API and the bazof CLI)
+#    into .venv. It builds in build/ as well, so the C++ core compiled above
+#    is reused, not compiled again. Build requirements come from
+#    pyproject.toml (their one pin); without build isolation they must be in
+#    .venv.
+.venv/bin/python - <<'PY' > build/.py-build-requires
+import tomllib
+print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))
+PY
+.venv/bin/python -m pip install -q --disable-pip-version-check -r build/.py-build-requires
+log "installing the bazof Python package into .venv"
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+  -C build-dir=build -C cmake.define.BAZOF_BUILD_TESTS=ON .
+log "ready: build/bazof, .venv/bin/bazof, import bazof"

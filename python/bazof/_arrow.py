@@ -15,18 +15,33 @@ FilterLike = Any
 as deltalake and pyarrow.parquet take them."""
 
 
-def to_stream(data: Any) -> Any:
+def _from_pandas(df: Any, target: pa.Schema) -> pa.Table:
+    """pandas -> Arrow. pandas keeps integer columns with missing values as
+    float (NaN); where the table's column is an integer type such a column is
+    cast back (safely: 1.5 still fails), NaN having become null."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    for i, field in enumerate(table.schema):
+        want = target.field(field.name).type if field.name in target.names else None
+        if want is not None and pa.types.is_integer(want) and pa.types.is_floating(field.type):
+            try:
+                table = table.set_column(i, field.name, table.column(i).cast(want))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass  # the core names the column and the problem
+    return table
+
+
+def to_stream(data: Any, target: pa.Schema) -> Any:
     """An object with ``__arrow_c_stream__`` for `data`: a pyarrow Table,
     RecordBatch or RecordBatchReader, a pandas or Polars DataFrame, a dict of
     columns, or anything exposing ``__arrow_c_stream__`` / ``__arrow_c_array__``.
-    Nothing is copied for Arrow-backed inputs."""
+    Nothing is copied for Arrow-backed inputs. `target` is the table's schema."""
     if isinstance(data, (pa.Table, pa.RecordBatchReader)):
         return data
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
     module = type(data).__module__.split(".")[0]
     if module == "pandas" and type(data).__name__ == "DataFrame":
-        return pa.Table.from_pandas(data, preserve_index=False)
+        return _from_pandas(data, target)
     if hasattr(data, "__arrow_c_stream__"):
         return data
     if hasattr(data, "__arrow_c_array__"):

@@ -22,6 +22,18 @@ def _table(source: Any, storage_options: StorageOptions) -> Table:
     return source if isinstance(source, Table) else open_table(source, storage_options)
 
 
+class _Fragment:
+    """The one fragment of a BazofDataset: DataFusion plans a partition per
+    fragment and reads each through fragment.scanner()."""
+
+    def __init__(self, dataset: "BazofDataset"):
+        self._dataset = dataset
+
+    def scanner(self, schema: Any = None, columns: Any = None, filter: Optional[pc.Expression] = None,
+                batch_size: Optional[int] = None, **kwargs: Any) -> ds.Scanner:
+        return self._dataset.scanner(columns=columns, filter=filter, batch_size=batch_size)
+
+
 class BazofDataset(ds.InMemoryDataset):
     """A bazof table as of an event time (and version), as a pyarrow Dataset.
 
@@ -32,7 +44,9 @@ class BazofDataset(ds.InMemoryDataset):
 
     def __init__(self, table: Table, as_of: Optional[EventTimeLike] = None, version: Optional[int] = None):
         schema = table.scan(as_of=as_of, version=version).schema
-        super().__init__(schema.empty_table())
+        # One (empty) fragment: DataFusion sizes its partitions by the
+        # fragments, then reads everything through scanner().
+        super().__init__([pa.RecordBatch.from_pylist([], schema=schema)], schema=schema)
         self._bazof = (table, as_of, version)
         self.bytes_scanned = 0  # not tracked; see bench/py_scan_bench.py for I/O figures
 
@@ -50,7 +64,11 @@ class BazofDataset(ds.InMemoryDataset):
         expressions is evaluated by Arrow over the columns it names)."""
         names = columns if isinstance(columns, (list, tuple)) else None
         reader = self._scan(None if columns is None or isinstance(columns, dict) else names, filter, batch_size)
-        return ds.Scanner.from_batches(reader, schema=reader.schema, columns=columns)
+        return ds.Scanner.from_batches(reader, columns=columns)
+
+    def get_fragments(self, filter: Optional[pc.Expression] = None) -> Iterator[Any]:
+        """One fragment standing for the whole scan (the merge is not split)."""
+        return iter([_Fragment(self)])
 
     def to_table(self, columns: Any = None, filter: Optional[pc.Expression] = None, **kwargs: Any) -> pa.Table:
         return self.scanner(columns=columns, filter=filter, **kwargs).to_table()
@@ -115,21 +133,32 @@ _CMP = {"Eq": "==", "Lt": "<", "LtEq": "<=", "Gt": ">", "GtEq": ">="}
 _FLIP = {"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
+_SCALAR_KINDS = {"String", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Int"}
+
+
 def _literal(node: Any) -> Any:
-    """A scalar literal of a serialized Polars expression, or raises."""
+    """The value of a serialized Polars scalar literal (strings, integers), or
+    raises."""
     lit = node["Literal"]
-    if "Scalar" in lit:
-        value = lit["Scalar"]["value"]
-        (kind, v), = value.items()
-        if kind in ("String", "Int64", "Int32", "Int16", "Int8", "UInt64", "UInt32", "UInt16", "UInt8"):
-            return v
+    (_, scalar), = ((k, lit[k]) for k in ("Scalar", "Dyn") if k in lit)
+    (kind, value), = scalar.items()
+    if kind not in _SCALAR_KINDS or isinstance(value, (dict, list)):
         raise ValueError(kind)
-    (kind, v), = lit.items()
-    if kind in ("String", "Int", "Dyn"):
-        if isinstance(v, dict):
-            (_, v), = v.items()
-        return v
-    raise ValueError(kind)
+    return value
+
+
+def _literal_list(node: Any) -> list[Any]:
+    """The values of a serialized Polars list literal (an Arrow IPC stream of
+    one list), or raises."""
+    data = node["Literal"]["Scalar"]["List"]
+    column = pa.ipc.open_stream(pa.py_buffer(bytes(data))).read_all().column(0)
+    values = column.combine_chunks()
+    if pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
+        values = values.flatten()
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+            or pa.types.is_string_view(values.type) or pa.types.is_integer(values.type)):
+        raise ValueError(str(values.type))
+    return values.to_pylist()
 
 
 def _column(node: Any) -> Optional[str]:
@@ -158,6 +187,16 @@ def _walk_and(node: Any, key: str) -> list[Optional[pc.Expression]]:
             f = pc.field(key)
             return [{"==": f == value, "<": f < value, "<=": f <= value, ">": f > value,
                      ">=": f >= value}[sym]]
+    if "Function" in node:
+        fn = node["Function"]
+        inputs = fn.get("input", [])
+        is_in = isinstance(fn.get("function"), dict) and "IsIn" in fn["function"].get("Boolean", {})
+        if is_in and len(inputs) == 2 and _column(inputs[0]) == key:
+            try:
+                values = _literal_list(inputs[1])
+            except Exception:
+                return [None]
+            return [pc.field(key).isin([v for v in values if v is not None])]
     return [None]
 
 

@@ -204,7 +204,7 @@ class Table:
         value columns are null, a boolean ``_deleted`` column marks tombstones.
         Types convert to the table's where no information is lost (any string
         flavour, wider integers, timestamps of any unit or zone)."""
-        stream = _arrow.to_stream(data).__arrow_c_stream__()
+        stream = _arrow.to_stream(data, self.schema).__arrow_c_stream__()
         committed, version, _rows, _files = self._t.append(stream, "append", "input")
         return version if committed else self.version
 

@@ -27,12 +27,15 @@ bool StringLike(const arrow::DataType& t) {
 }
 
 // Input types that convert to the table's type without losing information:
-// same type, any string flavour, a wider integer, another timestamp unit
-// (checked value by value).
+// same type, any string flavour, a wider integer, another timestamp unit,
+// another decimal precision or scale (checked value by value).
 bool Convertible(const arrow::DataType& from, const arrow::DataType& to) {
   if (from.Equals(to)) return true;
   if (StringLike(from) && StringLike(to)) return from.id() != arrow::Type::BINARY || to.id() != arrow::Type::STRING;
   if (from.id() == arrow::Type::TIMESTAMP && to.id() == arrow::Type::TIMESTAMP) return true;
+  // Another precision or scale: the safe cast fails on any value that would
+  // lose digits or overflow (pandas and Polars infer their own precision).
+  if (from.id() == arrow::Type::DECIMAL128 && to.id() == arrow::Type::DECIMAL128) return true;
   if (arrow::is_integer(from.id()) && arrow::is_integer(to.id())) {
     return arrow::bit_width(from.id()) <= arrow::bit_width(to.id()) &&
            (arrow::is_signed_integer(from.id()) == arrow::is_signed_integer(to.id()) ||
