@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from ._errors import InvalidInput
 from ._table import StorageOptions, Table, open_table
 from ._time import EventTimeLike
 
@@ -220,7 +221,14 @@ def scan_bazof(source: Any, as_of: Optional[EventTimeLike] = None, version: Opti
         values = None if with_columns is None else [c for c in with_columns if c not in fixed]
         pushed = None if predicate is None or key is None else _polars_key_filter(predicate, key)
         kwargs = {"batch_size": batch_size} if batch_size else {}
-        reader = table.scan(as_of=as_of, version=version, columns=values, filter=pushed, **kwargs).to_batches()
+        try:
+            scan = table.scan(as_of=as_of, version=version, columns=values, filter=pushed, **kwargs)
+        except InvalidInput:
+            if pushed is None:
+                raise
+            # e.g. a literal of another type than the key: Polars decides.
+            scan = table.scan(as_of=as_of, version=version, columns=values, **kwargs)
+        reader = scan.to_batches()
         left = n_rows
         for batch in reader:
             df = pl.from_arrow(batch)
