@@ -63,8 +63,15 @@ class BazofDataset(ds.InMemoryDataset):
                 batch_size: Optional[int] = None, **kwargs: Any) -> ds.Scanner:
         """A pyarrow Scanner over a bazof scan (`columns`: names; a dict of
         expressions is evaluated by Arrow over the columns it names)."""
-        names = columns if isinstance(columns, (list, tuple)) else None
-        reader = self._scan(None if columns is None or isinstance(columns, dict) else names, filter, batch_size)
+        wanted = None if columns is None or isinstance(columns, dict) else list(columns)
+        try:
+            reader = self._scan(wanted, filter, batch_size)
+        except InvalidInput:
+            if filter is None:
+                raise
+            # A filter the core cannot bind: Arrow evaluates it over all columns.
+            reader = self._scan(None, None, batch_size)
+            return ds.Scanner.from_batches(reader, columns=columns, filter=filter)
         return ds.Scanner.from_batches(reader, columns=columns)
 
     def get_fragments(self, filter: Optional[pc.Expression] = None) -> Iterator[Any]:

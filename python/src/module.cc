@@ -307,6 +307,9 @@ int64_t ParseTime(const std::string& text, const std::string& what) {
 NB_MODULE(_core, m) {
   using namespace bazof::python;
   m.doc() = "bazof's C++ core (internal; use the bazof package)";
+  // Tables still referenced by module globals when the interpreter exits
+  // are not leaks worth a warning.
+  nb::set_leak_warnings(false);
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
