@@ -78,8 +78,8 @@ def main():
         bazof.register_duckdb(con, "g", table)
         query = f"SELECT * FROM g WHERE key = '{key}'"
         pushed, got = bytes_read(lambda: con.sql(query).fetchall())
-        plain = table.scan()  # noqa: F841 (DuckDB finds it by name)
-        unpushed, got2 = bytes_read(lambda: duckdb.sql(f"SELECT * FROM plain WHERE key = '{key}'").fetchall())
+        con.register("plain", table.scan())  # a scan result: an Arrow stream, nothing pushed
+        unpushed, got2 = bytes_read(lambda: con.sql(f"SELECT * FROM plain WHERE key = '{key}'").fetchall())
         full, n = bytes_read(lambda: con.sql("SELECT count(*) FROM g").fetchall())
         assert got == got2 and len(got) == 1 and n == [(rows,)], (got, got2, n)
         size = sum(p.stat().st_size for p in (Path(tmp) / "g").rglob("*.parquet"))

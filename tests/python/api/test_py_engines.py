@@ -69,6 +69,9 @@ def test_duckdb_register_pushes_projection_and_key_filter(ltm, monkeypatch):
     columns, filt = rec.calls[-1]
     assert set(columns) <= {"key", "value"}
     assert filt is not None and "AAPL" in str(filt)
+    # whole rows, event time (TIMESTAMPTZ) included
+    assert con.sql("SELECT * FROM rev WHERE key = 'GOOG'").fetchall() == [
+        ("GOOG", dt.datetime(2018, 12, 1, tzinfo=UTC), "136819000000")]
     con.close()
 
 
