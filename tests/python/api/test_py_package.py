@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import bazof
 import bazof._core
 
@@ -40,3 +42,16 @@ def test_package_metadata():
     assert Path(bazof._core.__file__).parent == pkg
     for name in ["open_table", "create_table", "scan_bazof", "register_duckdb", "register_datafusion"]:
         assert getattr(bazof, name).__doc__, name
+
+
+def test_table_uris_split_into_location_and_name(tmp_path):
+    from bazof._table import _split_uri
+    assert _split_uri("s3://bucket/prefix/table", None) == ("s3://bucket/prefix", "table")
+    assert _split_uri("s3://bucket/table/", None) == ("s3://bucket", "table")
+    assert _split_uri("s3://bucket/p/t", {"region": "eu-west-1", "endpoint_override": "127.0.0.1:9000"}) == (
+        "s3://bucket/p?region=eu-west-1&endpoint_override=127.0.0.1%3A9000", "t")
+    assert _split_uri(tmp_path / "t", None) == (str(tmp_path), "t")
+    assert _split_uri("t", None) == (".", "t")
+    for bad, options in [("s3://bucket", None), ("", None), (str(tmp_path / "t"), {"region": "x"})]:
+        with pytest.raises(bazof.InvalidInput):
+            _split_uri(bad, options)
