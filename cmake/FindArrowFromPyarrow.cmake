@@ -29,6 +29,12 @@ if(NOT _pin STREQUAL BAZOF_ARROW_VERSION)
 endif()
 message(STATUS "Arrow C++ ${BAZOF_ARROW_VERSION} from pyarrow: ${BAZOF_ARROW_LIB_DIR}")
 
+# The wheel ships only versioned sonames; the linker needs libarrow.so etc.
+# (scripts/setup.sh makes them too; a pip build environment needs it here).
+if(NOT EXISTS "${BAZOF_ARROW_LIB_DIR}/libarrow.so")
+  execute_process(COMMAND "${BAZOF_PYTHON}" -c "import pyarrow; pyarrow.create_library_symlinks()")
+endif()
+
 foreach(_lib arrow parquet arrow_dataset arrow_compute arrow_acero arrow_s3)
   set(_path "${BAZOF_ARROW_LIB_DIR}/lib${_lib}.so")
   if(NOT EXISTS "${_path}")

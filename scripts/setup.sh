@@ -32,6 +32,10 @@ fi
 # The wheel ships only versioned sonames (libarrow.so.2600); create the
 # unversioned names the linker looks for.
 .venv/bin/python -c "import pyarrow; pyarrow.create_library_symlinks()"
+# The Python package's build requirements (pinned once, in pyproject.toml):
+# it is built without build isolation, to share build/ (step 4).
+.venv/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))' \
+  | xargs .venv/bin/python -m pip install -q --disable-pip-version-check
 
 # 3. Build.
 # Paths are hashed relative to the clone, so two clones share cache entries.
@@ -49,4 +53,11 @@ build build -DCMAKE_BUILD_TYPE=RelWithDebInfo ${BAZOF_CMAKE_ARGS:-}
 if [ "${BAZOF_ASAN:-0}" = 1 ]; then
   build build-asan -DCMAKE_BUILD_TYPE=Debug -DBAZOF_ASAN=ON ${BAZOF_CMAKE_ARGS:-}
 fi
-log "ready: build/bazof"
+
+# 4. The Python package (bazof._core, the pure-Python API and the bazof CLI)
+#    into .venv. It builds in build/ as well, so the C++ core compiled above
+#    is reused, not compiled again.
+log "installing the bazof Python package into .venv"
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+  -C build-dir=build -C cmake.define.BAZOF_BUILD_TESTS=ON .
+log "ready: build/bazof, .venv/bin/bazof, import bazof"

@@ -5,6 +5,7 @@
 #include <parquet/arrow/reader.h>
 
 #include <algorithm>
+#include <iterator>
 #include <thread>
 
 #include "bazof/error.h"
@@ -12,6 +13,7 @@
 #include "io/storage.h"
 #include "metadata/snapshot_json.h"
 #include "planning/planner.h"
+#include "read/scan_filter.h"
 #include "read/scan_reader.h"
 
 namespace bazof {
@@ -83,13 +85,16 @@ arrow::Status InferLegacySchema(io::Storage& storage, Snapshot* snap) {
 class ScanImpl : public Scan {
  public:
   ScanImpl(std::shared_ptr<io::Storage> storage, std::shared_ptr<const read::ScanShape> shape,
-           planning::ScanPlan plan, read::ScanReaderOptions options)
+           planning::ScanPlan plan, read::ScanReaderOptions options,
+           std::optional<arrow::compute::Expression> bound_filter, std::shared_ptr<arrow::Schema> schema)
       : storage_(std::move(storage)),
         shape_(std::move(shape)),
         plan_(std::move(plan)),
-        options_(std::move(options)) {}
+        options_(std::move(options)),
+        filter_(std::move(bound_filter)),
+        schema_(std::move(schema)) {}
 
-  std::shared_ptr<arrow::Schema> schema() const override { return shape_->output_schema; }
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
 
   std::vector<std::string> files() const override {
     std::vector<std::string> out;
@@ -98,7 +103,9 @@ class ScanImpl : public Scan {
   }
 
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ToReader() const override {
-    return read::MakeScanReader(storage_, shape_, plan_.files, options_);
+    ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(storage_, shape_, plan_.files, options_));
+    if (!filter_) return reader;
+    return read::MakeFilterReader(std::move(reader), *filter_, schema_);
   }
 
  private:
@@ -106,7 +113,28 @@ class ScanImpl : public Scan {
   std::shared_ptr<const read::ScanShape> shape_;
   planning::ScanPlan plan_;
   read::ScanReaderOptions options_;
+  std::optional<arrow::compute::Expression> filter_;  // bound to shape_->output_schema
+  std::shared_ptr<arrow::Schema> schema_;             // what the caller asked for
 };
+
+// Value columns (indices) a filter names beyond the projection; errors name
+// columns the table does not have.
+arrow::Status AddFilterColumns(const arrow::compute::Expression& filter, const TableSchema& schema,
+                               const std::string& table, std::vector<int>* value_columns) {
+  for (const auto& ref : arrow::compute::FieldsInExpression(filter)) {
+    const std::string* name = ref.name();
+    if (name == nullptr) return InvalidArgument("filter: only top-level column names are supported, not ", ref.ToString());
+    bool is_key = std::any_of(schema.key_columns.begin(), schema.key_columns.end(),
+                              [&](const ColumnSpec& k) { return k.name == *name; });
+    if (is_key || *name == schema.event_time.name) continue;
+    int i = schema.FindValueColumn(*name);
+    if (i < 0) return InvalidArgument("filter: unknown column '", *name, "' (table '", table, "')");
+    if (std::find(value_columns->begin(), value_columns->end(), i) == value_columns->end()) {
+      value_columns->push_back(i);
+    }
+  }
+  return arrow::Status::OK();
+}
 
 }  // namespace
 
@@ -206,6 +234,8 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
     for (size_t i = 0; i < schema.value_columns.size(); ++i) value_columns.push_back(static_cast<int>(i));
   }
 
+  const size_t projected = value_columns.size();
+  if (o.filter) ARROW_RETURN_NOT_OK(AddFilterColumns(*o.filter, schema, table_->location(), &value_columns));
   ARROW_ASSIGN_OR_RAISE(auto shape, read::MakeScanShape(*snap, std::move(value_columns)));
   const read::KeyCodec& codec = shape->codec;
   const auto& key_types = codec.types();
@@ -254,8 +284,41 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
     }
   }
 
+  std::optional<arrow::compute::Expression> bound;
+  auto out_schema = shape->output_schema;
+  if (o.filter) {
+    auto b = o.filter->Bind(*shape->output_schema);
+    if (!b.ok()) return InvalidArgument("filter ", o.filter->ToString(), ": ", b.status().message());
+    if (!b->type()->Equals(arrow::boolean()) && b->type()->id() != arrow::Type::NA) {
+      return InvalidArgument("filter ", o.filter->ToString(), " is ", b->type()->ToString(), ", not boolean");
+    }
+    bound = *std::move(b);
+    arrow::FieldVector fields(out_schema->fields().begin(),
+                              out_schema->fields().begin() + schema.key_columns.size() + 1 + projected);
+    out_schema = arrow::schema(std::move(fields));
+    auto keys = read::DeriveKeyConstraints(*o.filter, schema.key_columns[0].name, codec);
+    if (keys.key_in && !keys.key_in->empty()) {
+      if (ro.key_in.empty()) {
+        ro.key_in = std::move(*keys.key_in);
+      } else {
+        std::vector<std::string> both;
+        std::set_intersection(ro.key_in.begin(), ro.key_in.end(), keys.key_in->begin(), keys.key_in->end(),
+                              std::back_inserter(both));
+        // An empty intersection matches nothing; the filter still removes
+        // every row, so the wider set is merely read for nothing.
+        if (!both.empty()) ro.key_in = std::move(both);
+      }
+    }
+    if (keys.lower && (!ro.key_lower || *ro.key_lower < *keys.lower)) ro.key_lower = keys.lower;
+    if (keys.upper) {
+      std::string upper = *keys.upper + std::string(1, '\0');  // inclusive -> exclusive
+      if (!ro.key_upper || upper < *ro.key_upper) ro.key_upper = std::move(upper);
+    }
+  }
+
   auto plan = planning::PlanScan(*snap, o.as_of);
-  return std::make_shared<ScanImpl>(table_->storage(), std::move(shape), std::move(plan), std::move(ro));
+  return std::make_shared<ScanImpl>(table_->storage(), std::move(shape), std::move(plan), std::move(ro),
+                                    std::move(bound), std::move(out_schema));
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> Scan::ToTable() const {

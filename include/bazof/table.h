@@ -1,6 +1,7 @@
 // Opening a bazof table and reading it as of an event time and a version.
 #pragma once
 
+#include <arrow/compute/expression.h>
 #include <arrow/filesystem/type_fwd.h>
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
@@ -78,6 +79,13 @@ struct ScanOptions {
   int64_t batch_size = 64 * 1024;
   /// Threads merging key ranges in parallel; 0 = number of cores.
   int threads = 0;
+  /// Keep only result rows for which this Arrow expression is true (rows
+  /// where it is false or null are dropped). It may name any column of the
+  /// table, projected or not. Comparisons of the (single) key column with
+  /// literals -- ==, is_in, <, <=, >, >=, joined by `and` -- also narrow
+  /// which keys and row groups are read. The filter applies to the as-of
+  /// result (each key's winning event), never to the events before merging.
+  std::optional<arrow::compute::Expression> filter;
 };
 
 /// Builds a scan. Build() checks the options against the table.
@@ -93,6 +101,7 @@ class ScanBuilder {
     options_.key_max = std::move(max);
     return *this;
   }
+  ScanBuilder& Filter(arrow::compute::Expression filter) { options_.filter = std::move(filter); return *this; }
   ScanBuilder& BatchSize(int64_t n) { options_.batch_size = n; return *this; }
   ScanBuilder& Threads(int n) { options_.threads = n; return *this; }
   arrow::Result<std::shared_ptr<Scan>> Build() const;

@@ -24,6 +24,15 @@ arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
                                            const std::vector<std::string>& key_columns = {"key"},
                                            const std::string& event_time_column = "event_time");
 
+/// The same from an Arrow schema (the Python API's create_table): every
+/// field's type must be one of the format's types (timestamps of any time
+/// zone, or none, are stored as UTC); key and event-time columns may be
+/// fields or are added as in ParseSchemaSpec. Messages name the parameters
+/// schema / key / event_time.
+arrow::Result<TableSchema> TableSchemaFromArrow(const arrow::Schema& schema,
+                                                const std::vector<std::string>& key_columns = {"key"},
+                                                const std::string& event_time_column = "event_time");
+
 /// Creates a table (version 0: the schema, no data) at `location`/`name`.
 /// kConflict if a table is already there.
 arrow::Result<std::shared_ptr<Table>> CreateTable(const std::string& location,

@@ -39,6 +39,9 @@ bool Convertible(const arrow::DataType& from, const arrow::DataType& to) {
   if (StringLike(from) && StringLike(to)) return from.id() != arrow::Type::BINARY || to.id() != arrow::Type::STRING;
   if (from.id() == arrow::Type::TIMESTAMP && to.id() == arrow::Type::TIMESTAMP) return true;
   if (metadata::IsExactWidening(from, to)) return true;
+  // Another precision or scale: the safe cast fails on any value that would
+  // lose digits or overflow (pandas and Polars infer their own precision).
+  if (from.id() == arrow::Type::DECIMAL128 && to.id() == arrow::Type::DECIMAL128) return true;
   if (from.id() == arrow::Type::NA) return true;  // an all-null column
   return false;
 }

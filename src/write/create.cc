@@ -47,10 +47,23 @@ arrow::Status CheckName(const std::string& name, const char* flag) {
 
 }  // namespace
 
+namespace {
+
+// How the caller's inputs are named in messages (CLI flags, API parameters).
+struct Labels {
+  const char* schema;
+  const char* key;
+  const char* event_time;
+};
+
+arrow::Result<TableSchema> AssembleSchema(std::vector<ColumnSpec> listed, const std::vector<std::string>& key_columns,
+                                          const std::string& event_time_column, const Labels& labels);
+
+}  // namespace
+
 arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
                                            const std::vector<std::string>& key_columns,
                                            const std::string& event_time_column) {
-  if (key_columns.empty()) return InvalidArgument("--key: at least one key column is needed");
   std::vector<ColumnSpec> listed;
   std::set<std::string> seen;
   for (const auto& entry : SplitTopLevel(spec)) {
@@ -67,6 +80,34 @@ arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
     c.type = *type;
     listed.push_back(std::move(c));
   }
+  return AssembleSchema(std::move(listed), key_columns, event_time_column, {"--schema", "--key", "--event-time"});
+}
+
+arrow::Result<TableSchema> TableSchemaFromArrow(const arrow::Schema& arrow_schema,
+                                                const std::vector<std::string>& key_columns,
+                                                const std::string& event_time_column) {
+  std::vector<ColumnSpec> listed;
+  std::set<std::string> seen;
+  for (const auto& f : arrow_schema.fields()) {
+    ColumnSpec c;
+    c.name = f->name();
+    ARROW_RETURN_NOT_OK(CheckName(c.name, "schema"));
+    if (!seen.insert(c.name).second) return InvalidArgument("schema: column '", c.name, "' is listed twice");
+    // Through the format's type names, so that exactly the format's types
+    // are accepted (any time zone becomes UTC, large_string becomes string).
+    auto name = metadata::TypeName(*f->type());
+    if (!name.ok()) return InvalidArgument("schema: column '", c.name, "': ", name.status().message());
+    ARROW_ASSIGN_OR_RAISE(c.type, metadata::ParseTypeName(*name));
+    listed.push_back(std::move(c));
+  }
+  return AssembleSchema(std::move(listed), key_columns, event_time_column, {"schema", "key", "event_time"});
+}
+
+namespace {
+
+arrow::Result<TableSchema> AssembleSchema(std::vector<ColumnSpec> listed, const std::vector<std::string>& key_columns,
+                                          const std::string& event_time_column, const Labels& labels) {
+  if (key_columns.empty()) return InvalidArgument(labels.key, ": at least one key column is needed");
   auto take = [&](const std::string& name) -> std::optional<ColumnSpec> {
     for (auto it = listed.begin(); it != listed.end(); ++it) {
       if (it->name == name) {
@@ -82,9 +123,9 @@ arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
   int32_t next_id = 1;
   std::set<std::string> key_seen;
   for (const auto& k : key_columns) {
-    ARROW_RETURN_NOT_OK(CheckName(k, "--key"));
-    if (!key_seen.insert(k).second) return InvalidArgument("--key: column '", k, "' is listed twice");
-    if (k == event_time_column) return InvalidArgument("--key: '", k, "' is the event-time column");
+    ARROW_RETURN_NOT_OK(CheckName(k, labels.key));
+    if (!key_seen.insert(k).second) return InvalidArgument(labels.key, ": column '", k, "' is listed twice");
+    if (k == event_time_column) return InvalidArgument(labels.key, ": '", k, "' is the event-time column");
     ColumnSpec c = take(k).value_or(ColumnSpec{k, 0, arrow::utf8(), false});
     c.id = next_id++;
     c.nullable = false;
@@ -92,18 +133,18 @@ arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
   }
   for (const auto& k : schema.key_columns) {
     if (!read::KeyCodec::Make({k.type}).ok()) {
-      return InvalidArgument("--key: column '", k.name, "' has type ",
+      return InvalidArgument(labels.key, ": column '", k.name, "' has type ",
                              metadata::TypeName(*k.type).ValueOr(k.type->ToString()),
                              ", which cannot be a key (use string, binary, bool, an integer, date or timestamp)");
     }
   }
 
-  ARROW_RETURN_NOT_OK(CheckName(event_time_column, "--event-time"));
+  ARROW_RETURN_NOT_OK(CheckName(event_time_column, labels.event_time));
   ColumnSpec et = take(event_time_column)
                       .value_or(ColumnSpec{event_time_column, 0,
                                            arrow::timestamp(arrow::TimeUnit::MILLI, "UTC"), false});
   if (et.type->id() != arrow::Type::TIMESTAMP) {
-    return InvalidArgument("--event-time: column '", et.name, "' must be a timestamp, not ",
+    return InvalidArgument(labels.event_time, ": column '", et.name, "' must be a timestamp, not ",
                            metadata::TypeName(*et.type).ValueOr(et.type->ToString()));
   }
   et.id = next_id++;
@@ -117,6 +158,8 @@ arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
   schema.next_column_id = next_id;
   return schema;
 }
+
+}  // namespace
 
 arrow::Result<std::shared_ptr<Table>> CreateTable(const std::string& location,
                                                   const std::string& name,

@@ -1,0 +1,288 @@
+"""Tables and scans: the Python face of include/bazof/ (table.h, write.h,
+inspect.h). Each method is one call into the C++ core."""
+from __future__ import annotations
+
+import os
+import urllib.parse
+from typing import Any, Iterator, Mapping, Optional, Sequence
+
+import pyarrow as pa
+
+from . import _arrow, _core
+from ._errors import InvalidInput
+from ._time import EventTimeLike, to_micros
+
+StorageOptions = Optional[Mapping[str, str]]
+
+
+def _split_uri(uri: str | os.PathLike, storage_options: StorageOptions) -> tuple[str, str]:
+    """A table's root URI -> (location, name) as the core opens tables.
+
+    Storage options become query parameters of an s3:// location, which is
+    how Arrow's S3 filesystem takes them (region, endpoint_override, scheme,
+    ...); local paths take none."""
+    text = os.fspath(uri)
+    if not isinstance(text, str) or not text:
+        raise InvalidInput(f"table URI {uri!r} is empty or not text")
+    is_uri = "://" in text
+    stripped = text.rstrip("/") or "/"
+    location, _, name = stripped.rpartition("/")
+    if not name or (is_uri and location.endswith(":/")):
+        raise InvalidInput(f"table URI '{text}' does not name a table directory")
+    if not location:
+        location = "/" if stripped.startswith("/") else "."
+    if storage_options:
+        if not is_uri or text.startswith("file://"):
+            raise InvalidInput(f"storage_options apply to object-store URIs, not the local path '{text}'")
+        query = urllib.parse.urlencode({str(k): str(v) for k, v in storage_options.items()})
+        location = f"{location}?{query}"
+    return location, name
+
+
+class Scan:
+    """The result of ``Table.scan``: each key's state as of an event time.
+
+    Rows are sorted by key; columns are the key column(s), the event-time
+    column (the winning event's time) and the value columns asked for. Nothing
+    is read until the result is consumed; each consumption reads the table
+    again (the files planned when the scan was made). Implements the Arrow
+    PyCapsule stream interface, so pyarrow, Polars, DuckDB, DataFusion and
+    pandas (through pyarrow) take it directly."""
+
+    def __init__(self, core_scan: Any):
+        self._scan = core_scan
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The result's Arrow schema."""
+        return pa.Schema._import_from_c_capsule(self._scan.schema())
+
+    @property
+    def files(self) -> list[str]:
+        """The data files this scan reads (relative to the table root)."""
+        return list(self._scan.files())
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        """Arrow PyCapsule interface: a fresh ``arrow_array_stream`` capsule.
+        `requested_schema` is not supported (None only): types are the
+        table's."""
+        if requested_schema is not None:
+            wanted = pa.Schema._import_from_c_capsule(requested_schema)
+            if not wanted.equals(self.schema):
+                raise InvalidInput("bazof scans produce the table's types; cast the result instead")
+        return self._scan.stream()
+
+    def to_batches(self) -> pa.RecordBatchReader:
+        """A streaming reader: memory is bounded by batches, not by the table."""
+        return pa.RecordBatchReader._import_from_c_capsule(self._scan.stream())
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return iter(self.to_batches())
+
+    def to_arrow(self) -> pa.Table:
+        """Everything as a pyarrow Table (zero-copy from the core's batches)."""
+        return self.to_batches().read_all()
+
+    def to_pandas(self, **kwargs: Any) -> Any:
+        """A pandas DataFrame (pyarrow's conversion; kwargs go to
+        pyarrow.Table.to_pandas)."""
+        return self.to_arrow().to_pandas(**kwargs)
+
+    def to_polars(self) -> Any:
+        """A Polars DataFrame."""
+        import polars as pl
+
+        return pl.from_arrow(self.to_arrow())
+
+    def __repr__(self) -> str:
+        return f"<bazof.Scan {len(self.files)} files, schema {self.schema.names}>"
+
+
+class Table:
+    """A bazof table: keyed rows queried as of event time (and version).
+
+    Obtain one with :func:`open_table` or :func:`create_table`. A Table sees
+    the version that was current when it was opened or last written through
+    it; :meth:`refresh` picks up other writers' commits."""
+
+    def __init__(self, core_table: Any):
+        self._t = core_table
+
+    # ---- metadata ----------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """The table's current version (as of opening or the last write)."""
+        return self._t.version
+
+    @property
+    def uri(self) -> str:
+        """Where the table lives, as shown in messages."""
+        return self._t.location
+
+    @property
+    def schema(self) -> pa.Schema:
+        """Key column(s), the event-time column, then the value columns."""
+        return pa.Schema._import_from_c_capsule(self._t.schema())
+
+    @property
+    def key_columns(self) -> list[str]:
+        """The primary key's columns."""
+        return list(self._t.key_columns)
+
+    @property
+    def event_time_column(self) -> str:
+        """The event-time column's name."""
+        return self._t.event_time_column
+
+    @property
+    def properties(self) -> dict[str, str]:
+        """Table properties (docs/spec.md, "Table properties")."""
+        return dict(self._t.properties)
+
+    def refresh(self) -> "Table":
+        """Re-reads the current version (commits by other writers). Returns self."""
+        self._t.reopen()
+        return self
+
+    def __repr__(self) -> str:
+        return f"<bazof.Table {self.uri!r} version {self.version}>"
+
+    # ---- reading -----------------------------------------------------------
+
+    def scan(self, as_of: Optional[EventTimeLike] = None, version: Optional[int] = None,
+             columns: Optional[Sequence[str]] = None, filter: Optional[_arrow.FilterLike] = None,
+             *, threads: int = 0, batch_size: int = 64 * 1024) -> Scan:
+        """The state of every key as of event time `as_of` (inclusive; None =
+        latest) in table version `version` (None = current).
+
+        `as_of`: datetime (naive = UTC), date (midnight UTC), pandas.Timestamp,
+        numpy.datetime64, or ISO-8601 text ("2019-01-17", "...T10:00:00Z",
+        "+02:00" offsets). `columns`: value columns to return (keys and event
+        time always come first). `filter`: a pyarrow.compute.Expression or
+        (column, op, value) tuples; it applies to each key's winning row, and
+        comparisons of the key column (==, in, <, <=, >, >=) also restrict
+        which keys and row groups are read. `threads`: merge threads (0 =
+        cores)."""
+        as_of_us = None if as_of is None else to_micros(as_of, "as_of")
+        blob = None if filter is None else _arrow.serialize(_arrow.to_expression(filter))
+        if isinstance(columns, str):
+            raise InvalidInput("columns: expected a list of column names, not a string")
+        cols = None if columns is None else [str(c) for c in columns]
+        return Scan(self._t.scan(as_of_us, version, cols, [], None, None, blob, threads, batch_size))
+
+    def to_pyarrow_dataset(self, as_of: Optional[EventTimeLike] = None, version: Optional[int] = None) -> Any:
+        """A pyarrow Dataset of this table as of `as_of` / `version`: DuckDB and
+        DataFusion query it with projection and filter pushdown into bazof."""
+        from ._engines import BazofDataset
+
+        return BazofDataset(self, as_of=as_of, version=version)
+
+    def history(self, key: Any, version: Optional[int] = None) -> pa.Table:
+        """Every event of one key, in event-time order (ties: commit order),
+        committed in versions <= `version` (None = current). Columns: key
+        column(s), event time, ``version`` (the committing version),
+        ``deleted``, then the value columns. `key`: a value for a one-column
+        key, or a dict {column: value}."""
+        pairs = self._key_pairs(key, "key")
+        return pa.RecordBatchReader._import_from_c_capsule(self._t.history(pairs, version)).read_all()
+
+    def log(self) -> pa.Table:
+        """One row per version: version, timestamp (commit wall clock), operation,
+        rows_added, files_added, files_removed (as ``bazof log`` prints)."""
+        return pa.RecordBatchReader._import_from_c_capsule(self._t.log()).read_all()
+
+    # ---- writing -----------------------------------------------------------
+
+    def append(self, data: Any) -> int:
+        """Appends every row of `data` as one commit and returns the new version
+        (the current one if `data` has no rows: nothing is committed).
+
+        `data`: a pyarrow Table/RecordBatch/RecordBatchReader, a pandas or
+        Polars DataFrame, or any object with ``__arrow_c_stream__``. Columns
+        match by name: the key and event-time columns are required, missing
+        value columns are null, a boolean ``_deleted`` column marks tombstones.
+        Types convert to the table's where no information is lost (any string
+        flavour, wider integers, timestamps of any unit or zone)."""
+        stream = _arrow.to_stream(data, self.schema).__arrow_c_stream__()
+        committed, version, _rows, _files = self._t.append(stream, "append", "input")
+        return version if committed else self.version
+
+    def put(self, key: Any, event_time: EventTimeLike, **values: Any) -> int:
+        """Sets `key`'s values from `event_time` on (one commit); value columns
+        not given are null. Returns the new version."""
+        return self._put(key, event_time, values, deleted=False)
+
+    def delete(self, key: Any, event_time: EventTimeLike) -> int:
+        """Deletes `key` from `event_time` on (a tombstone; one commit).
+        Returns the new version."""
+        return self._put(key, event_time, {}, deleted=True)
+
+    def _put(self, key: Any, event_time: EventTimeLike, values: Mapping[str, Any], deleted: bool) -> int:
+        what = "delete" if deleted else "put"
+        schema = self.schema
+        keys = self.key_columns
+        key_values = self._key_values(key, what)
+        micros = to_micros(event_time, "event_time")
+        fields = [schema.field(k) for k in keys]
+        row = list(key_values)
+        fields.append(pa.field(self.event_time_column, pa.timestamp("us", tz="UTC")))
+        row.append(micros)
+        value_names = set(schema.names[len(keys) + 1:])
+        for name, value in values.items():
+            if name not in value_names:
+                raise InvalidInput(f"{what}: the table has no value column '{name}'")
+            if value is None:
+                continue  # not given = null
+            fields.append(schema.field(name))
+            row.append(value)
+        fields.append(pa.field("_deleted", pa.bool_()))
+        row.append(deleted)
+        batch = _arrow.one_row(fields, row, what)
+        stream = pa.Table.from_batches([batch]).__arrow_c_stream__()
+        _committed, version, _rows, _files = self._t.append(stream, what, what)
+        return version
+
+    def _key_values(self, key: Any, what: str) -> list[Any]:
+        keys = self.key_columns
+        if isinstance(key, Mapping):
+            unknown = set(key) - set(keys)
+            if unknown:
+                raise InvalidInput(f"{what}: {sorted(unknown)} are not key columns (the key is {keys})")
+            missing = [k for k in keys if k not in key]
+            if missing:
+                raise InvalidInput(f"{what}: key column(s) {missing} not given (the key is {keys})")
+            return [key[k] for k in keys]
+        if len(keys) != 1:
+            raise InvalidInput(f"{what}: the key has columns {keys}; give a dict {{column: value}}")
+        return [key]
+
+    def _key_pairs(self, key: Any, what: str) -> list[tuple[str, str]]:
+        schema = self.schema
+        values = self._key_values(key, what)
+        return [(k, _arrow.key_text(v, schema.field(k).type, what)) for k, v in zip(self.key_columns, values)]
+
+
+def open_table(uri: str | os.PathLike, storage_options: StorageOptions = None) -> Table:
+    """Opens the table whose root directory is `uri`: a local path or an
+    object-store URI such as ``s3://bucket/prefix/table``. Raises
+    TableNotFound if there is no table there."""
+    location, name = _split_uri(uri, storage_options)
+    return Table(_core.Table.open(location, name))
+
+
+def create_table(uri: str | os.PathLike, schema: pa.Schema, key: Sequence[str] | str = ("key",),
+                 event_time: str = "event_time", storage_options: StorageOptions = None) -> Table:
+    """Creates an empty table (version 0) at `uri` and returns it.
+
+    `schema`: a pyarrow.Schema of the columns. The key column(s) and the
+    event-time column may be in it (keys: string, binary, bool, integers,
+    date or timestamp; event time: a timestamp) or are added (keys as string,
+    the event time as timestamp[ms, UTC]). Value types: string, binary, bool,
+    integers, float32/64, date32, timestamp (stored as UTC), decimal128.
+    Raises TableExists if a table is already there."""
+    if not isinstance(schema, pa.Schema):
+        raise InvalidInput(f"schema: expected a pyarrow.Schema, not {type(schema).__name__}")
+    keys = [key] if isinstance(key, str) else [str(k) for k in key]
+    location, name = _split_uri(uri, storage_options)
+    return Table(_core.Table.create(location, name, schema.__arrow_c_schema__(), keys, event_time))

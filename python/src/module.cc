@@ -1,0 +1,348 @@
+// bazof._core: the Python package's bridge to the C++ core.
+//
+// Thin by design: every operation is one call into include/bazof/. Data
+// crosses as Arrow C data interface structs in PyCapsules ("arrow_schema",
+// "arrow_array_stream"), so no column data is copied and no Python object is
+// made per row. Errors become bazof.BazofError subclasses (bazof/_errors.py)
+// carrying the core's message, the one the CLI prints.
+#include <arrow/c/bridge.h>
+#include <arrow/api.h>
+#include <arrow/compute/expression.h>
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bazof/error.h"
+#include "bazof/event_time.h"
+#include "bazof/inspect.h"
+#include "bazof/table.h"
+#include "bazof/write.h"
+
+namespace nb = nanobind;
+
+namespace bazof::python {
+namespace {
+
+constexpr const char* kStreamCapsule = "arrow_array_stream";
+constexpr const char* kSchemaCapsule = "arrow_schema";
+
+/// A core error on its way to Python: `kind` picks the exception class.
+struct CoreError {
+  std::string kind;
+  std::string message;
+};
+
+/// Throws CoreError for a failed status. `not_found_kind` renames kNotFound
+/// where the operation knows what was missing (opening: the table).
+void Check(const arrow::Status& st, const char* not_found_kind = nullptr) {
+  if (st.ok()) return;
+  ErrorKind kind = ErrorKindOf(st);
+  std::string name(ErrorKindName(kind));
+  if (kind == ErrorKind::kNotFound && not_found_kind != nullptr) name = not_found_kind;
+  throw CoreError{std::move(name), st.message()};
+}
+
+template <typename T>
+T Get(arrow::Result<T> r, const char* not_found_kind = nullptr) {
+  Check(r.status(), not_found_kind);
+  return std::move(r).ValueUnsafe();
+}
+
+void ReleaseStream(PyObject* capsule) {
+  auto* stream = static_cast<ArrowArrayStream*>(PyCapsule_GetPointer(capsule, kStreamCapsule));
+  if (stream == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  if (stream->release != nullptr) stream->release(stream);
+  std::free(stream);
+}
+
+void ReleaseSchema(PyObject* capsule) {
+  auto* schema = static_cast<ArrowSchema*>(PyCapsule_GetPointer(capsule, kSchemaCapsule));
+  if (schema == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  if (schema->release != nullptr) schema->release(schema);
+  std::free(schema);
+}
+
+/// Exports a reader as an "arrow_array_stream" capsule (the consumer moves it).
+nb::object StreamCapsule(std::shared_ptr<arrow::RecordBatchReader> reader) {
+  auto* stream = static_cast<ArrowArrayStream*>(std::malloc(sizeof(ArrowArrayStream)));
+  if (stream == nullptr) throw std::bad_alloc();
+  stream->release = nullptr;
+  auto st = arrow::ExportRecordBatchReader(std::move(reader), stream);
+  if (!st.ok()) {
+    std::free(stream);
+    Check(st);
+  }
+  PyObject* capsule = PyCapsule_New(stream, kStreamCapsule, ReleaseStream);
+  if (capsule == nullptr) {
+    stream->release(stream);
+    std::free(stream);
+    throw nb::python_error();
+  }
+  return nb::steal(capsule);
+}
+
+nb::object TableCapsule(const std::shared_ptr<arrow::Table>& table) {
+  return StreamCapsule(std::make_shared<arrow::TableBatchReader>(table));
+}
+
+nb::object SchemaCapsule(const arrow::Schema& schema) {
+  auto* out = static_cast<ArrowSchema*>(std::malloc(sizeof(ArrowSchema)));
+  if (out == nullptr) throw std::bad_alloc();
+  out->release = nullptr;
+  auto st = arrow::ExportSchema(schema, out);
+  if (!st.ok()) {
+    std::free(out);
+    Check(st);
+  }
+  PyObject* capsule = PyCapsule_New(out, kSchemaCapsule, ReleaseSchema);
+  if (capsule == nullptr) {
+    out->release(out);
+    std::free(out);
+    throw nb::python_error();
+  }
+  return nb::steal(capsule);
+}
+
+template <typename T>
+T* CapsulePointer(const nb::handle& capsule, const char* name) {
+  void* p = PyCapsule_GetPointer(capsule.ptr(), name);
+  if (p == nullptr) throw nb::python_error();
+  return static_cast<T*>(p);
+}
+
+/// Imports (moves) the stream out of an "arrow_array_stream" capsule.
+std::shared_ptr<arrow::RecordBatchReader> ImportStream(const nb::handle& capsule) {
+  auto* stream = CapsulePointer<ArrowArrayStream>(capsule, kStreamCapsule);
+  if (stream->release == nullptr) throw CoreError{"invalid_argument", "the Arrow stream was already consumed"};
+  return Get(arrow::ImportRecordBatchReader(stream));
+}
+
+std::shared_ptr<arrow::Schema> ImportSchemaCapsule(const nb::handle& capsule) {
+  auto* schema = CapsulePointer<ArrowSchema>(capsule, kSchemaCapsule);
+  if (schema->release == nullptr) throw CoreError{"invalid_argument", "the Arrow schema was already consumed"};
+  return Get(arrow::ImportSchema(schema));
+}
+
+/// The table's columns as an Arrow schema: key column(s), event time, values.
+std::shared_ptr<arrow::Schema> ArrowSchemaOf(const TableSchema& s) {
+  arrow::FieldVector fields;
+  for (const auto& k : s.key_columns) fields.push_back(arrow::field(k.name, k.type, false));
+  fields.push_back(arrow::field(s.event_time.name, s.event_time.type, false));
+  for (const auto& v : s.value_columns) fields.push_back(arrow::field(v.name, v.type, true));
+  return arrow::schema(std::move(fields));
+}
+
+class PyScan {
+ public:
+  explicit PyScan(std::shared_ptr<Scan> scan) : scan_(std::move(scan)) {}
+  nb::object schema() const { return SchemaCapsule(*scan_->schema()); }
+  std::vector<std::string> files() const { return scan_->files(); }
+  nb::object stream() const {
+    std::shared_ptr<arrow::RecordBatchReader> reader;
+    {
+      nb::gil_scoped_release release;
+      auto r = scan_->ToReader();
+      if (r.ok()) reader = *std::move(r);
+      else {
+        nb::gil_scoped_acquire acquire;
+        Check(r.status());
+      }
+    }
+    return StreamCapsule(std::move(reader));
+  }
+
+ private:
+  std::shared_ptr<Scan> scan_;
+};
+
+using CommitTuple = std::tuple<bool, int64_t, int64_t, int64_t>;  // committed, version, rows, files
+
+class PyTable {
+ public:
+  explicit PyTable(std::shared_ptr<Table> table) : table_(std::move(table)) {}
+
+  static PyTable Open(const std::string& location, const std::string& name) {
+    arrow::Result<std::shared_ptr<Table>> r;
+    {
+      nb::gil_scoped_release release;
+      r = Table::Open(location, name);
+    }
+    return PyTable(Get(std::move(r), "table_not_found"));
+  }
+
+  static PyTable Create(const std::string& location, const std::string& name, nb::handle schema_capsule,
+                        const std::vector<std::string>& keys, const std::string& event_time) {
+    auto arrow_schema = ImportSchemaCapsule(schema_capsule);
+    auto schema = Get(TableSchemaFromArrow(*arrow_schema, keys, event_time));
+    arrow::Result<std::shared_ptr<Table>> r;
+    {
+      nb::gil_scoped_release release;
+      r = CreateTable(location, name, schema);
+    }
+    if (!r.ok() && ErrorKindOf(r.status()) == ErrorKind::kConflict) {
+      throw CoreError{"table_exists", r.status().message()};
+    }
+    return PyTable(Get(std::move(r)));
+  }
+
+  int64_t version() const { return table_->current_version().value(); }
+  const std::string& location() const { return table_->location(); }
+  nb::object schema() const { return SchemaCapsule(*ArrowSchemaOf(table_->current_snapshot()->schema)); }
+  std::vector<std::string> key_columns() const {
+    std::vector<std::string> out;
+    for (const auto& k : table_->current_snapshot()->schema.key_columns) out.push_back(k.name);
+    return out;
+  }
+  std::string event_time_column() const { return table_->current_snapshot()->schema.event_time.name; }
+  std::vector<std::pair<std::string, std::string>> properties() const {
+    const auto& p = table_->current_snapshot()->properties;
+    return {p.begin(), p.end()};
+  }
+
+  PyScan Scan(std::optional<int64_t> as_of_micros, std::optional<int64_t> version,
+              std::optional<std::vector<std::string>> columns, std::vector<std::string> key_in,
+              std::optional<std::string> key_min, std::optional<std::string> key_max,
+              std::optional<nb::bytes> filter, int threads, int64_t batch_size) const {
+    auto builder = table_->NewScan();
+    if (as_of_micros) builder.AsOf(EventTime::FromMicros(*as_of_micros));
+    if (version) {
+      if (*version < 0) throw CoreError{"invalid_argument", "version must be >= 0"};
+      builder.AtVersion(Version(*version));
+    }
+    if (columns) builder.Columns(std::move(*columns));
+    if (!key_in.empty()) builder.KeyIn(std::move(key_in));
+    if (key_min || key_max) builder.KeyRange(std::move(key_min), std::move(key_max));
+    if (filter) {
+      // pyarrow serializes expressions with Arrow's own format (what
+      // Expression.__reduce__ pickles); the core deserializes the same.
+      auto buffer = arrow::Buffer::FromString(std::string(filter->c_str(), filter->size()));
+      auto expr = arrow::compute::Deserialize(std::move(buffer));
+      if (!expr.ok()) throw CoreError{"invalid_argument", "filter: " + expr.status().message()};
+      builder.Filter(*std::move(expr));
+    }
+    if (threads > 0) builder.Threads(threads);
+    builder.BatchSize(batch_size);
+    arrow::Result<std::shared_ptr<bazof::Scan>> r;
+    {
+      nb::gil_scoped_release release;
+      r = builder.Build();
+    }
+    return PyScan(Get(std::move(r)));
+  }
+
+  CommitTuple Append(nb::handle stream_capsule, const std::string& operation, const std::string& source) {
+    auto reader = ImportStream(stream_capsule);
+    AppendOptions options;
+    options.operation = operation;
+    options.source = source;
+    arrow::Result<CommitResult> r;
+    {
+      // A stream produced by Python code takes the GIL itself when read.
+      nb::gil_scoped_release release;
+      r = bazof::Append(table_, *reader, options);
+    }
+    auto c = Get(std::move(r));
+    if (c.committed) Reopen();
+    return {c.committed, c.version.value(), c.rows, c.files};
+  }
+
+  nb::object History(const std::vector<std::pair<std::string, std::string>>& key,
+                     std::optional<int64_t> version) const {
+    std::optional<Version> v;
+    if (version) v = Version(*version);
+    arrow::Result<std::shared_ptr<arrow::Table>> r;
+    {
+      nb::gil_scoped_release release;
+      r = KeyHistory(*table_, key, v);
+    }
+    return TableCapsule(Get(std::move(r)));
+  }
+
+  nb::object Log() const {
+    arrow::Result<std::shared_ptr<arrow::Table>> r;
+    {
+      nb::gil_scoped_release release;
+      auto log = ReadLog(*table_);
+      r = log.ok() ? LogTable(*log) : arrow::Result<std::shared_ptr<arrow::Table>>(log.status());
+    }
+    return TableCapsule(Get(std::move(r)));
+  }
+
+  /// Re-reads the table's current version (after our own or others' commits).
+  void Reopen() {
+    arrow::Result<std::shared_ptr<Table>> r;
+    {
+      nb::gil_scoped_release release;
+      r = Table::Open(table_->storage());
+    }
+    table_ = Get(std::move(r), "table_not_found");
+  }
+
+ private:
+  std::shared_ptr<Table> table_;
+};
+
+int64_t ParseTime(const std::string& text, const std::string& what) {
+  return Get(ParseEventTime(text, what)).micros();
+}
+
+}  // namespace
+}  // namespace bazof::python
+
+NB_MODULE(_core, m) {
+  using namespace bazof::python;
+  m.doc() = "bazof's C++ core (internal; use the bazof package)";
+  // Tables still referenced by module globals when the interpreter exits
+  // are not leaks worth a warning.
+  nb::set_leak_warnings(false);
+
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const CoreError& e) {
+      nb::object cls = nb::module_::import_("bazof._errors").attr("error_class")(e.kind);
+      PyErr_SetString(cls.ptr(), e.message.c_str());
+    }
+  });
+
+  m.def("parse_event_time", &ParseTime, nb::arg("text"), nb::arg("what"),
+        "ISO-8601 text -> microseconds since the epoch (UTC), as the CLI parses --as-of.");
+
+  nb::class_<PyScan>(m, "Scan")
+      .def("schema", &PyScan::schema, "The result's Arrow schema (capsule).")
+      .def("files", &PyScan::files, "Data files the scan reads, relative to the table root.")
+      .def("stream", &PyScan::stream, "Starts reading: an arrow_array_stream capsule.");
+
+  nb::class_<PyTable>(m, "Table")
+      .def_static("open", &PyTable::Open, nb::arg("location"), nb::arg("name"))
+      .def_static("create", &PyTable::Create, nb::arg("location"), nb::arg("name"), nb::arg("schema"),
+                  nb::arg("keys"), nb::arg("event_time"))
+      .def_prop_ro("version", &PyTable::version)
+      .def_prop_ro("location", &PyTable::location)
+      .def_prop_ro("key_columns", &PyTable::key_columns)
+      .def_prop_ro("event_time_column", &PyTable::event_time_column)
+      .def_prop_ro("properties", &PyTable::properties)
+      .def("schema", &PyTable::schema)
+      .def("scan", &PyTable::Scan, nb::arg("as_of").none(), nb::arg("version").none(), nb::arg("columns").none(),
+           nb::arg("key_in"), nb::arg("key_min").none(), nb::arg("key_max").none(), nb::arg("filter").none(),
+           nb::arg("threads"), nb::arg("batch_size"))
+      .def("append", &PyTable::Append, nb::arg("stream"), nb::arg("operation"), nb::arg("source"))
+      .def("history", &PyTable::History, nb::arg("key"), nb::arg("version").none())
+      .def("log", &PyTable::Log)
+      .def("reopen", &PyTable::Reopen);
+}

@@ -1,0 +1,41 @@
+// Scan filters (ScanOptions::filter): which keys an Arrow expression lets
+// through, so that the scan reads only those, and the exact row filter
+// applied to the merged result.
+#pragma once
+
+#include <arrow/compute/expression.h>
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "read/key_codec.h"
+
+namespace bazof::read {
+
+/// Key restrictions implied by a filter, encoded by the scan's KeyCodec.
+/// They are a superset of what the filter allows: exclusive bounds become
+/// inclusive ones and parts not understood are ignored.
+struct KeyConstraints {
+  std::optional<std::vector<std::string>> key_in;  ///< sorted, unique; nullopt = any key
+  std::optional<std::string> lower;                ///< inclusive
+  std::optional<std::string> upper;                ///< inclusive
+};
+
+/// Derives KeyConstraints from the top-level conjunction of `filter`:
+/// comparisons (==, <, <=, >, >=, either side) and is_in of the single key
+/// column `key` with literals that convert losslessly to the key's type.
+KeyConstraints DeriveKeyConstraints(const arrow::compute::Expression& filter, const std::string& key,
+                                    const KeyCodec& codec);
+
+/// Wraps `input`: keeps the rows for which `bound_filter` (bound to input's
+/// schema) is true, then the first output_schema->num_fields() columns.
+/// Batches left empty are skipped.
+std::shared_ptr<arrow::RecordBatchReader> MakeFilterReader(std::shared_ptr<arrow::RecordBatchReader> input,
+                                                           arrow::compute::Expression bound_filter,
+                                                           std::shared_ptr<arrow::Schema> output_schema);
+
+}  // namespace bazof::read
