@@ -23,6 +23,11 @@ struct LogEntry {
 /// O(versions) snapshot reads.
 arrow::Result<std::vector<LogEntry>> ReadLog(const Table& table);
 
+/// The log as a table, one row per entry: version (int64), timestamp (utf8,
+/// null for legacy), operation (utf8, "legacy" for legacy), rows_added,
+/// files_added, files_removed (int64, null for legacy).
+arrow::Result<std::shared_ptr<arrow::Table>> LogTable(const std::vector<LogEntry>& log);
+
 /// Every event of one key committed in versions <= `version` (default:
 /// current), in event-time order (ties: commit order). Columns: the key
 /// column(s), the event-time column, `version` (int64, the committing

@@ -26,6 +26,39 @@ arrow::Result<std::vector<LogEntry>> ReadLog(const Table& table) {
   return out;
 }
 
+arrow::Result<std::shared_ptr<arrow::Table>> LogTable(const std::vector<LogEntry>& log) {
+  arrow::Int64Builder version, rows, added, removed;
+  arrow::StringBuilder timestamp, operation;
+  for (const auto& e : log) {
+    ARROW_RETURN_NOT_OK(version.Append(e.version.value()));
+    if (e.commit) {
+      ARROW_RETURN_NOT_OK(timestamp.Append(e.commit->timestamp));
+      ARROW_RETURN_NOT_OK(operation.Append(e.commit->operation));
+      ARROW_RETURN_NOT_OK(rows.Append(e.commit->rows_added));
+      ARROW_RETURN_NOT_OK(added.Append(static_cast<int64_t>(e.commit->files_added.size())));
+      ARROW_RETURN_NOT_OK(removed.Append(static_cast<int64_t>(e.commit->files_removed.size())));
+    } else {
+      ARROW_RETURN_NOT_OK(timestamp.AppendNull());
+      ARROW_RETURN_NOT_OK(operation.Append("legacy"));
+      ARROW_RETURN_NOT_OK(rows.AppendNull());
+      ARROW_RETURN_NOT_OK(added.AppendNull());
+      ARROW_RETURN_NOT_OK(removed.AppendNull());
+    }
+  }
+  auto schema = arrow::schema({arrow::field("version", arrow::int64()), arrow::field("timestamp", arrow::utf8()),
+                               arrow::field("operation", arrow::utf8()), arrow::field("rows_added", arrow::int64()),
+                               arrow::field("files_added", arrow::int64()),
+                               arrow::field("files_removed", arrow::int64())});
+  arrow::ArrayVector cols(6);
+  ARROW_RETURN_NOT_OK(version.Finish(&cols[0]));
+  ARROW_RETURN_NOT_OK(timestamp.Finish(&cols[1]));
+  ARROW_RETURN_NOT_OK(operation.Finish(&cols[2]));
+  ARROW_RETURN_NOT_OK(rows.Finish(&cols[3]));
+  ARROW_RETURN_NOT_OK(added.Finish(&cols[4]));
+  ARROW_RETURN_NOT_OK(removed.Finish(&cols[5]));
+  return arrow::Table::Make(schema, cols);
+}
+
 arrow::Result<std::shared_ptr<arrow::Table>> KeyHistory(
     const Table& table, const std::vector<std::pair<std::string, std::string>>& key,
     std::optional<Version> version) {
