@@ -540,6 +540,19 @@ static void test_writes(void) {
   bazof_scan_options_free(o);
   o = bazof_scan_options_new();
 
+  /* Estimates: format-1 snapshots record row counts (one event per commit here). */
+  {
+    int64_t files = 0, max_rows = 0;
+    CHECK_OK(bazof_table_scan_estimate(t, NULL, &files, &max_rows, &err), err);
+    CHECK(files == 4 && max_rows == 4, "latest: files %lld rows %lld", (long long)files,
+          (long long)max_rows);
+    CHECK_OK(bazof_scan_options_set_version(o, 1, &err), err);
+    CHECK_OK(bazof_table_scan_estimate(t, o, &files, &max_rows, &err), err);
+    CHECK(files == 1 && max_rows == 1, "v1: files %lld rows %lld", (long long)files,
+          (long long)max_rows);
+    CHECK_OK(bazof_scan_options_set_version(o, -1, &err), err);
+  }
+
   /* Write errors: nothing is committed. */
   CHECK_ERR(bazof_table_put(t, key_col, aapl, 1, "2024-01-05", bad_col, p10, 1, &version, &err),
             BAZOF_INVALID_ARGUMENT, err, "colour");
