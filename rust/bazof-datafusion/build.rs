@@ -28,10 +28,7 @@ fn main() {
     // The header and the bindings in src/ffi.rs must agree on the version.
     let header = repo.join("include/bazof/bazof.h");
     let text = std::fs::read_to_string(&header).expect("include/bazof/bazof.h");
-    let declared = text
-        .lines()
-        .find_map(|l| l.strip_prefix("#define BAZOF_C_API_VERSION "))
-        .map(str::trim);
+    let declared = text.lines().find_map(|l| l.strip_prefix("#define BAZOF_C_API_VERSION ")).map(str::trim);
     if declared != Some(C_API_VERSION) {
         panic!(
             "{} declares BAZOF_C_API_VERSION {:?}; src/ffi.rs is written for {}",

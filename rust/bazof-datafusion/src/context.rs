@@ -93,10 +93,7 @@ impl BazofContext {
         let provider = BazofTableProvider::current(path, table)?;
         let name = name.to_string();
         self.ctx.register_table(TableReference::bare(name.clone()), Arc::new(provider))?;
-        self.tables
-            .write()
-            .unwrap()
-            .insert(name, Registered { path: path.to_string(), table: table.to_string() });
+        self.tables.write().unwrap().insert(name, Registered { path: path.to_string(), table: table.to_string() });
         Ok(())
     }
 
@@ -104,12 +101,12 @@ impl BazofContext {
     /// directory holding `version.txt` or `s<N>.json`) under its directory
     /// name. Returns the names, sorted.
     pub fn register_dir(&self, path: &str) -> Result<Vec<String>> {
-        let entries = std::fs::read_dir(path).map_err(|e| {
-            df_error(BazofError::new(ErrorKind::NotFound, format!("path '{path}': {e}")))
-        })?;
+        let entries = std::fs::read_dir(path)
+            .map_err(|e| df_error(BazofError::new(ErrorKind::NotFound, format!("path '{path}': {e}"))))?;
         let mut names = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|e| df_error(BazofError::new(ErrorKind::IoError, format!("path '{path}': {e}"))))?;
+            let entry =
+                entry.map_err(|e| df_error(BazofError::new(ErrorKind::IoError, format!("path '{path}': {e}"))))?;
             let dir = entry.path();
             if !dir.is_dir() || !is_table_dir(&dir) {
                 continue;
@@ -359,7 +356,9 @@ fn system_time(e: &SqlExpr, table: &str, what: &str) -> Result<(i64, String)> {
 fn parse_time_travel(v: &TableVersion, table: &str) -> Result<TimeTravel> {
     let mut travel = TimeTravel::default();
     match v {
-        TableVersion::ForSystemTimeAsOf(e) => travel.system_time = Some(system_time(e, table, "FOR SYSTEM_TIME AS OF")?),
+        TableVersion::ForSystemTimeAsOf(e) => {
+            travel.system_time = Some(system_time(e, table, "FOR SYSTEM_TIME AS OF")?)
+        }
         TableVersion::TimestampAsOf(e) => travel.system_time = Some(system_time(e, table, "TIMESTAMP AS OF")?),
         TableVersion::VersionAsOf(e) => travel.version = Some(version_number(e, table)?),
         TableVersion::Function(SqlExpr::Function(f)) => {

@@ -69,8 +69,16 @@ extern "C" {
     ) -> bazof_code;
     pub fn bazof_scan_options_new() -> *mut bazof_scan_options;
     pub fn bazof_scan_options_free(o: *mut bazof_scan_options);
-    pub fn bazof_scan_options_set_as_of_micros(o: *mut bazof_scan_options, micros: i64, error: *mut *mut c_char) -> bazof_code;
-    pub fn bazof_scan_options_set_version(o: *mut bazof_scan_options, version: i64, error: *mut *mut c_char) -> bazof_code;
+    pub fn bazof_scan_options_set_as_of_micros(
+        o: *mut bazof_scan_options,
+        micros: i64,
+        error: *mut *mut c_char,
+    ) -> bazof_code;
+    pub fn bazof_scan_options_set_version(
+        o: *mut bazof_scan_options,
+        version: i64,
+        error: *mut *mut c_char,
+    ) -> bazof_code;
     pub fn bazof_scan_options_set_columns(
         o: *mut bazof_scan_options,
         columns: *const *const c_char,
@@ -89,7 +97,11 @@ extern "C" {
         max: *const c_char,
         error: *mut *mut c_char,
     ) -> bazof_code;
-    pub fn bazof_scan_options_set_batch_size(o: *mut bazof_scan_options, rows: i64, error: *mut *mut c_char) -> bazof_code;
+    pub fn bazof_scan_options_set_batch_size(
+        o: *mut bazof_scan_options,
+        rows: i64,
+        error: *mut *mut c_char,
+    ) -> bazof_code;
     pub fn bazof_table_scan(
         table: *const bazof_table,
         options: *const bazof_scan_options,
@@ -204,7 +216,8 @@ fn check(code: bazof_code, message: *mut c_char) -> Result<()> {
 }
 
 fn cstring(s: &str, what: &str) -> Result<CString> {
-    CString::new(s).map_err(|_| BazofError::new(ErrorKind::InvalidArgument, format!("{what} '{s}' contains a NUL byte")))
+    CString::new(s)
+        .map_err(|_| BazofError::new(ErrorKind::InvalidArgument, format!("{what} '{s}' contains a NUL byte")))
 }
 
 /// C strings and the pointer array the C API takes for a list of strings.
@@ -389,7 +402,16 @@ impl Table {
         let mut err = ptr::null_mut();
         // SAFETY: valid strings and pointer arrays.
         let code = unsafe {
-            bazof_table_create(loc.as_ptr(), n.as_ptr(), spec.as_ptr(), keys.as_ptr(), keys.len(), ptr::null(), &mut raw, &mut err)
+            bazof_table_create(
+                loc.as_ptr(),
+                n.as_ptr(),
+                spec.as_ptr(),
+                keys.as_ptr(),
+                keys.len(),
+                ptr::null(),
+                &mut raw,
+                &mut err,
+            )
         };
         check(code, err)?;
         Ok(Table { raw, location: location.to_string(), name: name.to_string() })
@@ -495,7 +517,18 @@ impl Table {
         let mut err = ptr::null_mut();
         // SAFETY: valid strings and arrays of the given lengths.
         let code = unsafe {
-            bazof_table_put(self.raw, kc.as_ptr(), kv.as_ptr(), kv.len(), et.as_ptr(), vc.as_ptr(), vv.as_ptr(), vv.len(), &mut version, &mut err)
+            bazof_table_put(
+                self.raw,
+                kc.as_ptr(),
+                kv.as_ptr(),
+                kv.len(),
+                et.as_ptr(),
+                vc.as_ptr(),
+                vv.as_ptr(),
+                vv.len(),
+                &mut version,
+                &mut err,
+            )
         };
         check(code, err)?;
         Ok(version)
@@ -509,7 +542,9 @@ impl Table {
         let mut version = -1i64;
         let mut err = ptr::null_mut();
         // SAFETY: valid strings and arrays of the given lengths.
-        let code = unsafe { bazof_table_delete(self.raw, kc.as_ptr(), kv.as_ptr(), kv.len(), et.as_ptr(), &mut version, &mut err) };
+        let code = unsafe {
+            bazof_table_delete(self.raw, kc.as_ptr(), kv.as_ptr(), kv.len(), et.as_ptr(), &mut version, &mut err)
+        };
         check(code, err)?;
         Ok(version)
     }
@@ -527,10 +562,6 @@ pub fn split_roles(schema: &Schema) -> (SchemaRef, usize) {
         .iter()
         .take_while(|f| f.metadata().get("bazof.role").map(String::as_str) == Some("key"))
         .count();
-    let fields: Vec<_> = schema
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone().with_metadata(Default::default()))
-        .collect();
+    let fields: Vec<_> = schema.fields().iter().map(|f| f.as_ref().clone().with_metadata(Default::default())).collect();
     (Arc::new(Schema::new(fields)), keys)
 }

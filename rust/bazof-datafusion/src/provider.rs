@@ -157,15 +157,7 @@ impl TableProvider for BazofTableProvider {
         };
         // Planning errors (a version gone since, bad key text) surface now.
         let (files, max_rows) = self.table.scan_estimate(&options).map_err(df_error)?;
-        Ok(Arc::new(BazofScanExec::new(
-            self.table.clone(),
-            options,
-            key_filter,
-            projected,
-            limit,
-            files,
-            max_rows,
-        )))
+        Ok(Arc::new(BazofScanExec::new(self.table.clone(), options, key_filter, projected, limit, files, max_rows)))
     }
 
     fn statistics(&self) -> Option<Statistics> {
@@ -353,9 +345,10 @@ fn project(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
         .fields()
         .iter()
         .map(|f| {
-            batch.column_by_name(f.name()).cloned().ok_or_else(|| {
-                DataFusionError::Internal(format!("bazof scan returned no column '{}'", f.name()))
-            })
+            batch
+                .column_by_name(f.name())
+                .cloned()
+                .ok_or_else(|| DataFusionError::Internal(format!("bazof scan returned no column '{}'", f.name())))
         })
         .collect::<Result<Vec<_>>>()?;
     let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));

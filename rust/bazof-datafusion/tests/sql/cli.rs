@@ -10,7 +10,8 @@ fn bazof_sql(args: &[&str]) -> Output {
 #[test]
 fn csv_with_header_and_time_travel() {
     let dir = fixture_dir("bazof-0.1");
-    let out = bazof_sql(&["--path", &dir, "--format", "csv", "SELECT key, value FROM table0 AT ('2024-02-17') ORDER BY key"]);
+    let out =
+        bazof_sql(&["--path", &dir, "--format", "csv", "SELECT key, value FROM table0 AT ('2024-02-17') ORDER BY key"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "key,value\n1,abc2\n2,xyz\n");
 }
@@ -18,7 +19,8 @@ fn csv_with_header_and_time_travel() {
 #[test]
 fn registers_every_table_under_the_directory() {
     let dir = fixture_dir("bazof-0.1");
-    let sql = "SELECT (SELECT count(*) FROM table0), (SELECT value FROM ltm_revenue AT ('2019-01-17') WHERE key = 'AAPL')";
+    let sql =
+        "SELECT (SELECT count(*) FROM table0), (SELECT value FROM ltm_revenue AT ('2019-01-17') WHERE key = 'AAPL')";
     let out = bazof_sql(&["--path", &dir, "--format", "csv", sql]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();

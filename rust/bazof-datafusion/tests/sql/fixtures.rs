@@ -28,7 +28,10 @@ async fn table0_both_eras() {
 async fn azof_table1() {
     let ctx = context("azof-0.2", "table1").await;
     let at = |t: &'static str| format!("SELECT key, value FROM table1 AT ('{t}') ORDER BY key");
-    assert_eq!(pairs(&query(&ctx, "SELECT key, value FROM table1 ORDER BY key").await), kv(&[("1", "abc4"), ("2", "xyz3")]));
+    assert_eq!(
+        pairs(&query(&ctx, "SELECT key, value FROM table1 ORDER BY key").await),
+        kv(&[("1", "abc4"), ("2", "xyz3")])
+    );
     assert_eq!(pairs(&query(&ctx, &at("2024-06-01")).await), kv(&[("1", "abc3"), ("2", "xyz2")]));
     assert_eq!(pairs(&query(&ctx, &at("2024-02-01")).await), kv(&[("1", "abc2")]));
 }
@@ -36,7 +39,9 @@ async fn azof_table1() {
 #[tokio::test]
 async fn azof_table2_typed_columns() {
     let ctx = context("azof-0.2", "table2").await;
-    let rows = query(&ctx, "SELECT key, value1, value2, is_active, created FROM table2 WHERE key IN ('2', '3') ORDER BY key").await;
+    let rows =
+        query(&ctx, "SELECT key, value1, value2, is_active, created FROM table2 WHERE key IN ('2', '3') ORDER BY key")
+            .await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0][1..4], ["xyz2", "222", "false"]);
     assert!(rows[0][4].starts_with("2024-01-01T00:00:00"), "{rows:?}");
@@ -72,8 +77,11 @@ async fn ltm_revenue_now_and_as_of_2019_01_17() {
     // As the seed's example does it: one provider per time.
     let ctx = SessionContext::new();
     ctx.register_table("now", Arc::new(BazofTableProvider::current(&path, "ltm_revenue").unwrap())).unwrap();
-    ctx.register_table("then", Arc::new(BazofTableProvider::as_of(&path, "ltm_revenue", "2019-01-17T00:00:00Z").unwrap()))
-        .unwrap();
+    ctx.register_table(
+        "then",
+        Arc::new(BazofTableProvider::as_of(&path, "ltm_revenue", "2019-01-17T00:00:00Z").unwrap()),
+    )
+    .unwrap();
     let now = query_plain(&ctx, "SELECT key, value FROM now WHERE key IN ('AAPL', 'GOOG') ORDER BY key").await;
     let then = query_plain(&ctx, "SELECT key, value FROM then WHERE key IN ('AAPL', 'GOOG') ORDER BY key").await;
     assert_eq!(pairs(&now), cli_scan(None));
@@ -88,7 +96,8 @@ async fn ltm_revenue_now_and_as_of_2019_01_17() {
          ON n.key = t.key WHERE n.key IN ('AAPL', 'GOOG') ORDER BY n.key",
     )
     .await;
-    let expect: Vec<Vec<String>> = now.iter().zip(&then).map(|(n, t)| vec![n[0].clone(), n[1].clone(), t[1].clone()]).collect();
+    let expect: Vec<Vec<String>> =
+        now.iter().zip(&then).map(|(n, t)| vec![n[0].clone(), n[1].clone(), t[1].clone()]).collect();
     assert_eq!(joined, expect);
 }
 

@@ -70,7 +70,9 @@ async fn integer_keys_filter_in_numeric_order() {
     let ctx = BazofContext::new();
     ctx.register("ids", path, "ids").unwrap();
     with_copy(&ctx, "ids").await;
-    for f in ["id = -1", "id IN (0, 256, 7)", "id BETWEEN -3 AND 255", "id > -2", "id < 10", "id >= 256 AND id <= 70000"] {
+    for f in
+        ["id = -1", "id IN (0, 256, 7)", "id BETWEEN -3 AND 255", "id > -2", "id < 10", "id >= 256 AND id <= 70000"]
+    {
         let got = query(&ctx, &format!("SELECT id, name FROM ids WHERE {f} ORDER BY id")).await;
         let want = query(&ctx, &format!("SELECT id, name FROM mem_ids WHERE {f} ORDER BY id")).await;
         assert_eq!(got, want, "WHERE {f}");

@@ -67,8 +67,15 @@ fn context(dir: &TempDir) -> BazofContext {
     ctx
 }
 
-const TIMES: [&str; 7] =
-    ["2023-12-31", "2024-01-01", "2024-01-02T00:00:00Z", "2024-01-03T12:00:00+02:00", "2024-01-04", "2024-01-05", "2030-01-01"];
+const TIMES: [&str; 7] = [
+    "2023-12-31",
+    "2024-01-01",
+    "2024-01-02T00:00:00Z",
+    "2024-01-03T12:00:00+02:00",
+    "2024-01-04",
+    "2024-01-05",
+    "2030-01-01",
+];
 
 #[tokio::test]
 async fn at_event_time_version_and_both() {
@@ -99,7 +106,10 @@ async fn at_event_time_version_and_both() {
     }
     // The model itself must make these times differ, or the test proves little.
     assert_ne!(oracle(&events, Some(parse_event_time("2024-01-02").unwrap()), 6), oracle(&events, None, 6));
-    assert_ne!(oracle(&events, Some(parse_event_time("2024-01-02").unwrap()), 4), oracle(&events, Some(parse_event_time("2024-01-02").unwrap()), 6));
+    assert_ne!(
+        oracle(&events, Some(parse_event_time("2024-01-02").unwrap()), 4),
+        oracle(&events, Some(parse_event_time("2024-01-02").unwrap()), 6)
+    );
 }
 
 #[tokio::test]
@@ -114,7 +124,8 @@ async fn for_system_time_as_of_is_commit_time() {
         let ts = entry.timestamp.clone().unwrap();
         let t = parse_event_time(&ts).unwrap();
         // Commits within one millisecond share a time: the last of them wins.
-        let want_version = log.iter().zip(&commit_times).filter(|(_, c)| **c <= t).map(|(e, _)| e.version).max().unwrap();
+        let want_version =
+            log.iter().zip(&commit_times).filter(|(_, c)| **c <= t).map(|(e, _)| e.version).max().unwrap();
         let want = oracle(&events, None, want_version);
         for sql in [
             format!("SELECT symbol, price FROM prices FOR SYSTEM_TIME AS OF '{ts}' ORDER BY symbol"),
@@ -124,9 +135,7 @@ async fn for_system_time_as_of_is_commit_time() {
             assert_eq!(pairs(&query(&ctx, &sql).await), want, "{sql}");
         }
         // Bitemporal with commit time: event time 2024-01-02 as known then.
-        let sql = format!(
-            "SELECT symbol, price FROM prices AT ('2024-01-02', SYSTEM_TIME => '{ts}') ORDER BY symbol"
-        );
+        let sql = format!("SELECT symbol, price FROM prices AT ('2024-01-02', SYSTEM_TIME => '{ts}') ORDER BY symbol");
         assert_eq!(
             pairs(&query(&ctx, &sql).await),
             oracle(&events, Some(parse_event_time("2024-01-02").unwrap()), want_version),
@@ -134,11 +143,18 @@ async fn for_system_time_as_of_is_commit_time() {
         );
     }
     // After the last commit: the current version.
-    let later = query(&ctx, "SELECT symbol, price FROM prices FOR SYSTEM_TIME AS OF '2999-01-01T00:00:00Z' ORDER BY symbol").await;
+    let later =
+        query(&ctx, "SELECT symbol, price FROM prices FOR SYSTEM_TIME AS OF '2999-01-01T00:00:00Z' ORDER BY symbol")
+            .await;
     assert_eq!(pairs(&later), oracle(&events, None, 6));
     // Before the first commit: an error naming the table and the first commit.
     let err = try_query(&ctx, "SELECT * FROM prices FOR SYSTEM_TIME AS OF '2001-01-01'").await.unwrap_err().to_string();
-    assert!(err.contains("prices") && err.contains("no version was committed") && err.contains(log[0].timestamp.as_ref().unwrap()), "{err}");
+    assert!(
+        err.contains("prices")
+            && err.contains("no version was committed")
+            && err.contains(log[0].timestamp.as_ref().unwrap()),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -158,7 +174,8 @@ async fn several_times_in_one_query() {
     let mut keys: Vec<String> = now.iter().chain(&earlier).map(|(k, _)| k.clone()).collect();
     keys.sort();
     keys.dedup();
-    let find = |m: &[(String, String)], k: &str| m.iter().find(|(x, _)| x == k).map_or("null".to_string(), |(_, v)| v.clone());
+    let find =
+        |m: &[(String, String)], k: &str| m.iter().find(|(x, _)| x == k).map_or("null".to_string(), |(_, v)| v.clone());
     let want: Vec<Vec<String>> = keys.iter().map(|k| vec![k.clone(), find(&now, k), find(&earlier, k)]).collect();
     assert_eq!(rows, want);
     assert_ne!(now, earlier);
