@@ -161,7 +161,8 @@ bazof_code bazof_table_open(const char* location, const char* name, const char* 
     if (!location) return NullArgument("location");
     if (!name) return NullArgument("table name");
     auto handle = std::make_unique<bazof_table>();
-    ARROW_RETURN_NOT_OK(bazof::capi::ApplyOptions(handle.get(), option_keys, option_values, n_options));
+    ARROW_RETURN_NOT_OK(
+        bazof::capi::ApplyOptions(handle.get(), option_keys, option_values, n_options));
     ARROW_ASSIGN_OR_RAISE(handle->table, bazof::Table::Open(location, name));
     handle->location = location;
     handle->name = name;
@@ -179,11 +180,11 @@ bazof_code bazof_table_create(const char* location, const char* name, const char
     if (!location) return NullArgument("location");
     if (!name) return NullArgument("table name");
     if (!schema_spec) return NullArgument("schema");
-    ARROW_ASSIGN_OR_RAISE(auto keys, bazof::capi::Strings(key_columns, n_key_columns, "key_columns"));
+    ARROW_ASSIGN_OR_RAISE(auto keys,
+                          bazof::capi::Strings(key_columns, n_key_columns, "key_columns"));
     if (keys.empty()) keys = {"key"};
-    ARROW_ASSIGN_OR_RAISE(auto schema,
-                          bazof::ParseSchemaSpec(schema_spec, keys,
-                                                 event_time_column ? event_time_column : "event_time"));
+    const char* event_time = event_time_column ? event_time_column : "event_time";
+    ARROW_ASSIGN_OR_RAISE(auto schema, bazof::ParseSchemaSpec(schema_spec, keys, event_time));
     auto handle = std::make_unique<bazof_table>();
     ARROW_ASSIGN_OR_RAISE(handle->table, bazof::CreateTable(location, name, schema));
     handle->location = location;
@@ -225,8 +226,10 @@ bazof_code bazof_table_schema(const bazof_table* table, int64_t version, struct 
     const size_t keys = snap->schema.key_columns.size();
     arrow::FieldVector fields;
     for (int i = 0; i < schema->num_fields(); ++i) {
-      const char* role = static_cast<size_t>(i) < keys ? "key" : static_cast<size_t>(i) == keys ? "event_time" : "value";
-      fields.push_back(schema->field(i)->WithMergedMetadata(arrow::key_value_metadata({"bazof.role"}, {role})));
+      const size_t at = static_cast<size_t>(i);
+      const char* role = at < keys ? "key" : at == keys ? "event_time" : "value";
+      auto metadata = arrow::key_value_metadata({"bazof.role"}, {role});
+      fields.push_back(schema->field(i)->WithMergedMetadata(metadata));
     }
     return arrow::ExportSchema(*arrow::schema(fields, schema->metadata()), out);
   });

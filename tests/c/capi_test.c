@@ -446,12 +446,14 @@ static void test_fixture_table0(void) {
   CHECK_OK(bazof_table_scan(t, o, &stream, &err), err);
   CHECK(read_rows(&stream, "key", NULL, rows, sizeof rows, stream_error, sizeof stream_error) == 2,
         "batches of 2");
-  CHECK_ERR(bazof_scan_options_set_batch_size(o, 0, &err), BAZOF_INVALID_ARGUMENT, err, "batch size");
+  CHECK_ERR(bazof_scan_options_set_batch_size(o, 0, &err), BAZOF_INVALID_ARGUMENT, err,
+            "batch size");
   CHECK_ERR(bazof_scan_options_set_threads(o, -1, &err), BAZOF_INVALID_ARGUMENT, err, "threads");
 
   /* Estimates: the legacy table records no row counts. */
   CHECK_OK(bazof_table_scan_estimate(t, NULL, &files, &max_rows, &err), err);
-  CHECK(files == 2 && max_rows == -1, "files %lld rows %lld", (long long)files, (long long)max_rows);
+  CHECK(files == 2 && max_rows == -1, "files %lld rows %lld", (long long)files,
+        (long long)max_rows);
   CHECK_OK(bazof_table_scan_estimate(t, NULL, NULL, NULL, &err), err);
 
   /* The log of a legacy table: one version, no commit time. */
@@ -611,7 +613,8 @@ static void test_writes(void) {
   CHECK(g_fake.released == 1, "refused stream released %d times", g_fake.released);
   /* ... and a NULL table still releases the stream. */
   make_fake(&stream, 0);
-  CHECK_ERR(bazof_table_append(NULL, &stream, &version, &err), BAZOF_INVALID_ARGUMENT, err, "table");
+  CHECK_ERR(bazof_table_append(NULL, &stream, &version, &err), BAZOF_INVALID_ARGUMENT, err,
+            "table");
   CHECK(g_fake.released == 1, "stream for NULL table released %d times", g_fake.released);
   CHECK_ERR(bazof_table_append(copy, NULL, &version, &err), BAZOF_INVALID_ARGUMENT, err, "input");
   CHECK(bazof_table_current_version(copy) == 1, "failed appends committed nothing");
