@@ -5,8 +5,10 @@
 //! travel. Output: a text table (default) or CSV with a header. Errors are
 //! one line on stderr, `bazof-sql: error: <message>`, exit code 1.
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use arrow::csv::WriterBuilder;
+use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 use bazof_datafusion::BazofContext;
 use clap::{Arg, Command};
@@ -32,14 +34,17 @@ fn cli() -> Command {
 async fn run(path: &str, format: &str, sql: &str) -> Result<()> {
     let ctx = BazofContext::new();
     ctx.register_dir(path)?;
-    let batches = ctx.sql(sql).await?.collect().await?;
+    let df = ctx.sql(sql).await?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let mut batches = df.collect().await?;
+    if batches.is_empty() {
+        // No rows: still show the columns (the CSV header).
+        batches.push(RecordBatch::new_empty(schema));
+    }
     match format {
         "csv" => {
             let mut out = std::io::stdout().lock();
             let mut writer = WriterBuilder::new().with_header(true).build(&mut out);
-            if batches.is_empty() {
-                return Ok(()); // no schema to write a header from
-            }
             for b in &batches {
                 writer.write(b)?;
             }

@@ -14,6 +14,10 @@ fn csv_with_header_and_time_travel() {
         bazof_sql(&["--path", &dir, "--format", "csv", "SELECT key, value FROM table0 AT ('2024-02-17') ORDER BY key"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "key,value\n1,abc2\n2,xyz\n");
+    // No rows: the header alone.
+    let out = bazof_sql(&["--path", &dir, "--format", "csv", "SELECT key, value FROM table0 AT ('2000-01-01')"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "key,value\n");
 }
 
 #[test]
