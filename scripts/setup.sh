@@ -61,3 +61,25 @@ log "installing the bazof Python package into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
   -C build-dir=build -C cmake.define.BAZOF_BUILD_TESTS=ON .
 log "ready: build/bazof, .venv/bin/bazof, import bazof"
+# 4. Rust, for the bazof-datafusion crate (rust/): rustup's cargo (Debian's is
+#    too old for DataFusion), then the crates it locks (rust/Cargo.lock).
+#    Required with BAZOF_RUST=1 (scripts/test.sh); otherwise only reported.
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+RUST_MIN=1.94
+rust_problem=""
+if ! command -v cargo >/dev/null; then
+  rust_problem="cargo not found: install Rust >= $RUST_MIN with rustup (rust/ needs it)"
+else
+  rust_version=$(rustc --version | awk '{print $2}')
+  if [ "$(printf '%s\n%s\n' "$RUST_MIN" "$rust_version" | sort -V | head -1)" != "$RUST_MIN" ]; then
+    rust_problem="rustc $rust_version is older than $RUST_MIN, which DataFusion needs: rustup update"
+  fi
+fi
+if [ -n "$rust_problem" ]; then
+  log "$rust_problem"
+  [ "${BAZOF_RUST:-0}" = 1 ] && exit 1
+else
+  log "fetching Rust crates (rustc $rust_version)"
+  cargo fetch --locked --quiet --manifest-path rust/Cargo.toml
+fi
+log "ready: build/bazof, build/libbazof_c.so"

@@ -2,11 +2,12 @@
 # Sets everything up, then runs every test:
 #   1. C++ unit tests (release build),
 #   2. the same C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer,
-#   3. the Python end-to-end tests of the CLI (pytest).
+#   3. the Python end-to-end tests of the CLI (pytest),
+#   4. the Rust tests of bazof-datafusion (cargo test; C API from build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BAZOF_ASAN=1 scripts/setup.sh
+BAZOF_ASAN=1 BAZOF_RUST=1 scripts/setup.sh
 
 echo "== C++ tests (release)"
 (cd build && ctest --output-on-failure -j"$(nproc)")
@@ -21,3 +22,10 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "== Python end-to-end tests"
 .venv/bin/python -m pytest
+
+echo "== Rust tests (bazof-datafusion)"
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+# The target dir lives outside the clone, so the next run on this machine
+# reuses the compiled dependencies (DataFusion); a cold one still works.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bazof/cargo-target}"
+(cd rust && cargo test --locked -j"$(nproc)")

@@ -1,0 +1,108 @@
+// C API: append from an Arrow C stream, put and delete.
+#include <arrow/api.h>
+#include <arrow/c/bridge.h>
+
+#include "bazof/bazof.h"
+#include "bazof/write.h"
+#include "capi/capi_internal.h"
+
+namespace bazof::capi {
+namespace {
+
+// Every write goes through here: after a commit the handle re-reads the
+// table, so the writer's next scan sees its own write. The commit is done
+// whatever the re-read says: a failed re-read must not report the write as
+// failed (a caller would retry it), so it leaves the handle as it was.
+arrow::Status Finish(bazof_table* handle, const CommitResult& result, int64_t* out_version) {
+  if (out_version) *out_version = result.committed ? result.version.value() : -1;
+  if (!result.committed) return arrow::Status::OK();
+  auto fresh = Table::Open(handle->location, handle->name);
+  if (fresh.ok()) handle->Set(*std::move(fresh));
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::vector<std::pair<std::string, std::string>>> Pairs(const char* const* names,
+                                                                     const char* const* values,
+                                                                     size_t n, const char* what) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (n == 0) return out;
+  if (!values) return NullArgument(what);
+  for (size_t i = 0; i < n; ++i) {
+    if (!values[i]) return InvalidArgument(what, "[", i, "] is NULL");
+    out.emplace_back(names && names[i] ? names[i] : "", values[i]);
+  }
+  return out;
+}
+
+arrow::Status PutOrDelete(bazof_table* table, const char* const* key_columns,
+                          const char* const* key_values, size_t n_key, const char* event_time,
+                          const char* const* value_columns, const char* const* values,
+                          size_t n_values, bool deleted, int64_t* out_version) {
+  if (out_version) *out_version = -1;
+  if (!table) return NullArgument("table");
+  if (!event_time) return NullArgument("event time");
+  if (n_key == 0) return InvalidArgument("no key given");
+  PutRequest request;
+  ARROW_ASSIGN_OR_RAISE(request.key, Pairs(key_columns, key_values, n_key, "key values"));
+  request.event_time = event_time;
+  if (n_values > 0 && !value_columns) return NullArgument("value columns");
+  ARROW_ASSIGN_OR_RAISE(request.values, Pairs(value_columns, values, n_values, "values"));
+  for (size_t i = 0; i < request.values.size(); ++i) {
+    if (request.values[i].first.empty()) return InvalidArgument("value column ", i, " has no name");
+  }
+  request.deleted = deleted;
+  ARROW_ASSIGN_OR_RAISE(auto result, Put(table->Get(), request));
+  return Finish(table, result, out_version);
+}
+
+}  // namespace
+}  // namespace bazof::capi
+
+using bazof::capi::Guard;
+using bazof::capi::NullArgument;
+
+extern "C" {
+
+bazof_code bazof_table_append(bazof_table* table, struct ArrowArrayStream* input,
+                              int64_t* out_version, char** error) {
+  // The contract says the stream is consumed whatever happens: release it
+  // on every path that did not move it into a reader.
+  struct ReleaseGuard {
+    ArrowArrayStream* s;
+    ~ReleaseGuard() {
+      if (s && s->release) s->release(s);
+    }
+  } guard{input};
+  return Guard(error, [&]() -> arrow::Status {
+    if (out_version) *out_version = -1;
+    if (!table) return NullArgument("table");
+    if (!input) return NullArgument("input stream");
+    if (!input->release) return bazof::InvalidArgument("input stream is already released");
+    ARROW_ASSIGN_OR_RAISE(auto reader, arrow::ImportRecordBatchReader(input));
+    bazof::AppendOptions options;
+    options.source = "input stream";
+    ARROW_ASSIGN_OR_RAISE(auto result, bazof::Append(table->Get(), *reader, options));
+    return bazof::capi::Finish(table, result, out_version);
+  });
+}
+
+bazof_code bazof_table_put(bazof_table* table, const char* const* key_columns,
+                           const char* const* key_values, size_t n_key, const char* event_time,
+                           const char* const* value_columns, const char* const* values,
+                           size_t n_values, int64_t* out_version, char** error) {
+  return Guard(error, [&]() -> arrow::Status {
+    return bazof::capi::PutOrDelete(table, key_columns, key_values, n_key, event_time,
+                                    value_columns, values, n_values, false, out_version);
+  });
+}
+
+bazof_code bazof_table_delete(bazof_table* table, const char* const* key_columns,
+                              const char* const* key_values, size_t n_key, const char* event_time,
+                              int64_t* out_version, char** error) {
+  return Guard(error, [&]() -> arrow::Status {
+    return bazof::capi::PutOrDelete(table, key_columns, key_values, n_key, event_time, nullptr,
+                                    nullptr, 0, true, out_version);
+  });
+}
+
+}  // extern "C"
