@@ -41,5 +41,6 @@ void AddLogCommand(CLI::App& app, Action* run);
 void AddHistoryCommand(CLI::App& app, Action* run);
 void AddInfoCommand(CLI::App& app, Action* run);
 void AddGenCommand(CLI::App& app, Action* run);
+void AddValidateCommand(CLI::App& app, Action* run);
 
 }  // namespace bazof::cli
