@@ -42,5 +42,6 @@ void AddHistoryCommand(CLI::App& app, Action* run);
 void AddInfoCommand(CLI::App& app, Action* run);
 void AddGenCommand(CLI::App& app, Action* run);
 void AddValidateCommand(CLI::App& app, Action* run);
+void AddVacuumCommand(CLI::App& app, Action* run);
 
 }  // namespace bazof::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   bazof::cli::AddInfoCommand(app, &run);
   bazof::cli::AddGenCommand(app, &run);
   bazof::cli::AddValidateCommand(app, &run);
+  bazof::cli::AddVacuumCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,6 +12,7 @@
 #include "metadata/snapshot_json.h"
 #include "metadata/table_files.h"
 #include "test_util.h"
+#include "write/commit.h"
 
 namespace bazof::testing {
 
@@ -23,14 +24,47 @@ struct RandomTable {
   int64_t current = 0;
 };
 
-inline RandomTable MakeRandomTable(uint64_t seed, int commits,
-                                   std::shared_ptr<io::Storage> storage = MemStorage()) {
+/// Copies every delta of version 1 to a new name and commits a snapshot that
+/// references the copies instead (operation "rewrite", files_added and
+/// files_removed recorded): a re-layout that changes no scan, after which
+/// the originals are referenced only by older versions.
+inline void RewriteCommit(io::Storage& storage, int64_t version) {
+  auto snap = *metadata::ReadSnapshotFile(storage, version - 1).ValueOrDie();
+  CommitInfo commit{"rewrite", "2024-06-01T00:00:00.000Z", 0, {}, {}};
+  int n = 0;
+  for (auto& seg : snap.segments) {
+    for (auto& d : seg.deltas) {
+      if (d.version != Version(1)) continue;
+      const std::string copy = "data/rewritten-" + std::to_string(version) + "-" + std::to_string(n++) + ".parquet";
+      auto bytes = storage.ReadFile(d.path).ValueOrDie();
+      auto out = storage.OpenForWrite(copy).ValueOrDie();
+      EXPECT_TRUE(out->Write(bytes.data(), static_cast<int64_t>(bytes.size())).ok());
+      EXPECT_TRUE(out->Close().ok());
+      commit.files_removed.push_back(d.path);
+      commit.files_added.push_back(copy);
+      d.path = copy;
+    }
+  }
+  snap.version = Version(version);
+  snap.commit = commit;
+  EXPECT_TRUE(write::CommitSnapshot(storage, snap).ok());
+}
+
+/// Create, then `commits` versions: random appends (late events, ties,
+/// tombstones, several files per commit), except that version `rewrite_at`
+/// (if any) is a RewriteCommit.
+inline RandomTable MakeRandomTable(uint64_t seed, int commits, std::shared_ptr<io::Storage> storage = MemStorage(),
+                                   int rewrite_at = -1) {
   RandomTable out{storage, {}, 0};
   auto table = CreateTable(storage, KvSchema()).ValueOrDie();
   std::mt19937_64 rng(seed);
   const int64_t day = 86400000;
   const int64_t base = Ms("2024-01-01");
   for (int c = 1; c <= commits; ++c) {
+    if (c == rewrite_at) {
+      RewriteCommit(*storage, c);
+      continue;
+    }
     std::vector<Ev> rows;
     const int n = rng() % 3 == 0 ? 1 : 1 + static_cast<int>(rng() % 6);
     for (int i = 0; i < n; ++i) {
@@ -44,6 +78,7 @@ inline RandomTable MakeRandomTable(uint64_t seed, int commits,
     table = Table::Open(storage).ValueOrDie();
     auto r = Append(table, *AppendInput(rows), o);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->version.value(), c);
     for (size_t i = 0; i < rows.size(); ++i) out.events.push_back({rows[i], c, static_cast<int64_t>(i)});
   }
   out.current = commits;
