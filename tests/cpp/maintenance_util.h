@@ -93,12 +93,13 @@ inline std::vector<std::optional<int64_t>> ScanTimes() {
 }
 
 /// scan(T, V) for every version from `from` to the current one and every T.
-inline std::map<std::pair<int64_t, int64_t>, KvState> ScanVersions(const std::shared_ptr<io::Storage>& storage,
-                                                                   int64_t from) {
+inline std::map<std::pair<int64_t, int64_t>, KvState> ScanVersions(
+    const std::shared_ptr<io::Storage>& storage, int64_t from,
+    const std::vector<std::optional<int64_t>>& times = ScanTimes()) {
   std::map<std::pair<int64_t, int64_t>, KvState> out;
   auto table = Table::Open(storage).ValueOrDie();
   for (int64_t v = from; v <= table->current_version().value(); ++v) {
-    for (auto t : ScanTimes()) {
+    for (auto t : times) {
       auto got = ScanKv(table, t, v);
       EXPECT_TRUE(got.ok()) << "version " << v << ": " << got.status().ToString();
       if (got.ok()) out[{v, t.value_or(-1)}] = *got;
