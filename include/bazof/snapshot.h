@@ -19,6 +19,9 @@ namespace bazof {
 inline constexpr int kFormatVersion = 1;
 /// Reserved column: true marks a tombstone row.
 inline constexpr const char* kDeletedColumn = "_bazof_deleted";
+/// Reserved column of compacted files: the version that committed each row's
+/// event (informational: history reports it; no scan depends on it).
+inline constexpr const char* kVersionColumn = "_bazof_version";
 /// Prefix of every reserved column name.
 inline constexpr const char* kReservedPrefix = "_bazof_";
 

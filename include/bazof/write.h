@@ -39,6 +39,11 @@ struct CommitResult {
   Version version;         ///< the new version (when committed)
   int64_t rows = 0;
   int64_t files = 0;
+  /// With the table property compaction.auto = true, the version the
+  /// automatic compaction after this commit made (when the policy advised one).
+  std::optional<Version> compacted_version;
+  /// Why that automatic compaction failed (the write itself succeeded).
+  std::string auto_compaction_error;
 };
 
 struct AppendOptions {

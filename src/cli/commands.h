@@ -41,6 +41,7 @@ void AddLogCommand(CLI::App& app, Action* run);
 void AddHistoryCommand(CLI::App& app, Action* run);
 void AddInfoCommand(CLI::App& app, Action* run);
 void AddGenCommand(CLI::App& app, Action* run);
+void AddCompactCommand(CLI::App& app, Action* run);
 void AddValidateCommand(CLI::App& app, Action* run);
 void AddVacuumCommand(CLI::App& app, Action* run);
 

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "bazof/compact.h"
 #include "bazof/error.h"
 #include "bazof/table.h"
 #include "cli/commands.h"
@@ -124,6 +125,14 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
   ARROW_ASSIGN_OR_RAISE(info["segments"], SegmentsJson(storage, snap->segments));
   ARROW_ASSIGN_OR_RAISE(auto latest, table->NewScan().AtVersion(snap->version).Build());
   info["latest_scan_files"] = latest->files();
+  ARROW_ASSIGN_OR_RAISE(auto cost, LatestReadCost(*snap));
+  info["latest_scan"] = {{"files", cost.files},
+                         {"deltas", cost.deltas},
+                         {"bytes", cost.bytes},
+                         {"rows", cost.rows},
+                         {"read_amplification", cost.read_amplification},
+                         {"compaction_advised", cost.compaction_advised},
+                         {"reason", cost.reason}};
 
   if (format == "json") {
     std::cout << info.dump() << std::endl;
@@ -147,7 +156,14 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
   }
   std::cout << "segments:\n";
   PrintSegments(info["segments"], 1);
-  std::cout << "a latest scan reads " << latest->files().size() << " file(s)\n";
+  char amp[32];
+  std::snprintf(amp, sizeof(amp), "%.1f", cost.read_amplification);
+  std::cout << "a latest scan reads " << cost.files << " file(s): " << cost.deltas << " delta(s), "
+            << cost.bytes << " bytes, " << cost.rows << " rows (read amplification " << amp << ")\n";
+  if (cost.compaction_advised) {
+    std::cout << "hint: compaction would help: " << cost.reason << "; run: bazof compact --path "
+              << flags.path << " --table " << flags.table << "\n";
+  }
   return arrow::Status::OK();
 }
 

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   bazof::cli::AddLogCommand(app, &run);
   bazof::cli::AddInfoCommand(app, &run);
   bazof::cli::AddGenCommand(app, &run);
+  bazof::cli::AddCompactCommand(app, &run);
   bazof::cli::AddValidateCommand(app, &run);
   bazof::cli::AddVacuumCommand(app, &run);
   try {

@@ -15,6 +15,13 @@ void PrintCommit(const CommitResult& r, const std::string& source) {
   } else {
     std::cout << "committed version " << r.version.value() << " (" << r.rows << (r.rows == 1 ? " row" : " rows")
               << ")" << std::endl;
+    if (r.compacted_version) {
+      std::cout << "compacted into version " << r.compacted_version->value() << " (compaction.auto)" << std::endl;
+    }
+    if (!r.auto_compaction_error.empty()) {
+      std::cerr << "bazof: warning: automatic compaction failed (the write is committed): "
+                << r.auto_compaction_error << std::endl;
+    }
   }
 }
 

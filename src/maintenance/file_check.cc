@@ -163,6 +163,11 @@ std::vector<std::string> SchemaProblems(const FileFooter& footer, const TableSch
     out.push_back(std::string("column '") + kDeletedColumn + "' is " + file.field(del)->type()->ToString() +
                   ", not bool");
   }
+  int ver = file.GetFieldIndex(kVersionColumn);
+  if (ver >= 0 && file.field(ver)->type()->id() != arrow::Type::INT64) {
+    out.push_back(std::string("column '") + kVersionColumn + "' is " + file.field(ver)->type()->ToString() +
+                  ", not int64");
+  }
   for (const auto& v : schema.value_columns) {
     int found = -1;
     if (match_by_id && v.id > 0) {
@@ -201,6 +206,9 @@ FooterStats ReadFooterStats(const FileFooter& footer, const TableSchema& schema)
     if (ok && stats.complete && micros(*stats.min) && micros(*stats.max)) {
       out.event_micros = std::make_pair(*micros(*stats.min), *micros(*stats.max));
     }
+  }
+  if (int leaf = leaf_of(kVersionColumn); leaf >= 0) {
+    out.null_versions = StatsOf(md, leaf, [](const arrow::Scalar&, const arrow::Scalar&) { return false; }).nulls;
   }
   // Keys: order as the key codec does (bytes for strings, numbers, ...).
   std::vector<std::shared_ptr<arrow::DataType>> key_types;

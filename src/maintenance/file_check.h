@@ -35,7 +35,7 @@ FileFooter ReadFooter(io::Storage& storage, const std::string& name);
 
 /// Every way the file's columns disagree with `schema` (docs/spec.md §6):
 /// a missing or nested key / event-time column, a type that does not convert
-/// to the table's, a non-boolean `_bazof_deleted`. Value columns are matched
+/// to the table's, a non-boolean `_bazof_deleted`, a non-int64 `_bazof_version`. Value columns are matched
 /// by field id when `match_by_id` and the file has ids, else by name; a
 /// missing value column is fine (it reads as null).
 std::vector<std::string> SchemaProblems(const FileFooter& footer, const TableSchema& schema,
@@ -49,6 +49,7 @@ struct FooterStats {
   std::optional<std::pair<std::shared_ptr<arrow::Scalar>, std::shared_ptr<arrow::Scalar>>> first_key;
   int64_t null_keys = 0;         ///< nulls counted by statistics in key columns
   int64_t null_event_times = 0;  ///< same for the event-time column
+  int64_t null_versions = 0;     ///< same for `_bazof_version`
 };
 
 /// Reads the statistics of a footer whose schema passed SchemaProblems.

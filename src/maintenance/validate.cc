@@ -362,8 +362,11 @@ void Validator::CheckSegments(const Snapshot& snap, const std::vector<Segment>& 
                         Ts(seg.start) + ")",
             n);
       }
-      if (d.end && seg.end && *d.end > *seg.end) {
-        Add(d.path, "delta ends at " + Ts(*d.end) + ", after its segment '" + seg.id + "' ends (" + Ts(*seg.end) + ")",
+      // Its end may pass the segment's end: an append spanning several
+      // segments files its deltas together (docs/spec.md §10a).
+      if (d.start && seg.end && *d.start > *seg.end) {
+        Add(d.path, "delta starts at " + Ts(*d.start) + ", after its segment '" + seg.id + "' ends (" +
+                        Ts(*seg.end) + ")",
             n);
       }
       if (format1 && (!d.version || d.version->value() < 1 || d.version->value() > n)) {
@@ -418,6 +421,11 @@ void Validator::CheckFile(const Snapshot& snap, const DataFileRef& ref, const Se
   if (stats.null_keys > 0) Add(path, std::to_string(stats.null_keys) + " null key value(s) (column statistics)", n);
   if (stats.null_event_times > 0) {
     Add(path, std::to_string(stats.null_event_times) + " null event time(s) (column statistics)", n);
+  }
+  if (stats.null_versions > 0) {
+    Add(path, std::to_string(stats.null_versions) + " null value(s) in column '" + kVersionColumn +
+                  "' (column statistics)",
+        n);
   }
   const RowFacts* rows = nullptr;
   if (options_.deep) {

@@ -66,8 +66,9 @@ arrow::Result<int64_t> ParseByteSize(const std::string& text, const std::string&
 
 const std::vector<KnownProperty>& KnownProperties() {
   static const std::vector<KnownProperty> kProps = {
-      {"compaction.segment_duration", "30d",
-       "Event-time length of the segments compaction lays out; each gets a base."},
+      {"compaction.segment_duration", "auto",
+       "Event-time length of the segments compaction lays out (each gets a base), or auto: "
+       "segments holding about as many events as the table has keys."},
       {"compaction.target_file_size", "128MiB", "Size at which compaction starts a new data file."},
       {"compaction.max_deltas", "32",
        "Compaction is advised (and run, with compaction.auto) when a latest scan reads more delta files."},
@@ -82,7 +83,9 @@ const std::vector<KnownProperty>& KnownProperties() {
 namespace {
 
 arrow::Status CheckValue(const std::string& name, const std::string& value, const std::string& what) {
-  if (name == "compaction.segment_duration") return ParseDuration(value, what).status();
+  if (name == "compaction.segment_duration") {
+    return value == "auto" ? arrow::Status::OK() : ParseDuration(value, what).status();
+  }
   if (name == "compaction.target_file_size") return ParseByteSize(value, what).status();
   if (name == "compaction.max_deltas") {
     int64_t n = 0;
@@ -140,7 +143,8 @@ arrow::Result<CompactionPolicy> PolicyFromProperties(const std::map<std::string,
   for (const auto& p : KnownProperties()) {
     if (auto st = CheckValue(p.name, get(p.name), std::string("property ") + p.name); !st.ok()) return stored(st);
   }
-  policy.segment_duration_us = ParseDuration(get("compaction.segment_duration"), "").ValueOrDie();
+  const std::string duration = get("compaction.segment_duration");
+  policy.segment_duration_us = duration == "auto" ? 0 : ParseDuration(duration, "").ValueOrDie();
   policy.target_file_bytes = ParseByteSize(get("compaction.target_file_size"), "").ValueOrDie();
   policy.max_deltas = std::stoll(get("compaction.max_deltas"));
   policy.max_read_amplification = std::stod(get("compaction.max_read_amplification"));

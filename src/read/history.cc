@@ -86,7 +86,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> KeyHistory(
       arrow::Int64Builder vb, ob;
       arrow::BooleanBuilder db;
       for (int64_t r = 0; r < n; ++r) {
-        ARROW_RETURN_NOT_OK(vb.Append(files[fi].second));
+        // Compacted files record each event's own version; others are the file's.
+        ARROW_RETURN_NOT_OK(vb.Append(rb->versions ? rb->VersionOf(start + r) : files[fi].second));
         ARROW_RETURN_NOT_OK(db.Append(rb->IsDeleted(start + r)));
         ARROW_RETURN_NOT_OK(ob.Append(order++));
       }

@@ -28,10 +28,16 @@ struct Cursor {
 // the same batch into one slice append.
 class OutputAssembler {
  public:
-  explicit OutputAssembler(std::shared_ptr<arrow::Schema> schema) : schema_(std::move(schema)) {}
+  // with_meta: the last two fields of `schema` are the tombstone flag and
+  // the committing version, taken from RunBatch::IsDeleted / VersionOf
+  // rather than from the batch's columns.
+  OutputAssembler(std::shared_ptr<arrow::Schema> schema, bool with_meta)
+      : schema_(std::move(schema)), with_meta_(with_meta) {}
 
   arrow::Status Init() {
-    for (const auto& f : schema_->fields()) {
+    const int n = schema_->num_fields() - (with_meta_ ? 2 : 0);
+    for (int i = 0; i < n; ++i) {
+      const auto& f = schema_->field(i);
       ARROW_ASSIGN_OR_RAISE(auto b, arrow::MakeBuilder(f->type()));
       builders_.push_back(std::move(b));
     }
@@ -39,6 +45,10 @@ class OutputAssembler {
   }
 
   arrow::Status Add(const std::shared_ptr<RunBatch>& batch, int64_t row) {
+    if (with_meta_) {
+      ARROW_RETURN_NOT_OK(deleted_.Append(batch->IsDeleted(row)));
+      ARROW_RETURN_NOT_OK(versions_.Append(batch->VersionOf(row)));
+    }
     if (pending_ && pending_.get() == batch.get() && pending_start_ + pending_len_ == row) {
       ++pending_len_;
     } else {
@@ -60,6 +70,12 @@ class OutputAssembler {
       ARROW_ASSIGN_OR_RAISE(auto a, b->Finish());
       cols.push_back(std::move(a));
     }
+    if (with_meta_) {
+      ARROW_ASSIGN_OR_RAISE(auto d, deleted_.Finish());
+      cols.push_back(std::move(d));
+      ARROW_ASSIGN_OR_RAISE(auto v, versions_.Finish());
+      cols.push_back(std::move(v));
+    }
     auto out = arrow::RecordBatch::Make(schema_, rows_, std::move(cols));
     rows_ = 0;
     return out;
@@ -78,7 +94,10 @@ class OutputAssembler {
   }
 
   std::shared_ptr<arrow::Schema> schema_;
+  bool with_meta_;
   std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders_;
+  arrow::BooleanBuilder deleted_;
+  arrow::Int64Builder versions_;
   std::shared_ptr<RunBatch> pending_;
   int64_t pending_start_ = 0, pending_len_ = 0;
   int64_t rows_ = 0;
@@ -93,11 +112,25 @@ struct MergeReader::Impl {
   std::vector<std::string> key_in;  // sorted; empty = all
   size_t key_in_pos = 0;
   int64_t batch_size;
+  MergeMode mode;
   OutputAssembler out;
   bool started = false;
+  // kAllEvents: the rows of the current key, gathered from every run.
+  struct Event {
+    int64_t time;
+    int64_t rank;
+    std::shared_ptr<RunBatch> batch;
+    int64_t row;
+  };
+  std::vector<Event> events;
 
-  Impl(std::shared_ptr<arrow::Schema> schema, EventTime t, std::vector<std::string> keys, int64_t bs)
-      : as_of(t), key_in(std::move(keys)), batch_size(bs), out(std::move(schema)) {}
+  Impl(std::shared_ptr<arrow::Schema> schema, EventTime t, std::vector<std::string> keys, int64_t bs,
+       MergeMode m)
+      : as_of(t),
+        key_in(std::move(keys)),
+        batch_size(bs),
+        mode(m),
+        out(std::move(schema), m == MergeMode::kAllEvents) {}
 
   // Heap ordered so the smallest key is on top.
   bool Greater(int a, int b) const { return cursors[a].key() > cursors[b].key(); }
@@ -133,7 +166,9 @@ struct MergeReader::Impl {
   }
 
   // Consumes every row of the smallest key; appends the winner if any.
-  arrow::Status Step() {
+  arrow::Status Step() { return mode == MergeMode::kAsOf ? StepAsOf() : StepAllEvents(); }
+
+  arrow::Status StepAsOf() {
     int first = PopHeap();
     // The key's bytes may live in a batch that its cursor is about to leave.
     std::shared_ptr<RunBatch> key_owner = cursors[first].batch;
@@ -169,12 +204,47 @@ struct MergeReader::Impl {
     }
     return arrow::Status::OK();
   }
+
+  // Consumes every row of the smallest key; appends, per event time, the row
+  // that wins ties there.
+  arrow::Status StepAllEvents() {
+    int first = PopHeap();
+    std::shared_ptr<RunBatch> key_owner = cursors[first].batch;
+    std::string_view key = cursors[first].key();
+    const bool wanted = Wanted(key);
+    const int64_t t = as_of.micros();
+    events.clear();
+    int ci = first;
+    while (true) {
+      Cursor& c = cursors[ci];
+      const int64_t rank = c.source->rank();
+      while (c.batch && c.key() == key) {
+        const int64_t et = c.batch->event_micros[c.row];
+        if (wanted && et <= t) events.push_back(Event{et, rank, c.batch, c.row});
+        ARROW_RETURN_NOT_OK(c.Advance());
+      }
+      if (c.batch) PushHeap(ci);
+      if (heap.empty() || cursors[heap.front()].key() != key) break;
+      ci = PopHeap();
+    }
+    // Each run's rows are in (time, row) order, so a stable sort on (time,
+    // rank) leaves every tie group ordered by rank, then row: its last row wins.
+    std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+      return a.time != b.time ? a.time < b.time : a.rank < b.rank;
+    });
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (i + 1 < events.size() && events[i + 1].time == events[i].time) continue;
+      ARROW_RETURN_NOT_OK(out.Add(events[i].batch, events[i].row));
+    }
+    events.clear();
+    return arrow::Status::OK();
+  }
 };
 
 MergeReader::MergeReader(std::vector<std::unique_ptr<RunSource>> runs,
                          std::shared_ptr<arrow::Schema> schema, EventTime as_of,
-                         std::vector<std::string> key_in, int64_t batch_size)
-    : impl_(std::make_unique<Impl>(std::move(schema), as_of, std::move(key_in), batch_size)) {
+                         std::vector<std::string> key_in, int64_t batch_size, MergeMode mode)
+    : impl_(std::make_unique<Impl>(std::move(schema), as_of, std::move(key_in), batch_size, mode)) {
   for (auto& r : runs) impl_->cursors.push_back(Cursor{std::move(r), nullptr, 0});
 }
 

@@ -12,15 +12,27 @@
 
 namespace bazof::read {
 
-/// Merges runs sorted by (key, event_time). For each key it keeps the row
-/// with the greatest (event_time, run rank, row position) among rows with
-/// event_time <= as_of, and emits it unless it is a tombstone. Output is
-/// sorted by key, in batches of up to batch_size rows. Memory: one batch per
-/// run plus one output batch.
+/// What a merge emits per key.
+enum class MergeMode {
+  /// The as-of winner: the row with the greatest (event_time, run rank, row
+  /// position) among rows with event_time <= as_of, unless it is a tombstone.
+  kAsOf,
+  /// Every event time of the key up to as_of, ascending, each represented
+  /// by its tie winner (greatest run rank, then row position), tombstones
+  /// included; the output schema ends with `_bazof_deleted` and
+  /// `_bazof_version` (the version that committed each event).
+  /// Compaction rewrites tables from this stream.
+  kAllEvents,
+};
+
+/// Merges runs sorted by (key, event_time). Output is sorted by key (then
+/// event time), in batches of about batch_size rows; a key's rows are never
+/// split across batches. Memory: one batch per run plus one output batch.
 class MergeReader {
  public:
   MergeReader(std::vector<std::unique_ptr<RunSource>> runs, std::shared_ptr<arrow::Schema> schema,
-              EventTime as_of, std::vector<std::string> key_in, int64_t batch_size);
+              EventTime as_of, std::vector<std::string> key_in, int64_t batch_size,
+              MergeMode mode = MergeMode::kAsOf);
   ~MergeReader();
 
   /// Next output batch, or nullptr at the end.

@@ -103,6 +103,7 @@ class ParquetRun : public RunSource {
     std::vector<int> leaves = file_->key_leaves;
     leaves.push_back(file_->event_time_leaf);
     if (file_->deleted_leaf >= 0) leaves.push_back(file_->deleted_leaf);
+    if (file_->version_leaf >= 0) leaves.push_back(file_->version_leaf);
     for (int l : file_->value_leaves) {
       if (l >= 0) leaves.push_back(l);
     }
@@ -225,6 +226,11 @@ class ParquetRun : public RunSource {
       rb->deleted = raw->GetColumnByName(kDeletedColumn);
       if (rb->deleted->null_count() > 0) return Corruption("null in column '", kDeletedColumn, "'");
     }
+    if (file_->version_leaf >= 0) {
+      rb->versions = raw->GetColumnByName(kVersionColumn);
+      if (rb->versions->null_count() > 0) return Corruption("null in column '", kVersionColumn, "'");
+    }
+    rb->file_version = file_->planned.ref.version ? file_->planned.ref.version->value() : 0;
     rb->batch = arrow::RecordBatch::Make(shape_.output_schema, raw->num_rows(), std::move(columns));
     ARROW_RETURN_NOT_OK(shape_.codec.Encode(keys, &rb->keys));
     return rb;
@@ -250,6 +256,11 @@ class ParquetRun : public RunSource {
       ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(rb->deleted, indices));
       sorted->deleted = d.make_array();
     }
+    if (rb->versions) {
+      ARROW_ASSIGN_OR_RAISE(auto v, arrow::compute::Take(rb->versions, indices));
+      sorted->versions = v.make_array();
+    }
+    sorted->file_version = rb->file_version;
     std::vector<std::shared_ptr<arrow::Array>> keys;
     for (size_t k = 0; k < shape_.schema.key_columns.size(); ++k) keys.push_back(sorted->batch->column(k));
     ARROW_RETURN_NOT_OK(shape_.codec.Encode(keys, &sorted->keys));
@@ -278,6 +289,11 @@ class ParquetRun : public RunSource {
 bool RunBatch::IsDeleted(int64_t row) const {
   if (!deleted) return false;
   return static_cast<const arrow::BooleanArray&>(*deleted).Value(row);
+}
+
+int64_t RunBatch::VersionOf(int64_t row) const {
+  if (!versions) return file_version;
+  return static_cast<const arrow::Int64Array&>(*versions).Value(row);
 }
 
 arrow::Result<std::shared_ptr<const ScanShape>> MakeScanShape(const Snapshot& snapshot,
@@ -339,6 +355,12 @@ arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
       return Corruption(Quote(storage, name), "column '", kDeletedColumn, "' is not boolean");
     }
     file->deleted_leaf = leaf_of(del);
+  }
+  if (int ver = schema->GetFieldIndex(kVersionColumn); ver >= 0) {
+    if (schema->field(ver)->type()->id() != arrow::Type::INT64) {
+      return Corruption(Quote(storage, name), "column '", kVersionColumn, "' is not int64");
+    }
+    file->version_leaf = leaf_of(ver);
   }
   for (int vi : shape.value_columns) {
     const auto& spec = shape.schema.value_columns[vi];

@@ -44,6 +44,7 @@ struct OpenedFile {
   std::vector<int> key_leaves;    ///< Parquet leaf index per key column
   int event_time_leaf = -1;
   int deleted_leaf = -1;          ///< -1: no tombstones in this file
+  int version_leaf = -1;          ///< -1: no per-row versions (all rows: the file's)
   std::vector<int> value_leaves;  ///< per output value column; -1 = absent (nulls)
   /// Per row group: encoded [min, max] key bounds, when statistics allow.
   std::vector<std::optional<std::pair<std::string, std::string>>> row_group_bounds;
@@ -62,8 +63,12 @@ struct RunBatch {
   KeyCodes keys;
   std::vector<int64_t> event_micros;
   std::shared_ptr<arrow::Array> deleted;  ///< BooleanArray or null
-  int64_t begin = 0, end = 0;             ///< rows of this run in [begin, end)
+  std::shared_ptr<arrow::Array> versions;  ///< Int64Array of _bazof_version, or null
+  int64_t file_version = 0;                ///< the file's recorded version
+  int64_t begin = 0, end = 0;              ///< rows of this run in [begin, end)
   bool IsDeleted(int64_t row) const;
+  /// The version that committed the row's event.
+  int64_t VersionOf(int64_t row) const;
 };
 
 /// Restriction of a run to part of the key space.

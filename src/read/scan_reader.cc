@@ -115,12 +115,19 @@ class PartitionedReader : public arrow::RecordBatchReader {
       : storage_(std::move(storage)),
         shape_(std::move(shape)),
         files_(std::move(files)),
-        options_(std::move(options)) {
+        options_(std::move(options)),
+        schema_(shape_->output_schema) {
+    if (options_.mode == MergeMode::kAllEvents) {
+      arrow::FieldVector fields = schema_->fields();
+      fields.push_back(arrow::field(kDeletedColumn, arrow::boolean(), false));
+      fields.push_back(arrow::field(kVersionColumn, arrow::int64(), false));
+      schema_ = arrow::schema(std::move(fields));
+    }
     for (auto& r : ranges) partitions_.push_back(std::make_unique<Partition>(std::move(r)));
   }
   ~PartitionedReader() override { (void)Close(); }
 
-  std::shared_ptr<arrow::Schema> schema() const override { return shape_->output_schema; }
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
 
   arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
     *out = nullptr;
@@ -159,8 +166,8 @@ class PartitionedReader : public arrow::RecordBatchReader {
         ARROW_ASSIGN_OR_RAISE(auto run, RunSource::Make(*storage_, f, *shape_, bounds, options_.batch_size));
         runs.push_back(std::move(run));
       }
-      return std::make_unique<MergeReader>(std::move(runs), shape_->output_schema, options_.as_of,
-                                           options_.key_in, options_.batch_size);
+      return std::make_unique<MergeReader>(std::move(runs), schema_, options_.as_of,
+                                           options_.key_in, options_.batch_size, options_.mode);
     };
     partitions_[i]->Start(make, options_.max_queued_batches);
   }
@@ -169,6 +176,7 @@ class PartitionedReader : public arrow::RecordBatchReader {
   std::shared_ptr<const ScanShape> shape_;
   std::vector<std::shared_ptr<OpenedFile>> files_;
   ScanReaderOptions options_;
+  std::shared_ptr<arrow::Schema> schema_;
   std::vector<std::unique_ptr<Partition>> partitions_;
   size_t current_ = 0;
   bool started_ = false;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/storage.h"
+#include "read/merge.h"
 #include "read/run_reader.h"
 
 namespace bazof::read {
@@ -25,6 +26,10 @@ struct ScanReaderOptions {
   int partitions_per_thread = 1;
   /// Batches a partition may produce ahead of the consumer.
   int max_queued_batches = 16;
+  /// kAllEvents: every event (tie winners, tombstones too) instead of the
+  /// as-of state; the schema gains trailing `_bazof_deleted` and
+  /// `_bazof_version` columns.
+  MergeMode mode = MergeMode::kAsOf;
 };
 
 /// Opens the planned files and returns a reader of the merged result.

@@ -9,10 +9,12 @@
 
 #include <thread>
 
+#include "bazof/compact.h"
 #include "bazof/error.h"
 #include "bazof/write.h"
 #include "compute_init.h"
 #include "io/storage.h"
+#include "metadata/properties.h"
 #include "write/commit.h"
 #include "write/data_file_writer.h"
 
@@ -196,22 +198,46 @@ arrow::Result<std::shared_ptr<arrow::Table>> SortChunk(const std::shared_ptr<arr
   return arrow::Table::FromRecordBatches({sorted.record_batch()});
 }
 
-// The next snapshot: everything of `base` plus `files`, filed under the
-// segment with the greatest start <= the file's first event (else the first).
+// The next snapshot: everything of `base` plus `files`, all filed together
+// in their order under the segment with the greatest start <= their earliest
+// event (else the first): the tie rule ranks a commit's files by their order
+// in the snapshot, so they must not be spread over segments.
 Snapshot NextSnapshot(const Snapshot& base, const std::vector<DataFileRef>& files, Version v,
                       CommitInfo commit) {
   Snapshot next = base;
   next.version = v;
   next.commit = std::move(commit);
+  std::optional<EventTime> earliest;
+  for (const auto& f : files) {
+    if (f.start && (!earliest || *f.start < *earliest)) earliest = f.start;
+  }
+  size_t target = 0;
+  for (size_t s = 0; s < next.segments.size(); ++s) {
+    if (earliest && next.segments[s].start <= *earliest) target = s;
+  }
   for (DataFileRef f : files) {
     f.version = v;
-    size_t target = 0;
-    for (size_t s = 0; s < next.segments.size(); ++s) {
-      if (f.start && next.segments[s].start <= *f.start) target = s;
-    }
     next.segments[target].deltas.push_back(std::move(f));
   }
   return next;
+}
+
+// compaction.auto: compact right after the commit when the policy advises
+// it. The write has succeeded whatever happens here; losing a race to another
+// writer just skips the compaction.
+void MaybeAutoCompact(const std::shared_ptr<Table>& table, const Snapshot& committed, CommitResult* result) {
+  auto policy = metadata::PolicyFromProperties(committed.properties);
+  if (!policy.ok() || !policy->auto_compact) return;
+  auto cost = LatestReadCost(committed);
+  if (!cost.ok() || !cost->compaction_advised) return;
+  auto fresh = Table::Open(table->storage());
+  arrow::Result<CompactResult> compacted =
+      fresh.ok() ? Compact(*fresh) : arrow::Result<CompactResult>(fresh.status());
+  if (compacted.ok()) {
+    if (compacted->committed) result->compacted_version = compacted->version;
+  } else if (ErrorKindOf(compacted.status()) != ErrorKind::kConflict) {
+    result->auto_compaction_error = compacted.status().message();
+  }
 }
 
 }  // namespace
@@ -271,7 +297,9 @@ arrow::Result<CommitResult> Append(const std::shared_ptr<Table>& table,
     Snapshot next = NextSnapshot(*base, files, Version(base->version.value() + 1), commit);
     auto st = write::CommitSnapshot(storage, next);
     if (st.ok()) {
-      return CommitResult{true, next.version, total_rows, static_cast<int64_t>(files.size())};
+      CommitResult result{true, next.version, total_rows, static_cast<int64_t>(files.size())};
+      MaybeAutoCompact(table, next, &result);
+      return result;
     }
     if (ErrorKindOf(st) != ErrorKind::kConflict || attempt >= options.max_attempts) {
       return WithContext(st, "commit of '" + table->location() + "': ");

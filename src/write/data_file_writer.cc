@@ -18,15 +18,6 @@ std::shared_ptr<arrow::Field> WithId(const ColumnSpec& c, bool nullable) {
   return arrow::field(c.name, c.type, nullable, c.id > 0 ? md : nullptr);
 }
 
-arrow::Result<KeyValue> KeyAt(const arrow::Table& rows, size_t num_keys, int64_t row) {
-  KeyValue key;
-  for (size_t k = 0; k < num_keys; ++k) {
-    ARROW_ASSIGN_OR_RAISE(auto s, rows.column(static_cast<int>(k))->GetScalar(row));
-    key.push_back(std::move(s));
-  }
-  return key;
-}
-
 }  // namespace
 
 std::string NewDataFileName(Version v) {
@@ -37,65 +28,145 @@ std::string NewDataFileName(Version v) {
   return buf;
 }
 
-std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool with_deleted) {
+std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool with_deleted,
+                                              bool with_versions) {
   arrow::FieldVector fields;
   for (const auto& k : schema.key_columns) fields.push_back(WithId(k, false));
   fields.push_back(WithId(schema.event_time, false));
   for (const auto& v : schema.value_columns) fields.push_back(WithId(v, true));
   if (with_deleted) fields.push_back(arrow::field(kDeletedColumn, arrow::boolean(), false));
+  if (with_versions) fields.push_back(arrow::field(kVersionColumn, arrow::int64(), false));
   return arrow::schema(std::move(fields));
+}
+
+struct DataFileStream::Impl {
+  io::Storage* storage = nullptr;
+  const TableSchema* schema = nullptr;
+  std::shared_ptr<arrow::io::OutputStream> out;
+  std::unique_ptr<parquet::arrow::FileWriter> writer;
+  bool closed = false;
+};
+
+arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage& storage,
+                                                                    const TableSchema& schema,
+                                                                    std::string name, Version version,
+                                                                    bool with_deleted, bool with_versions,
+                                                                    int64_t row_group_rows,
+                                                                    int64_t page_bytes) {
+  ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
+  std::unique_ptr<DataFileStream> s(new DataFileStream());
+  s->impl_ = std::make_unique<Impl>();
+  s->impl_->storage = &storage;
+  s->impl_->schema = &schema;
+  s->ref_.path = std::move(name);
+  s->ref_.version = version;
+  s->ref_.rows = 0;
+  s->ref_.tombstones = 0;
+  s->ref_.sorted = true;
+  ARROW_ASSIGN_OR_RAISE(s->impl_->out, storage.OpenForWrite(s->ref_.path));
+  auto props = parquet::WriterProperties::Builder()
+                   .compression(parquet::Compression::SNAPPY)
+                   ->max_row_group_length(row_group_rows)
+                   ->data_pagesize(page_bytes)
+                   ->dictionary_pagesize_limit(page_bytes)
+                   ->enable_statistics()
+                   ->build();
+  auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
+  auto writer = parquet::arrow::FileWriter::Open(*DataFileSchema(schema, with_deleted, with_versions),
+                                                 arrow::default_memory_pool(), s->impl_->out, props,
+                                                 arrow_props);
+  if (!writer.ok()) {
+    s->Abort();
+    return WithContext(writer.status(), "writing data file '" + storage.Describe(s->ref_.path) + "': ");
+  }
+  s->impl_->writer = std::move(*writer);
+  return s;
+}
+
+DataFileStream::~DataFileStream() { Abort(); }
+
+void DataFileStream::Abort() {
+  if (impl_ && !impl_->closed && impl_->out) {
+    (void)impl_->out->Abort();  // never publish a truncated object
+    impl_->closed = true;
+  }
+}
+
+int64_t DataFileStream::bytes_flushed() const {
+  auto pos = impl_->out->Tell();
+  return pos.ok() ? *pos : 0;
+}
+
+arrow::Status DataFileStream::Write(const arrow::RecordBatch& rows) {
+  if (rows.num_rows() == 0) return arrow::Status::OK();
+  const TableSchema& schema = *impl_->schema;
+  const size_t nkeys = schema.key_columns.size();
+  auto key_at = [&](int64_t row) -> arrow::Result<KeyValue> {
+    KeyValue key;
+    for (size_t k = 0; k < nkeys; ++k) {
+      ARROW_ASSIGN_OR_RAISE(auto v, rows.column(static_cast<int>(k))->GetScalar(row));
+      key.push_back(std::move(v));
+    }
+    return key;
+  };
+  if (ref_.rows == 0) {
+    ARROW_ASSIGN_OR_RAISE(ref_.min_key, key_at(0));
+  }
+  ARROW_ASSIGN_OR_RAISE(ref_.max_key, key_at(rows.num_rows() - 1));
+  ARROW_ASSIGN_OR_RAISE(auto et_micros, arrow::compute::Cast(rows.column(static_cast<int>(nkeys)),
+                                                             arrow::timestamp(arrow::TimeUnit::MICRO)));
+  ARROW_ASSIGN_OR_RAISE(auto mm, arrow::compute::MinMax(et_micros));
+  const auto& st = mm.scalar_as<arrow::StructScalar>();
+  auto lo = EventTime::FromMicros(static_cast<const arrow::TimestampScalar&>(*st.value[0]).value);
+  auto hi = EventTime::FromMicros(static_cast<const arrow::TimestampScalar&>(*st.value[1]).value);
+  if (!ref_.start || lo < *ref_.start) ref_.start = lo;
+  if (!ref_.end || *ref_.end < hi) ref_.end = hi;
+  if (int del = rows.schema()->GetFieldIndex(kDeletedColumn); del >= 0) {
+    ARROW_ASSIGN_OR_RAISE(auto sum, arrow::compute::Sum(rows.column(del)));
+    auto s = sum.scalar_as<arrow::UInt64Scalar>();
+    ref_.tombstones += s.is_valid ? static_cast<int64_t>(s.value) : 0;
+  }
+  ref_.rows += rows.num_rows();
+  auto status = impl_->writer->WriteRecordBatch(rows);
+  if (!status.ok()) {
+    Abort();
+    return WithContext(status, "writing data file '" + impl_->storage->Describe(ref_.path) + "': ");
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<DataFileRef> DataFileStream::Close() {
+  auto st = impl_->writer->Close();
+  if (st.ok()) {
+    auto pos = impl_->out->Tell();
+    st = pos.status();
+    if (pos.ok()) ref_.size = *pos;
+  }
+  if (st.ok()) st = impl_->out->Close();
+  if (!st.ok()) {
+    Abort();
+    return WithContext(st, "writing data file '" + impl_->storage->Describe(ref_.path) + "': ");
+  }
+  impl_->closed = true;
+  return ref_;
 }
 
 arrow::Result<DataFileRef> WriteDataFile(io::Storage& storage, const TableSchema& schema,
                                          const std::string& name,
                                          const std::shared_ptr<arrow::Table>& rows,
                                          Version version, int64_t row_group_rows) {
-  ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
-  DataFileRef ref;
-  ref.path = name;
-  ref.version = version;
-  ref.rows = rows->num_rows();
-  ref.sorted = true;
-  ref.tombstones = 0;
-
-  const int et_col = static_cast<int>(schema.key_columns.size());
-  if (ref.rows > 0) {
-    ARROW_ASSIGN_OR_RAISE(ref.min_key, KeyAt(*rows, schema.key_columns.size(), 0));
-    ARROW_ASSIGN_OR_RAISE(ref.max_key, KeyAt(*rows, schema.key_columns.size(), ref.rows - 1));
-    ARROW_ASSIGN_OR_RAISE(auto et_micros, arrow::compute::Cast(rows->column(et_col),
-                                                               arrow::timestamp(arrow::TimeUnit::MICRO)));
-    ARROW_ASSIGN_OR_RAISE(auto mm, arrow::compute::MinMax(et_micros));
-    const auto& st = mm.scalar_as<arrow::StructScalar>();
-    ref.start = EventTime::FromMicros(static_cast<const arrow::TimestampScalar&>(*st.value[0]).value);
-    ref.end = EventTime::FromMicros(static_cast<const arrow::TimestampScalar&>(*st.value[1]).value);
-    int del = rows->schema()->GetFieldIndex(kDeletedColumn);
-    if (del >= 0) {
-      ARROW_ASSIGN_OR_RAISE(auto sum, arrow::compute::Sum(rows->column(del)));
-      auto s = sum.scalar_as<arrow::UInt64Scalar>();
-      ref.tombstones = s.is_valid ? static_cast<int64_t>(s.value) : 0;
-    }
+  const bool with_deleted = rows->schema()->GetFieldIndex(kDeletedColumn) >= 0;
+  const bool with_versions = rows->schema()->GetFieldIndex(kVersionColumn) >= 0;
+  ARROW_ASSIGN_OR_RAISE(auto stream, DataFileStream::Open(storage, schema, name, version, with_deleted,
+                                                          with_versions, row_group_rows));
+  arrow::TableBatchReader batches(*rows);
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(batches.ReadNext(&batch));
+    if (!batch) break;
+    ARROW_RETURN_NOT_OK(stream->Write(*batch));
   }
-
-  ARROW_ASSIGN_OR_RAISE(auto out, storage.OpenForWrite(name));
-  auto props = parquet::WriterProperties::Builder()
-                   .compression(parquet::Compression::SNAPPY)
-                   ->max_row_group_length(row_group_rows)
-                   ->enable_statistics()
-                   ->build();
-  auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
-  auto st = parquet::arrow::WriteTable(*rows, arrow::default_memory_pool(), out, row_group_rows,
-                                       props, arrow_props);
-  if (st.ok()) {
-    auto pos = out->Tell();
-    st = pos.status();
-    if (pos.ok()) ref.size = *pos;
-  }
-  if (st.ok()) st = out->Close();
-  if (!st.ok()) {
-    (void)out->Abort();  // never publish a truncated object
-    return WithContext(st, "writing data file '" + storage.Describe(name) + "': ");
-  }
-  return ref;
+  return stream->Close();
 }
 
 }  // namespace bazof::write

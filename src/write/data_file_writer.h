@@ -18,8 +18,44 @@ inline constexpr int64_t kRowGroupRows = 128 * 1024;
 std::string NewDataFileName(Version v);
 
 /// The Arrow schema of a data file: key(s), event time, value columns (with
-/// PARQUET:field_id), and `_bazof_deleted` when `with_deleted`.
-std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool with_deleted);
+/// PARQUET:field_id), `_bazof_deleted` when `with_deleted`, `_bazof_version`
+/// when `with_versions`.
+std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool with_deleted,
+                                              bool with_versions = false);
+
+/// Writes one data file batch by batch, keeping the statistics a DataFileRef
+/// records. Batches are in DataFileSchema order and, all together, sorted by
+/// (key, event_time). Memory: the row group being filled. Not thread-safe.
+class DataFileStream {
+ public:
+  /// Starts `name`. `version` is recorded as the committing/built-from version.
+  /// `page_bytes` bounds pages and dictionaries: what each open file buffers
+  /// per column (compaction keeps many files open at once).
+  static arrow::Result<std::unique_ptr<DataFileStream>> Open(io::Storage& storage,
+                                                             const TableSchema& schema,
+                                                             std::string name, Version version,
+                                                             bool with_deleted, bool with_versions,
+                                                             int64_t row_group_rows = kRowGroupRows,
+                                                             int64_t page_bytes = 1024 * 1024);
+  ~DataFileStream();
+
+  arrow::Status Write(const arrow::RecordBatch& rows);
+  /// Rows written so far.
+  int64_t rows() const { return ref_.rows; }
+  /// Bytes flushed to storage so far (completed row groups).
+  int64_t bytes_flushed() const;
+  /// Finishes the file and returns its metadata. On error the object is
+  /// aborted (never published truncated).
+  arrow::Result<DataFileRef> Close();
+  /// Drops the file being written (a no-op after Close).
+  void Abort();
+
+ private:
+  DataFileStream() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  DataFileRef ref_;
+};
 
 /// Writes `rows` (in DataFileSchema order, already sorted by (key, event_time))
 /// to `name` and returns its metadata: rows, size, tombstones, key and

@@ -49,7 +49,8 @@ TEST(PropertiesTest, ValidationOfNamesAndKnownValues) {
 
 TEST(PropertiesTest, PolicyDefaultsAndOverrides) {
   auto d = PolicyFromProperties({}).ValueOrDie();
-  EXPECT_EQ(d.segment_duration_us, 30LL * 86400 * 1000000);
+  EXPECT_EQ(d.segment_duration_us, 0);  // auto
+  EXPECT_TRUE(ValidateProperty("compaction.segment_duration", "auto").ok());
   EXPECT_EQ(d.target_file_bytes, 128LL << 20);
   EXPECT_EQ(d.max_deltas, 32);
   EXPECT_FALSE(d.auto_compact);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "bazof/compact.h"
 #include "bazof/error.h"
 #include "bazof/inspect.h"
 #include "bazof/vacuum.h"
@@ -87,6 +88,30 @@ TEST(VacuumTest, RetainedVersionsScanAsBefore) {
       EXPECT_EQ(again.oldest_retained.value(), oldest) << where;
     }
   }
+}
+
+TEST(VacuumTest, AfterCompactionTheOldLayoutGoes) {
+  auto t = MakeRandomTable(12, 8);
+  ASSERT_OK_AND_ASSIGN(auto table, Table::Open(t.storage));
+  CompactOptions co;
+  co.segment_duration_us = 7 * 86400000000LL;
+  ASSERT_OK_AND_ASSIGN(auto c, Compact(table, co));
+  ASSERT_EQ(c.version.value(), 9);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(t.storage));
+    ASSERT_OK(Put(table, PutRequest{{{"", "k2"}}, "2024-01-1" + std::to_string(i), {{"value", "p"}}, false}).status());
+  }
+  auto before = ScanVersions(t.storage, 0);
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(t.storage));
+  ASSERT_OK_AND_ASSIGN(auto r, Vacuum(table, Later(3)));
+  EXPECT_EQ(r.oldest_retained.value(), 9);
+  std::set<std::string> unreferenced;
+  for (const auto& d : r.deleted) {
+    if (d.reason == "unreferenced data file") unreferenced.insert(d.name);
+  }
+  EXPECT_EQ(unreferenced, std::set<std::string>(c.files_removed.begin(), c.files_removed.end()));
+  for (const auto& [vt, state] : ScanVersions(t.storage, 9)) EXPECT_EQ(state, before.at(vt)) << vt.first;
+  ExpectValid(t.storage, "after compaction");
 }
 
 TEST(VacuumTest, WithoutRulesEveryVersionIsKeptAndOnlyOrphansGo) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <parquet/arrow/writer.h>
 
+#include "bazof/compact.h"
 #include "bazof/error.h"
 #include "maintenance_util.h"
 #include "table_builder.h"
@@ -112,14 +113,19 @@ TEST(ValidateTest, DeltaOutsideItsSegment) {
   TableBuilder b;
   b.AddSegment(Ms("2024-01-01"));
   b.AddSegment(Ms("2024-02-01"));
-  // Events of February filed under January's segment, and the reverse.
-  ASSERT_OK(b.AddDelta(1, {{"a", Ms("2024-01-05"), "a1"}, {"a", Ms("2024-02-05"), "a2"}}, 0));
+  // Events of February filed under January's segment, and the reverse. A
+  // delta starting in its segment may end past it (an append spanning
+  // segments, spec §10a).
+  ASSERT_OK(b.AddDelta(1, {{"a", Ms("2024-02-05"), "a2"}}, 0));
   ASSERT_OK(b.AddDelta(1, {{"b", Ms("2024-01-20"), "b1"}}, 1));
+  ASSERT_OK(b.AddDelta(1, {{"c", Ms("2024-01-05"), "c1"}, {"c", Ms("2024-02-05"), "c2"}}, 0));
   ASSERT_OK(b.Commit(1));
   const auto& segs = b.snapshot().segments;
   auto r = Validate(b.storage(), false);
-  EXPECT_TRUE(HasProblem(r, segs[0].deltas[0].path, "after its segment 'seg0' ends")) << ProblemsText(r);
+  EXPECT_TRUE(HasProblem(r, segs[0].deltas[0].path, "starts at 2024-02-05T00:00:00.000Z, after its segment 'seg0' ends"))
+      << ProblemsText(r);
   EXPECT_TRUE(HasProblem(r, segs[1].deltas[0].path, "before its segment 'seg1' starts")) << ProblemsText(r);
+  EXPECT_EQ(r.problems.size(), 2u) << ProblemsText(r);
 }
 
 TEST(ValidateTest, TruncatedParquet) {
@@ -299,7 +305,8 @@ TEST(ValidateTest, EveryProblemAtOnce) {
   EXPECT_TRUE(HasProblem(r, missing, "missing")) << ProblemsText(r);
   EXPECT_TRUE(HasProblem(r, miscounted, "recorded 99 rows")) << ProblemsText(r);
   EXPECT_TRUE(HasProblem(r, "segment 'seg1'", "overlaps")) << ProblemsText(r);
-  EXPECT_TRUE(HasProblem(r, outside, "after its segment 'seg0' ends")) << ProblemsText(r);
+  EXPECT_TRUE(HasProblem(r, outside, "starts at 2024-03-01T00:00:00.000Z, after its segment 'seg0' ends"))
+      << ProblemsText(r);
   EXPECT_TRUE(HasProblem(r, "a/../../up.parquet", "")) << ProblemsText(r);
   EXPECT_GE(r.problems.size(), 5u);
 }
@@ -332,6 +339,33 @@ TEST(ValidateTest, LegacyFixturesAreClean) {
     ASSERT_OK_AND_ASSIGN(auto r, ValidateTable(dir + "/" + rel.substr(0, slash), rel.substr(slash + 1), o));
     EXPECT_TRUE(r.ok()) << t << ":\n" << ProblemsText(r);
     EXPECT_EQ(r.versions_checked, std::vector<Version>{Version(1)});
+  }
+}
+
+}  // namespace
+}  // namespace bazof::testing
+
+namespace bazof::testing {
+namespace {
+
+TEST(ValidateTest, CompactedTablesAreClean) {
+  for (std::optional<int64_t> duration : {std::optional<int64_t>(5 * 86400000000LL), std::optional<int64_t>(0)}) {
+    auto t = MakeRandomTable(14, 10);
+    ASSERT_OK_AND_ASSIGN(auto table, Table::Open(t.storage));
+    CompactOptions o;
+    o.segment_duration_us = duration;
+    o.target_file_bytes = 600;  // several files per segment
+    ASSERT_OK_AND_ASSIGN(auto c, Compact(table, o));
+    ASSERT_TRUE(c.committed);
+    auto r = Validate(t.storage, true);
+    EXPECT_TRUE(r.ok()) << ProblemsText(r);
+    // Appends after compaction: deltas that may end past their segment.
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(t.storage));
+    ASSERT_OK(Append(table, *AppendInput({{"k1", Ms("2024-01-03"), "late"}, {"k9", Ms("2024-02-08"), "new"}}))
+                  .status());
+    r = Validate(t.storage, true);
+    EXPECT_TRUE(r.ok()) << ProblemsText(r);
+    EXPECT_EQ(r.versions_checked.size(), 13u);
   }
 }
 

@@ -2,6 +2,7 @@
 valid after every operation; damage is reported (every problem, naming the object) with exit 1."""
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,25 @@ def test_valid_after_every_operation(run, tmp_path, seed):
     # Validating one version checks just that one.
     report = assert_valid(run, tmp_path, "w", version=3)
     assert report["versions_checked"] == [3]
+
+
+@pytest.mark.parametrize("seed", [14, 15])
+def test_valid_after_compactions_in_a_workload(run, tmp_path, seed):
+    """Writes and compactions interleaved: compaction lays deltas out per segment, later
+    appends may end past their segment's end (spec §10a); all of it validates."""
+    run("create", "--path", tmp_path, "--table", "c", "--schema", "v:int64,s:string")
+    w = Workload(run, tmp_path, "c", tmp_path, seed)
+    for i in range(12):
+        if i % 4 == 3:
+            duration = w.rng.choice(["3d", "30d", "400d", "auto"])
+            run("compact", "--path", tmp_path, "--table", "c", "--segment-duration", duration)
+            w.version += 1
+            w.trace.append(f"v{w.version}: compact {duration}")
+        else:
+            w.step()
+        assert_valid(run, tmp_path, "c")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        w.verify(pool)
 
 
 def test_gen_tables_are_valid(run, tmp_path):

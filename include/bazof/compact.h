@@ -1,0 +1,73 @@
+// Compaction: rewriting a table's deltas into per-segment files and building
+// a base per segment, as one commit that changes no scan result
+// (docs/spec.md, "Compaction").
+#pragma once
+
+#include <arrow/result.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bazof/snapshot.h"
+#include "bazof/table.h"
+
+namespace bazof {
+
+struct CompactOptions {
+  /// Event-time length of the segments; 0 = auto (segments of about as many
+  /// events as the table has keys, so bases add about as many rows as the
+  /// events); nullopt = the table's compaction.segment_duration (default auto).
+  std::optional<int64_t> segment_duration_us;
+  /// Size at which a segment's delta output starts a new file; nullopt = the
+  /// table's compaction.target_file_size property (default 128 MiB).
+  std::optional<int64_t> target_file_bytes;
+  /// Plan only: report what would be read and laid out, write nothing.
+  bool dry_run = false;
+  /// Threads merging key ranges; 0 = number of cores.
+  int threads = 0;
+  /// Called now and then with the number of events merged so far.
+  std::function<void(int64_t events)> progress;
+};
+
+struct CompactResult {
+  bool committed = false;      ///< false: dry run, or nothing to compact
+  Version version;             ///< the new version (when committed)
+  Version built_from;          ///< the version compacted (B of the new bases)
+  int64_t files_read = 0;      ///< deltas merged
+  int64_t bytes_read = 0;
+  int64_t events_read = 0;     ///< rows of the merged deltas
+  int64_t events_written = 0;  ///< rows of the new deltas (tie losers dropped)
+  int64_t segments = 0;        ///< segments of the new layout
+  int64_t bases = 0;           ///< bases written
+  int64_t base_rows = 0;
+  std::vector<std::string> files_added;
+  std::vector<std::string> files_removed;
+};
+
+/// Compacts the current version of `table` (format 1 only; legacy tables are
+/// kInvalidArgument). Memory is bounded by the merge's batches and one row
+/// group per output file, not by the table's size. If another writer commits
+/// meanwhile, kConflict and nothing changes (run it again).
+arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const CompactOptions& options = {});
+
+/// What a scan of the latest state reads, from metadata alone, and whether
+/// the table's compaction policy advises compacting.
+struct ReadCost {
+  int64_t files = 0;
+  int64_t deltas = 0;
+  int64_t bytes = 0;
+  int64_t rows = 0;
+  /// rows / rows of the largest file read (1 = as good as one file).
+  double read_amplification = 1;
+  bool compaction_advised = false;
+  std::string reason;  ///< why compaction is advised (empty if not)
+};
+
+/// ReadCost of scan(latest) at `snapshot`, judged by its properties.
+arrow::Result<ReadCost> LatestReadCost(const Snapshot& snapshot);
+
+}  // namespace bazof

@@ -1,0 +1,434 @@
+// bazof compact: every delta of version B merged into per-segment files, and a
+// base per segment, committed as version B+1 (docs/spec.md, "Compaction").
+//
+//   deltas of s<B> ──all-events merge (tie winners, tombstones)──▶ rows by (key, time)
+//     row ──segment of its event time──▶ delta file(s) of that segment
+//     row ──segments whose start it is the state at──▶ base of each such segment
+//   files synced ──▶ s<B+1>.json (CreateExclusive; kConflict if someone was first)
+#include "bazof/compact.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "bazof/error.h"
+#include "compute_init.h"
+#include "io/storage.h"
+#include "metadata/properties.h"
+#include "planning/planner.h"
+#include "read/run_reader.h"
+#include "read/scan_reader.h"
+#include "write/commit.h"
+#include "write/data_file_writer.h"
+
+namespace bazof {
+namespace {
+
+// More segments than this is almost certainly a mistaken duration.
+constexpr size_t kMaxSegments = 100000;
+// Rows buffered in open row groups across all output files.
+constexpr int64_t kBufferedRowsBudget = 2 * 1024 * 1024;
+// Page and dictionary size of compaction outputs: small, since every segment
+// keeps two files open, each buffering a page per column.
+constexpr int64_t kPageBytes = 64 * 1024;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+std::vector<const DataFileRef*> AllDeltas(const Snapshot& snap) {
+  std::vector<const DataFileRef*> out;
+  auto visit = [&](auto&& self, const std::vector<Segment>& segs) -> void {
+    for (const auto& s : segs) {
+      for (const auto& d : s.deltas) out.push_back(&d);
+      self(self, s.segments);
+    }
+  };
+  visit(visit, snap.segments);
+  return out;
+}
+
+// Segment starts of the new layout: the table's first start, then the start
+// of every period of `duration` that some delta's event-time range touches.
+arrow::Result<std::vector<int64_t>> SegmentStarts(const Snapshot& snap,
+                                                  const std::vector<const DataFileRef*>& deltas,
+                                                  int64_t duration, const std::string& table) {
+  int64_t first = snap.segments.front().start.micros();
+  for (const auto* d : deltas) first = std::min(first, d->start->micros());
+  std::set<int64_t> starts{first};
+  for (const auto* d : deltas) {
+    const int64_t k0 = FloorDiv(d->start->micros(), duration);
+    const int64_t k1 = FloorDiv(d->end->micros(), duration);
+    if (k1 - k0 >= static_cast<int64_t>(kMaxSegments)) {
+      return InvalidArgument("compaction of '", table, "': segment duration ",
+                             metadata::FormatDuration(duration), " would make more than ", kMaxSegments,
+                             " segments; choose a longer --segment-duration");
+    }
+    for (int64_t k = k0; k <= k1; ++k) {
+      if (k * duration > first) starts.insert(k * duration);
+    }
+    if (starts.size() > kMaxSegments) {
+      return InvalidArgument("compaction of '", table, "': segment duration ",
+                             metadata::FormatDuration(duration), " would make more than ", kMaxSegments,
+                             " segments; choose a longer --segment-duration");
+    }
+  }
+  return std::vector<int64_t>(starts.begin(), starts.end());
+}
+
+// same[j]: row j+1 of `batch` has the same key as row j (null when < 2 rows).
+arrow::Result<std::shared_ptr<arrow::BooleanArray>> SameKeyAsNext(const arrow::RecordBatch& batch, int nkeys) {
+  const int64_t n = batch.num_rows();
+  if (n < 2) return nullptr;
+  arrow::Datum acc;
+  for (int k = 0; k < nkeys; ++k) {
+    auto col = batch.column(k);
+    ARROW_ASSIGN_OR_RAISE(auto eq, arrow::compute::CallFunction("equal", {col->Slice(0, n - 1), col->Slice(1, n - 1)}));
+    if (k == 0) {
+      acc = eq;
+    } else {
+      ARROW_ASSIGN_OR_RAISE(acc, arrow::compute::And(acc, eq));
+    }
+  }
+  return std::static_pointer_cast<arrow::BooleanArray>(acc.make_array());
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> EventMicros(const arrow::RecordBatch& batch, int nkeys) {
+  ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(batch.column(nkeys), arrow::timestamp(arrow::TimeUnit::MICRO),
+                                                     arrow::compute::CastOptions::Unsafe()));
+  return d.make_array();
+}
+
+// Auto layout: one pass over keys and event times only counts the keys and
+// the events per time granule, then cuts segments of about `keys` events each,
+// so every base (one row per key) is about as large as a segment's deltas.
+arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Table>& table, const Snapshot& snap,
+                                                      const std::vector<planning::PlannedFile>& files,
+                                                      int64_t first, int64_t min_time, int64_t max_time,
+                                                      int threads) {
+  const int64_t span = std::max<int64_t>(1, max_time - min_time);
+  int64_t granule = 1;
+  for (int64_t g : {86400000000LL, 3600000000LL, 60000000LL, 1000000LL, 1000LL}) {
+    if (span / g >= 2000) {
+      granule = g;
+      break;
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto shape, read::MakeScanShape(snap, {}));
+  read::ScanReaderOptions ro;
+  ro.mode = read::MergeMode::kAllEvents;
+  ro.threads = threads;
+  ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(table->storage(), shape, files, ro));
+  const int nkeys = static_cast<int>(snap.schema.key_columns.size());
+  std::map<int64_t, int64_t> per_granule;
+  int64_t keys = 0;
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+    if (!batch) break;
+    if (batch->num_rows() == 0) continue;
+    ARROW_ASSIGN_OR_RAISE(auto same, SameKeyAsNext(*batch, nkeys));
+    keys += 1 + (same ? same->length() - same->true_count() : 0);  // keys never span batches
+    ARROW_ASSIGN_OR_RAISE(auto micros, EventMicros(*batch, nkeys));
+    const auto& m = static_cast<const arrow::TimestampArray&>(*micros);
+    for (int64_t j = 0; j < m.length(); ++j) ++per_granule[FloorDiv(m.Value(j), granule)];
+  }
+  std::vector<int64_t> starts{first};
+  int64_t acc = 0;
+  for (auto it = per_granule.begin(); it != per_granule.end(); ++it) {
+    acc += it->second;
+    auto next = std::next(it);
+    if (acc >= keys && next != per_granule.end()) {
+      const int64_t start = next->first * granule;
+      if (start > starts.back()) starts.push_back(start);
+      acc = 0;
+    }
+  }
+  return starts;
+}
+
+// Routes the all-events stream into per-segment delta files and bases.
+class LayoutWriter {
+ public:
+  LayoutWriter(io::Storage& storage, const TableSchema& schema, std::vector<int64_t> starts,
+               Version built_from, int64_t target_bytes)
+      : storage_(storage),
+        schema_(schema),
+        file_schema_(write::DataFileSchema(schema, true, true)),
+        starts_(std::move(starts)),
+        built_from_(built_from),
+        target_bytes_(target_bytes),
+        segments_(starts_.size()) {
+    const int64_t open_files = 2 * static_cast<int64_t>(starts_.size());
+    row_group_rows_ = std::clamp<int64_t>(kBufferedRowsBudget / open_files, 16 * 1024, write::kRowGroupRows);
+  }
+
+  arrow::Status Write(const arrow::RecordBatch& merged) {
+    const int64_t n = merged.num_rows();
+    if (n == 0) return arrow::Status::OK();
+    auto batch = arrow::RecordBatch::Make(file_schema_, n, merged.columns());
+    const int nkeys = static_cast<int>(schema_.key_columns.size());
+    ARROW_ASSIGN_OR_RAISE(auto micros_array, EventMicros(*batch, nkeys));
+    const auto& micros = static_cast<const arrow::TimestampArray&>(*micros_array);
+    // A key's rows are adjacent and never span batches.
+    ARROW_ASSIGN_OR_RAISE(auto same, SameKeyAsNext(*batch, nkeys));
+    const size_t nseg = starts_.size();
+    std::vector<std::vector<int64_t>> delta_rows(nseg), base_rows(nseg);
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t t = micros.Value(j);
+      const size_t seg = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), t) - starts_.begin());
+      delta_rows[seg == 0 ? 0 : seg - 1].push_back(j);
+      // Row j is the state at every segment start S with t <= S < next time.
+      size_t lo = static_cast<size_t>(std::lower_bound(starts_.begin(), starts_.end(), t) - starts_.begin());
+      lo = std::max<size_t>(lo, 1);
+      size_t hi = nseg;
+      if (j + 1 < n && same->Value(j)) {
+        hi = static_cast<size_t>(std::lower_bound(starts_.begin(), starts_.end(), micros.Value(j + 1)) -
+                                 starts_.begin());
+      }
+      for (size_t i = lo; i < hi; ++i) base_rows[i].push_back(j);
+    }
+    for (size_t i = 0; i < nseg; ++i) {
+      if (!delta_rows[i].empty()) ARROW_RETURN_NOT_OK(WriteDelta(i, *batch, delta_rows[i]));
+      if (!base_rows[i].empty()) ARROW_RETURN_NOT_OK(WriteBase(i, *batch, base_rows[i]));
+    }
+    return arrow::Status::OK();
+  }
+
+  // Closes every file; returns the new segments.
+  arrow::Result<std::vector<Segment>> Finish() {
+    std::vector<Segment> out;
+    for (size_t i = 0; i < starts_.size(); ++i) {
+      auto& s = segments_[i];
+      ARROW_RETURN_NOT_OK(CloseDelta(i));
+      Segment seg;
+      seg.start = EventTime::FromMicros(starts_[i]);
+      seg.id = "seg-" + FormatEventTime(seg.start);
+      if (i + 1 < starts_.size()) seg.end = EventTime::FromMicros(starts_[i + 1] - 1);
+      if (s.base) {
+        ARROW_ASSIGN_OR_RAISE(auto ref, s.base->Close());
+        s.base.reset();
+        ARROW_RETURN_NOT_OK(storage_.Sync(ref.path));
+        written_.push_back(ref.path);
+        seg.base = std::move(ref);
+      }
+      seg.deltas = std::move(s.deltas);
+      out.push_back(std::move(seg));
+    }
+    return out;
+  }
+
+  const std::vector<std::string>& written() const { return written_; }
+
+ private:
+  struct Output {
+    std::unique_ptr<write::DataFileStream> delta;  // being filled
+    std::vector<DataFileRef> deltas;               // closed
+    std::unique_ptr<write::DataFileStream> base;
+  };
+
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Rows(const arrow::RecordBatch& batch,
+                                                          const std::vector<int64_t>& rows) {
+    if (static_cast<int64_t>(rows.size()) == batch.num_rows()) return batch.Slice(0);
+    arrow::Int64Builder b;
+    ARROW_RETURN_NOT_OK(b.AppendValues(rows));
+    ARROW_ASSIGN_OR_RAISE(auto indices, b.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arrow::Datum(batch.Slice(0)), arrow::Datum(indices)));
+    return taken.record_batch();
+  }
+
+  arrow::Result<std::unique_ptr<write::DataFileStream>> NewFile() {
+    auto name = write::NewDataFileName(Version(built_from_.value() + 1));
+    written_.push_back(name);
+    return write::DataFileStream::Open(storage_, schema_, name, built_from_, true, true, row_group_rows_,
+                                      kPageBytes);
+  }
+
+  arrow::Status WriteDelta(size_t i, const arrow::RecordBatch& batch, const std::vector<int64_t>& rows) {
+    auto& out = segments_[i];
+    if (!out.delta) {
+      ARROW_ASSIGN_OR_RAISE(out.delta, NewFile());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto part, Rows(batch, rows));
+    ARROW_RETURN_NOT_OK(out.delta->Write(*part));
+    if (out.delta->bytes_flushed() >= target_bytes_) ARROW_RETURN_NOT_OK(CloseDelta(i));
+    return arrow::Status::OK();
+  }
+
+  arrow::Status CloseDelta(size_t i) {
+    auto& out = segments_[i];
+    if (!out.delta) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto ref, out.delta->Close());
+    out.delta.reset();
+    ARROW_RETURN_NOT_OK(storage_.Sync(ref.path));
+    out.deltas.push_back(std::move(ref));
+    return arrow::Status::OK();
+  }
+
+  arrow::Status WriteBase(size_t i, const arrow::RecordBatch& batch, const std::vector<int64_t>& rows) {
+    auto& out = segments_[i];
+    if (!out.base) {
+      ARROW_ASSIGN_OR_RAISE(out.base, NewFile());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto part, Rows(batch, rows));
+    return out.base->Write(*part);
+  }
+
+  io::Storage& storage_;
+  const TableSchema& schema_;
+  std::shared_ptr<arrow::Schema> file_schema_;
+  std::vector<int64_t> starts_;
+  Version built_from_;
+  int64_t target_bytes_;
+  int64_t row_group_rows_ = write::kRowGroupRows;
+  std::vector<Output> segments_;
+  std::vector<std::string> written_;
+};
+
+}  // namespace
+
+arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const CompactOptions& options) {
+  ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
+  auto snap = table->current_snapshot();
+  const std::string& where = table->location();
+  if (snap->format_version < 1) {
+    return InvalidArgument("table '", where,
+                           "' is a bazof 0.1 / azof 0.2 table: bazof reads it but does not rewrite it");
+  }
+  if (snap->segments.empty()) {
+    return Corruption("table '", where, "': snapshot has no segment");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto policy, metadata::PolicyFromProperties(snap->properties));
+  const int64_t duration = options.segment_duration_us.value_or(policy.segment_duration_us);
+  const int64_t target = options.target_file_bytes.value_or(policy.target_file_bytes);
+  if (duration < 0) return InvalidArgument("compaction of '", where, "': segment duration must be positive");
+  if (target <= 0) return InvalidArgument("compaction of '", where, "': target file size must be positive");
+
+  CompactResult result;
+  result.built_from = snap->version;
+  auto deltas = AllDeltas(*snap);
+  for (const auto* d : deltas) {
+    if (!d->start || !d->end) return Corruption("table '", where, "': delta '", d->path, "' has no event-time range");
+    ++result.files_read;
+    result.bytes_read += std::max<int64_t>(d->size, 0);
+    result.events_read += std::max<int64_t>(d->rows, 0);
+  }
+  if (deltas.empty()) return result;  // nothing was ever written
+
+  // Deltas hold every event (the complete-deltas invariant); bases are derived
+  // from them, so the merge reads deltas only.
+  Snapshot without_bases = *snap;
+  auto strip = [](auto&& self, std::vector<Segment>& segs) -> void {
+    for (auto& s : segs) {
+      s.base.reset();
+      self(self, s.segments);
+    }
+  };
+  strip(strip, without_bases.segments);
+  auto plan = planning::PlanScan(without_bases, EventTime::Max());
+  const int threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<int64_t> starts;
+  if (duration > 0) {
+    ARROW_ASSIGN_OR_RAISE(starts, SegmentStarts(*snap, deltas, duration, where));
+  } else {
+    int64_t first = snap->segments.front().start.micros(), lo = INT64_MAX, hi = INT64_MIN;
+    for (const auto* d : deltas) {
+      lo = std::min(lo, d->start->micros());
+      hi = std::max(hi, d->end->micros());
+    }
+    ARROW_ASSIGN_OR_RAISE(starts, AutoSegmentStarts(table, *snap, plan.files, std::min(first, lo), lo, hi, threads));
+  }
+  result.segments = static_cast<int64_t>(starts.size());
+  if (options.dry_run) return result;
+
+  std::vector<int> all_values(snap->schema.value_columns.size());
+  for (size_t i = 0; i < all_values.size(); ++i) all_values[i] = static_cast<int>(i);
+  ARROW_ASSIGN_OR_RAISE(auto shape, read::MakeScanShape(*snap, all_values));
+  read::ScanReaderOptions ro;
+  ro.mode = read::MergeMode::kAllEvents;
+  // The writer side already buffers per segment; keep the merge side small.
+  ro.max_queued_batches = 2;
+  ro.threads = threads;
+  ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(table->storage(), shape, plan.files, ro));
+
+  auto& storage = *table->storage();
+  LayoutWriter layout(storage, snap->schema, starts, snap->version, target);
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+    if (!batch) break;
+    result.events_written += batch->num_rows();
+    ARROW_RETURN_NOT_OK(layout.Write(*batch));
+    if (options.progress) options.progress(result.events_written);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto segments, layout.Finish());
+
+  Snapshot next = *snap;
+  next.format_version = 1;
+  next.version = Version(snap->version.value() + 1);
+  next.segments = std::move(segments);
+  CommitInfo commit;
+  commit.operation = "compact";
+  commit.timestamp = write::WallClockNow();
+  for (const auto& s : next.segments) {
+    if (s.base) {
+      ++result.bases;
+      result.base_rows += s.base->rows;
+      commit.files_added.push_back(s.base->path);
+    }
+    for (const auto& d : s.deltas) commit.files_added.push_back(d.path);
+  }
+  commit.rows_added = result.events_written + result.base_rows;
+  for (const auto* f : snap->AllFiles()) commit.files_removed.push_back(f->path);
+  next.commit = commit;
+  auto st = write::CommitSnapshot(storage, next);
+  if (!st.ok()) {
+    if (ErrorKindOf(st) == ErrorKind::kConflict) {
+      return Conflict("compaction of '", where, "': version ", next.version.value(),
+                      " was committed by another writer meanwhile; nothing changed, run compact again");
+    }
+    return WithContext(st, "commit of '" + where + "': ");
+  }
+  result.committed = true;
+  result.version = next.version;
+  result.files_added = std::move(commit.files_added);
+  result.files_removed = std::move(commit.files_removed);
+  return result;
+}
+
+arrow::Result<ReadCost> LatestReadCost(const Snapshot& snapshot) {
+  ReadCost cost;
+  auto plan = planning::PlanScan(snapshot, EventTime::Max());
+  int64_t largest = 0;
+  for (const auto& f : plan.files) {
+    ++cost.files;
+    if (!f.is_base) ++cost.deltas;
+    cost.bytes += std::max<int64_t>(f.ref.size, 0);
+    cost.rows += std::max<int64_t>(f.ref.rows, 0);
+    largest = std::max(largest, f.ref.rows);
+  }
+  cost.read_amplification = largest > 0 ? static_cast<double>(cost.rows) / static_cast<double>(largest) : 1.0;
+  if (snapshot.format_version < 1) return cost;  // legacy tables are not compacted
+  ARROW_ASSIGN_OR_RAISE(auto policy, metadata::PolicyFromProperties(snapshot.properties));
+  if (cost.deltas > policy.max_deltas) {
+    cost.compaction_advised = true;
+    cost.reason = "a latest scan reads " + std::to_string(cost.deltas) +
+                  " delta files (compaction.max_deltas = " + std::to_string(policy.max_deltas) + ")";
+  } else if (cost.read_amplification > policy.max_read_amplification) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf),
+                  "a latest scan reads %.1f rows per row of its largest file "
+                  "(compaction.max_read_amplification = %g)",
+                  cost.read_amplification, policy.max_read_amplification);
+    cost.compaction_advised = true;
+    cost.reason = buf;
+  }
+  return cost;
+}
+
+}  // namespace bazof
