@@ -357,7 +357,10 @@ void Validator::CheckSegments(const Snapshot& snap, const std::vector<Segment>& 
       if (d.start && d.end && *d.start > *d.end) {
         Add(d.path, "event-time range starts (" + Ts(*d.start) + ") after it ends (" + Ts(*d.end) + ")", n);
       }
-      if (d.start && *d.start < seg.start) {
+      // The first segment also takes events earlier than its start (an
+      // append files them there, docs/spec.md §10a).
+      const bool first = format1 && !parent && i == 0;
+      if (d.start && *d.start < seg.start && !first) {
         Add(d.path, "delta starts at " + Ts(*d.start) + ", before its segment '" + seg.id + "' starts (" +
                         Ts(seg.start) + ")",
             n);

@@ -119,6 +119,7 @@ TEST(ValidateTest, DeltaOutsideItsSegment) {
   ASSERT_OK(b.AddDelta(1, {{"a", Ms("2024-02-05"), "a2"}}, 0));
   ASSERT_OK(b.AddDelta(1, {{"b", Ms("2024-01-20"), "b1"}}, 1));
   ASSERT_OK(b.AddDelta(1, {{"c", Ms("2024-01-05"), "c1"}, {"c", Ms("2024-02-05"), "c2"}}, 0));
+  ASSERT_OK(b.AddDelta(1, {{"d", Ms("1960-01-05"), "d1"}}, 0));  // the first segment takes earlier events
   ASSERT_OK(b.Commit(1));
   const auto& segs = b.snapshot().segments;
   auto r = Validate(b.storage(), false);

@@ -59,6 +59,13 @@ def test_valid_after_compactions_in_a_workload(run, tmp_path, seed):
         w.verify(pool)
 
 
+def test_events_before_the_first_segment(run, tmp_path):
+    """create's only segment starts in 1970; earlier events are filed under it (spec §10a)."""
+    run("create", "--path", tmp_path, "--table", "old", "--schema", "v:string")
+    run("put", "--path", tmp_path, "--table", "old", "--key", "a", "--event-time", "1960-01-01", "v=x")
+    assert_valid(run, tmp_path, "old")
+
+
 def test_gen_tables_are_valid(run, tmp_path):
     run("gen", "--path", tmp_path, "--table", "g", "--keys", "300", "--events", "6", "--segments", "7")
     report = assert_valid(run, tmp_path, "g")
