@@ -12,6 +12,7 @@
 #include "compute_init.h"
 #include "io/storage.h"
 #include "metadata/snapshot_json.h"
+#include "metadata/table_files.h"
 #include "planning/planner.h"
 #include "read/scan_filter.h"
 #include "read/scan_reader.h"
@@ -19,67 +20,13 @@
 namespace bazof {
 namespace {
 
-std::string SnapshotName(int64_t v) { return "s" + std::to_string(v) + ".json"; }
+using metadata::SnapshotFileName;
 
-arrow::Result<int64_t> ParseVersionFile(const std::string& text, const std::string& what) {
-  size_t b = 0, e = text.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
-  std::string_view digits(text.data() + b, e - b);
-  int64_t v = 0;
-  bool ok = !digits.empty() && digits.size() <= 18;
-  for (char c : digits) {
-    if (c < '0' || c > '9') ok = false;
-    else v = v * 10 + (c - '0');
-  }
-  if (!ok) {
-    std::string shown(digits.substr(0, 40));
-    return Corruption("version pointer '", what, "': '", shown, "' is not a version number");
-  }
-  return v;
-}
-
-arrow::Result<std::shared_ptr<Snapshot>> LoadSnapshot(io::Storage& storage, int64_t v) {
-  const std::string name = SnapshotName(v);
-  auto text = storage.ReadFile(name);
-  if (!text.ok()) {
-    if (ErrorKindOf(text.status()) == ErrorKind::kNotFound) {
-      return NotFound("version ", v, " of table '", storage.display_root(), "' does not exist (no ",
-                      name, ")");
-    }
-    return text.status();
-  }
-  ARROW_ASSIGN_OR_RAISE(auto snap, metadata::ParseSnapshot(*text, storage.Describe(name)));
-  if (snap.format_version >= 1 && snap.version.value() != v) {
-    return Corruption("snapshot '", storage.Describe(name), "': field 'version' is ",
-                      snap.version.value(), ", the file name says ", v);
-  }
-  snap.version = Version(v);
-  return std::make_shared<Snapshot>(std::move(snap));
-}
-
-// bazof 0.1 snapshots carry no schema: value columns are the data files'
-// other columns (the first referenced file decides).
-arrow::Status InferLegacySchema(io::Storage& storage, Snapshot* snap) {
-  auto files = snap->AllFiles();
-  if (files.empty()) return arrow::Status::OK();
-  const std::string& name = files.front()->path;
-  ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name));
-  auto reader = parquet::arrow::OpenFile(input, arrow::default_memory_pool());
-  if (!reader.ok()) {
-    return Corruption("data file '", storage.Describe(name), "': not a Parquet file (",
-                      reader.status().message(), ")");
-  }
-  std::shared_ptr<arrow::Schema> schema;
-  ARROW_RETURN_NOT_OK((*reader)->GetSchema(&schema));
-  for (const auto& f : schema->fields()) {
-    if (f->name() == snap->schema.key_columns[0].name || f->name() == snap->schema.event_time.name ||
-        f->name().starts_with(kReservedPrefix)) {
-      continue;
-    }
-    snap->schema.value_columns.push_back(ColumnSpec{f->name(), 0, f->type(), true});
-  }
-  return arrow::Status::OK();
+// The retention hint, or nullopt when there is none or it does not parse:
+// readers only use it to explain or route around vacuumed versions.
+std::optional<metadata::RetentionHint> RetentionHintOrNone(io::Storage& storage) {
+  auto hint = metadata::ReadRetentionHint(storage);
+  return hint.ok() ? *hint : std::nullopt;
 }
 
 class ScanImpl : public Scan {
@@ -157,16 +104,21 @@ arrow::Result<std::shared_ptr<Table>> Table::Open(std::shared_ptr<io::Storage> s
   }
   // The pointer is a hint; the highest existing snapshot is the truth.
   int64_t v = -1;
-  auto text = storage->ReadFile("version.txt");
+  auto text = storage->ReadFile(metadata::kVersionFile);
   if (text.ok()) {
-    ARROW_ASSIGN_OR_RAISE(v, ParseVersionFile(*text, storage->Describe("version.txt")));
+    ARROW_ASSIGN_OR_RAISE(v, metadata::ParseVersionPointer(*text, storage->Describe(metadata::kVersionFile)));
   } else if (ErrorKindOf(text.status()) == ErrorKind::kNotFound) {
     for (int64_t probe : {0, 1}) {
-      ARROW_ASSIGN_OR_RAISE(bool exists, storage->Exists(SnapshotName(probe)));
+      ARROW_ASSIGN_OR_RAISE(bool exists, storage->Exists(SnapshotFileName(probe)));
       if (exists) {
         v = probe;
         break;
       }
+    }
+    if (v < 0) {
+      // Early versions may have been vacuumed: the hint says where the
+      // retained ones begin.
+      if (auto hint = RetentionHintOrNone(*storage)) v = hint->oldest_retained;
     }
     if (v < 0) {
       return NotFound("table '", storage->display_root(), "' not found (no version.txt and no s0.json or s1.json)");
@@ -174,18 +126,30 @@ arrow::Result<std::shared_ptr<Table>> Table::Open(std::shared_ptr<io::Storage> s
   } else {
     return text.status();
   }
-  while (true) {
-    ARROW_ASSIGN_OR_RAISE(bool newer, storage->Exists(SnapshotName(v + 1)));
-    if (!newer) break;
-    ++v;
-  }
-  auto snap = LoadSnapshot(*storage, v);
+  auto probe_up = [&](int64_t from) -> arrow::Result<int64_t> {
+    while (true) {
+      ARROW_ASSIGN_OR_RAISE(bool newer, storage->Exists(SnapshotFileName(from + 1)));
+      if (!newer) return from;
+      ++from;
+    }
+  };
+  ARROW_ASSIGN_OR_RAISE(v, probe_up(v));
+  auto snap = metadata::ReadSnapshotFile(*storage, v);
   if (!snap.ok() && ErrorKindOf(snap.status()) == ErrorKind::kNotFound) {
-    return Corruption("version pointer '", storage->Describe("version.txt"), "' names version ", v,
-                      " but ", storage->Describe(SnapshotName(v)), " does not exist");
+    // A lagging pointer may name a version vacuum has since removed; the
+    // retained versions start at the hint's oldest.
+    auto hint = RetentionHintOrNone(*storage);
+    if (hint && hint->oldest_retained > v) {
+      ARROW_ASSIGN_OR_RAISE(v, probe_up(hint->oldest_retained));
+      snap = metadata::ReadSnapshotFile(*storage, v);
+    }
+  }
+  if (!snap.ok() && ErrorKindOf(snap.status()) == ErrorKind::kNotFound) {
+    return Corruption("version pointer '", storage->Describe(metadata::kVersionFile), "' names version ", v,
+                      " but ", storage->Describe(SnapshotFileName(v)), " does not exist");
   }
   ARROW_RETURN_NOT_OK(snap.status());
-  if (!(*snap)->schema_recorded) ARROW_RETURN_NOT_OK(InferLegacySchema(*storage, snap->get()));
+  ARROW_RETURN_NOT_OK(metadata::InferLegacySchema(*storage, snap->get()));
   return std::shared_ptr<Table>(new Table(std::move(storage), *std::move(snap)));
 }
 
@@ -195,9 +159,28 @@ arrow::Result<std::shared_ptr<const Snapshot>> Table::SnapshotAt(Version v) cons
     return NotFound("version ", v.value(), " of table '", storage_->display_root(),
                     "' does not exist (current version is ", current_->version.value(), ")");
   }
-  ARROW_ASSIGN_OR_RAISE(auto snap, LoadSnapshot(*storage_, v.value()));
-  if (!snap->schema_recorded) ARROW_RETURN_NOT_OK(InferLegacySchema(*storage_, snap.get()));
-  return snap;
+  auto snap = metadata::ReadSnapshotFile(*storage_, v.value());
+  if (!snap.ok() && ErrorKindOf(snap.status()) == ErrorKind::kNotFound) {
+    auto hint = RetentionHintOrNone(*storage_);
+    if (hint && hint->first_version <= v.value() && v.value() < hint->oldest_retained) {
+      return NotFound("version ", v.value(), " of table '", storage_->display_root(),
+                      "' was vacuumed (oldest retained version: ", hint->oldest_retained, ")");
+    }
+  }
+  ARROW_RETURN_NOT_OK(snap.status());
+  ARROW_RETURN_NOT_OK(metadata::InferLegacySchema(*storage_, snap->get()));
+  return std::shared_ptr<const Snapshot>(*std::move(snap));
+}
+
+arrow::Result<Version> Table::OldestVersion() const {
+  int64_t v = 0;
+  if (auto hint = RetentionHintOrNone(*storage_)) v = hint->oldest_retained;
+  // Without a hint the table starts at 0 (create) or 1 (gen, legacy).
+  for (; v < current_->version.value(); ++v) {
+    ARROW_ASSIGN_OR_RAISE(bool exists, storage_->Exists(SnapshotFileName(v)));
+    if (exists) break;
+  }
+  return Version(std::min(v, current_->version.value()));
 }
 
 const std::string& Table::location() const { return storage_->display_root(); }

@@ -19,8 +19,9 @@ struct LogEntry {
   std::optional<CommitInfo> commit;  ///< nullopt for legacy snapshots
 };
 
-/// Every version from the oldest still present to the current one, in order.
-/// O(versions) snapshot reads.
+/// Every retained version, from Table::OldestVersion() to the current one,
+/// in order (versions removed by vacuum are not listed). O(versions)
+/// snapshot reads.
 arrow::Result<std::vector<LogEntry>> ReadLog(const Table& table);
 
 /// The log as a table, one row per entry: version (int64), timestamp

@@ -46,8 +46,15 @@ class Table : public std::enable_shared_from_this<Table> {
   /// The current snapshot.
   const std::shared_ptr<const Snapshot>& current_snapshot() const { return current_; }
 
-  /// Snapshot of version `v` (kNotFound if it does not exist).
+  /// Snapshot of version `v`. kNotFound if it does not exist; for a version
+  /// that vacuum removed the message says so: "version N of table '…' was
+  /// vacuumed (oldest retained version: M)".
   arrow::Result<std::shared_ptr<const Snapshot>> SnapshotAt(Version v) const;
+
+  /// The oldest retained version: versions from it to current_version() can
+  /// be read (older ones were vacuumed or never existed). Reads the retention
+  /// hint and probes one or two snapshots; no listing.
+  arrow::Result<Version> OldestVersion() const;
 
   /// Starts building a scan of this table.
   ScanBuilder NewScan() const;

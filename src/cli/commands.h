@@ -43,5 +43,7 @@ void AddInfoCommand(CLI::App& app, Action* run);
 void AddGenCommand(CLI::App& app, Action* run);
 void AddCompactCommand(CLI::App& app, Action* run);
 void AddAlterCommand(CLI::App& app, Action* run);
+void AddValidateCommand(CLI::App& app, Action* run);
+void AddVacuumCommand(CLI::App& app, Action* run);
 
 }  // namespace bazof::cli

@@ -32,7 +32,7 @@ void AddLogCommand(CLI::App& app, Action* run) {
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
-      "log", "One row per version: version, commit time (wall clock), operation, rows added,\nfiles added, files removed, description (what an alter changed).");
+      "log", "One row per retained version (versions removed by vacuum are not listed): version,\ncommit time (wall clock), operation, rows added, files added, files removed,\ndescription (what an alter changed).");
   f->table.Add(cmd);
   cmd->add_option("--format", f->format, "table (default), csv or json");
   cmd->callback([run, f] { *run = [f] { return RunLog(f->table, f->format); }; });

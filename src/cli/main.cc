@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   bazof::cli::AddGenCommand(app, &run);
   bazof::cli::AddCompactCommand(app, &run);
   bazof::cli::AddAlterCommand(app, &run);
+  bazof::cli::AddValidateCommand(app, &run);
+  bazof::cli::AddVacuumCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

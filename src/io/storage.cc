@@ -96,6 +96,41 @@ class FsStorage : public Storage {
     return st.ok() ? st : Wrap(st, display_root_);
   }
 
+  arrow::Result<std::vector<ListedFile>> ListFiles(std::string_view dir, bool recursive) override {
+    arrow::fs::FileSelector selector;
+    selector.base_dir = dir.empty() ? root_ : Full(dir);
+    selector.allow_not_found = true;
+    selector.recursive = recursive;
+    auto infos = fs_->GetFileInfo(selector);
+    const std::string shown = dir.empty() ? display_root_ : Describe(dir);
+    if (!infos.ok()) return Wrap(infos.status(), shown);
+    const std::string prefix = root_ + "/";
+    std::vector<ListedFile> out;
+    for (const auto& info : *infos) {
+      if (info.type() != arrow::fs::FileType::File) continue;
+      const std::string& path = info.path();
+      if (!path.starts_with(prefix)) {
+        return MakeError(ErrorKind::kIOError, "listing '" + shown + "' returned '" + path +
+                                                  "', outside the table root");
+      }
+      out.push_back(ListedFile{path.substr(prefix.size()), info.size(), info.mtime()});
+    }
+    return out;
+  }
+
+  arrow::Status DeleteFile(std::string_view name) override {
+    const std::string full = Full(name);
+    auto st = fs_->DeleteFile(full);
+    if (!st.ok()) {
+      // Idempotent: a file that is already gone is what the caller wanted.
+      auto info = fs_->GetFileInfo(full);
+      if (!(info.ok() && info->type() == arrow::fs::FileType::NotFound)) return Wrap(st, Describe(name));
+      return arrow::Status::OK();
+    }
+    if (is_local_) return FsyncDirectory(full.substr(0, full.rfind('/')));
+    return arrow::Status::OK();
+  }
+
  private:
   std::string Full(std::string_view name) const { return root_ + "/" + std::string(name); }
 

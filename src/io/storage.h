@@ -15,7 +15,17 @@
 //    the name is referenced only after the write returned OK.
 //  * ReplaceFile(name, bytes) overwrites a small file (version.txt); it is a
 //    hint, so a torn or stale value is tolerated by readers.
-//  * Nothing here derives information from modification times.
+//  * ListFiles and DeleteFile are for maintenance (vacuum, validate) only:
+//    the read and write paths never list (docs/spec.md §3). A listing may
+//    miss files created while it runs (object stores list eventually);
+//    callers protect young files with a grace period, never by listing
+//    twice. ListFiles reports each file's size and modification time; only
+//    vacuum's grace period uses the time, never a reader.
+//  * DeleteFile(name) removes one file; it is idempotent (a missing file is
+//    OK, so an interrupted vacuum can simply run again) and, on a local disk,
+//    durable before it returns (the directory is fsynced), so deletions
+//    issued in order survive a crash in that order.
+//  * Nothing else here derives information from modification times.
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
@@ -23,11 +33,21 @@
 #include <arrow/io/interfaces.h>
 #include <arrow/result.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bazof::io {
+
+/// One file found by Storage::ListFiles.
+struct ListedFile {
+  std::string name;  ///< relative to the table root, '/'-separated
+  int64_t size = -1;  ///< bytes; -1 = unknown
+  /// Last modification; arrow::fs::kNoTime when the storage does not say.
+  arrow::fs::TimePoint mtime = arrow::fs::kNoTime;
+};
 
 class Storage {
  public:
@@ -63,6 +83,13 @@ class Storage {
   virtual arrow::Status ReplaceFile(std::string_view name, std::string_view bytes) = 0;
   /// Makes sure the root directory exists.
   virtual arrow::Status CreateRoot() = 0;
+  /// The files (not directories) under `dir` ("" = the root), recursively or
+  /// not, with names relative to the root. A missing directory lists as
+  /// empty. Order unspecified. Maintenance only; see the contract above.
+  virtual arrow::Result<std::vector<ListedFile>> ListFiles(std::string_view dir, bool recursive) = 0;
+  /// Deletes the file `name`: OK if it is gone afterwards (also when it was
+  /// already missing); durable on a local disk. Never deletes a directory.
+  virtual arrow::Status DeleteFile(std::string_view name) = 0;
 };
 
 /// Resolves a table location (local path, file:// or s3:// URI) and table

@@ -14,14 +14,12 @@ namespace bazof {
 
 arrow::Result<std::vector<LogEntry>> ReadLog(const Table& table) {
   std::vector<LogEntry> out;
-  for (int64_t v = 0; v <= table.current_version().value(); ++v) {
-    auto snap = table.SnapshotAt(Version(v));
-    if (!snap.ok()) {
-      // Tables need not start at 0 (gen and legacy tables start at 1).
-      if (ErrorKindOf(snap.status()) == ErrorKind::kNotFound && out.empty()) continue;
-      return snap.status();
-    }
-    out.push_back(LogEntry{Version(v), (*snap)->commit});
+  // Retained versions only: older ones were vacuumed (or, below 1, never
+  // existed in tables made by gen or the original implementation).
+  ARROW_ASSIGN_OR_RAISE(Version oldest, table.OldestVersion());
+  for (int64_t v = oldest.value(); v <= table.current_version().value(); ++v) {
+    ARROW_ASSIGN_OR_RAISE(auto snap, table.SnapshotAt(Version(v)));
+    out.push_back(LogEntry{Version(v), snap->commit});
   }
   return out;
 }

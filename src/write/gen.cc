@@ -169,20 +169,28 @@ arrow::Result<GenSummary> GenerateSampleTable(io::Storage& storage, const GenOpt
   summary.version = 1;
 
   if (!late.empty()) {
-    // Version 2: late events, filed under the segment of their earliest time.
+    // Version 2: late events, one file per segment they fall in, so that
+    // each delta lies within its segment.
     snap.version = Version(2);
-    auto name = NewDataFileName(snap.version);
-    ARROW_ASSIGN_OR_RAISE(auto rows, builder.Build(late));
-    ARROW_ASSIGN_OR_RAISE(auto ref, WriteDataFile(storage, schema, name, rows, Version(2)));
-    ARROW_RETURN_NOT_OK(storage.Sync(name));
-    size_t target = 0;
+    snap.commit = CommitInfo{"gen", "", static_cast<int64_t>(late.size()), {}, {}};
     for (size_t s = 0; s < snap.segments.size(); ++s) {
-      if (snap.segments[s].start <= *ref.start) target = s;
+      const int64_t start = snap.segments[s].start.micros() / 1000;
+      const int64_t next = s + 1 < snap.segments.size() ? snap.segments[s + 1].start.micros() / 1000 : INT64_MAX;
+      std::vector<const Event*> in_segment;
+      for (const Event* e : late) {
+        if (e->millis >= start && e->millis < next) in_segment.push_back(e);
+      }
+      if (in_segment.empty()) continue;
+      auto name = NewDataFileName(snap.version);
+      ARROW_ASSIGN_OR_RAISE(auto rows, builder.Build(in_segment));
+      ARROW_ASSIGN_OR_RAISE(auto ref, WriteDataFile(storage, schema, name, rows, Version(2)));
+      ARROW_RETURN_NOT_OK(storage.Sync(name));
+      snap.segments[s].deltas.push_back(ref);
+      snap.commit->files_added.push_back(name);
     }
-    snap.segments[target].deltas.push_back(ref);
-    snap.commit = CommitInfo{"gen", WallClockNow(), static_cast<int64_t>(late.size()), {name}, {}};
+    snap.commit->timestamp = WallClockNow();
     ARROW_RETURN_NOT_OK(CommitSnapshot(storage, snap));
-    summary.files += 1;
+    summary.files += static_cast<int64_t>(snap.commit->files_added.size());
     summary.version = 2;
   }
   return summary;

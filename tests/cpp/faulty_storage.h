@@ -59,6 +59,14 @@ class FaultyStorage : public io::Storage {
     ARROW_RETURN_NOT_OK(Tick("CreateRoot"));
     return inner_->CreateRoot();
   }
+  arrow::Result<std::vector<io::ListedFile>> ListFiles(std::string_view dir, bool recursive) override {
+    ARROW_RETURN_NOT_OK(Tick("ListFiles"));
+    return inner_->ListFiles(dir, recursive);
+  }
+  arrow::Status DeleteFile(std::string_view name) override {
+    ARROW_RETURN_NOT_OK(Tick("DeleteFile"));
+    return inner_->DeleteFile(name);
+  }
 
  private:
   arrow::Status Tick(const char* op) {

@@ -181,3 +181,32 @@ def table_state(run, path, table):
         "scan": run("scan", "--path", path, "--table", table, "--format", "csv").stdout,
         "snapshots": sorted(p.name for p in root.glob("s*.json")),
     }
+
+
+# ---- validation (bazof validate) --------------------------------------------
+
+import json as _json  # noqa: E402
+
+
+def assert_valid(run, path, table, deep=True, version=None):
+    """Run `bazof validate` (--deep unless deep=False) and assert the table is valid: exit 0 and no
+    problem listed. Call it after any operation to check the table still obeys the format. Returns
+    the JSON report."""
+    args = ["validate", "--path", path, "--table", table, "--format", "json"]
+    if deep:
+        args.append("--deep")
+    if version is not None:
+        args += ["--version", version]
+    proc = run(*args, check=False)
+    report = _json.loads(proc.stdout) if proc.stdout.strip() else None
+    problems = "\n".join(f"  {p['object']}: {p['problem']} (versions {p['versions']})"
+                         for p in (report or {}).get("problems", []))
+    assert proc.returncode == 0 and report is not None and report["valid"], (
+        f"bazof validate {path} {table}: exit {proc.returncode}\n{problems}\nstderr: {proc.stderr}")
+    return report
+
+
+@pytest.fixture
+def validate(run):
+    """validate(path, table, deep=True) -> report; fails the test if the table has any problem."""
+    return lambda path, table, **kw: assert_valid(run, path, table, **kw)
