@@ -45,6 +45,10 @@ class RacingStorage : public io::Storage {
     return inner_->ReplaceFile(name, bytes);
   }
   arrow::Status CreateRoot() override { return inner_->CreateRoot(); }
+  arrow::Result<std::vector<io::ListedFile>> ListFiles(std::string_view dir, bool recursive) override {
+    return inner_->ListFiles(dir, recursive);
+  }
+  arrow::Status DeleteFile(std::string_view name) override { return inner_->DeleteFile(name); }
 
  private:
   std::shared_ptr<io::Storage> inner_;
