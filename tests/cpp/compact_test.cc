@@ -8,6 +8,7 @@
 
 #include "bazof/error.h"
 #include "bazof/inspect.h"
+#include "bazof/validate.h"
 #include "bazof/write.h"
 #include "test_util.h"
 #include "write/commit.h"
@@ -101,6 +102,12 @@ TEST_P(CompactOracleTest, CompactionNeverChangesAScan) {
       ASSERT_EQ(r.version.value(), v);
       events.push_back({e, v, 0});
     }
+    // Every commit, compactions included, leaves a table that validates.
+    ValidateOptions vo;
+    vo.version = Version(v);
+    vo.deep = true;
+    ASSERT_OK_AND_ASSIGN(auto report, ValidateTable(storage, vo));
+    for (const auto& p : report.problems) ADD_FAILURE() << "seed " << GetParam() << ": " << p.ToString();
     ASSERT_OK_AND_ASSIGN(auto reopened, Table::Open(storage));
     for (int64_t version = 0; version <= v; ++version) {
       for (int probe = 0; probe < 5; ++probe) {

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import csv_rows
+from conftest import assert_valid, csv_rows
 
 
 def scan_csv(run, path, table, *args):
@@ -36,6 +36,7 @@ def test_compaction_changes_no_scan(run, gen_table):
               "--format", "json").stdout
     r = json.loads(out)
     assert r["committed"] and r["version"] == 3 and r["built_from_version"] == 2
+    assert_valid(run, path, table)
     assert r["events_written"] <= r["events_read"]
     after = snapshot_scans(run, path, table, [1, 2, 3])
     for (v, t), text in before.items():
@@ -60,6 +61,7 @@ def test_late_events_after_compaction_are_seen(run, gen_table, tmp_path):
     before = {t: scan_csv(run, path, table, "--as-of", t) for t in PROBES}
     run("compact", "--path", path, "--table", table, "--segment-duration", "365d")
     assert {t: scan_csv(run, path, table, "--as-of", t) for t in PROBES} == before
+    assert_valid(run, path, table)
 
 
 def test_random_puts_and_compactions_match_a_fresh_append(run, tmp_path):
@@ -87,6 +89,7 @@ def test_random_puts_and_compactions_match_a_fresh_append(run, tmp_path):
             run("put", "--path", tmp_path, "--table", "b", "--key", k, "--event-time", t, f"value={v}")
         if i % 17 == 16:
             run("compact", "--path", tmp_path, "--table", "b", "--segment-duration", f"{rng.randrange(5, 60)}d")
+            assert_valid(run, tmp_path, "b")
     for t in ["2024-01-15", "2024-03-01", "2024-06-30T12:00:00Z", "2024-09-09", "2025-01-01"]:
         assert scan_csv(run, tmp_path, "a", "--as-of", t) == scan_csv(run, tmp_path, "b", "--as-of", t), t
 
