@@ -10,7 +10,7 @@ ROOT=$(pwd)
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # 1. System packages (Debian). Installed only when missing.
-APT_PKGS=(cmake ninja-build g++ ccache pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev)
+APT_PKGS=(cmake ninja-build g++ ccache pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
