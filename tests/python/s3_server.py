@@ -10,6 +10,7 @@ Two small WSGI layers sit in front of moto's app:
   `fail_from(k)` answers every request from the k-th on (counted from the call) with a 500,
   as a server dying mid-operation would; `fail_once(k)` fails only the k-th.
 """
+import logging
 import socket
 import threading
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ class Request:
 
 
 class S3Server:
+    """moto's S3 app on 127.0.0.1:<free port>; start() and stop() it."""
+
     def __init__(self):
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -80,6 +83,7 @@ class S3Server:
                                      environ.get("HTTP_RANGE", ""), nbytes, status))
 
     def start(self):
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
         self._thread.start()
         return self
 
