@@ -13,6 +13,8 @@ constexpr int kInternalFailure = 1;
 constexpr int kThrottling = 13;
 constexpr int kNetworkConnection = 99;
 
+#define kEmptySha256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 // AWS's URI encoding: everything but unreserved characters and '/'.
 std::string UriEncode(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";
@@ -68,7 +70,13 @@ bool S3Response::transient() const {
 std::string S3Response::Describe() const {
   if (status == 0) return transport_error;
   std::string out = "HTTP " + std::to_string(status);
-  if (!code.empty()) out += " " + code;
+  if (!code.empty()) {
+    out += " " + code;
+  } else if (status == 403) {
+    out += " Forbidden (wrong credentials or no permission)";
+  } else if (status >= 500) {
+    out += " server error";
+  }
   if (!message.empty()) out += ": " + message;
   return out;
 }
@@ -112,6 +120,13 @@ S3Response S3Client::Send(std::string_view method, const std::string& key, std::
     curl_easy_setopt(curl, CURLOPT_PASSWORD, c.secret_key.c_str());
   }
   curl_slist* headers = nullptr;
+  if (!c.anonymous) {
+    // S3 wants the payload's hash in a header, which libcurl 7.88 neither
+    // computes nor adds; given one, it signs it. Bodies are sent unsigned
+    // (their length is checked by the server; https protects them).
+    headers = curl_slist_append(headers, m == "PUT" ? "x-amz-content-sha256: UNSIGNED-PAYLOAD"
+                                                    : "x-amz-content-sha256: " kEmptySha256);
+  }
   std::string token_header;
   if (!c.anonymous && !c.session_token.empty()) {
     token_header = "x-amz-security-token: " + c.session_token;
@@ -120,15 +135,15 @@ S3Response S3Client::Send(std::string_view method, const std::string& key, std::
   if (m == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (m == "PUT") {
-    // POSTFIELDS (not a read callback) so that libcurl's SigV4 hashes the
-    // payload; the method and content type are set explicitly, and
-    // "Expect:" keeps large bodies from waiting for 100-continue.
+    // POSTFIELDS (not a read callback): a body libcurl holds whole. The
+    // method and content type are set explicitly (POSTFIELDS would make it a
+    // form POST). No "Expect:" override: libcurl 7.88 signs the removed
+    // header as if it were sent, and the server's signature differs.
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
     std::string ct = "Content-Type: " + std::string(content_type.empty() ? "application/octet-stream" : content_type);
     headers = curl_slist_append(headers, ct.c_str());
-    headers = curl_slist_append(headers, "Expect:");
     if (if_none_match_any) headers = curl_slist_append(headers, "If-None-Match: *");
   }
   if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -136,7 +151,7 @@ S3Response S3Client::Send(std::string_view method, const std::string& key, std::
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     r.status = 0;
-    r.transport_error = std::string(curl_easy_strerror(rc)) + (errbuf[0] ? std::string(" (") + errbuf + ")" : "");
+    r.transport_error = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
     // Nothing reached the server if the connection was never made.
     r.maybe_sent = !(rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
                      rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR);

@@ -8,7 +8,8 @@ Two small WSGI layers sit in front of moto's app:
   concurrent-writer tests rely on.
 - a request log (method, path, query, Range header, response bytes) and fault injection:
   `fail_from(k)` answers every request from the k-th on (counted from the call) with a 500,
-  as a server dying mid-operation would; `fail_once(k)` fails only the k-th.
+  as a server dying mid-operation would; `fail_once(k)` fails only the k-th; `lose_answer(k)`
+  lets the server carry out the k-th request but answers it with a 500.
 """
 import logging
 import socket
@@ -49,6 +50,7 @@ class S3Server:
         self._lock = threading.Lock()
         self._fail_from = None
         self._fail_only = None
+        self._lose_answer = None
         self._seen = 0
         app = DomainDispatcherApplication(create_backend_app)
 
@@ -65,6 +67,15 @@ class S3Server:
                     self._log(environ, len(body), 500)
                     return [body]
                 status = []
+                if n == self._lose_answer:
+                    # Done by the server, but the client hears a 500 (a lost answer).
+                    list(app(environ, lambda *a, **k: None))
+                    body = b"<Error><Code>InternalError</Code><Message>answer lost</Message></Error>"
+                    start_response("500 Internal Server Error",
+                                   [("Content-Type", "application/xml"),
+                                    ("Content-Length", str(len(body)))])
+                    self._log(environ, len(body), 500)
+                    return [body]
 
                 def sr(s, headers, exc_info=None):
                     status.append(int(s.split()[0]))
@@ -98,16 +109,21 @@ class S3Server:
         """Fail every request from the k-th (1-based, counted from now) on with a 500."""
         with self._lock:
             self._seen = 0
-            self._fail_from, self._fail_only = k, None
+            self._fail_from, self._fail_only, self._lose_answer = k, None, None
 
     def fail_once(self, k):
         with self._lock:
             self._seen = 0
-            self._fail_from, self._fail_only = None, k
+            self._fail_from, self._fail_only, self._lose_answer = None, k, None
+
+    def lose_answer(self, k):
+        with self._lock:
+            self._seen = 0
+            self._fail_from, self._fail_only, self._lose_answer = None, None, k
 
     def heal(self):
         with self._lock:
-            self._fail_from = self._fail_only = None
+            self._fail_from = self._fail_only = self._lose_answer = None
 
     def mark(self):
         """-> a position in the request log (to count requests made after it)."""
@@ -126,3 +142,26 @@ class S3Server:
         return {"AWS_ENDPOINT_URL_S3": self.endpoint, "AWS_ACCESS_KEY_ID": TEST_KEY_ID,
                 "AWS_SECRET_ACCESS_KEY": TEST_SECRET, "AWS_REGION": "us-east-1",
                 "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def main():
+    """`python s3_server.py PORT`: serve on 127.0.0.1:PORT until stdin closes. Set
+    INITIAL_NO_AUTH_ACTION_COUNT in the environment to make moto check credentials and
+    signatures after that many requests (it is read once, at import, hence a process)."""
+    import sys
+    server = S3Server()
+    server._server.server_close()
+    server.port = int(sys.argv[1])
+    server.endpoint = f"http://127.0.0.1:{server.port}"
+    app = server._server.app
+    server._server = make_server("127.0.0.1", server.port, app, threaded=True,
+                                 request_handler=MotoRequestHandler)
+    server._thread = threading.Thread(target=server._server.serve_forever, daemon=True)
+    server.start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
