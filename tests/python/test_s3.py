@@ -315,3 +315,20 @@ def test_single_writer_mode(bazof, tmp_path):
     assert committed(bazof("append", "--path", path, "--table", "t", "--input", f, *opt)) == 1
     out = bazof("scan", "--path", path, "--table", "t", "--format", "csv", *opt).stdout
     assert [r["key"] for r in csv_rows(out)] == ["s"]
+
+
+@pytest.mark.parametrize("build", ["build", "build-asan"])
+def test_cpp_s3_storage_tests(s3_server, build):
+    """The C++ S3 tests (tests/cpp/s3_storage_test.cc) need a server: run them against this one,
+    in the release build and, when scripts/test.sh made it, the ASan + UBSan build."""
+    from conftest import REPO
+    binary = REPO / build / "tests" / "cpp" / "bazof_tests"
+    if not binary.is_file():
+        pytest.skip(f"{binary} not built (scripts/test.sh builds both)")
+    env = dict(os.environ, BAZOF_TEST_S3=f"s3://{S3_BUCKET}/cpp",
+               ASAN_OPTIONS="detect_container_overflow=0:abort_on_error=1",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    proc = subprocess.run([str(binary), "--gtest_filter=S3*"], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "SKIPPED" not in proc.stdout and "[  PASSED  ] 6 tests" in proc.stdout, proc.stdout
