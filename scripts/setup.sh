@@ -33,6 +33,19 @@ fi
 # unversioned names the linker looks for.
 .venv/bin/python -c "import pyarrow; pyarrow.create_library_symlinks()"
 
+# 2b. A second S3 implementation for the object-storage tests (s3rver, from
+#     the npm registry, pinned by tests/s3rver/package-lock.json).
+if ! command -v npm >/dev/null; then
+  log "installing Debian packages: nodejs npm"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -x tests/s3rver/node_modules/.bin/s3rver ]; then
+  log "installing s3rver (npm ci in tests/s3rver)"
+  (cd tests/s3rver && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 # 3. Build.
 # Paths are hashed relative to the clone, so two clones share cache entries.
 export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1

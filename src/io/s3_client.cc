@@ -134,6 +134,8 @@ S3Response S3Client::Send(std::string_view method, const std::string& key, std::
   }
   if (m == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (m == "DELETE") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
   } else if (m == "PUT") {
     // POSTFIELDS (not a read callback): a body libcurl holds whole. The
     // method and content type are set explicitly (POSTFIELDS would make it a
@@ -183,9 +185,9 @@ bool S3Client::BackoffBeforeRetry(const S3Response& r, int attempted) const {
 }
 
 S3Response S3Client::Call(std::string_view method, const std::string& key, std::string_view body,
-                          std::string_view content_type) const {
+                          std::string_view content_type, bool if_none_match_any) const {
   for (int attempt = 1;; ++attempt) {
-    S3Response r = Send(method, key, body, content_type);
+    S3Response r = Send(method, key, body, content_type, if_none_match_any);
     if (!r.transient() || !BackoffBeforeRetry(r, attempt)) return r;
   }
 }

@@ -35,14 +35,16 @@ class S3Client {
  public:
   explicit S3Client(std::shared_ptr<const S3Config> config) : config_(std::move(config)) {}
 
-  /// One attempt, no retry. `if_none_match_any` adds If-None-Match: *.
+  /// One attempt, no retry. `method`: GET, HEAD, PUT or DELETE.
+  /// `if_none_match_any` adds If-None-Match: *.
   S3Response Send(std::string_view method, const std::string& key, std::string_view body = {},
                   std::string_view content_type = {}, bool if_none_match_any = false) const;
 
-  /// Send() with retries of transient failures (safe for GET, HEAD and
-  /// unconditional PUT, which are idempotent).
+  /// Send() with retries of transient failures (safe for GET, HEAD, DELETE,
+  /// unconditional PUT, and a conditional PUT of a probe whose outcome does
+  /// not matter).
   S3Response Call(std::string_view method, const std::string& key, std::string_view body = {},
-                  std::string_view content_type = {}) const;
+                  std::string_view content_type = {}, bool if_none_match_any = false) const;
 
   /// Whether to retry after `attempted` failed attempts ending in `r`; if so,
   /// sleeps the strategy's backoff first.

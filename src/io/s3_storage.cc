@@ -5,6 +5,7 @@
 #include <arrow/util/io_util.h>
 
 #include <cerrno>
+#include <random>
 
 #include "bazof/error.h"
 #include "io/s3_client.h"
@@ -96,12 +97,7 @@ class S3Storage : public Storage {
         if (!unknown) return ConflictOn(name);
         break;
       }
-      if (r.status == 501 || r.code == "NotImplemented") {
-        return MakeError(ErrorKind::kIOError,
-                         "'" + Describe(name) + "': the server does not support conditional writes "
-                         "(If-None-Match: *): " + r.Describe() +
-                         "; set the S3 option conditional_writes=false to write as a single writer");
-      }
+      if (r.status == 501 || r.code == "NotImplemented") return ConditionalWriteError(name, r);
       // A 409 (a concurrent conditional request) means nothing was written.
       if (r.maybe_sent && r.status != 409 && (r.status == 0 || r.status >= 500)) unknown = true;
       if (!client_.BackoffBeforeRetry(r, attempt)) break;
@@ -115,11 +111,42 @@ class S3Storage : public Storage {
     return r.ok() ? arrow::Status::OK() : Error(name, r);
   }
 
-  arrow::Status CreateRoot() override { return arrow::Status::OK(); }
+  // No directory to make. A new table is where a server that ignores
+  // If-None-Match is caught (commits would then silently overwrite each
+  // other): write a probe object twice with the header; the second PUT must
+  // be refused (412). Three small requests, once per table.
+  arrow::Status CreateRoot() override {
+    if (!config_->conditional_writes) return arrow::Status::OK();
+    const std::string name = "_bazof_conditional_write_probe_" + std::to_string(std::random_device{}()) +
+                             std::to_string(std::random_device{}());
+    // 412 here: an earlier attempt of this retried PUT got through.
+    S3Response first = client_.Call("PUT", Key(name), "probe", "text/plain", /*if_none_match_any=*/true);
+    if (!first.ok() && first.status != 412) return ConditionalWriteError(name, first);
+    S3Response second = client_.Send("PUT", Key(name), "probe", "text/plain", /*if_none_match_any=*/true);
+    (void)client_.Call("DELETE", Key(name));
+    if (second.status == 412) return arrow::Status::OK();
+    if (second.ok()) {
+      return MakeError(ErrorKind::kIOError,
+                       "'" + display_root_ + "': the server ignores conditional writes (If-None-Match: *), "
+                       "so concurrent commits could overwrite each other; set the S3 option "
+                       "conditional_writes=false to write as a single writer");
+    }
+    return ConditionalWriteError(name, second);
+  }
 
  private:
   std::string Key(std::string_view name) const { return key_root_ + "/" + std::string(name); }
   std::string Path(std::string_view name) const { return config_->bucket + "/" + Key(name); }
+
+  arrow::Status ConditionalWriteError(std::string_view name, const S3Response& r) const {
+    if (r.status == 501 || r.code == "NotImplemented") {
+      return MakeError(ErrorKind::kIOError,
+                       "'" + Describe(name) + "': the server does not support conditional writes "
+                       "(If-None-Match: *): " + r.Describe() +
+                       "; set the S3 option conditional_writes=false to write as a single writer");
+    }
+    return Error(name, r);
+  }
 
   arrow::Status ConflictOn(std::string_view name) const {
     return Conflict("'", Describe(name), "' already exists (another writer committed first)");
