@@ -156,6 +156,14 @@ arrow::Result<std::shared_ptr<S3Config>> ResolveS3(const std::string& location,
   merged = env;
   ARROW_ASSIGN_OR_RAISE(auto query, uri->query_items());
   std::map<std::string, std::string> from_query(query.begin(), query.end());
+  for (const auto& [key, value] : from_query) {
+    auto it = Aliases().find(key);
+    if (it != Aliases().end() && (it->second == "access_key_id" || it->second == "secret_access_key" ||
+                                  it->second == "session_token")) {
+      return InvalidArgument("path '", c->display, "': credentials in the URI query are not accepted; use "
+                             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or storage options");
+    }
+  }
   ARROW_RETURN_NOT_OK(Canonicalize(from_query, "the query of '" + c->display + "'", &merged));
   // Credentials given explicitly replace the environment's as a set.
   if (options.count("access_key_id") || options.count("access_key")) merged.erase("session_token");

@@ -299,9 +299,11 @@ def test_configuration_by_flags_and_uri_query(bazof, s3_server, tmp_path):
     assert "endpoint_override" not in line
     proc = bazof("scan", "--path", path, "--table", "t", "--s3-option", "bogus=1")
     assert_cli_error(proc, "bogus", problem="unknown S3 option")
-    proc = bazof("scan", "--path", f"s3://key:{TEST_SECRET}@{S3_BUCKET}/config", "--table", "t")
-    line = assert_cli_error(proc, problem="credentials")
-    assert TEST_SECRET not in line
+    for uri in (f"s3://key:{TEST_SECRET}@{S3_BUCKET}/config",
+                f"{path}?secret_access_key={TEST_SECRET}"):
+        proc = bazof("scan", "--path", uri, "--table", "t")
+        line = assert_cli_error(proc, problem="credentials")
+        assert TEST_SECRET not in line
 
 
 def test_single_writer_mode(bazof, tmp_path):
