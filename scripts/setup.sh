@@ -10,7 +10,7 @@ ROOT=$(pwd)
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # 1. System packages (Debian). Installed only when missing.
-APT_PKGS=(cmake ninja-build g++ ccache pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev)
+APT_PKGS=(cmake ninja-build g++ ccache pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,6 +36,19 @@ fi
 # it is built without build isolation, to share build/ (step 4).
 .venv/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))' \
   | xargs .venv/bin/python -m pip install -q --disable-pip-version-check
+
+# 2b. A second S3 implementation for the object-storage tests (s3rver, from
+#     the npm registry, pinned by tests/s3rver/package-lock.json).
+if ! command -v npm >/dev/null; then
+  log "installing Debian packages: nodejs npm"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -x tests/s3rver/node_modules/.bin/s3rver ]; then
+  log "installing s3rver (npm ci in tests/s3rver)"
+  (cd tests/s3rver && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
 
 # 3. Build.
 # Paths are hashed relative to the clone, so two clones share cache entries.

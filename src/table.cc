@@ -86,8 +86,9 @@ arrow::Status AddFilterColumns(const arrow::compute::Expression& filter, const T
 }  // namespace
 
 arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& location,
-                                                  const std::string& name) {
-  ARROW_ASSIGN_OR_RAISE(auto storage, io::OpenStorage(location, name));
+                                                  const std::string& name,
+                                                  const StorageOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto storage, io::OpenStorage(location, name, false, options));
   return Open(std::move(storage));
 }
 

@@ -13,6 +13,7 @@
 
 #include "bazof/event_time.h"
 #include "bazof/snapshot.h"
+#include "bazof/storage_options.h"
 
 namespace bazof {
 
@@ -28,9 +29,11 @@ class ScanBuilder;
 class Table : public std::enable_shared_from_this<Table> {
  public:
   /// Opens table `name` under `location`: a local directory, a file:// URI or
-  /// an s3://bucket/prefix URI. kNotFound if the location or table is absent.
+  /// an s3://bucket/prefix URI (configured by `options`, see
+  /// storage_options.h). kNotFound if the location or table is absent.
   static arrow::Result<std::shared_ptr<Table>> Open(const std::string& location,
-                                                    const std::string& name);
+                                                    const std::string& name,
+                                                    const StorageOptions& options = {});
 
   /// Opens the table whose root directory is `root` on an injected filesystem
   /// (e.g. arrow::fs::internal::MockFileSystem in tests).

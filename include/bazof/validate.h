@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bazof/storage_options.h"
 #include "bazof/event_time.h"
 
 namespace bazof {
@@ -59,7 +60,8 @@ struct ValidationReport {
 /// the requested version does not exist or was vacuumed (kNotFound), or
 /// the storage cannot be listed (kIOError). Reads only; never writes.
 arrow::Result<ValidationReport> ValidateTable(const std::string& location, const std::string& name,
-                                              const ValidateOptions& options = {});
+                                              const ValidateOptions& options = {},
+                                              const StorageOptions& storage_options = {});
 
 /// Same, on a Storage rooted at the table's directory.
 arrow::Result<ValidationReport> ValidateTable(const std::shared_ptr<io::Storage>& storage,

@@ -33,11 +33,13 @@ arrow::Result<TableSchema> TableSchemaFromArrow(const arrow::Schema& schema,
                                                 const std::vector<std::string>& key_columns = {"key"},
                                                 const std::string& event_time_column = "event_time");
 
-/// Creates a table (version 0: the schema, no data) at `location`/`name`.
+/// Creates a table (version 0: the schema, no data) at `location`/`name`
+/// (`options` configure object storage, see storage_options.h).
 /// kConflict if a table is already there.
 arrow::Result<std::shared_ptr<Table>> CreateTable(const std::string& location,
                                                   const std::string& name,
-                                                  const TableSchema& schema);
+                                                  const TableSchema& schema,
+                                                  const StorageOptions& options = {});
 /// Same, on a Storage (tests, other filesystems).
 arrow::Result<std::shared_ptr<Table>> CreateTable(std::shared_ptr<io::Storage> storage,
                                                   const TableSchema& schema);

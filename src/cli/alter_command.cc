@@ -37,7 +37,7 @@ arrow::Result<std::pair<std::string, std::shared_ptr<arrow::DataType>>> ParseCol
 }
 
 arrow::Status RunAlter(const TableFlags& flags, const AlterOp& op) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.path, flags.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.path, flags.table, flags.storage_options()));
   ARROW_ASSIGN_OR_RAISE(auto result, Alter(table, op));
   if (result.committed) {
     std::cout << "committed version " << result.version.value() << " (" << DescribeAlterOp(op) << ")" << std::endl;

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,10 +20,34 @@ using Action = std::function<arrow::Status()>;
 struct TableFlags {
   std::string path;
   std::string table;
+  // Object storage (include/bazof/storage_options.h); AWS_* environment
+  // variables apply too. Credentials are best given by the environment.
+  std::string s3_endpoint;
+  std::string s3_region;
+  std::vector<std::string> s3_options;
   void Add(CLI::App* cmd) {
     cmd->add_option("--path", path, "Directory or URI (file://, s3://bucket/prefix) holding the table")
         ->required();
     cmd->add_option("--table", table, "Table name (a directory under --path)")->required();
+    cmd->add_option("--s3-endpoint", s3_endpoint,
+                    "S3-compatible server, e.g. http://127.0.0.1:9000 (default: AWS_ENDPOINT_URL_S3, "
+                    "AWS_ENDPOINT_URL, else AWS)");
+    cmd->add_option("--s3-region", s3_region, "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION)");
+    cmd->add_option("--s3-option", s3_options,
+                    "S3 option KEY=VALUE, repeatable: anonymous, conditional_writes, max_attempts, "
+                    "connect_timeout, request_timeout, scheme, session_token, ...");
+  }
+  /// The storage options the flags give; unknown keys are refused when the
+  /// storage is opened.
+  std::map<std::string, std::string> storage_options() const {
+    std::map<std::string, std::string> out;
+    for (const auto& kv : s3_options) {
+      auto eq = kv.find('=');
+      out[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    }
+    if (!s3_endpoint.empty()) out["endpoint"] = s3_endpoint;
+    if (!s3_region.empty()) out["region"] = s3_region;
+    return out;
   }
 };
 

@@ -48,7 +48,7 @@ arrow::Status RunCompact(const CompactFlags& flags) {
       }
     };
   }
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.table.path, flags.table.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.table.path, flags.table.table, flags.table.storage_options()));
   ARROW_ASSIGN_OR_RAISE(auto r, Compact(table, options));
 
   nlohmann::json j = {{"table", table->location()},

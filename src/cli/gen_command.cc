@@ -26,7 +26,8 @@ void AddGenCommand(CLI::App& app, Action* run) {
       ->check(CLI::Range(1, 60))->capture_default_str();
   cmd->callback([run, flags] {
     *run = [flags]() -> arrow::Status {
-      ARROW_ASSIGN_OR_RAISE(auto storage, io::OpenStorage(flags->table.path, flags->table.table, /*create_location=*/true));
+      ARROW_ASSIGN_OR_RAISE(auto storage, io::OpenStorage(flags->table.path, flags->table.table, /*create_location=*/true,
+                                                                   flags->table.storage_options()));
       ARROW_ASSIGN_OR_RAISE(auto summary, write::GenerateSampleTable(*storage, flags->gen));
       std::cout << "wrote " << summary.events << " events in " << summary.files
                 << " files to " << storage->display_root() << "; version " << summary.version

@@ -98,7 +98,7 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
   if (format != "table" && format != "json") {
     return InvalidArgument("--format '", format, "': expected table or json");
   }
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.path, flags.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.path, flags.table, flags.storage_options()));
   std::shared_ptr<const Snapshot> snap = table->current_snapshot();
   if (version >= 0) {
     ARROW_ASSIGN_OR_RAISE(snap, table->SnapshotAt(Version(version)));

@@ -17,7 +17,7 @@ arrow::Status WriteTable(const std::shared_ptr<arrow::Table>& t, const std::stri
 }
 
 arrow::Status RunLog(const TableFlags& flags, const std::string& format) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.path, flags.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.path, flags.table, flags.storage_options()));
   ARROW_ASSIGN_OR_RAISE(auto log, ReadLog(*table));
   ARROW_ASSIGN_OR_RAISE(auto t, LogTable(log));
   return WriteTable(t, format);
@@ -56,7 +56,7 @@ void AddHistoryCommand(CLI::App& app, Action* run) {
   cmd->add_option("--format", f->format, "table (default), csv or json");
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
-      ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table));
+      ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table, f->table.storage_options()));
       std::optional<Version> v;
       if (f->version >= 0) v = Version(f->version);
       ARROW_ASSIGN_OR_RAISE(auto events, KeyHistory(*table, ParseKeyArgs(f->key), v));

@@ -5,8 +5,10 @@
 
 #include "bazof/error.h"
 #include "cli/commands.h"
+#include "io/s3_config.h"
 
 int main(int argc, char** argv) {
+  bazof::io::S3Shutdown s3_shutdown;  // before statics are destroyed
   CLI::App app{"bazof: event-time travel over keyed tables stored as Parquet", "bazof"};
   app.require_subcommand(1);
   app.set_version_flag("--version-info", "bazof 0.1.0 (format 1)");

@@ -27,7 +27,7 @@ arrow::Status RunScan(const ScanFlags& f) {
   if (format == OutputFormat::kParquet && f.output.empty()) {
     return InvalidArgument("--format parquet needs --output FILE");
   }
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f.table.path, f.table.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f.table.path, f.table.table, f.table.storage_options()));
   auto scan = table->NewScan();
   if (f.as_of) {
     ARROW_ASSIGN_OR_RAISE(auto t, ParseEventTime(*f.as_of, "--as-of"));

@@ -39,7 +39,7 @@ arrow::Status RunVacuum(const VacuumFlags& f, bool has_retain_versions) {
     return InvalidArgument("--retain-versions ", *o.retain_versions,
                            ": must be at least 1 (the current version is always kept)");
   }
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f.table.path, f.table.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f.table.path, f.table.table, f.table.storage_options()));
   ARROW_ASSIGN_OR_RAISE(auto r, Vacuum(table, o));
 
   if (f.format == "json") {

@@ -22,7 +22,7 @@ arrow::Status RunValidate(const TableFlags& flags, int64_t version, bool deep, c
   ValidateOptions options;
   if (version >= 0) options.version = Version(version);
   options.deep = deep;
-  ARROW_ASSIGN_OR_RAISE(auto report, ValidateTable(flags.path, flags.table, options));
+  ARROW_ASSIGN_OR_RAISE(auto report, ValidateTable(flags.path, flags.table, options, flags.storage_options()));
   const std::string checked = VersionSpan(report.versions_checked) + ", " + std::to_string(report.files_checked) +
                               " data file(s) checked" + (report.deep ? " (deep)" : "");
   if (format == "json") {

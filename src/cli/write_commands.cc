@@ -77,7 +77,7 @@ void AddCreateCommand(CLI::App& app, Action* run) {
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
       ARROW_ASSIGN_OR_RAISE(auto schema, ParseSchemaSpec(f->schema, SplitCommas(f->key), f->event_time));
-      ARROW_ASSIGN_OR_RAISE(auto table, CreateTable(f->table.path, f->table.table, schema));
+      ARROW_ASSIGN_OR_RAISE(auto table, CreateTable(f->table.path, f->table.table, schema, f->table.storage_options()));
       std::cout << "created " << table->location() << " (version 0)" << std::endl;
       return arrow::Status::OK();
     };
@@ -103,7 +103,7 @@ void AddAppendCommand(CLI::App& app, Action* run) {
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
       ARROW_ASSIGN_OR_RAISE(auto format, write::ResolveInputFormat(f->format, f->input));
-      ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table));
+      ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table, f->table.storage_options()));
       ARROW_ASSIGN_OR_RAISE(auto input, write::OpenInput(f->input, format, table->current_snapshot()->schema));
       AppendOptions options;
       options.source = "input '" + f->input + "'";
@@ -140,7 +140,7 @@ void AddPutCommands(CLI::App& app, Action* run) {
           if (eq == std::string::npos || eq == 0) return InvalidArgument("'", v, "' is not col=value");
           req.values.emplace_back(v.substr(0, eq), v.substr(eq + 1));
         }
-        ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table));
+        ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table, f->table.storage_options()));
         ARROW_ASSIGN_OR_RAISE(auto result, Put(table, req));
         PrintCommit(result, deleted ? "delete" : "put");
         return arrow::Status::OK();

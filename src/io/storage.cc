@@ -8,6 +8,7 @@
 
 #include "bazof/error.h"
 #include "io/local_commit.h"
+#include "io/s3_storage.h"
 
 namespace bazof::io {
 namespace {
@@ -80,7 +81,7 @@ class FsStorage : public Storage {
     if (is_local_) {
       return WithContext(LocalCreateExclusive(Full(name), bytes), "");
     }
-    // Not atomic: single-writer only until conditional PUT (S3 issue).
+    // Not atomic: single writer only (S3 has its own Storage, s3_storage.cc).
     ARROW_ASSIGN_OR_RAISE(bool exists, Exists(name));
     if (exists) return Conflict("'", Describe(name), "' already exists (another writer committed first)");
     return WriteAll(name, bytes);
@@ -165,11 +166,13 @@ std::shared_ptr<Storage> Storage::Make(std::shared_ptr<arrow::fs::FileSystem> fs
 
 arrow::Result<std::shared_ptr<Storage>> OpenStorage(const std::string& location,
                                                     const std::string& table,
-                                                    bool create_location) {
+                                                    bool create_location,
+                                                    const StorageOptions& options) {
   if (location.empty()) return InvalidArgument("--path is empty");
   if (table.empty() || table.find('/') != std::string::npos || table == "." || table == "..") {
     return InvalidArgument("table name '", table, "' is not a plain name");
   }
+  if (location.starts_with("s3://")) return OpenS3Storage(location, table, options);
   std::string uri = location;
   const bool is_uri = location.find("://") != std::string::npos;
   if (!is_uri) {

@@ -9,8 +9,9 @@
 //    complete file and returns OK, or leaves no file and returns kConflict
 //    (the name already exists) or another error. Readers never observe a
 //    partial file. On a local disk the file and its directory are fsynced
-//    before OK. On other filesystems (until the S3 issue adds conditional PUT)
-//    it is check-then-write and safe for a single writer only.
+//    before OK. On S3 it is a PUT with If-None-Match: * (s3_storage.cc); on
+//    other filesystems, and on S3 servers configured without conditional
+//    writes, it is check-then-write and safe for a single writer only.
 //  * WriteFile(name, ...) writes a data file under a fresh, unique name;
 //    the name is referenced only after the write returned OK.
 //  * ReplaceFile(name, bytes) overwrites a small file (version.txt); it is a
@@ -38,6 +39,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "bazof/storage_options.h"
 
 namespace bazof::io {
 
@@ -94,9 +97,11 @@ class Storage {
 
 /// Resolves a table location (local path, file:// or s3:// URI) and table
 /// name into a Storage rooted at the table's directory. A local `location`
-/// must exist unless `create_location` (then it is created).
+/// must exist unless `create_location` (then it is created); an s3:// bucket
+/// is never created. `options` configure object storage (storage_options.h).
 arrow::Result<std::shared_ptr<Storage>> OpenStorage(const std::string& location,
                                                     const std::string& table,
-                                                    bool create_location = false);
+                                                    bool create_location = false,
+                                                    const StorageOptions& options = {});
 
 }  // namespace bazof::io

@@ -582,8 +582,9 @@ std::string ValidationProblem::ToString() const {
 }
 
 arrow::Result<ValidationReport> ValidateTable(const std::string& location, const std::string& name,
-                                              const ValidateOptions& options) {
-  ARROW_ASSIGN_OR_RAISE(auto storage, io::OpenStorage(location, name));
+                                              const ValidateOptions& options,
+                                              const StorageOptions& storage_options) {
+  ARROW_ASSIGN_OR_RAISE(auto storage, io::OpenStorage(location, name, /*create_location=*/false, storage_options));
   return ValidateTable(storage, options);
 }
 

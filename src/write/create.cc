@@ -163,8 +163,9 @@ arrow::Result<TableSchema> AssembleSchema(std::vector<ColumnSpec> listed, const 
 
 arrow::Result<std::shared_ptr<Table>> CreateTable(const std::string& location,
                                                   const std::string& name,
-                                                  const TableSchema& schema) {
-  ARROW_ASSIGN_OR_RAISE(auto storage, io::OpenStorage(location, name, /*create_location=*/true));
+                                                  const TableSchema& schema,
+                                                  const StorageOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto storage, io::OpenStorage(location, name, /*create_location=*/true, options));
   return CreateTable(std::move(storage), schema);
 }
 

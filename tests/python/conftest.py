@@ -210,3 +210,181 @@ def assert_valid(run, path, table, deep=True, version=None):
 def validate(run):
     """validate(path, table, deep=True) -> report; fails the test if the table has any problem."""
     return lambda path, table, **kw: assert_valid(run, path, table, **kw)
+# ---- storage: the end-to-end suites run on a local path and on s3:// --------
+#
+# `lake` is parametrized: [local] is a temporary directory, [s3] a fresh prefix in a bucket of
+# a real S3-compatible server (moto's, tests/python/s3_server.py) that the session starts on
+# 127.0.0.1 and stops at the end; bazof subprocesses find it through the AWS_* environment.
+
+import uuid as _uuid  # noqa: E402
+
+S3_BUCKET = "bazof-test"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """The session's S3 server, with bucket S3_BUCKET; AWS_* env set for bazof subprocesses."""
+    from s3_server import S3Server
+    server = S3Server().start()
+    server.client().create_bucket(Bucket=S3_BUCKET)
+    saved = {k: os.environ.get(k) for k in server.env()}
+    os.environ.update(server.env())
+    yield server
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    server.stop()
+
+
+class LocalLake:
+    """A local directory holding tables (`path` is what --path takes)."""
+    kind = "local"
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def root(self, table):
+        """How bazof names the table's root in its output."""
+        return str(self.path / table)
+
+    def put_tree(self, src, table):
+        shutil.copytree(src, self.path / table)
+
+    def names(self, table):
+        """Names of the table's files, relative to its root, sorted."""
+        root = self.path / table
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+    def read(self, table, name):
+        return (self.path / table / name).read_bytes()
+
+    def write(self, table, name, data):
+        p = self.path / table / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+
+    def delete(self, table, name):
+        (self.path / table / name).unlink()
+
+    def root_path(self, table=""):
+        """The table's root (the lake's base without a table) as a pathlib.Path."""
+        return self.path / table if table else self.path
+
+
+class S3Lake:
+    """A prefix s3://bucket/<unique> on the test server (`path` is what --path takes)."""
+    kind = "s3"
+
+    def __init__(self, server, prefix):
+        self.server = server
+        self.prefix = prefix
+        self.path = f"s3://{S3_BUCKET}/{prefix}"
+        self._s3 = server.client()
+
+    def root(self, table):
+        return f"{self.path}/{table}"
+
+    def _key(self, table, name=""):
+        return f"{self.prefix}/{table}/{name}" if table else f"{self.prefix}/{name}"
+
+    def put_tree(self, src, table):
+        src = Path(src)
+        for p in sorted(src.rglob("*")):
+            if p.is_file():
+                self._s3.put_object(Bucket=S3_BUCKET, Key=self._key(table, p.relative_to(src)),
+                                    Body=p.read_bytes())
+
+    def names(self, table):
+        base = self._key(table)
+        out = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET,
+                                                                        Prefix=base):
+            out += [o["Key"][len(base):] for o in page.get("Contents", [])]
+        return sorted(out)
+
+    def read(self, table, name):
+        return self._s3.get_object(Bucket=S3_BUCKET, Key=self._key(table, name))["Body"].read()
+
+    def write(self, table, name, data):
+        self._s3.put_object(Bucket=S3_BUCKET, Key=self._key(table, name), Body=data)
+
+    def delete(self, table, name):
+        self._s3.delete_object(Bucket=S3_BUCKET, Key=self._key(table, name))
+
+    def root_path(self, table=""):
+        """The table's root (the lake's base without a table) as an S3Path (the part of
+        pathlib.Path the tests use)."""
+        return S3Path(self, table, "")
+
+
+class S3Path:
+    """An object (or prefix) of an S3Lake table: `/`, read/write_bytes/text, unlink, exists."""
+
+    def __init__(self, lake, table, name):
+        self.lake, self.table, self.name = lake, table, name
+
+    def __truediv__(self, name):
+        return S3Path(self.lake, self.table, f"{self.name}/{name}" if self.name else str(name))
+
+    def __str__(self):
+        base = self.lake.root(self.table) if self.table else self.lake.path
+        return f"{base}/{self.name}" if self.name else base
+
+    def mkdir(self, **_):
+        pass  # object stores have no directories
+
+    def read_bytes(self):
+        return self.lake.read(self.table, self.name)
+
+    def read_text(self):
+        return self.read_bytes().decode()
+
+    def write_bytes(self, data):
+        self.lake.write(self.table, self.name, data)
+
+    def write_text(self, text):
+        self.write_bytes(text.encode())
+
+    def unlink(self):
+        self.lake.delete(self.table, self.name)
+
+    def exists(self):
+        return self.name in self.lake.names(self.table)
+
+
+def make_lake(kind, request, tmp_path_factory):
+    if kind == "local":
+        return LocalLake(tmp_path_factory.mktemp("lake"))
+    return S3Lake(request.getfixturevalue("s3_server"), _uuid.uuid4().hex)
+
+
+@pytest.fixture(params=["local", "s3"])
+def lake(request, tmp_path_factory):
+    """Where a test's tables live: a LocalLake ([local]) or an S3Lake ([s3])."""
+    return make_lake(request.param, request, tmp_path_factory)
+
+
+@pytest.fixture
+def lake_copy(lake, fixtures_dir):
+    """lake_copy('azof-0.2/table0') -> (path, table) of a writable copy of a fixture table."""
+    def _copy(rel, table="t"):
+        lake.put_tree(fixtures_dir / rel, table)
+        return lake.path, table
+    return _copy
+
+
+@pytest.fixture(scope="session", params=["local", "s3"])
+def fixture_tables(request, fixtures_dir):
+    """group -> the --path of that fixture group: the shared fixtures ([local]) or a copy of them
+    on the S3 server ([s3], uploaded once per session)."""
+    if request.param == "local":
+        return lambda group: fixtures_dir / group
+    server = request.getfixturevalue("s3_server")
+    s3 = server.client()
+    for p in sorted(fixtures_dir.rglob("*")):
+        if p.is_file():
+            s3.put_object(Bucket=S3_BUCKET, Key=f"fixtures/{p.relative_to(fixtures_dir)}",
+                          Body=p.read_bytes())
+    return lambda group: f"s3://{S3_BUCKET}/fixtures/{group}"

@@ -13,15 +13,16 @@ ALTER_RE = re.compile(r"committed version (\d+) \((.+)\)")
 
 
 @pytest.fixture
-def table(run, tmp_path):
-    """A table with value columns label:string, qty:int32, price:float32 and two rows (version 1)."""
-    run("create", "--path", tmp_path, "--table", "t", "--schema",
+def table(run, lake, tmp_path):
+    """A table with value columns label:string, qty:int32, price:float32 and two rows (version 1),
+    on a local path and on s3:// (the `lake` fixture)."""
+    run("create", "--path", lake.path, "--table", "t", "--schema",
         "label:string,qty:int32,price:float32")
     f = write_csv(tmp_path / "v1.csv", ["key", "event_time", "label", "qty", "price"],
                   [["a", "2024-01-01T00:00:00Z", "apple", "2147483647", "1.5"],
                    ["b", "2024-01-02T00:00:00Z", "pear", "-2147483648", "-0.25"]])
-    committed(run("append", "--path", tmp_path, "--table", "t", "--input", f), rows=2)
-    return tmp_path, "t"
+    committed(run("append", "--path", lake.path, "--table", "t", "--input", f), rows=2)
+    return lake.path, "t"
 
 
 def alter(run, path, t, *op):
@@ -46,7 +47,7 @@ def info_json(run, path, t, *args):
     return json.loads(run("info", "--path", path, "--table", t, "--format", "json", *args).stdout)
 
 
-def test_evolution_keeps_old_data_and_old_versions(run, table, tmp_path):
+def test_evolution_keeps_old_data_and_old_versions(run, table, lake, tmp_path):
     path, t = table
     assert alter(run, path, t, "add-column", "note:string") == (2, "add column 'note' string")
     assert alter(run, path, t, "rename-column", "label", "name") == (3, "rename column 'label' to 'name'")
@@ -90,7 +91,7 @@ def test_evolution_keeps_old_data_and_old_versions(run, table, tmp_path):
     alter(run, path, t, "add-column", "note:int8")
     assert info_json(run, path, t)["schema"][-1] == {"name": "note", "type": "int8", "role": "value", "id": 7}
     assert scan_parquet(run, path, t, tmp_path / "n.parquet").column("note").to_pylist() == [None, None]
-    snap = json.loads((path / t / "s7.json").read_text())
+    snap = json.loads((lake.root_path(t) / "s7.json").read_text())
     assert snap["schema"]["next_column_id"] == 8
     assert snap["commit"]["operation"] == "alter"
 

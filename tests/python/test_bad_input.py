@@ -1,6 +1,5 @@
 """Bad input: exit 1, one line `bazof: error: ...` on stderr naming object and problem, no stdout."""
 import json
-import shutil
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,10 +11,11 @@ TABLE = "bazof-0.1/table0"   # s1.json -> base.parquet + delta1.parquet (both re
 
 
 @pytest.fixture
-def table(copy_table):
-    """A writable copy of bazof-0.1/table0: (path, name, root)."""
-    path, name = copy_table(TABLE, table="tabula")
-    return path, name, path / name
+def table(lake, lake_copy):
+    """A writable copy of bazof-0.1/table0, on a local path and on s3:// (`lake`):
+    (path, name, root)."""
+    path, name = lake_copy(TABLE, table="tabula")
+    return path, name, lake.root_path(name)
 
 
 @pytest.fixture
@@ -90,7 +90,9 @@ def test_data_file_lacks_column(scan, table, missing):
     cols = {"key": pa.array(["1"]), "value": pa.array(["q"]),
             "event_time": pa.array([1706745600000], pa.timestamp("ms", tz="UTC"))}
     del cols[missing]
-    pq.write_table(pa.table(cols), root / "delta1.parquet")
+    buf = pa.BufferOutputStream()
+    pq.write_table(pa.table(cols), buf)
+    (root / "delta1.parquet").write_bytes(buf.getvalue().to_pybytes())
     assert_error(scan(path, name), "delta1.parquet", problem=rf"\b{missing}\b")
 
 
@@ -108,19 +110,19 @@ ESCAPES = ["../x.parquet", "/etc/passwd", "s3://b/x.parquet", "a/../../x.parquet
 
 
 @pytest.mark.parametrize("bad", ESCAPES)
-def test_file_name_escaping_root(scan, table, bad):
+def test_file_name_escaping_root(scan, lake, table, bad):
     path, name, root = table
     # A valid Parquet file waits at the place "../x.parquet" would resolve to: never read it.
-    shutil.copy(root / "delta1.parquet", path / "x.parquet")
+    (lake.root_path() / "x.parquet").write_bytes((root / "delta1.parquet").read_bytes())
     (root / "a").mkdir()
-    shutil.copy(root / "delta1.parquet", root / "a" / "delta1.parquet")
+    (root / "a" / "delta1.parquet").write_bytes((root / "delta1.parquet").read_bytes())
     set_delta_file(root, bad)
     assert_error(scan(path, name), bad, problem=r"escap|outside|root|invalid|not allowed")
 
 
-def test_base_file_name_escaping_root(scan, table):
+def test_base_file_name_escaping_root(scan, lake, table):
     path, name, root = table
-    shutil.copy(root / "base.parquet", path / "x.parquet")
+    (lake.root_path() / "x.parquet").write_bytes((root / "base.parquet").read_bytes())
     snap = json.loads((root / "s1.json").read_text())
     snap["segments"][0]["file"] = "../x.parquet"
     (root / "s1.json").write_text(json.dumps(snap))

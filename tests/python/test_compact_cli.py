@@ -18,9 +18,10 @@ PROBES = ["2019-06-01", "2020-01-01", "2020-07-15T12:00:00Z", "2021-03-01", "202
 
 
 @pytest.fixture
-def gen_table(run, tmp_path):
-    run("gen", "--path", tmp_path, "--table", "g", "--keys", "300", "--events", "12", "--seed", "7")
-    return tmp_path, "g"
+def gen_table(run, lake):
+    """A gen table on a local path and on s3:// (the `lake` fixture)."""
+    run("gen", "--path", lake.path, "--table", "g", "--keys", "300", "--events", "12", "--seed", "7")
+    return lake.path, "g"
 
 
 def snapshot_scans(run, path, table, versions):

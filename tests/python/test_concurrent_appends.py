@@ -1,7 +1,7 @@
 """Concurrent appends: several processes append small CSV files to one table at the same time.
 Each append either succeeds (prints its version) or fails with a one-line conflict error; every
 successful append is visible, in exactly the version it printed; versions are 1..N without gaps,
-and `log` lists each with its row count."""
+and `log` lists each with its row count. On a local path and on s3:// (`lake`)."""
 import subprocess
 import threading
 
@@ -48,10 +48,10 @@ def run_writers(bazof_bin, path, table, files):
 
 
 @pytest.fixture
-def concurrent_run(run, bazof_bin, tmp_path):
+def concurrent_run(run, bazof_bin, tmp_path, lake):
+    """Writers racing on a local path and on s3:// (conditional PUT commits)."""
     def _go(writers, files_each):
-        path, table = tmp_path / "tables", "shared"
-        path.mkdir()
+        path, table = lake.path, "shared"
         run("create", "--path", path, "--table", table, "--schema", "value:string,writer:int32")
         files = make_files(tmp_path, writers, files_each)
         return path, table, run_writers(bazof_bin, path, table, files)

@@ -33,10 +33,11 @@ def split(rel):
 
 
 @pytest.fixture
-def scan(run, fixtures_dir):
+def scan(run, fixture_tables):
+    """Scans a fixture table, as shipped and as copied to s3:// (`fixture_tables`)."""
     def _scan(rel, *args, fmt="csv", check=True):
         group, table = split(rel)
-        return run("scan", "--path", fixtures_dir / group, "--table", table,
+        return run("scan", "--path", fixture_tables(group), "--table", table,
                    "--format", fmt, *args, check=check)
     return _scan
 
@@ -220,15 +221,15 @@ def test_table_format_aligned(scan):
     ("azof-0.2/table1", ["delta1.parquet", "delta2.parquet"]),
     ("azof-0.2/table2", ["base.parquet", "delta1.parquet"]),
 ])
-def test_info_mentions_files(run, fixtures_dir, rel, files):
+def test_info_mentions_files(run, fixture_tables, rel, files):
     group, table = split(rel)
-    out = run("info", "--path", fixtures_dir / group, "--table", table).stdout
+    out = run("info", "--path", fixture_tables(group), "--table", table).stdout
     for f in files:
         assert f in out, out
 
 
-def test_info_json_parses(run, fixtures_dir):
-    out = run("info", "--path", fixtures_dir / "azof-0.2", "--table", "table2",
+def test_info_json_parses(run, fixture_tables):
+    out = run("info", "--path", fixture_tables("azof-0.2"), "--table", "table2",
               "--format", "json").stdout
     doc = json.loads(out)
     assert "delta1.parquet" in json.dumps(doc)

@@ -72,8 +72,14 @@ def root(fixtures_dir):
     return fixtures_dir.joinpath(*REL)
 
 
-def scan_rows(run, root, as_of_arg=None, *extra):
-    args = ["scan", "--path", root.parent, "--table", root.name, "--format", "csv", *extra]
+@pytest.fixture
+def location(root, fixture_tables):
+    """(--path, --table) of the table bazof scans: the fixture itself, or its copy on s3://."""
+    return fixture_tables(root.parent.name), root.name
+
+
+def scan_rows(run, location, as_of_arg=None, *extra):
+    args = ["scan", "--path", location[0], "--table", location[1], "--format", "csv", *extra]
     if as_of_arg is not None:
         args += ["--as-of", as_of_arg]
     header, rows = parse_csv(run(*args).stdout)
@@ -112,10 +118,10 @@ DATES = [
 
 
 @pytest.mark.parametrize("as_of_arg", DATES, ids=[d or "latest" for d in DATES])
-def test_scan_matches_independent_reading(run, root, as_of_arg):
+def test_scan_matches_independent_reading(run, root, location, as_of_arg):
     t = None if as_of_arg is None else parse_ts_us(as_of_arg)
     want = expected(root, t)
-    got = scan_rows(run, root, as_of_arg)
+    got = scan_rows(run, location, as_of_arg)
     assert got == want, diff(got, want)
 
 
@@ -131,11 +137,11 @@ def test_selection_sanity(root):
 
 
 @pytest.mark.parametrize("as_of_arg", ["2019-01-17", None], ids=["2019-01-17", "latest"])
-def test_showcase_aapl_goog(run, root, as_of_arg):
+def test_showcase_aapl_goog(run, root, location, as_of_arg):
     t = None if as_of_arg is None else parse_ts_us(as_of_arg)
     want = [r for r in expected(root, t) if r[0] in ("AAPL", "GOOG")]
     assert [r[0] for r in want] == ["AAPL", "GOOG"], "showcase keys absent from the fixture?"
-    got = scan_rows(run, root, as_of_arg, "--key", "AAPL", "--key", "GOOG")
+    got = scan_rows(run, location, as_of_arg, "--key", "AAPL", "--key", "GOOG")
     assert got == want
 
 

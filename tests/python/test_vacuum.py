@@ -23,9 +23,9 @@ def vacuum(run, path, table, *args):
 
 
 @pytest.mark.parametrize("seed,retain", [(21, 1), (22, 4), (23, 9)])
-def test_retained_versions_scan_as_before(run, tmp_path, seed, retain):
-    run("create", "--path", tmp_path, "--table", "w", "--schema", "v:int64,s:string")
-    w = Workload(run, tmp_path, "w", tmp_path, seed)
+def test_retained_versions_scan_as_before(run, lake, tmp_path, seed, retain):
+    run("create", "--path", lake.path, "--table", "w", "--schema", "v:int64,s:string")
+    w = Workload(run, lake.path, "w", tmp_path, seed)
     for _ in range(10):
         w.step()
     checks = [(t, v, t_text) for t, _, t_text in w.checks() for v in range(w.version + 1)]
@@ -34,7 +34,7 @@ def test_retained_versions_scan_as_before(run, tmp_path, seed, retain):
         for (t, v, t_text), got, want in pool.map(w.scan, checks):
             assert got == want, f"version {v} as of {t_text} before vacuum"
             before[(t, v)] = got
-    report = vacuum(run, tmp_path, "w", "--retain-versions", retain, "--grace", "1us")
+    report = vacuum(run, lake.path, "w", "--retain-versions", retain, "--grace", "1us")
     oldest = w.version - retain + 1
     assert report["oldest_retained_version"] == oldest
     assert report["expired_versions"] == list(range(oldest))
@@ -46,15 +46,15 @@ def test_retained_versions_scan_as_before(run, tmp_path, seed, retain):
             assert got == before[(t, v)] == want, f"version {v} as of {t_text} changed by vacuum"
     for v in range(oldest):
         for cmd in (["scan"], ["info"], ["history", "--key", "k0"], ["validate"]):
-            proc = run(*cmd, "--path", tmp_path, "--table", "w", "--version", v, check=False)
+            proc = run(*cmd, "--path", lake.path, "--table", "w", "--version", v, check=False)
             assert_cli_error(proc, f"version {v}", f"was vacuumed (oldest retained version: {oldest})")
-    assert [int(r["version"]) for r in log_rows(run, tmp_path, "w")] == list(range(oldest, w.version + 1))
-    assert_valid(run, tmp_path, "w")
+    assert [int(r["version"]) for r in log_rows(run, lake.path, "w")] == list(range(oldest, w.version + 1))
+    assert_valid(run, lake.path, "w")
     # Nothing left to do; and the table still takes writes.
-    again = vacuum(run, tmp_path, "w", "--retain-versions", retain, "--grace", "1us")
+    again = vacuum(run, lake.path, "w", "--retain-versions", retain, "--grace", "1us")
     assert again["deleted"] == [] and again["expired_versions"] == []
     w.step()
-    assert_valid(run, tmp_path, "w")
+    assert_valid(run, lake.path, "w")
 
 
 def test_dry_run_deletes_nothing(run, tmp_path):
@@ -136,18 +136,18 @@ def test_missing_table_is_one_line(run, tmp_path):
                      problem="not found")
 
 
-def test_vacuum_after_compaction(run, tmp_path):
+def test_vacuum_after_compaction(run, lake, tmp_path):
     """Expiring the versions before a compaction deletes the old layout's files; every retained
     version scans as before and matches the oracle."""
-    run("create", "--path", tmp_path, "--table", "k", "--schema", "v:int64,s:string")
-    w = Workload(run, tmp_path, "k", tmp_path, 31)
+    run("create", "--path", lake.path, "--table", "k", "--schema", "v:int64,s:string")
+    w = Workload(run, lake.path, "k", tmp_path, 31)
     for _ in range(6):
         w.step()
-    out = json.loads(run("compact", "--path", tmp_path, "--table", "k", "--segment-duration", "90d",
+    out = json.loads(run("compact", "--path", lake.path, "--table", "k", "--segment-duration", "90d",
                          "--format", "json").stdout)
     w.version += 1
     w.step()
-    report = vacuum(run, tmp_path, "k", "--retain-versions", "2", "--grace", "1us")
+    report = vacuum(run, lake.path, "k", "--retain-versions", "2", "--grace", "1us")
     assert report["oldest_retained_version"] == w.version - 1
     unreferenced = sorted(d["file"] for d in report["deleted"] if d["reason"] == "unreferenced data file")
     assert unreferenced == sorted(out["files_removed"]), (unreferenced, out)
@@ -155,4 +155,4 @@ def test_vacuum_after_compaction(run, tmp_path):
     with ThreadPoolExecutor(max_workers=4) as pool:
         for (t, v, t_text), got, want in pool.map(w.scan, checks):
             assert got == want, f"version {v} as of {t_text}"
-    assert_valid(run, tmp_path, "k")
+    assert_valid(run, lake.path, "k")

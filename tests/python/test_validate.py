@@ -41,20 +41,20 @@ def test_valid_after_every_operation(run, tmp_path, seed):
 
 
 @pytest.mark.parametrize("seed", [14, 15])
-def test_valid_after_compactions_in_a_workload(run, tmp_path, seed):
+def test_valid_after_compactions_in_a_workload(run, lake, tmp_path, seed):
     """Writes and compactions interleaved: compaction lays deltas out per segment, later
     appends may end past their segment's end (spec §10a); all of it validates."""
-    run("create", "--path", tmp_path, "--table", "c", "--schema", "v:int64,s:string")
-    w = Workload(run, tmp_path, "c", tmp_path, seed)
+    run("create", "--path", lake.path, "--table", "c", "--schema", "v:int64,s:string")
+    w = Workload(run, lake.path, "c", tmp_path, seed)
     for i in range(12):
         if i % 4 == 3:
             duration = w.rng.choice(["3d", "30d", "400d", "auto"])
-            run("compact", "--path", tmp_path, "--table", "c", "--segment-duration", duration)
+            run("compact", "--path", lake.path, "--table", "c", "--segment-duration", duration)
             w.version += 1
             w.trace.append(f"v{w.version}: compact {duration}")
         else:
             w.step()
-        assert_valid(run, tmp_path, "c")
+        assert_valid(run, lake.path, "c")
     with ThreadPoolExecutor(max_workers=4) as pool:
         w.verify(pool)
 
@@ -72,13 +72,13 @@ def test_gen_tables_are_valid(run, tmp_path):
     assert report["versions_checked"] == [1, 2]
 
 
-def damaged_table(run, tmp_path):
-    run("create", "--path", tmp_path, "--table", "d", "--schema", "v:string")
+def damaged_table(run, lake, tmp_path):
+    run("create", "--path", lake.path, "--table", "d", "--schema", "v:string")
     f = write_csv(tmp_path / "in.csv", ["key", "event_time", "v"],
                   [["a", "2024-01-02", "x"], ["b", "2024-01-03", "y"]])
-    run("append", "--path", tmp_path, "--table", "d", "--input", f)
-    run("put", "--path", tmp_path, "--table", "d", "--key", "c", "--event-time", "2024-02-01", "v=z")
-    root = Path(tmp_path) / "d"
+    run("append", "--path", lake.path, "--table", "d", "--input", f)
+    run("put", "--path", lake.path, "--table", "d", "--key", "c", "--event-time", "2024-02-01", "v=z")
+    root = lake.root_path("d")
     s1 = json.loads((root / "s1.json").read_text())
     lost = s1["segments"][0]["delta"][0]["file"]
     (root / lost).unlink()                                 # a data file deleted from outside
@@ -89,9 +89,9 @@ def damaged_table(run, tmp_path):
     return lost, miscounted
 
 
-def test_damage_is_reported(run, tmp_path):
-    lost, miscounted = damaged_table(run, tmp_path)
-    proc = run("validate", "--path", tmp_path, "--table", "d", check=False)
+def test_damage_is_reported(run, lake, tmp_path):
+    lost, miscounted = damaged_table(run, lake, tmp_path)
+    proc = run("validate", "--path", lake.path, "--table", "d", check=False)
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     assert f"{lost}: missing: the file does not exist (versions 1-2)" in lines, lines
@@ -100,7 +100,7 @@ def test_damage_is_reported(run, tmp_path):
     err = proc.stderr.splitlines()
     assert len(err) == 1 and err[0].startswith("bazof: error: ") and "2 problem(s) found" in err[0], err
 
-    proc = run("validate", "--path", tmp_path, "--table", "d", "--format", "json", "--deep", check=False)
+    proc = run("validate", "--path", lake.path, "--table", "d", "--format", "json", "--deep", check=False)
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
     assert not report["valid"] and report["deep"]

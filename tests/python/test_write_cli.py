@@ -15,12 +15,13 @@ from conftest import (assert_cli_error, column_us, committed, log_rows, parse_cs
 
 
 @pytest.fixture
-def create(run, tmp_path):
-    """create('value:string', '--key', ...) -> (path, table) of a new table (version 0)."""
+def create(run, lake):
+    """create('value:string', '--key', ...) -> (path, table) of a new table (version 0), on a
+    local path and on s3:// (the `lake` fixture)."""
     def _create(schema, *extra, table="t"):
-        proc = run("create", "--path", tmp_path, "--table", table, "--schema", schema, *extra)
-        assert proc.stdout.strip() == f"created {tmp_path / table} (version 0)", proc.stdout
-        return tmp_path, table
+        proc = run("create", "--path", lake.path, "--table", table, "--schema", schema, *extra)
+        assert proc.stdout.strip() == f"created {lake.root(table)} (version 0)", proc.stdout
+        return lake.path, table
     return _create
 
 
@@ -61,12 +62,12 @@ def parquet_scan(run, path, table, out, *args):
 
 # ---- create -----------------------------------------------------------------
 
-def test_create_defaults(run, create, append, tmp_path):
+def test_create_defaults(run, create, append, lake, tmp_path):
     path, t = create("value:string")
     header, rows = scan_rows(run, path, t)
     assert (header, rows) == (["key", "event_time", "value"], [])
     assert scan_rows(run, path, t, "--version", "0") == (header, [])
-    assert (path / t / "s0.json").is_file()
+    assert "s0.json" in lake.names(t)
     assert append(path, t, ["key", "event_time", "value"],
                   [["a", "2024-01-01T00:00:00Z", "x"]]) == 1
     got = parquet_scan(run, path, t, tmp_path / "o.parquet")
@@ -409,11 +410,11 @@ def test_delete_of_unknown_key_commits_a_tombstone(run, create):
 
 # ---- versions and log --------------------------------------------------------------
 
-def test_versions_and_log(run, tmp_path, append):
+def test_versions_and_log(run, lake, append):
     start = time.time()
-    proc = run("create", "--path", tmp_path, "--table", "t", "--schema", "value:string")
-    assert proc.stdout.strip() == f"created {tmp_path / 't'} (version 0)"
-    path, t = tmp_path, "t"
+    proc = run("create", "--path", lake.path, "--table", "t", "--schema", "value:string")
+    assert proc.stdout.strip() == f"created {lake.root('t')} (version 0)"
+    path, t = lake.path, "t"
     h = ["key", "event_time", "value"]
     versions = [append(path, t, h, [["a", "2024-01-01", "1"], ["b", "2024-01-01", "2"]])]
     versions.append(committed(run("put", "--path", path, "--table", t, "--key", "c",
@@ -455,9 +456,9 @@ def test_versions_and_log(run, tmp_path, append):
         assert op in table_out
 
 
-def test_log_of_gen_table(run, tmp_path):
-    run("gen", "--path", tmp_path, "--table", "g", "--keys", "20", "--events", "3")
-    rows = log_rows(run, tmp_path, "g")
+def test_log_of_gen_table(run, lake):
+    run("gen", "--path", lake.path, "--table", "g", "--keys", "20", "--events", "3")
+    rows = log_rows(run, lake.path, "g")
     assert rows[-1]["operation"] == "gen"
     assert int(rows[-1]["version"]) >= 1
 

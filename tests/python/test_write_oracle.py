@@ -170,9 +170,9 @@ class Workload:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_random_commits_match_oracle(run, tmp_path, seed):
-    run("create", "--path", tmp_path, "--table", "o", "--schema", "v:int64,s:string")
-    w = Workload(run, tmp_path, "o", tmp_path, seed)
+def test_random_commits_match_oracle(run, lake, tmp_path, seed):
+    run("create", "--path", lake.path, "--table", "o", "--schema", "v:int64,s:string")
+    w = Workload(run, lake.path, "o", tmp_path, seed)
     with ThreadPoolExecutor(max_workers=4) as pool:
         w.verify(pool)                      # version 0: empty
         for _ in range(COMMITS):
