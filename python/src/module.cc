@@ -459,7 +459,7 @@ int64_t ParseByteSize(const std::string& text, const std::string& what) {
 
 nb::object ParseType(const std::string& text, const std::string& what) {
   auto t = metadata::ParseTypeName(text);
-  if (!t.ok()) throw CoreError{"invalid_argument", what + " '" + text + "': " + t.status().message()};
+  if (!t.ok()) throw CoreError{"invalid_argument", what + ": " + t.status().message()};
   return SchemaCapsule(*arrow::schema({arrow::field("type", *t)}));
 }
 
