@@ -9,6 +9,11 @@ crosses through the Arrow C data interface without copies. Engines: pandas
 (``to_pandas``), Polars (``to_polars``, :func:`scan_bazof`), DuckDB
 (:func:`register_duckdb`, or any scan in ``duckdb.sql``), DataFusion
 (:func:`register_datafusion`).
+
+Maintenance, as the CLI's commands: ``Table.compact``, ``Table.validate``,
+``Table.vacuum``, and for ``bazof alter`` ``Table.add_column``,
+``drop_column``, ``rename_column``, ``widen_column``, ``set_property`` and
+``unset_property``.
 """
 from __future__ import annotations
 
