@@ -9,6 +9,11 @@ crosses through the Arrow C data interface without copies. Engines: pandas
 (``to_pandas``), Polars (``to_polars``, :func:`scan_bazof`), DuckDB
 (:func:`register_duckdb`, or any scan in ``duckdb.sql``), DataFusion
 (:func:`register_datafusion`).
+
+Maintenance, as the CLI's commands: ``Table.compact``, ``Table.validate``,
+``Table.vacuum``, and for ``bazof alter`` ``Table.add_column``,
+``drop_column``, ``rename_column``, ``widen_column``, ``set_property`` and
+``unset_property``.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import pyarrow as _pyarrow  # noqa: F401  (loads Arrow's shared libraries before
 from ._errors import (BazofError, CommitConflict, CommitStateUnknown, CorruptTable, InvalidInput, NotFound,
                       StorageError, TableExists, TableNotFound)
 from ._table import Scan, Table, create_table, open_table
+from ._maintenance import CompactResult, VacuumedFile, VacuumResult, ValidationProblem, ValidationReport
 from ._engines import BazofDataset, register_datafusion, register_duckdb, scan_bazof
 
 try:
@@ -31,4 +37,5 @@ __all__ = [
     "BazofDataset", "BazofError", "CommitConflict", "CommitStateUnknown", "CorruptTable", "InvalidInput",
     "NotFound", "Scan", "StorageError", "Table", "TableExists", "TableNotFound", "__version__",
     "create_table", "open_table", "register_datafusion", "register_duckdb", "scan_bazof",
+    "CompactResult", "VacuumResult", "VacuumedFile", "ValidationProblem", "ValidationReport",
 ]

@@ -1,5 +1,6 @@
 """Tables and scans: the Python face of include/bazof/ (table.h, write.h,
-inspect.h). Each method is one call into the C++ core."""
+inspect.h, and the maintenance operations compact.h, validate.h, vacuum.h,
+alter.h). Each method is one call into the C++ core."""
 from __future__ import annotations
 
 import os
@@ -9,7 +10,10 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import pyarrow as pa
 
 from . import _arrow, _core
+from . import _maintenance as _m
 from ._errors import InvalidInput
+from ._maintenance import (ByteSizeLike, CompactResult, DurationLike, TypeLike, VacuumResult,
+                           ValidationReport)
 from ._time import EventTimeLike, to_micros
 
 StorageOptions = Optional[Mapping[str, str]]
@@ -242,6 +246,124 @@ class Table:
         stream = pa.Table.from_batches([batch]).__arrow_c_stream__()
         _committed, version, _rows, _files = self._t.append(stream, what, what)
         return version
+
+    # ---- maintenance (bazof compact / validate / vacuum) -------------------
+
+    def compact(self, segment_duration: Optional[DurationLike] = None,
+                target_file_size: Optional[ByteSizeLike] = None, *, dry_run: bool = False,
+                threads: int = 0) -> CompactResult:
+        """Compacts the table's latest version (``bazof compact``): rewrites its
+        deltas into files per segment of event time and builds a base for each,
+        as one new version. No scan result changes, at any version or event
+        time; scans then read fewer, larger files. Old files stay for older
+        versions until :meth:`vacuum`. Refreshes this Table first and after.
+
+        `segment_duration`: "30d", a timedelta, or "auto" (segments of about as
+        many events as the table has keys); None = the table's
+        compaction.segment_duration. `target_file_size`: "128MiB" or bytes;
+        None = compaction.target_file_size. `dry_run`: report what would be
+        merged, write nothing. `threads`: merge threads (0 = cores).
+
+        Returns a CompactResult whose ``version`` is the new version (None if
+        nothing was committed). Raises InvalidInput for bad arguments or a
+        legacy table, CommitConflict if another writer committed meanwhile."""
+        if segment_duration is None:
+            duration_us = None
+        elif segment_duration == "auto":
+            duration_us = 0
+        else:
+            duration_us = _m.duration_micros(segment_duration, "segment_duration")
+        size = None if target_file_size is None else _m.byte_size(target_file_size, "target_file_size")
+        threads = _m.count(threads, "threads", 0)
+        return _m.compact_result(self._t.compact(duration_us, size, bool(dry_run), threads))
+
+    def validate(self, version: Optional[int] = None, *, deep: bool = False,
+                 check: bool = False) -> ValidationReport:
+        """Checks the table against the format (``bazof validate``): the version
+        pointer, every retained snapshot (or only `version`), every file they
+        name (exists, size, rows, schema, statistics), the segment layout and
+        the commit records. `deep`: also read every row (counts, event-time and
+        key ranges, sort order, one row per key in bases). Reads only.
+
+        Returns a ValidationReport listing every problem (``report.problems``;
+        ``bool(report)`` is True when there are none). `check=True` raises
+        CorruptTable instead when there is any, with the CLI's message. Raises
+        NotFound if `version` does not exist or was vacuumed."""
+        if version is not None:
+            version = _m.count(version, "version", 0)
+        report = _m.validation_report(self._t.validate(version, bool(deep)))
+        if check:
+            report.raise_if_invalid()
+        return report
+
+    def vacuum(self, retain_versions: Optional[int] = None, older_than: Optional[DurationLike] = None, *,
+               grace: DurationLike = "1h", dry_run: bool = False) -> VacuumResult:
+        """Expires old versions and deletes the files no retained version needs
+        (``bazof vacuum``): data files only expired versions reference, and
+        orphans (files no snapshot references) older than `grace`.
+
+        `retain_versions`: keep the newest N versions (N >= 1). `older_than`:
+        expire versions committed longer ago ("30d" or a timedelta). A version
+        either rule keeps is kept; with neither, every version is kept and only
+        unreferenced files go. The latest version is always kept. `grace`:
+        never delete a file or expire a snapshot younger than this, so writes
+        in flight are safe. `dry_run`: report, delete nothing.
+
+        A vacuumed version can no longer be scanned (NotFound: "... was
+        vacuumed (oldest retained version: M)"). Refreshes this Table first."""
+        retain = None if retain_versions is None else _m.count(retain_versions, "retain_versions", 1)
+        older = None if older_than is None else _m.duration_micros(older_than, "older_than")
+        grace_us = _m.duration_micros(grace, "grace")
+        return _m.vacuum_result(self._t.vacuum(retain, older, grace_us, bool(dry_run)))
+
+    # ---- schema evolution and properties (bazof alter) ----------------------
+    # One change, one commit; data files are never rewritten. Each returns the
+    # new version (the current one if nothing changed) and raises InvalidInput
+    # naming the column or property when the change is refused.
+
+    def add_column(self, name: str, type: TypeLike, *, nullable: bool = True) -> int:
+        """Adds a value column at the end (``bazof alter add-column``). Rows
+        written before read it as null, so it must be nullable. `type`: a
+        pyarrow.DataType of a format type or its name ("int32",
+        "decimal(10,2)", "timestamp[ms]")."""
+        return self._alter("add_column", _m.name(name, "add_column"), "",
+                           _m.type_capsule(type, "add_column"), bool(nullable))
+
+    def drop_column(self, name: str) -> int:
+        """Removes a value column (``bazof alter drop-column``); key and
+        event-time columns cannot be dropped. Scans of older versions still
+        show it."""
+        return self._alter("drop_column", _m.name(name, "drop_column"))
+
+    def rename_column(self, old: str, new: str) -> int:
+        """Renames a value column, keeping its id (``bazof alter
+        rename-column``); key and event-time columns cannot be renamed."""
+        return self._alter("rename_column", _m.name(old, "rename_column"), _m.name(new, "rename_column"))
+
+    def widen_column(self, name: str, type: TypeLike) -> int:
+        """Changes a value column to a type that holds every old value exactly
+        (``bazof alter widen-column``): a wider integer, float32 to float64,
+        small integers to floats, a decimal with as many or more integer and
+        fraction digits. Older files are converted on read."""
+        return self._alter("widen_column", _m.name(name, "widen_column"), "",
+                           _m.type_capsule(type, "widen_column"))
+
+    def set_property(self, name: str, value: str | int | float | bool) -> int:
+        """Sets a table property (``bazof alter set-property``), e.g.
+        ``set_property("compaction.segment_duration", "7d")``. Known
+        properties' values are checked; bools are stored as true/false.
+        Setting the value it already has commits nothing."""
+        return self._alter("set_property", _m.name(name, "set_property"),
+                           _m.property_value(value, "set_property"))
+
+    def unset_property(self, name: str) -> int:
+        """Removes a table property (``bazof alter unset-property``); a known
+        property reverts to its default. An absent property commits nothing."""
+        return self._alter("unset_property", _m.name(name, "unset_property"))
+
+    def _alter(self, op: str, a: str, b: str = "", type_capsule: Any = None, nullable: bool = True) -> int:
+        committed, version, _rows, _files = self._t.alter(op, a, b, type_capsule, nullable)
+        return version if committed else self.version
 
     def _key_values(self, key: Any, what: str) -> list[Any]:
         keys = self.key_columns

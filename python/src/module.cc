@@ -21,11 +21,17 @@
 #include <utility>
 #include <vector>
 
+#include "bazof/alter.h"
+#include "bazof/compact.h"
 #include "bazof/error.h"
 #include "bazof/event_time.h"
 #include "bazof/inspect.h"
 #include "bazof/table.h"
+#include "bazof/vacuum.h"
+#include "bazof/validate.h"
 #include "bazof/write.h"
+#include "metadata/properties.h"
+#include "metadata/types.h"
 
 namespace nb = nanobind;
 
@@ -283,6 +289,148 @@ class PyTable {
     return TableCapsule(Get(std::move(r)));
   }
 
+  /// Compacts the latest version (bazof compact). Durations and sizes come
+  /// parsed (bazof/_maintenance.py): nullopt = the table's property, a
+  /// segment duration of 0 = auto.
+  nb::dict Compact(std::optional<int64_t> segment_duration_us, std::optional<int64_t> target_file_bytes,
+                   bool dry_run, int threads) {
+    Reopen();
+    CompactOptions options;
+    options.segment_duration_us = segment_duration_us;
+    options.target_file_bytes = target_file_bytes;
+    options.dry_run = dry_run;
+    options.threads = threads;
+    arrow::Result<CompactResult> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::Compact(table_, options);
+    }
+    auto c = Get(std::move(r));
+    nb::dict d;
+    d["table"] = table_->location();
+    d["dry_run"] = dry_run;
+    d["committed"] = c.committed;
+    d["built_from_version"] = c.built_from.value();
+    d["files_read"] = c.files_read;
+    d["bytes_read"] = c.bytes_read;
+    d["events_read"] = c.events_read;
+    d["segments"] = c.segments;
+    if (c.committed) {
+      d["version"] = c.version.value();
+      d["events_written"] = c.events_written;
+      d["bases"] = c.bases;
+      d["base_rows"] = c.base_rows;
+      d["files_added"] = c.files_added;
+      d["files_removed"] = c.files_removed;
+      Reopen();
+    }
+    return d;
+  }
+
+  /// Validates every retained version, or `version` (bazof validate).
+  nb::dict Validate(std::optional<int64_t> version, bool deep) const {
+    ValidateOptions options;
+    if (version) {
+      if (*version < 0) throw CoreError{"invalid_argument", "version must be >= 0"};
+      options.version = Version(*version);
+    }
+    options.deep = deep;
+    arrow::Result<ValidationReport> r;
+    {
+      nb::gil_scoped_release release;
+      r = ValidateTable(table_->storage(), options);
+    }
+    auto report = Get(std::move(r));
+    auto values = [](const std::vector<Version>& vs) {
+      std::vector<int64_t> out;
+      for (const auto& v : vs) out.push_back(v.value());
+      return out;
+    };
+    nb::list problems;
+    for (const auto& p : report.problems) {
+      nb::dict pd;
+      pd["object"] = p.object;
+      pd["problem"] = p.problem;
+      pd["versions"] = values(p.versions);
+      pd["text"] = p.ToString();
+      problems.append(pd);
+    }
+    nb::dict d;
+    d["table"] = report.table;
+    d["valid"] = report.ok();
+    d["deep"] = report.deep;
+    d["versions_checked"] = values(report.versions_checked);
+    d["files_checked"] = report.files_checked;
+    d["problems"] = problems;
+    return d;
+  }
+
+  /// Expires old versions and deletes unneeded files (bazof vacuum).
+  nb::dict Vacuum(std::optional<int64_t> retain_versions, std::optional<int64_t> retain_micros,
+                  int64_t grace_micros, bool dry_run) {
+    Reopen();
+    VacuumOptions options;
+    options.retain_versions = retain_versions;
+    options.retain_micros = retain_micros;
+    options.grace_micros = grace_micros;
+    options.dry_run = dry_run;
+    arrow::Result<VacuumResult> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::Vacuum(table_, options);
+    }
+    auto v = Get(std::move(r));
+    std::vector<int64_t> expired;
+    for (const auto& e : v.expired_versions) expired.push_back(e.value());
+    nb::list deleted;
+    for (const auto& f : v.deleted) {
+      nb::dict fd;
+      fd["file"] = f.name;
+      fd["bytes"] = f.bytes;
+      fd["reason"] = f.reason;
+      deleted.append(fd);
+    }
+    nb::dict d;
+    d["table"] = table_->location();
+    d["dry_run"] = v.dry_run;
+    d["current_version"] = v.current_version.value();
+    d["oldest_retained_version"] = v.oldest_retained.value();
+    d["expired_versions"] = expired;
+    d["deleted"] = deleted;
+    d["deleted_bytes"] = v.deleted_bytes;
+    d["versions_kept_by_grace"] = v.versions_kept_by_grace;
+    d["orphans_kept_by_grace"] = v.orphans_kept_by_grace;
+    return d;
+  }
+
+  /// One alter operation (bazof alter). `op` names it; `type_capsule` is a
+  /// one-field Arrow schema carrying the type for add/widen.
+  CommitTuple Alter(const std::string& op, const std::string& a, const std::string& b,
+                    std::optional<nb::handle> type_capsule, bool nullable) {
+    std::shared_ptr<arrow::DataType> type;
+    if (type_capsule) {
+      auto schema = ImportSchemaCapsule(*type_capsule);
+      if (schema->num_fields() != 1) throw CoreError{"invalid_argument", "alter: expected one type"};
+      type = schema->field(0)->type();
+    }
+    AlterOp alter_op;
+    if (op == "add_column") alter_op = AddColumn{a, type, nullable};
+    else if (op == "drop_column") alter_op = DropColumn{a};
+    else if (op == "rename_column") alter_op = RenameColumn{a, b};
+    else if (op == "widen_column") alter_op = WidenColumn{a, type};
+    else if (op == "set_property") alter_op = SetProperty{a, b};
+    else if (op == "unset_property") alter_op = UnsetProperty{a};
+    else throw CoreError{"invalid_argument", "alter: unknown operation '" + op + "'"};
+    arrow::Result<CommitResult> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::Alter(table_, alter_op);
+    }
+    auto c = Get(std::move(r));
+    if (c.committed) Reopen();
+    return {c.committed, c.version.value(), c.rows, c.files};
+  }
+
   /// Re-reads the table's current version (after our own or others' commits).
   void Reopen() {
     arrow::Result<std::shared_ptr<Table>> r;
@@ -299,6 +447,20 @@ class PyTable {
 
 int64_t ParseTime(const std::string& text, const std::string& what) {
   return Get(ParseEventTime(text, what)).micros();
+}
+
+int64_t ParseDuration(const std::string& text, const std::string& what) {
+  return Get(metadata::ParseDuration(text, what));
+}
+
+int64_t ParseByteSize(const std::string& text, const std::string& what) {
+  return Get(metadata::ParseByteSize(text, what));
+}
+
+nb::object ParseType(const std::string& text, const std::string& what) {
+  auto t = metadata::ParseTypeName(text);
+  if (!t.ok()) throw CoreError{"invalid_argument", what + ": " + t.status().message()};
+  return SchemaCapsule(*arrow::schema({arrow::field("type", *t)}));
 }
 
 }  // namespace
@@ -322,6 +484,12 @@ NB_MODULE(_core, m) {
 
   m.def("parse_event_time", &ParseTime, nb::arg("text"), nb::arg("what"),
         "ISO-8601 text -> microseconds since the epoch (UTC), as the CLI parses --as-of.");
+  m.def("parse_duration", &ParseDuration, nb::arg("text"), nb::arg("what"),
+        "'30d', '12h', ... -> microseconds, as the CLI parses --older-than.");
+  m.def("parse_byte_size", &ParseByteSize, nb::arg("text"), nb::arg("what"),
+        "'128MiB', ... -> bytes, as the CLI parses --target-file-size.");
+  m.def("parse_type", &ParseType, nb::arg("text"), nb::arg("what"),
+        "A format type name ('int32', 'decimal(10,2)') -> a one-field Arrow schema capsule.");
 
   nb::class_<PyScan>(m, "Scan")
       .def("schema", &PyScan::schema, "The result's Arrow schema (capsule).")
@@ -344,5 +512,12 @@ NB_MODULE(_core, m) {
       .def("append", &PyTable::Append, nb::arg("stream"), nb::arg("operation"), nb::arg("source"))
       .def("history", &PyTable::History, nb::arg("key"), nb::arg("version").none())
       .def("log", &PyTable::Log)
+      .def("compact", &PyTable::Compact, nb::arg("segment_duration_us").none(),
+           nb::arg("target_file_bytes").none(), nb::arg("dry_run"), nb::arg("threads"))
+      .def("validate", &PyTable::Validate, nb::arg("version").none(), nb::arg("deep"))
+      .def("vacuum", &PyTable::Vacuum, nb::arg("retain_versions").none(), nb::arg("retain_micros").none(),
+           nb::arg("grace_micros"), nb::arg("dry_run"))
+      .def("alter", &PyTable::Alter, nb::arg("op"), nb::arg("a"), nb::arg("b"), nb::arg("type").none(),
+           nb::arg("nullable"))
       .def("reopen", &PyTable::Reopen);
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "bazof/error.h"
+#include "metadata/types.h"
 #include "read/run_reader.h"
 
 namespace bazof::maintenance {
@@ -44,9 +45,11 @@ bool Compatible(const arrow::DataType& from, const arrow::DataType& to) {
   if (arrow::is_decimal(from.id()) && arrow::is_decimal(to.id())) {
     const auto& f = static_cast<const arrow::DecimalType&>(from);
     const auto& t = static_cast<const arrow::DecimalType&>(to);
-    return f.scale() == t.scale() && f.precision() <= t.precision();
+    if (f.scale() == t.scale() && f.precision() <= t.precision()) return true;
   }
-  return false;
+  // Files written before `alter widen-column` (integers to floats, decimals
+  // to a larger scale): the reader casts them exactly.
+  return metadata::IsExactWidening(from, to);
 }
 
 int FieldId(const arrow::Field& f) {

@@ -8,6 +8,7 @@
 #include "bazof/alter.h"
 #include "bazof/error.h"
 #include "bazof/inspect.h"
+#include "bazof/validate.h"
 #include "bazof/write.h"
 #include "compute_init.h"
 #include "metadata/types.h"
@@ -322,6 +323,11 @@ TEST_F(AlterTest, WidenedColumnsAreCastOnRead) {
   ASSERT_OK_AND_ASSIGN(auto mid, ScanAt(storage_, 6));
   EXPECT_TRUE(mid->schema()->GetFieldByName("small")->type()->Equals(arrow::float32()));
   EXPECT_TRUE(mid->schema()->GetFieldByName("n")->type()->Equals(arrow::int64()));
+  // validate accepts every widened file, at every version.
+  ASSERT_OK_AND_ASSIGN(auto report, ValidateTable(storage_, ValidateOptions{std::nullopt, /*deep=*/true}));
+  std::string problems;
+  for (const auto& p : report.problems) problems += p.ToString() + "\n";
+  EXPECT_TRUE(report.ok()) << problems;
 }
 
 TEST_F(AlterTest, WidenRefusals) {

@@ -21,7 +21,7 @@ def run_block(code):
 
 def test_readme_has_the_examples():
     blocks = python_blocks()
-    assert len(blocks) == 3, "tour, DuckDB showcase, Polars showcase"
+    assert len(blocks) == 4, "tour, DuckDB showcase, Polars showcase, maintenance"
 
 
 def test_tour():
@@ -46,3 +46,12 @@ def test_polars_showcase():
     assert len(rows) == 2
     assert "261612000000" in rows[0] and "294135000000" in rows[0]
     assert "136819000000" in rows[1] and "171704000000" in rows[1]
+
+
+def test_maintenance():
+    lines = run_block(python_blocks()[3]).splitlines()
+    assert len(lines) == 4, lines
+    assert lines[0].startswith("CompactResult(") and "committed=True" in lines[0] and "version=9" in lines[0]
+    assert lines[1] == "True"
+    assert lines[2] == "[0, 1, 2, 3, 4, 5, 6, 7]"
+    assert lines[3] == "['key', 'event_time', 'v', 'comment'] ['alter', 'compact']"  # the log keeps 8-9
