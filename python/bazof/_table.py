@@ -4,7 +4,6 @@ alter.h). Each method is one call into the C++ core."""
 from __future__ import annotations
 
 import os
-import urllib.parse
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import pyarrow as pa
@@ -19,12 +18,8 @@ from ._time import EventTimeLike, to_micros
 StorageOptions = Optional[Mapping[str, str]]
 
 
-def _split_uri(uri: str | os.PathLike, storage_options: StorageOptions) -> tuple[str, str]:
-    """A table's root URI -> (location, name) as the core opens tables.
-
-    Storage options become query parameters of an s3:// location, which is
-    how Arrow's S3 filesystem takes them (region, endpoint_override, scheme,
-    ...); local paths take none."""
+def _split_uri(uri: str | os.PathLike) -> tuple[str, str]:
+    """A table's root URI -> (location, name) as the core opens tables."""
     text = os.fspath(uri)
     if not isinstance(text, str) or not text:
         raise InvalidInput(f"table URI {uri!r} is empty or not text")
@@ -35,12 +30,23 @@ def _split_uri(uri: str | os.PathLike, storage_options: StorageOptions) -> tuple
         raise InvalidInput(f"table URI '{text}' does not name a table directory")
     if not location:
         location = "/" if stripped.startswith("/") else "."
-    if storage_options:
-        if not is_uri or text.startswith("file://"):
-            raise InvalidInput(f"storage_options apply to object-store URIs, not the local path '{text}'")
-        query = urllib.parse.urlencode({str(k): str(v) for k, v in storage_options.items()})
-        location = f"{location}?{query}"
     return location, name
+
+
+def _options(uri: str | os.PathLike, storage_options: StorageOptions) -> dict[str, str]:
+    """storage_options as the core's StorageOptions (docs/spec.md §10b): keys such as
+    endpoint, region, access_key_id, secret_access_key, session_token, anonymous,
+    conditional_writes, max_attempts; values as text (booleans as true/false)."""
+    if not storage_options:
+        return {}
+    if not isinstance(storage_options, Mapping):
+        raise InvalidInput(f"storage_options: expected a mapping, not {type(storage_options).__name__}")
+    if "://" not in os.fspath(uri) or os.fspath(uri).startswith("file://"):
+        raise InvalidInput(f"storage_options apply to object-store URIs, not the local path '{os.fspath(uri)}'")
+    out = {}
+    for k, v in storage_options.items():
+        out[str(k)] = ("true" if v else "false") if isinstance(v, bool) else str(v)
+    return out
 
 
 class Scan:
@@ -389,8 +395,8 @@ def open_table(uri: str | os.PathLike, storage_options: StorageOptions = None) -
     """Opens the table whose root directory is `uri`: a local path or an
     object-store URI such as ``s3://bucket/prefix/table``. Raises
     TableNotFound if there is no table there."""
-    location, name = _split_uri(uri, storage_options)
-    return Table(_core.Table.open(location, name))
+    location, name = _split_uri(uri)
+    return Table(_core.Table.open(location, name, _options(uri, storage_options)))
 
 
 def create_table(uri: str | os.PathLike, schema: pa.Schema, key: Sequence[str] | str = ("key",),
@@ -406,5 +412,6 @@ def create_table(uri: str | os.PathLike, schema: pa.Schema, key: Sequence[str] |
     if not isinstance(schema, pa.Schema):
         raise InvalidInput(f"schema: expected a pyarrow.Schema, not {type(schema).__name__}")
     keys = [key] if isinstance(key, str) else [str(k) for k in key]
-    location, name = _split_uri(uri, storage_options)
-    return Table(_core.Table.create(location, name, schema.__arrow_c_schema__(), keys, event_time))
+    location, name = _split_uri(uri)
+    return Table(_core.Table.create(location, name, schema.__arrow_c_schema__(), keys, event_time,
+                                    _options(uri, storage_options)))

@@ -9,6 +9,7 @@
 #include <arrow/api.h>
 #include <arrow/compute/expression.h>
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
@@ -182,23 +183,24 @@ class PyTable {
  public:
   explicit PyTable(std::shared_ptr<Table> table) : table_(std::move(table)) {}
 
-  static PyTable Open(const std::string& location, const std::string& name) {
+  static PyTable Open(const std::string& location, const std::string& name, const StorageOptions& options) {
     arrow::Result<std::shared_ptr<Table>> r;
     {
       nb::gil_scoped_release release;
-      r = Table::Open(location, name);
+      r = Table::Open(location, name, options);
     }
     return PyTable(Get(std::move(r), "table_not_found"));
   }
 
   static PyTable Create(const std::string& location, const std::string& name, nb::handle schema_capsule,
-                        const std::vector<std::string>& keys, const std::string& event_time) {
+                        const std::vector<std::string>& keys, const std::string& event_time,
+                        const StorageOptions& options) {
     auto arrow_schema = ImportSchemaCapsule(schema_capsule);
     auto schema = Get(TableSchemaFromArrow(*arrow_schema, keys, event_time));
     arrow::Result<std::shared_ptr<Table>> r;
     {
       nb::gil_scoped_release release;
-      r = CreateTable(location, name, schema);
+      r = CreateTable(location, name, schema, options);
     }
     if (!r.ok() && ErrorKindOf(r.status()) == ErrorKind::kConflict) {
       throw CoreError{"table_exists", r.status().message()};
@@ -497,9 +499,9 @@ NB_MODULE(_core, m) {
       .def("stream", &PyScan::stream, "Starts reading: an arrow_array_stream capsule.");
 
   nb::class_<PyTable>(m, "Table")
-      .def_static("open", &PyTable::Open, nb::arg("location"), nb::arg("name"))
+      .def_static("open", &PyTable::Open, nb::arg("location"), nb::arg("name"), nb::arg("options"))
       .def_static("create", &PyTable::Create, nb::arg("location"), nb::arg("name"), nb::arg("schema"),
-                  nb::arg("keys"), nb::arg("event_time"))
+                  nb::arg("keys"), nb::arg("event_time"), nb::arg("options"))
       .def_prop_ro("version", &PyTable::version)
       .def_prop_ro("location", &PyTable::location)
       .def_prop_ro("key_columns", &PyTable::key_columns)

@@ -126,8 +126,9 @@ class Workload:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_random_commits_through_python_match_oracle(tmp_path, seed):
-    t = bazof.create_table(tmp_path / "o", pa.schema([("v", pa.int64()), ("s", pa.string()),
+def test_random_commits_through_python_match_oracle(lake, seed):
+    """On a local path and on s3:// (the `lake` fixture; the test server's AWS_* environment)."""
+    t = bazof.create_table(lake.root("o"), pa.schema([("v", pa.int64()), ("s", pa.string()),
                                                       ("event_time", pa.timestamp("us"))]))
     w = Workload(t, seed)
     w.verify()
