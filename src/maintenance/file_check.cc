@@ -171,14 +171,20 @@ std::vector<std::string> SchemaProblems(const FileFooter& footer, const TableSch
     out.push_back(std::string("column '") + kVersionColumn + "' is " + file.field(ver)->type()->ToString() +
                   ", not int64");
   }
+  // As the reader does (src/read/run_reader.cc): a file that carries field
+  // ids is matched by id alone, since after a rename or a drop and re-add a
+  // name in an older file may belong to another column.
+  bool file_has_ids = false;
+  for (const auto& f : file.fields()) file_has_ids = file_has_ids || FieldId(*f) > 0;
   for (const auto& v : schema.value_columns) {
     int found = -1;
-    if (match_by_id && v.id > 0) {
+    if (match_by_id && v.id > 0 && file_has_ids) {
       for (int f = 0; f < file.num_fields(); ++f) {
         if (FieldId(*file.field(f)) == v.id) found = f;
       }
+    } else {
+      found = file.GetFieldIndex(v.name);
     }
-    if (found < 0) found = file.GetFieldIndex(v.name);
     if (found >= 0) check(v, found, "value");
   }
   return out;

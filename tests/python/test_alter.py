@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import assert_cli_error, committed, log_rows, parse_csv, table_state, write_csv
+from conftest import assert_cli_error, assert_valid, committed, log_rows, parse_csv, table_state, write_csv
 
 ALTER_RE = re.compile(r"committed version (\d+) \((.+)\)")
 
@@ -248,3 +248,16 @@ def test_legacy_tables_are_not_altered(run, copy_table):
     proc = run("alter", "--path", path, "--table", t, "add-column", "x:int8", check=False)
     assert_cli_error(proc, t, problem="does not alter")
     assert table_state(run, path, t) == before
+
+
+def test_a_reused_name_is_not_matched_in_older_files(run, table, tmp_path):
+    """Rename 'label' away and add a new 'label' of another type: older files hold the old
+    column under that name (another field id). Scans read it as null and deep validation, which
+    matches columns as the reader does, finds nothing wrong."""
+    path, t = table
+    alter(run, path, t, "rename-column", "label", "old_label")
+    alter(run, path, t, "add-column", "label:int64")
+    got = scan_parquet(run, path, t, tmp_path / "r.parquet")
+    assert got.column("label").to_pylist() == [None, None]
+    assert got.column("old_label").to_pylist() == ["apple", "pear"]
+    assert_valid(run, path, t)
