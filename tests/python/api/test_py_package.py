@@ -45,13 +45,18 @@ def test_package_metadata():
 
 
 def test_table_uris_split_into_location_and_name(tmp_path):
-    from bazof._table import _split_uri
-    assert _split_uri("s3://bucket/prefix/table", None) == ("s3://bucket/prefix", "table")
-    assert _split_uri("s3://bucket/table/", None) == ("s3://bucket", "table")
-    assert _split_uri("s3://bucket/p/t", {"region": "eu-west-1", "endpoint_override": "127.0.0.1:9000"}) == (
-        "s3://bucket/p?region=eu-west-1&endpoint_override=127.0.0.1%3A9000", "t")
-    assert _split_uri(tmp_path / "t", None) == (str(tmp_path), "t")
-    assert _split_uri("t", None) == (".", "t")
-    for bad, options in [("s3://bucket", None), ("", None), (str(tmp_path / "t"), {"region": "x"})]:
+    from bazof._table import _options, _split_uri
+    assert _split_uri("s3://bucket/prefix/table") == ("s3://bucket/prefix", "table")
+    assert _split_uri("s3://bucket/table/") == ("s3://bucket", "table")
+    assert _split_uri(tmp_path / "t") == (str(tmp_path), "t")
+    assert _split_uri("t") == (".", "t")
+    for bad in ["s3://bucket", ""]:
         with pytest.raises(bazof.InvalidInput):
-            _split_uri(bad, options)
+            _split_uri(bad)
+    # storage_options become the core's StorageOptions, as text.
+    assert _options("s3://b/t", None) == {}
+    assert _options("s3://b/t", {"region": "eu-west-1", "conditional_writes": False, "max_attempts": 5}) == {
+        "region": "eu-west-1", "conditional_writes": "false", "max_attempts": "5"}
+    for uri, options in [(str(tmp_path / "t"), {"region": "x"}), ("s3://b/t", ["region"])]:
+        with pytest.raises(bazof.InvalidInput):
+            _options(uri, options)
