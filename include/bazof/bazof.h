@@ -130,6 +130,10 @@ typedef struct bazof_table bazof_table;
  * n_options is 0):
  *   "threads"     threads merging key ranges in a scan (default: cores)
  *   "batch_size"  rows per batch of a scan (default 65536)
+ *   "s3.<key>"    an object-storage option for s3:// locations, <key> as in
+ *                 docs/spec.md §10b: "s3.endpoint", "s3.region",
+ *                 "s3.access_key_id", "s3.secret_access_key", ... (the AWS_*
+ *                 environment variables apply too)
  * An unknown key or a malformed value is BAZOF_INVALID_ARGUMENT. A missing
  * location or table is BAZOF_NOT_FOUND. On success *out is a handle the
  * caller frees with bazof_table_free. */

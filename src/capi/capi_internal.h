@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bazof/storage_options.h"
 #include "bazof/bazof.h"
 #include "bazof/error.h"
 #include "bazof/table.h"
@@ -23,6 +24,7 @@
 struct bazof_table {
   std::string location;
   std::string name;
+  bazof::StorageOptions storage_options;  // the "s3.*" options of bazof_table_open
   mutable std::mutex mu;
   std::shared_ptr<bazof::Table> table;
   int64_t batch_size = 64 * 1024;

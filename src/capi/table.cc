@@ -100,8 +100,11 @@ arrow::Status ApplyOptions(bazof_table* t, const char* const* keys, const char* 
       t->threads = static_cast<int>(v);
     } else if (key == "batch_size") {
       ARROW_ASSIGN_OR_RAISE(t->batch_size, PositiveOption(keys[i], values[i]));
+    } else if (key.starts_with("s3.") && key.size() > 3) {
+      // Object storage (include/bazof/storage_options.h); the core checks the key.
+      t->storage_options[std::string(key.substr(3))] = values[i];
     } else {
-      return InvalidArgument("unknown option '", key, "' (known: threads, batch_size)");
+      return InvalidArgument("unknown option '", key, "' (known: threads, batch_size, s3.<storage option>)");
     }
   }
   return arrow::Status::OK();
@@ -163,7 +166,7 @@ bazof_code bazof_table_open(const char* location, const char* name, const char* 
     auto handle = std::make_unique<bazof_table>();
     ARROW_RETURN_NOT_OK(
         bazof::capi::ApplyOptions(handle.get(), option_keys, option_values, n_options));
-    ARROW_ASSIGN_OR_RAISE(handle->table, bazof::Table::Open(location, name));
+    ARROW_ASSIGN_OR_RAISE(handle->table, bazof::Table::Open(location, name, handle->storage_options));
     handle->location = location;
     handle->name = name;
     *out = handle.release();
@@ -199,7 +202,7 @@ void bazof_table_free(bazof_table* table) { delete table; }
 bazof_code bazof_table_refresh(bazof_table* table, char** error) {
   return Guard(error, [&]() -> arrow::Status {
     if (!table) return NullArgument("table");
-    ARROW_ASSIGN_OR_RAISE(auto fresh, bazof::Table::Open(table->location, table->name));
+    ARROW_ASSIGN_OR_RAISE(auto fresh, bazof::Table::Open(table->location, table->name, table->storage_options));
     table->Set(std::move(fresh));
     return arrow::Status::OK();
   });

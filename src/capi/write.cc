@@ -16,7 +16,7 @@ namespace {
 arrow::Status Finish(bazof_table* handle, const CommitResult& result, int64_t* out_version) {
   if (out_version) *out_version = result.committed ? result.version.value() : -1;
   if (!result.committed) return arrow::Status::OK();
-  auto fresh = Table::Open(handle->location, handle->name);
+  auto fresh = Table::Open(handle->location, handle->name, handle->storage_options);
   if (fresh.ok()) handle->Set(*std::move(fresh));
   return arrow::Status::OK();
 }

@@ -366,3 +366,36 @@ srv.serve_forever()
                            "import bazof, hashlib, hmac, ssl; print(hashlib.sha256(b'x').hexdigest()[:8])"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "2d711642", (proc.returncode, proc.stderr)
+
+
+def test_c_api_opens_s3_tables_with_options(bazof, table, s3_server, monkeypatch):
+    """bazof_table_open's "s3.<key>" options reach the storage: with the environment pointing at
+    a dead endpoint, the handle opens the table only through them; an unknown key is refused."""
+    import ctypes
+    path, name, root = table
+    lib = ctypes.CDLL(str(Path(__file__).resolve().parents[2] / "build" / "libbazof_c.so"))
+    lib.bazof_table_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p),
+                                     ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t,
+                                     ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_char_p)]
+    lib.bazof_table_current_version.argtypes = [ctypes.c_void_p]
+    lib.bazof_table_current_version.restype = ctypes.c_int64
+    lib.bazof_table_free.argtypes = [ctypes.c_void_p]
+
+    def open_with(options):
+        keys = (ctypes.c_char_p * len(options))(*[k.encode() for k in options])
+        values = (ctypes.c_char_p * len(options))(*[v.encode() for v in options.values()])
+        handle, error = ctypes.c_void_p(), ctypes.c_char_p()
+        code = lib.bazof_table_open(path.encode(), name.encode(), keys, values, len(options),
+                                    ctypes.byref(handle), ctypes.byref(error))
+        return code, handle, (error.value or b"").decode()
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    code, handle, error = open_with({"threads": "1"})
+    assert code != 0 and f"{root}/version.txt" in error and "connect" in error.lower(), error
+    code, handle, error = open_with({"s3.endpoint": s3_server.endpoint, "s3.region": "us-east-1"})
+    assert code == 0, error
+    assert lib.bazof_table_current_version(handle) == 1
+    lib.bazof_table_free(handle)
+    code, handle, error = open_with({"s3.no_such_option": "1"})
+    assert code != 0 and "no_such_option" in error, error
