@@ -1,8 +1,11 @@
 #include "read/merge.h"
 
 #include <arrow/api.h>
+#include <arrow/compute/api.h>
 
 #include <algorithm>
+
+#include "compute_init.h"
 
 namespace bazof::read {
 
@@ -24,8 +27,12 @@ struct Cursor {
   }
 };
 
-// Appends selected rows to per-column builders, coalescing consecutive rows of
-// the same batch into one slice append.
+// Gathers the selected rows into output columns. Rows are recorded as indices
+// into the source batches they come from and gathered column by column with
+// one Take per output batch (vectorized, no per-row virtual calls). Source
+// batches are held until then, at most max_sources at a time: past that, the
+// rows so far are gathered into a piece and the batches released, so memory
+// stays bounded however many source rows one output batch spans.
 class OutputAssembler {
  public:
   // with_meta: the last two fields of `schema` are the tombstone flag and
@@ -34,13 +41,10 @@ class OutputAssembler {
   OutputAssembler(std::shared_ptr<arrow::Schema> schema, bool with_meta)
       : schema_(std::move(schema)), with_meta_(with_meta) {}
 
-  arrow::Status Init() {
-    const int n = schema_->num_fields() - (with_meta_ ? 2 : 0);
-    for (int i = 0; i < n; ++i) {
-      const auto& f = schema_->field(i);
-      ARROW_ASSIGN_OR_RAISE(auto b, arrow::MakeBuilder(f->type()));
-      builders_.push_back(std::move(b));
-    }
+  arrow::Status Init(size_t num_runs) {
+    ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
+    num_columns_ = schema_->num_fields() - (with_meta_ ? 2 : 0);
+    max_sources_ = 2 * num_runs + 2;
     return arrow::Status::OK();
   }
 
@@ -49,14 +53,21 @@ class OutputAssembler {
       ARROW_RETURN_NOT_OK(deleted_.Append(batch->IsDeleted(row)));
       ARROW_RETURN_NOT_OK(versions_.Append(batch->VersionOf(row)));
     }
-    if (pending_ && pending_.get() == batch.get() && pending_start_ + pending_len_ == row) {
-      ++pending_len_;
-    } else {
-      ARROW_RETURN_NOT_OK(FlushPending());
-      pending_ = batch;
-      pending_start_ = row;
-      pending_len_ = 1;
+    if (batch.get() != last_) {
+      // A cursor's batches arrive in order, so the batch is new or recent.
+      auto it = std::find_if(sources_.rbegin(), sources_.rend(),
+                             [&](const Source& s) { return s.batch.get() == batch.get(); });
+      if (it != sources_.rend()) {
+        last_base_ = it->base;
+      } else {
+        if (sources_.size() >= max_sources_) ARROW_RETURN_NOT_OK(Gather());
+        sources_.push_back(Source{batch, next_base_});
+        last_base_ = next_base_;
+        next_base_ += batch->batch->num_rows();
+      }
+      last_ = batch.get();
     }
+    indices_.push_back(last_base_ + row);
     ++rows_;
     return arrow::Status::OK();
   }
@@ -64,11 +75,20 @@ class OutputAssembler {
   int64_t rows() const { return rows_; }
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Finish() {
-    ARROW_RETURN_NOT_OK(FlushPending());
+    ARROW_RETURN_NOT_OK(Gather());
     std::vector<std::shared_ptr<arrow::Array>> cols;
-    for (auto& b : builders_) {
-      ARROW_ASSIGN_OR_RAISE(auto a, b->Finish());
-      cols.push_back(std::move(a));
+    for (int c = 0; c < num_columns_; ++c) {
+      if (pieces_.empty()) {
+        ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeEmptyArray(schema_->field(c)->type()));
+        cols.push_back(std::move(a));
+      } else if (pieces_.size() == 1) {
+        cols.push_back(pieces_[0][c]);
+      } else {
+        arrow::ArrayVector parts;
+        for (const auto& p : pieces_) parts.push_back(p[c]);
+        ARROW_ASSIGN_OR_RAISE(auto a, arrow::Concatenate(parts));
+        cols.push_back(std::move(a));
+      }
     }
     if (with_meta_) {
       ARROW_ASSIGN_OR_RAISE(auto d, deleted_.Finish());
@@ -77,29 +97,66 @@ class OutputAssembler {
       cols.push_back(std::move(v));
     }
     auto out = arrow::RecordBatch::Make(schema_, rows_, std::move(cols));
+    pieces_.clear();
     rows_ = 0;
     return out;
   }
 
  private:
-  arrow::Status FlushPending() {
-    if (!pending_) return arrow::Status::OK();
-    const auto& rb = *pending_->batch;
-    for (int c = 0; c < rb.num_columns(); ++c) {
-      arrow::ArraySpan span(*rb.column_data(c));
-      ARROW_RETURN_NOT_OK(builders_[c]->AppendArraySlice(span, pending_start_, pending_len_));
+  struct Source {
+    std::shared_ptr<RunBatch> batch;
+    int64_t base;  // index of its first row among all sources' rows
+  };
+
+  // Takes the recorded rows from the held sources into a new piece.
+  arrow::Status Gather() {
+    if (indices_.empty()) {
+      sources_.clear();
+      last_ = nullptr;
+      next_base_ = 0;
+      return arrow::Status::OK();
     }
-    pending_.reset();
+    auto indices = std::make_shared<arrow::Int64Array>(static_cast<int64_t>(indices_.size()),
+                                                       arrow::Buffer::Wrap(indices_));
+    std::vector<std::shared_ptr<arrow::Array>> piece;
+    for (int c = 0; c < num_columns_; ++c) {
+      std::shared_ptr<arrow::Array> taken;
+      if (sources_.size() == 1) {
+        ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(sources_[0].batch->batch->column(c), indices));
+        taken = d.make_array();
+      } else {
+        arrow::ArrayVector chunks;
+        for (const auto& s : sources_) chunks.push_back(s.batch->batch->column(c));
+        auto values = std::make_shared<arrow::ChunkedArray>(std::move(chunks), schema_->field(c)->type());
+        ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(values, indices));
+        const auto& ca = d.chunked_array();
+        if (ca->num_chunks() == 1) {
+          taken = ca->chunk(0);
+        } else {
+          ARROW_ASSIGN_OR_RAISE(taken, arrow::Concatenate(ca->chunks()));
+        }
+      }
+      piece.push_back(std::move(taken));
+    }
+    pieces_.push_back(std::move(piece));
+    sources_.clear();
+    indices_.clear();
+    last_ = nullptr;
+    next_base_ = 0;
     return arrow::Status::OK();
   }
 
   std::shared_ptr<arrow::Schema> schema_;
   bool with_meta_;
-  std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders_;
+  int num_columns_ = 0;
+  size_t max_sources_ = 4;
   arrow::BooleanBuilder deleted_;
   arrow::Int64Builder versions_;
-  std::shared_ptr<RunBatch> pending_;
-  int64_t pending_start_ = 0, pending_len_ = 0;
+  std::vector<Source> sources_;
+  std::vector<int64_t> indices_;
+  std::vector<std::vector<std::shared_ptr<arrow::Array>>> pieces_;
+  const RunBatch* last_ = nullptr;
+  int64_t last_base_ = 0, next_base_ = 0;
   int64_t rows_ = 0;
 };
 
@@ -147,7 +204,7 @@ struct MergeReader::Impl {
 
   arrow::Status Start() {
     started = true;
-    ARROW_RETURN_NOT_OK(out.Init());
+    ARROW_RETURN_NOT_OK(out.Init(cursors.size()));
     for (size_t i = 0; i < cursors.size(); ++i) {
       ARROW_ASSIGN_OR_RAISE(cursors[i].batch, cursors[i].source->Next());
       if (cursors[i].batch) {
