@@ -4,6 +4,8 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 
 #include "compute_init.h"
 
@@ -11,18 +13,57 @@ namespace bazof::read {
 
 namespace {
 
+// An encoded key with its first 8 bytes as a big-endian integer (zero
+// padded), so most comparisons are one integer comparison.
+struct KeyRef {
+  std::string_view view;
+  uint64_t prefix = 0;
+
+  static KeyRef Of(std::string_view v) {
+    uint64_t p = 0;
+    if (v.size() >= 8) {
+      std::memcpy(&p, v.data(), 8);
+    } else {
+      std::memcpy(&p, v.data(), v.size());
+    }
+    if constexpr (std::endian::native == std::endian::little) p = __builtin_bswap64(p);
+    return KeyRef{v, p};
+  }
+  // memcmp order of the views.
+  bool operator<(const KeyRef& o) const {
+    if (prefix != o.prefix) return prefix < o.prefix;
+    if (view.size() <= 8 && o.view.size() <= 8) return view.size() < o.view.size();
+    return view < o.view;
+  }
+  bool operator==(const KeyRef& o) const {
+    if (prefix != o.prefix) return false;
+    if (view.size() <= 8 || o.view.size() <= 8) return view.size() == o.view.size();
+    return view == o.view;
+  }
+};
+
 struct Cursor {
   std::unique_ptr<RunSource> source;
   std::shared_ptr<RunBatch> batch;
   int64_t row = 0;
+  KeyRef current;  // the key at row, while batch is not null
 
-  std::string_view key() const { return batch->keys.views[row]; }
+  const KeyRef& key() const { return current; }
+  // Positions on the batch's first row (batch may be null: the end).
+  void Load(std::shared_ptr<RunBatch> b) {
+    batch = std::move(b);
+    row = batch ? batch->begin : 0;
+    if (batch) current = KeyRef::Of(batch->keys.views[row]);
+  }
   // Moves to the next row, loading the next batch when needed; batch becomes
   // null at the end of the run.
   arrow::Status Advance() {
-    if (++row < batch->end) return arrow::Status::OK();
-    ARROW_ASSIGN_OR_RAISE(batch, source->Next());
-    row = batch ? batch->begin : 0;
+    if (++row < batch->end) {
+      current = KeyRef::Of(batch->keys.views[row]);
+      return arrow::Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(auto next, source->Next());
+    Load(std::move(next));
     return arrow::Status::OK();
   }
 };
@@ -164,7 +205,13 @@ class OutputAssembler {
 
 struct MergeReader::Impl {
   std::vector<Cursor> cursors;
-  std::vector<int> heap;  // indices of live cursors; min-heap on key
+  // Tree of losers over the cursors (padded to a power of two with cursors
+  // that are always exhausted): tree[0] is the cursor with the smallest key,
+  // tree[n] for n >= 1 the loser of the match at internal node n. Replacing
+  // the winner costs one comparison per level (log2 k), half a binary heap's
+  // pop plus push.
+  std::vector<int> tree;
+  int leaves = 1;
   EventTime as_of;
   std::vector<std::string> key_in;  // sorted; empty = all
   size_t key_in_pos = 0;
@@ -189,29 +236,48 @@ struct MergeReader::Impl {
         mode(m),
         out(std::move(schema), m == MergeMode::kAllEvents) {}
 
-  // Heap ordered so the smallest key is on top.
-  bool Greater(int a, int b) const { return cursors[a].key() > cursors[b].key(); }
-  void PushHeap(int i) {
-    heap.push_back(i);
-    std::push_heap(heap.begin(), heap.end(), [this](int a, int b) { return Greater(a, b); });
+  bool Exhausted(int i) const {
+    return i >= static_cast<int>(cursors.size()) || cursors[i].batch == nullptr;
   }
-  int PopHeap() {
-    std::pop_heap(heap.begin(), heap.end(), [this](int a, int b) { return Greater(a, b); });
-    int i = heap.back();
-    heap.pop_back();
-    return i;
+  // Whether cursor a goes before cursor b: smaller key; exhausted last.
+  bool Before(int a, int b) const {
+    if (Exhausted(a)) return false;
+    if (Exhausted(b)) return true;
+    return cursors[a].key() < cursors[b].key();
+  }
+  bool Done() const { return Exhausted(tree[0]); }
+  // Builds the tree from every cursor's current row.
+  void BuildTree() {
+    leaves = 1;
+    while (leaves < static_cast<int>(cursors.size())) leaves *= 2;
+    tree.assign(leaves, 0);
+    std::vector<int> winner(2 * leaves);
+    for (int i = 0; i < leaves; ++i) winner[leaves + i] = i;
+    for (int n = leaves - 1; n >= 1; --n) {
+      const int l = winner[2 * n], r = winner[2 * n + 1];
+      const bool left_wins = !Before(r, l);
+      winner[n] = left_wins ? l : r;
+      tree[n] = left_wins ? r : l;
+    }
+    tree[0] = winner[1];
+  }
+  // Cursor i (the winner) moved: replays its matches up to the root.
+  void Replay(int i) {
+    int w = i;
+    for (int n = (i + leaves) / 2; n >= 1; n /= 2) {
+      if (Before(tree[n], w)) std::swap(tree[n], w);
+    }
+    tree[0] = w;
   }
 
   arrow::Status Start() {
     started = true;
     ARROW_RETURN_NOT_OK(out.Init(cursors.size()));
     for (size_t i = 0; i < cursors.size(); ++i) {
-      ARROW_ASSIGN_OR_RAISE(cursors[i].batch, cursors[i].source->Next());
-      if (cursors[i].batch) {
-        cursors[i].row = cursors[i].batch->begin;
-        PushHeap(static_cast<int>(i));
-      }
+      ARROW_ASSIGN_OR_RAISE(auto first, cursors[i].source->Next());
+      cursors[i].Load(std::move(first));
     }
+    BuildTree();
     return arrow::Status::OK();
   }
 
@@ -226,11 +292,11 @@ struct MergeReader::Impl {
   arrow::Status Step() { return mode == MergeMode::kAsOf ? StepAsOf() : StepAllEvents(); }
 
   arrow::Status StepAsOf() {
-    int first = PopHeap();
+    const int first = tree[0];
     // The key's bytes may live in a batch that its cursor is about to leave.
     std::shared_ptr<RunBatch> key_owner = cursors[first].batch;
-    std::string_view key = cursors[first].key();
-    const bool wanted = Wanted(key);
+    const KeyRef key = cursors[first].key();
+    const bool wanted = Wanted(key.view);
 
     std::shared_ptr<RunBatch> best_batch;
     int64_t best_row = 0, best_time = 0, best_rank = 0;
@@ -252,9 +318,9 @@ struct MergeReader::Impl {
         }
         ARROW_RETURN_NOT_OK(c.Advance());
       }
-      if (c.batch) PushHeap(ci);
-      if (heap.empty() || cursors[heap.front()].key() != key) break;
-      ci = PopHeap();
+      Replay(ci);
+      ci = tree[0];
+      if (Exhausted(ci) || cursors[ci].key() != key) break;
     }
     if (best_batch && !best_batch->IsDeleted(best_row)) {
       ARROW_RETURN_NOT_OK(out.Add(best_batch, best_row));
@@ -265,10 +331,10 @@ struct MergeReader::Impl {
   // Consumes every row of the smallest key; appends, per event time, the row
   // that wins ties there.
   arrow::Status StepAllEvents() {
-    int first = PopHeap();
+    const int first = tree[0];
     std::shared_ptr<RunBatch> key_owner = cursors[first].batch;
-    std::string_view key = cursors[first].key();
-    const bool wanted = Wanted(key);
+    const KeyRef key = cursors[first].key();
+    const bool wanted = Wanted(key.view);
     const int64_t t = as_of.micros();
     events.clear();
     int ci = first;
@@ -280,9 +346,9 @@ struct MergeReader::Impl {
         if (wanted && et <= t) events.push_back(Event{et, rank, c.batch, c.row});
         ARROW_RETURN_NOT_OK(c.Advance());
       }
-      if (c.batch) PushHeap(ci);
-      if (heap.empty() || cursors[heap.front()].key() != key) break;
-      ci = PopHeap();
+      Replay(ci);
+      ci = tree[0];
+      if (Exhausted(ci) || cursors[ci].key() != key) break;
     }
     // Each run's rows are in (time, row) order, so a stable sort on (time,
     // rank) leaves every tie group ordered by rank, then row: its last row wins.
@@ -309,7 +375,7 @@ MergeReader::~MergeReader() = default;
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> MergeReader::Next() {
   if (!impl_->started) ARROW_RETURN_NOT_OK(impl_->Start());
-  while (!impl_->heap.empty() && impl_->out.rows() < impl_->batch_size) {
+  while (!impl_->Done() && impl_->out.rows() < impl_->batch_size) {
     ARROW_RETURN_NOT_OK(impl_->Step());
   }
   if (impl_->out.rows() == 0) return nullptr;
