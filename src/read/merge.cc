@@ -23,7 +23,7 @@ struct KeyRef {
     uint64_t p = 0;
     if (v.size() >= 8) {
       std::memcpy(&p, v.data(), 8);
-    } else {
+    } else if (!v.empty()) {  // an empty view's data() may be null
       std::memcpy(&p, v.data(), v.size());
     }
     if constexpr (std::endian::native == std::endian::little) p = __builtin_bswap64(p);
