@@ -140,9 +140,7 @@ def _make_runner(spec: dict):
     if engine == "delta_duckdb":
         from deltalake import DeltaTable
 
-        files = None  # resolved per run: reading the Delta log is part of the query
-
-        def source():
+        def source():  # the Delta log is read on every run: it is part of the query
             return "read_parquet([" + ",".join(f"'{f}'" for f in DeltaTable(spec["delta_path"]).file_uris()) + "])"
     else:
         files = "read_parquet([" + ",".join(f"'{f}'" for f in spec["history_files"]) + "])"
