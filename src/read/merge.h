@@ -27,7 +27,9 @@ enum class MergeMode {
 
 /// Merges runs sorted by (key, event_time). Output is sorted by key (then
 /// event time), in batches of about batch_size rows; a key's rows are never
-/// split across batches. Memory: one batch per run plus one output batch.
+/// split across batches. Memory: at most about three batches per run (the
+/// current one and those the output batch still gathers from) plus one output
+/// batch.
 class MergeReader {
  public:
   MergeReader(std::vector<std::unique_ptr<RunSource>> runs, std::shared_ptr<arrow::Schema> schema,

@@ -1,0 +1,65 @@
+"""bench/field_bench.py at a tiny size: its differential checks (every alternative's answer equal
+to bazof's) run in CI. No timings are asserted. W2 (the ltm_revenue fixture, about a million
+events whatever the flags) is left to the benchmark runs to keep this test short."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from conftest import REPO
+
+HARNESS = REPO / "bench" / "field_bench.py"
+
+
+def _load_harness():
+    spec = importlib.util.spec_from_file_location("field_bench", HARNESS)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_field_bench_tiny_answers_agree(bazof_bin, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(HARNESS), "--keys", "200", "--events-per-key", "5", "--runs", "1",
+         "--out", str(out), "--work", str(tmp_path / "work"), "--skip-w2", "--sweep-keys", "100",
+         "--sweep-h", "1,5", "--write-rows", "2000"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "BAZOF_BIN": bazof_bin})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    res = json.loads((out / "results.json").read_text())
+    assert res["problems"] == []
+    queries = res["w1"]["queries"]
+    assert sorted(queries) == ["q1", "q2", "q3", "q4", "q5", "q6"]
+    for q, per in queries.items():
+        expected = {"bazof", "duckdb_argmax", "delta_duckdb", "polars", "limit"} | ({"duckdb_qualify"} if q != "q6" else set())
+        assert set(per) == expected, q
+        for engine, r in per.items():
+            assert engine == "bazof" or r["equal_to_bazof"], (q, engine)
+    # Every key has events before and after T at this size, so q1 and q2 return every key.
+    assert queries["q2"]["bazof"]["rows"] == 200
+    assert queries["q3"]["bazof"]["rows"] == 1
+    assert queries["q6"]["bazof"]["rows"] == 5
+    assert queries["q4"]["bazof"]["rows"] <= 100
+    assert set(res["sweep"]) == {"1", "5"}
+    assert res["writes"]["rows"] == 2000
+    assert (out / "RESULTS.md").read_text().startswith("# bazof against the field")
+    assert (out / "q1_scaling.png").stat().st_size > 0
+
+
+def test_field_bench_check_detects_a_wrong_answer(tmp_path):
+    fb = _load_harness()
+    ts = pa.array([1, 2], pa.timestamp("us", tz="UTC"))
+    pq.write_table(pa.table({"key": ["a", "b"], "event_time": ts, "v": [1, 2]}), tmp_path / "q1_bazof.parquet")
+    # The same rows in another order and with other string / timestamp flavours: equal.
+    pq.write_table(pa.table({"key": pa.array(["b", "a"], pa.large_string()),
+                             "event_time": pa.array([2, 1], pa.timestamp("us", tz="UTC")), "v": [2, 1]}),
+                   tmp_path / "q1_same.parquet")
+    assert fb.check_equal(tmp_path, "q1", "same", "key", "event_time") is None
+    pq.write_table(pa.table({"key": ["a", "b"], "event_time": ts, "v": [1, 3]}), tmp_path / "q1_wrong.parquet")
+    assert fb.check_equal(tmp_path, "q1", "wrong", "key", "event_time") == "column v differs"
+    pq.write_table(pa.table({"key": ["a"], "event_time": ts[:1], "v": [1]}), tmp_path / "q1_short.parquet")
+    assert fb.check_equal(tmp_path, "q1", "short", "key", "event_time") == "1 rows, bazof 2"
