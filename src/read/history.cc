@@ -144,7 +144,27 @@ arrow::Result<std::shared_ptr<arrow::Table>> KeyHistory(
   ARROW_ASSIGN_OR_RAISE(auto idx, arrow::compute::SortIndices(all, sort));
   ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(all, idx));
   auto result = sorted.table();
-  return result->RemoveColumn(result->schema()->GetFieldIndex("_order"));
+  ARROW_ASSIGN_OR_RAISE(result, result->RemoveColumn(result->schema()->GetFieldIndex("_order")));
+  if (snap->format_version >= 1 || result->num_rows() < 2) return result;
+  // Legacy bases repeat the events before their segment's start that deltas
+  // of earlier segments also hold: one event, listed once. Rows equal in
+  // every column (all legacy rows are version 1) are the same event.
+  ARROW_ASSIGN_OR_RAISE(result, result->CombineChunks());
+  arrow::BooleanBuilder keep;
+  for (int64_t r = 0; r < result->num_rows(); ++r) {
+    bool duplicate = r + 1 < result->num_rows();
+    for (int c = 0; duplicate && c < result->num_columns(); ++c) {
+      const auto& col = *result->column(c)->chunk(0);
+      ARROW_ASSIGN_OR_RAISE(auto here, col.GetScalar(r));
+      ARROW_ASSIGN_OR_RAISE(auto next, col.GetScalar(r + 1));
+      duplicate = here->Equals(*next);
+    }
+    ARROW_RETURN_NOT_OK(keep.Append(!duplicate));
+  }
+  std::shared_ptr<arrow::Array> mask;
+  ARROW_RETURN_NOT_OK(keep.Finish(&mask));
+  ARROW_ASSIGN_OR_RAISE(auto filtered, arrow::compute::Filter(result, mask));
+  return filtered.table();
 }
 
 }  // namespace bazof

@@ -150,3 +150,16 @@ def test_showcase_values_change_over_time(root):
     early = {r[0]: r[2] for r in expected(root, parse_ts_us("2019-01-17"))}
     late = {r[0]: r[2] for r in expected(root, None)}
     assert early["AAPL"] != late["AAPL"]
+
+
+@pytest.mark.parametrize("key", ["AAPL", "GOOG"])
+def test_history_lists_each_event_once(run, root, key):
+    """Legacy bases repeat the events their segment's earlier deltas hold: history lists each
+    (event time, value) once -- the distinct rows for the key over every file, read with pyarrow."""
+    want = sorted({(t, v) for f in sorted(root.glob("*.parquet")) for k, t, v in file_rows(str(f))
+                   if k == key})
+    out = run("history", "--path", root.parent, "--table", root.name, "--key", key,
+              "--format", "csv").stdout
+    got = [(parse_ts_us(r["event_time"]), r["value"]) for r in parse_csv(out)[1]]
+    assert got == [(t, str(v)) for t, v in want]
+    assert len({t for t, _ in want}) == len(want) > 50   # no event time holds two values
