@@ -289,8 +289,8 @@ def normalize(t, sort_by):
 
 
 def reference(answer_dir: Path, q: str, dedupe: bool):
-    """bazof's answer to q. dedupe: legacy tables' history lists an event once per data file
-    holding it (a base repeats its segment's earlier events); keep its distinct rows."""
+    """bazof's answer to q. dedupe: keep distinct rows (legacy tables' history once listed an
+    event once per data file holding it; the alternatives' answers are distinct rows too)."""
     import pyarrow.parquet as pq
 
     ref = pq.read_table(answer_dir / f"{q}_bazof.parquet")
