@@ -52,8 +52,11 @@ class S3Storage : public Storage {
   }
 
   arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(
-      std::string_view name) override {
-    auto file = config_->fs->OpenInputFile(Path(name));
+      std::string_view name, int64_t size = -1) override {
+    // With the size known, Arrow skips its HEAD: reads are ranged GETs only.
+    arrow::fs::FileInfo info(Path(name), arrow::fs::FileType::File);
+    if (size >= 0) info.set_size(size);
+    auto file = size >= 0 ? config_->fs->OpenInputFile(info) : config_->fs->OpenInputFile(Path(name));
     if (!file.ok()) {
       if (arrow::internal::ErrnoFromStatus(file.status()) == ENOENT) {
         return NotFound("file '", Describe(name), "' does not exist");

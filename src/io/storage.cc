@@ -47,8 +47,9 @@ class FsStorage : public Storage {
     return (*buf)->ToString();
   }
 
+  // Local files: opening costs no request, so the size hint is not needed.
   arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(
-      std::string_view name) override {
+      std::string_view name, int64_t /*size*/ = -1) override {
     auto file = fs_->OpenInputFile(Full(name));
     if (!file.ok()) {
       // Tell "missing" apart from other failures without trusting error text.

@@ -72,8 +72,10 @@ class Storage {
   /// Whole contents of a small file; kNotFound if it does not exist.
   virtual arrow::Result<std::string> ReadFile(std::string_view name) = 0;
   /// Random access to a data file; kNotFound if it does not exist.
+  /// `size` >= 0 is the file's size as the snapshot records it: object stores
+  /// then skip the request that would ask for it (S3: a HEAD per file).
   virtual arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(
-      std::string_view name) = 0;
+      std::string_view name, int64_t size = -1) = 0;
   /// A stream writing a new data file (parent directories are created).
   virtual arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenForWrite(
       std::string_view name) = 0;

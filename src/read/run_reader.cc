@@ -44,8 +44,8 @@ bool ReadableAs(const arrow::DataType& file, const arrow::DataType& table) {
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
     io::Storage& storage, const std::string& name,
-    std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size) {
-  ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name));
+    std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size, int64_t size) {
+  ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name, size));
   parquet::arrow::FileReaderBuilder builder;
   auto st = builder.Open(input, parquet::default_reader_properties(), std::move(metadata));
   if (!st.ok()) {
@@ -110,7 +110,8 @@ class ParquetRun : public RunSource {
       done_ = true;
       return arrow::Status::OK();
     }
-    ARROW_ASSIGN_OR_RAISE(reader_, MakeReader(storage_, file_->planned.ref.path, file_->metadata, batch_size));
+    ARROW_ASSIGN_OR_RAISE(reader_, MakeReader(storage_, file_->planned.ref.path, file_->metadata, batch_size,
+                                             file_->planned.ref.size));
     std::vector<int> leaves = file_->key_leaves;
     leaves.push_back(file_->event_time_leaf);
     if (file_->deleted_leaf >= 0) leaves.push_back(file_->deleted_leaf);
@@ -330,7 +331,7 @@ arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
                                                         const planning::PlannedFile& planned,
                                                         const ScanShape& shape) {
   const std::string& name = planned.ref.path;
-  ARROW_ASSIGN_OR_RAISE(auto reader, MakeReader(storage, name, nullptr, 1024));
+  ARROW_ASSIGN_OR_RAISE(auto reader, MakeReader(storage, name, nullptr, 1024, planned.ref.size));
   auto file = std::make_shared<OpenedFile>();
   file->planned = planned;
   file->metadata = reader->parquet_reader()->metadata();

@@ -27,8 +27,9 @@ class RacingStorage : public io::Storage {
   arrow::Result<bool> RootExists() override { return inner_->RootExists(); }
   arrow::Result<bool> Exists(std::string_view name) override { return inner_->Exists(name); }
   arrow::Result<std::string> ReadFile(std::string_view name) override { return inner_->ReadFile(name); }
-  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(std::string_view name) override {
-    return inner_->OpenForRead(name);
+  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(std::string_view name,
+                                                                     int64_t size = -1) override {
+    return inner_->OpenForRead(name, size);
   }
   arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenForWrite(std::string_view name) override {
     return inner_->OpenForWrite(name);

@@ -35,9 +35,10 @@ class FaultyStorage : public io::Storage {
     ARROW_RETURN_NOT_OK(Tick("ReadFile"));
     return inner_->ReadFile(name);
   }
-  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(std::string_view name) override {
+  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(std::string_view name,
+                                                                     int64_t size = -1) override {
     ARROW_RETURN_NOT_OK(Tick("OpenForRead"));
-    return inner_->OpenForRead(name);
+    return inner_->OpenForRead(name, size);
   }
   arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenForWrite(std::string_view name) override {
     ARROW_RETURN_NOT_OK(Tick("OpenForWrite"));

@@ -399,3 +399,17 @@ def test_c_api_opens_s3_tables_with_options(bazof, table, s3_server, monkeypatch
     lib.bazof_table_free(handle)
     code, handle, error = open_with({"s3.no_such_option": "1"})
     assert code != 0 and "no_such_option" in error, error
+
+
+def test_format1_scan_fetches_data_with_ranged_gets_only(bazof, s3_server):
+    """Format-1 snapshots record each file's size, so opening a data file costs no HEAD: a scan
+    is 3 metadata requests plus ranged GETs of footers and column chunks."""
+    path = f"s3://{S3_BUCKET}/ranged-only"
+    assert bazof("gen", "--path", path, "--table", "g", "--keys", "200", "--events", "5").returncode == 0
+    mark = s3_server.mark()
+    proc = bazof("scan", "--path", path, "--table", "g", "--as-of", "2023-01-01", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    reqs = s3_server.since(mark)
+    data = [r for r in reqs if "/data/" in r.path]
+    assert data and all(r.method == "GET" for r in data), [(r.method, r.path) for r in data]
+    assert len(reqs) - len(data) == 3, [(r.method, r.path) for r in reqs]
