@@ -9,6 +9,9 @@
 #include "read/merge.h"
 
 namespace bazof::read {
+// Rows of decoded input batches a merge aims to hold across its runs.
+constexpr int64_t kRunRowsBudget = 512 * 1024;
+
 namespace {
 
 // Split points for the key space, from the row-group key bounds of the
@@ -160,10 +163,15 @@ class PartitionedReader : public arrow::RecordBatchReader {
 
  private:
   void StartPartition(size_t i) {
-    auto make = [this](const KeyBounds& bounds) -> arrow::Result<std::unique_ptr<MergeReader>> {
+    // Each run holds a few decoded batches while the merge consumes them:
+    // with many runs, smaller batches keep memory bounded by the budget
+    // rather than growing with the number of runs.
+    const int64_t run_batch = std::clamp<int64_t>(kRunRowsBudget / std::max<int64_t>(1, std::ssize(files_)),
+                                                  std::min<int64_t>(8192, options_.batch_size), options_.batch_size);
+    auto make = [this, run_batch](const KeyBounds& bounds) -> arrow::Result<std::unique_ptr<MergeReader>> {
       std::vector<std::unique_ptr<RunSource>> runs;
       for (const auto& f : files_) {
-        ARROW_ASSIGN_OR_RAISE(auto run, RunSource::Make(*storage_, f, *shape_, bounds, options_.batch_size));
+        ARROW_ASSIGN_OR_RAISE(auto run, RunSource::Make(*storage_, f, *shape_, bounds, run_batch));
         runs.push_back(std::move(run));
       }
       return std::make_unique<MergeReader>(std::move(runs), schema_, options_.as_of,
