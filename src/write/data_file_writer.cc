@@ -1,5 +1,6 @@
 #include "write/data_file_writer.h"
 
+#include <algorithm>
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 #include <arrow/util/key_value_metadata.h>
@@ -11,7 +12,10 @@
 #include "compute_init.h"
 
 namespace bazof::write {
+
 namespace {
+
+constexpr int64_t kDictionaryPageBytes = 64 * 1024;
 
 std::shared_ptr<arrow::Field> WithId(const ColumnSpec& c, bool nullable) {
   auto md = arrow::key_value_metadata({"PARQUET:field_id"}, {std::to_string(c.id)});
@@ -68,7 +72,12 @@ arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage&
                    .compression(parquet::Compression::SNAPPY)
                    ->max_row_group_length(row_group_rows)
                    ->data_pagesize(page_bytes)
-                   ->dictionary_pagesize_limit(page_bytes)
+                   // A column whose dictionary outgrows 64 KiB in a row group
+                   // (near-unique numbers, keys) falls back to plain encoding
+                   // early: with 128K-row groups a 1 MiB limit is never hit,
+                   // so every value was hashed for a dictionary as large as
+                   // the data (W1 append: 3x slower, 24% larger files).
+                   ->dictionary_pagesize_limit(std::min<int64_t>(page_bytes, kDictionaryPageBytes))
                    ->enable_statistics()
                    ->build();
   auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
