@@ -196,6 +196,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> SortChunk(const std::shared_ptr<arr
   ARROW_ASSIGN_OR_RAISE(auto batch, chunk->CombineChunksToBatch());
   ARROW_ASSIGN_OR_RAISE(auto indices,
                         arrow::compute::SortIndices(batch, arrow::compute::SortOptions(keys)));
+  // Input that arrives sorted (common: exports, replays) needs no copy.
+  const auto& order = static_cast<const arrow::UInt64Array&>(*indices);
+  bool identity = true;
+  for (int64_t i = 0; identity && i < order.length(); ++i) identity = order.Value(i) == static_cast<uint64_t>(i);
+  if (identity) return arrow::Table::FromRecordBatches({batch});
   ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(batch, indices));
   return arrow::Table::FromRecordBatches({sorted.record_batch()});
 }
