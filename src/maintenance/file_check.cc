@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "bazof/error.h"
+#include "metadata/column_match.h"
 #include "metadata/types.h"
 #include "read/run_reader.h"
 
@@ -52,16 +53,6 @@ bool Compatible(const arrow::DataType& from, const arrow::DataType& to) {
   return metadata::IsExactWidening(from, to);
 }
 
-int FieldId(const arrow::Field& f) {
-  if (!f.metadata()) return 0;
-  auto v = f.metadata()->Get("PARQUET:field_id");
-  if (!v.ok()) return 0;
-  try {
-    return std::stoi(*v);
-  } catch (...) {
-    return 0;
-  }
-}
 
 int64_t ToMicros(int64_t v, arrow::TimeUnit::type unit) {
   switch (unit) {
@@ -171,20 +162,9 @@ std::vector<std::string> SchemaProblems(const FileFooter& footer, const TableSch
     out.push_back(std::string("column '") + kVersionColumn + "' is " + file.field(ver)->type()->ToString() +
                   ", not int64");
   }
-  // As the reader does (src/read/run_reader.cc): a file that carries field
-  // ids is matched by id alone, since after a rename or a drop and re-add a
-  // name in an older file may belong to another column.
-  bool file_has_ids = false;
-  for (const auto& f : file.fields()) file_has_ids = file_has_ids || FieldId(*f) > 0;
+  // The reader's rule (metadata/column_match.h).
   for (const auto& v : schema.value_columns) {
-    int found = -1;
-    if (match_by_id && v.id > 0 && file_has_ids) {
-      for (int f = 0; f < file.num_fields(); ++f) {
-        if (FieldId(*file.field(f)) == v.id) found = f;
-      }
-    } else {
-      found = file.GetFieldIndex(v.name);
-    }
+    const int found = metadata::FindValueColumn(file, v, match_by_id);
     if (found >= 0) check(v, found, "value");
   }
   return out;

@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "bazof/error.h"
+#include "metadata/column_match.h"
 #include "metadata/types.h"
 
 namespace bazof::read {
@@ -19,17 +20,6 @@ namespace {
 
 std::string Quote(io::Storage& storage, const std::string& name) {
   return "data file '" + storage.Describe(name) + "': ";
-}
-
-int FieldId(const arrow::Field& f) {
-  if (!f.metadata()) return 0;
-  auto v = f.metadata()->Get("PARQUET:field_id");
-  if (!v.ok()) return 0;
-  try {
-    return std::stoi(*v);
-  } catch (...) {
-    return 0;
-  }
 }
 
 // Whether a file column of type `file` can be read as the schema's `table`
@@ -374,20 +364,9 @@ arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
     }
     file->version_leaf = leaf_of(ver);
   }
-  // A file that carries field ids is matched by id alone: after a rename or
-  // a drop and re-add, a name in an older file may belong to another column.
-  bool file_has_ids = false;
-  for (const auto& f : schema->fields()) file_has_ids = file_has_ids || FieldId(*f) > 0;
   for (int vi : shape.value_columns) {
     const auto& spec = shape.schema.value_columns[vi];
-    int found = -1;
-    if (shape.match_by_id && spec.id > 0 && file_has_ids) {
-      for (int f = 0; f < schema->num_fields(); ++f) {
-        if (FieldId(*schema->field(f)) == spec.id) found = f;
-      }
-    } else {
-      found = schema->GetFieldIndex(spec.name);
-    }
+    const int found = metadata::FindValueColumn(*schema, spec, shape.match_by_id);
     if (found >= 0 && leaf_of(found) < 0) {
       return Corruption(Quote(storage, name), "column '", spec.name, "' is nested");
     }
