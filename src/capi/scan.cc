@@ -6,6 +6,7 @@
 
 #include "bazof/bazof.h"
 #include "capi/capi_internal.h"
+#include "read/guarded_reader.h"
 
 namespace bazof::capi {
 namespace {
@@ -135,7 +136,7 @@ bazof_code bazof_table_scan(const bazof_table* table, const bazof_scan_options* 
     if (!out) return NullArgument("out");
     ARROW_ASSIGN_OR_RAISE(auto scan, bazof::capi::BuildScan(*table, options));
     ARROW_ASSIGN_OR_RAISE(auto reader, scan->ToReader());
-    return arrow::ExportRecordBatchReader(std::move(reader), out);
+    return arrow::ExportRecordBatchReader(bazof::read::GuardReader(std::move(reader)), out);
   });
 }
 
@@ -159,7 +160,7 @@ bazof_code bazof_table_scan_estimate(const bazof_table* table, const bazof_scan_
         rows = -1;
         break;
       }
-      rows += it->second;
+      if (__builtin_add_overflow(rows, it->second, &rows)) rows = INT64_MAX;
     }
     if (out_files) *out_files = static_cast<int64_t>(files.size());
     if (out_max_rows) *out_max_rows = rows;
