@@ -304,3 +304,21 @@ def test_splits_and_staged_commits_on_s3(s3_server):
     assert got.equals(t.scan().to_arrow())
     assert got.num_rows == 200
     assert got.filter(pc.field("key") == "k000").column("v").to_pylist() == [-1]
+
+
+def test_composite_keys_split_by_file_statistics(tmp_path):
+    t = bazof.create_table(tmp_path / "t", pa.schema([("a", pa.int32()), ("b", pa.string()), ("v", pa.int64())]),
+                           key=["a", "b"])
+    for part in range(6):
+        rows = [(part * 10 + i % 10, f"s{i % 7}") for i in range(60)]
+        t.append(pa.table({"a": pa.array([r[0] for r in rows], pa.int32()), "b": [r[1] for r in rows],
+                           "event_time": [EPOCH] * len(rows), "v": list(range(len(rows)))}))
+    splits = t.plan_splits(max_splits=3)
+    assert len(splits) > 1
+    # Each append covers its own band of `a`: a split reads only some files.
+    assert min(len(s.files) for s in splits) < 6
+    parts = [read_in_subprocess(tmp_path / "t", [s], tmp_path) for s in splits]
+    got = pa.concat_tables(parts)
+    assert got.equals(t.scan().to_arrow())
+    keys = [set(zip(p.column("a").to_pylist(), p.column("b").to_pylist())) for p in parts]
+    assert sum(len(k) for k in keys) == len(set().union(*keys)) == got.num_rows
