@@ -318,7 +318,26 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
     out_schema = arrow::schema(std::move(fields));
   }
 
-  auto plan = planning::PlanScan(*snap, o.as_of);
+  planning::ScanPlan plan;
+  if (o.all_events) {
+    // Deltas hold every event (a base only the state at its start, derived
+    // from them), so the event stream reads deltas only, as compaction does.
+    if (snap->format_version < 1) {
+      return InvalidArgument("all-events scans of bazof 0.1 / azof 0.2 tables are not supported (table '",
+                             table_->location(), "')");
+    }
+    Snapshot without_bases = *snap;
+    auto strip = [](auto&& self, std::vector<Segment>& segs) -> void {
+      for (auto& s : segs) {
+        s.base.reset();
+        self(self, s.segments);
+      }
+    };
+    strip(strip, without_bases.segments);
+    plan = planning::PlanScan(without_bases, o.as_of);
+  } else {
+    plan = planning::PlanScan(*snap, o.as_of);
+  }
   if (ro.key_lower || ro.key_upper) {
     // Files whose recorded key range misses the scan's are not opened.
     std::vector<planning::PlannedFile> kept;

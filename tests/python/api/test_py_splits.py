@@ -322,3 +322,23 @@ def test_composite_keys_split_by_file_statistics(tmp_path):
     assert got.equals(t.scan().to_arrow())
     keys = [set(zip(p.column("a").to_pylist(), p.column("b").to_pylist())) for p in parts]
     assert sum(len(k) for k in keys) == len(set().union(*keys)) == got.num_rows
+
+
+def test_history_of_a_key_range_as_events_splits(tmp_path):
+    t, events = random_table(tmp_path / "t", 9)
+    lo, hi = "k0050", "k0150"
+    splits = t.plan_splits(filter=[("key", ">=", lo), ("key", "<", hi)], events=True, max_splits=3)
+    got = pa.concat_tables([t.scan_split(s).to_arrow() for s in splits])
+    # Oracle: per (key, event time) in the range, the tie winner (highest version, then row).
+    best = {}
+    for e in events:
+        if lo <= e.key < hi:
+            rank = (e.version, e.file_rank, e.row_index)
+            if (e.key, e.event_time) not in best or rank > best[(e.key, e.event_time)][0]:
+                best[(e.key, e.event_time)] = (rank, e)
+    want = [(k, et, e.values[0] if not e.is_tombstone else None, e.is_tombstone, e.version)
+            for (k, et), (_, e) in sorted(best.items())]
+    times = got.column("event_time").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
+    have = list(zip(got.column("key").to_pylist(), times, got.column("v").to_pylist(),
+                    got.column("_bazof_deleted").to_pylist(), got.column("_bazof_version").to_pylist()))
+    assert have == want
