@@ -10,6 +10,7 @@
 #include "bazof/split.h"
 #include "bazof/stage.h"
 #include "capi/capi_internal.h"
+#include "read/guarded_reader.h"
 
 namespace bazof::capi {
 namespace {
@@ -92,7 +93,7 @@ bazof_code bazof_table_scan_split(const bazof_table* table, const char* split_js
     ARROW_ASSIGN_OR_RAISE(auto split, bazof::Split::FromJson(split_json));
     ARROW_ASSIGN_OR_RAISE(auto scan, bazof::ReadSplit(*table->Get(), split, table->threads, table->batch_size));
     ARROW_ASSIGN_OR_RAISE(auto reader, scan->ToReader());
-    return arrow::ExportRecordBatchReader(std::move(reader), out);
+    return arrow::ExportRecordBatchReader(bazof::read::GuardReader(std::move(reader)), out);
   });
 }
 
