@@ -94,6 +94,10 @@ class ValidationReport:
     versions_checked: list[int]
     files_checked: int  #: distinct data files examined
     problems: list[ValidationProblem]  #: every problem, in the order found
+    #: deep only: data files written without page checksums, whose pages cannot
+    #: be verified (docs/spec.md §6.1); they do not make the table invalid
+    unverifiable: list[ValidationProblem] = field(default_factory=list)
+    verified: bool = False  #: deep, valid, and every data file's pages verified by CRC
 
     def __bool__(self) -> bool:
         """True when the table is valid."""
@@ -157,7 +161,8 @@ def compact_result(d: dict[str, Any]) -> CompactResult:
 
 def validation_report(d: dict[str, Any]) -> ValidationReport:
     problems = [ValidationProblem(**p) for p in d.pop("problems")]
-    return ValidationReport(problems=problems, **d)
+    unverifiable = [ValidationProblem(**p) for p in d.pop("unverifiable", [])]
+    return ValidationReport(problems=problems, unverifiable=unverifiable, **d)
 
 
 def vacuum_result(d: dict[str, Any]) -> VacuumResult:

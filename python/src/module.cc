@@ -348,15 +348,19 @@ class PyTable {
       for (const auto& v : vs) out.push_back(v.value());
       return out;
     };
-    nb::list problems;
-    for (const auto& p : report.problems) {
-      nb::dict pd;
-      pd["object"] = p.object;
-      pd["problem"] = p.problem;
-      pd["versions"] = values(p.versions);
-      pd["text"] = p.ToString();
-      problems.append(pd);
-    }
+    auto list = [&](const std::vector<ValidationProblem>& ps) {
+      nb::list out;
+      for (const auto& p : ps) {
+        nb::dict pd;
+        pd["object"] = p.object;
+        pd["problem"] = p.problem;
+        pd["versions"] = values(p.versions);
+        pd["text"] = p.ToString();
+        out.append(pd);
+      }
+      return out;
+    };
+    nb::list problems = list(report.problems);
     nb::dict d;
     d["table"] = report.table;
     d["valid"] = report.ok();
@@ -364,6 +368,8 @@ class PyTable {
     d["versions_checked"] = values(report.versions_checked);
     d["files_checked"] = report.files_checked;
     d["problems"] = problems;
+    d["unverifiable"] = list(report.unverifiable);
+    d["verified"] = report.verified();
     return d;
   }
 
