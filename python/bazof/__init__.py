@@ -25,7 +25,7 @@ import pyarrow as _pyarrow  # noqa: F401  (loads Arrow's shared libraries before
 from ._errors import (BazofError, CommitConflict, CommitStateUnknown, CorruptTable, InvalidInput, NotFound,
                       StorageError, TableExists, TableNotFound)
 from ._table import Scan, Table, create_table, open_table
-from ._maintenance import CompactResult, VacuumedFile, VacuumResult, ValidationProblem, ValidationReport
+from ._maintenance import AbortedUpload, CompactResult, VacuumedFile, VacuumResult, ValidationProblem, ValidationReport
 from ._engines import BazofDataset, register_datafusion, register_duckdb, scan_bazof
 
 try:
@@ -37,5 +37,5 @@ __all__ = [
     "BazofDataset", "BazofError", "CommitConflict", "CommitStateUnknown", "CorruptTable", "InvalidInput",
     "NotFound", "Scan", "StorageError", "Table", "TableExists", "TableNotFound", "__version__",
     "create_table", "open_table", "register_datafusion", "register_duckdb", "scan_bazof",
-    "CompactResult", "VacuumResult", "VacuumedFile", "ValidationProblem", "ValidationReport",
+    "AbortedUpload", "CompactResult", "VacuumResult", "VacuumedFile", "ValidationProblem", "ValidationReport",
 ]

@@ -137,6 +137,15 @@ class VacuumedFile:
 
 
 @dataclass(frozen=True)
+class AbortedUpload:
+    """An incomplete multipart upload vacuum aborted (or, in a dry run, would abort)."""
+
+    file: str  #: the object it was uploading, relative to the table root
+    upload_id: str
+    initiated: str  #: UTC, "" if the store did not say
+
+
+@dataclass(frozen=True)
 class VacuumResult:
     """What :meth:`Table.vacuum` did (``bazof vacuum --format json``)."""
 
@@ -149,6 +158,10 @@ class VacuumResult:
     deleted_bytes: int
     versions_kept_by_grace: int  #: would have expired, but younger than the grace period
     orphans_kept_by_grace: int  #: unreferenced files younger than the grace period
+    #: incomplete multipart uploads of data files (object stores) initiated
+    #: before the grace period, aborted (in a dry run: would be)
+    aborted_uploads: list[AbortedUpload] = field(default_factory=list)
+    uploads_kept_by_grace: int = 0  #: incomplete uploads younger than the grace period
 
     def to_dict(self) -> dict[str, Any]:
         """The object ``bazof vacuum --format json`` prints."""
@@ -167,7 +180,8 @@ def validation_report(d: dict[str, Any]) -> ValidationReport:
 
 def vacuum_result(d: dict[str, Any]) -> VacuumResult:
     deleted = [VacuumedFile(**f) for f in d.pop("deleted")]
-    return VacuumResult(deleted=deleted, **d)
+    aborted = [AbortedUpload(**u) for u in d.pop("aborted_uploads", [])]
+    return VacuumResult(deleted=deleted, aborted_uploads=aborted, **d)
 
 
 # ---- arguments ----------------------------------------------------------------

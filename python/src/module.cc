@@ -408,6 +408,16 @@ class PyTable {
     d["deleted_bytes"] = v.deleted_bytes;
     d["versions_kept_by_grace"] = v.versions_kept_by_grace;
     d["orphans_kept_by_grace"] = v.orphans_kept_by_grace;
+    nb::list aborted;
+    for (const auto& u : v.aborted_uploads) {
+      nb::dict ud;
+      ud["file"] = u.name;
+      ud["upload_id"] = u.upload_id;
+      ud["initiated"] = u.initiated ? FormatEventTime(*u.initiated) : std::string();
+      aborted.append(ud);
+    }
+    d["aborted_uploads"] = aborted;
+    d["uploads_kept_by_grace"] = v.uploads_kept_by_grace;
     return d;
   }
 

@@ -1,6 +1,8 @@
 """Data integrity end to end (docs/spec.md §6.1): a flipped byte in a data page is an error naming
 the file (never different rows) and `validate --deep` reports it; files written without page
-checksums still read and are listed as unverifiable (CLI json and Python)."""
+checksums still read and are listed as unverifiable (CLI json and Python). Leaked S3 multipart
+uploads (docs/spec.md, "Vacuum and retention"): vacuum aborts those older than the grace period,
+reports them in a dry run, leaves young ones alone; on moto, the tests' S3 server."""
 import json
 import random
 
@@ -8,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import committed, write_csv
+from conftest import S3_BUCKET, committed, write_csv
 
 
 def make_table(run, tmp_path, rows=3000):
@@ -119,3 +121,61 @@ def test_files_without_checksums_are_unverifiable(run, copy_table):
     assert py.valid and not py.verified
     assert [u.object for u in py.unverifiable] == [u["object"] for u in report["unverifiable"]]
     assert py.to_dict() == report
+
+
+# ---- leaked multipart uploads -------------------------------------------------
+
+def _uploads(s3, prefix):
+    return {(u["Key"], u["UploadId"])
+            for u in s3.list_multipart_uploads(Bucket=S3_BUCKET, Prefix=prefix).get("Uploads", [])}
+
+
+def test_vacuum_aborts_stale_multipart_uploads(s3_server, run, tmp_path):
+    """moto reports every upload as initiated at 2010-11-10T20:48:33Z: a grace period longer
+    than that age (1000w) makes it young, 1h makes it stale."""
+    s3 = s3_server.client()
+    location = f"s3://{S3_BUCKET}/mpu"
+    run("create", "--path", location, "--table", "t", "--schema", "v:string")
+    committed(run("append", "--path", location, "--table", "t", "--input",
+                  write_csv(tmp_path / "a.csv", ["key", "event_time", "v"], [["a", "2024-01-01", "x"]])))
+    # A writer killed mid-upload leaves this behind: initiated, a part stored, never completed.
+    stale_key = "mpu/t/data/v2-00000000deadbeef.parquet"
+    stale = s3.create_multipart_upload(Bucket=S3_BUCKET, Key=stale_key)["UploadId"]
+    s3.upload_part(Bucket=S3_BUCKET, Key=stale_key, PartNumber=1, UploadId=stale, Body=b"x" * 4096)
+    # Not bazof's: outside data/ (left alone), and another table's (not even listed).
+    other_key = "mpu/t/notes.bin"
+    other = s3.create_multipart_upload(Bucket=S3_BUCKET, Key=other_key)["UploadId"]
+    neighbour_key = "mpu/t2/data/x.parquet"
+    neighbour = s3.create_multipart_upload(Bucket=S3_BUCKET, Key=neighbour_key)["UploadId"]
+    vacuum = ["vacuum", "--path", location, "--table", "t", "--format", "json"]
+
+    # Younger than the grace period: kept (a writer may still complete it), counted.
+    young = json.loads(run(*vacuum, "--grace", "1000w").stdout)
+    assert young["aborted_uploads"] == [] and young["uploads_kept_by_grace"] == 1, young
+    assert (stale_key, stale) in _uploads(s3, "mpu/")
+
+    # A dry run reports it and aborts nothing (Python API, same fields as the CLI).
+    import bazof
+    dry = bazof.open_table(f"{location}/t").vacuum(grace="1h", dry_run=True)
+    assert [(u.file, u.upload_id) for u in dry.aborted_uploads] == [("data/v2-00000000deadbeef.parquet", stale)]
+    assert dry.aborted_uploads[0].initiated == "2010-11-10T20:48:33.000Z" and dry.uploads_kept_by_grace == 0
+    assert (stale_key, stale) in _uploads(s3, "mpu/")
+
+    out = json.loads(run(*vacuum, "--grace", "1h").stdout)
+    assert [(u["file"], u["upload_id"]) for u in out["aborted_uploads"]] == \
+        [("data/v2-00000000deadbeef.parquet", stale)], out
+    left = _uploads(s3, "mpu/")
+    assert (stale_key, stale) not in left
+    assert {(other_key, other), (neighbour_key, neighbour)} <= left
+    # The table is untouched and a second vacuum has nothing left to abort.
+    assert run("scan", "--path", location, "--table", "t", "--format", "csv").stdout.count("\n") == 2
+    text = run("vacuum", "--path", location, "--table", "t", "--grace", "1h").stdout
+    assert "incomplete upload" not in text, text
+    for key, upload in [(other_key, other), (neighbour_key, neighbour)]:
+        s3.abort_multipart_upload(Bucket=S3_BUCKET, Key=key, UploadId=upload)
+
+
+def test_vacuum_of_local_table_reports_no_uploads(run, tmp_path):
+    path, _ = make_table(run, tmp_path, rows=10)
+    out = json.loads(run("vacuum", "--path", path, "--table", "t", "--format", "json").stdout)
+    assert out["aborted_uploads"] == [] and out["uploads_kept_by_grace"] == 0
