@@ -42,6 +42,15 @@ struct VacuumedFile {
   std::string reason;
 };
 
+/// An incomplete multipart upload vacuum aborted (or, in a dry run, would
+/// abort): left by a writer killed while uploading a data file (object stores).
+struct AbortedUpload {
+  std::string name;       ///< the object it was uploading, relative to the table root
+  std::string upload_id;  ///< the store's upload id
+  /// When it was initiated (UTC, as the store reports it); nullopt if unknown.
+  std::optional<EventTime> initiated;
+};
+
 /// What a vacuum did.
 struct VacuumResult {
   bool dry_run = false;
@@ -55,10 +64,18 @@ struct VacuumResult {
   int64_t versions_kept_by_grace = 0;
   /// Unreferenced files kept because they are younger than the grace period.
   int64_t orphans_kept_by_grace = 0;
+  /// Incomplete multipart uploads under data/ initiated before the grace
+  /// period, aborted (object stores; always empty on a local disk).
+  std::vector<AbortedUpload> aborted_uploads;
+  /// Incomplete multipart uploads kept: younger than the grace period (a
+  /// writer may still complete them) or of unknown age.
+  int64_t uploads_kept_by_grace = 0;
 };
 
 /// Expires old versions and deletes the data files no retained version
-/// references, plus orphans older than the grace period. Never deletes
+/// references, plus orphans older than the grace period, and aborts the
+/// incomplete multipart uploads of data files initiated before the grace
+/// period (object stores). Never deletes
 /// version.txt, the current snapshot, a file a retained version needs, or
 /// anything outside the table root; leaves version.txt naming an existing
 /// snapshot. Safe against a crash at any point: every snapshot still present

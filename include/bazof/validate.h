@@ -24,7 +24,9 @@ struct ValidateOptions {
   std::optional<Version> version;
   /// Also read every row of every data file: actual row and tombstone
   /// counts, event-time and key ranges, sort order, one row per key in
-  /// bases, no null keys or event times. Otherwise files are checked from
+  /// bases, no null keys or event times; and decode every page of every
+  /// column, verifying its CRC. Files written without page CRCs are listed
+  /// in ValidationReport::unverifiable. Otherwise files are checked from
   /// their Parquet footers (size, rows, schema, column statistics).
   bool deep = false;
 };
@@ -50,8 +52,16 @@ struct ValidationReport {
   int64_t files_checked = 0;            ///< distinct data files examined
   bool deep = false;
   std::vector<ValidationProblem> problems;  ///< in the order found
+  /// Deep only: data files written without page checksums (older bazof,
+  /// other writers). Their pages decoded, but a flipped bit in them cannot be
+  /// told from data: they are neither problems nor verified (docs/spec.md
+  /// §6.1). `problem` says why.
+  std::vector<ValidationProblem> unverifiable;
 
+  /// No problems. (Unverifiable files do not make a table invalid.)
   bool ok() const { return problems.empty(); }
+  /// Deep, no problems, and every data file's pages verified by CRC.
+  bool verified() const { return deep && problems.empty() && unverifiable.empty(); }
 };
 
 /// Validates the table `name` under `location` (as Table::Open takes them).

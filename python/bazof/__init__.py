@@ -26,7 +26,7 @@ from ._errors import (BazofError, CommitConflict, CommitStateUnknown, CorruptTab
                       StorageError, TableExists, TableNotFound)
 from ._table import Scan, Table, create_table, open_table
 from ._distribute import Split, StagedFiles
-from ._maintenance import CompactResult, VacuumedFile, VacuumResult, ValidationProblem, ValidationReport
+from ._maintenance import AbortedUpload, CompactResult, VacuumedFile, VacuumResult, ValidationProblem, ValidationReport
 from ._engines import BazofDataset, register_datafusion, register_duckdb, scan_bazof
 
 try:
@@ -38,5 +38,5 @@ __all__ = [
     "BazofDataset", "BazofError", "CommitConflict", "CommitStateUnknown", "CorruptTable", "InvalidInput",
     "NotFound", "Scan", "Split", "StagedFiles", "StorageError", "Table", "TableExists", "TableNotFound", "__version__",
     "create_table", "open_table", "register_datafusion", "register_duckdb", "scan_bazof",
-    "CompactResult", "VacuumResult", "VacuumedFile", "ValidationProblem", "ValidationReport",
+    "AbortedUpload", "CompactResult", "VacuumResult", "VacuumedFile", "ValidationProblem", "ValidationReport",
 ]

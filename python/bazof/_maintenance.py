@@ -94,6 +94,10 @@ class ValidationReport:
     versions_checked: list[int]
     files_checked: int  #: distinct data files examined
     problems: list[ValidationProblem]  #: every problem, in the order found
+    #: deep only: data files written without page checksums, whose pages cannot
+    #: be verified (docs/spec.md §6.1); they do not make the table invalid
+    unverifiable: list[ValidationProblem] = field(default_factory=list)
+    verified: bool = False  #: deep, valid, and every data file's pages verified by CRC
 
     def __bool__(self) -> bool:
         """True when the table is valid."""
@@ -133,6 +137,15 @@ class VacuumedFile:
 
 
 @dataclass(frozen=True)
+class AbortedUpload:
+    """An incomplete multipart upload vacuum aborted (or, in a dry run, would abort)."""
+
+    file: str  #: the object it was uploading, relative to the table root
+    upload_id: str
+    initiated: str  #: UTC, "" if the store did not say
+
+
+@dataclass(frozen=True)
 class VacuumResult:
     """What :meth:`Table.vacuum` did (``bazof vacuum --format json``)."""
 
@@ -145,6 +158,10 @@ class VacuumResult:
     deleted_bytes: int
     versions_kept_by_grace: int  #: would have expired, but younger than the grace period
     orphans_kept_by_grace: int  #: unreferenced files younger than the grace period
+    #: incomplete multipart uploads of data files (object stores) initiated
+    #: before the grace period, aborted (in a dry run: would be)
+    aborted_uploads: list[AbortedUpload] = field(default_factory=list)
+    uploads_kept_by_grace: int = 0  #: incomplete uploads younger than the grace period
 
     def to_dict(self) -> dict[str, Any]:
         """The object ``bazof vacuum --format json`` prints."""
@@ -157,12 +174,14 @@ def compact_result(d: dict[str, Any]) -> CompactResult:
 
 def validation_report(d: dict[str, Any]) -> ValidationReport:
     problems = [ValidationProblem(**p) for p in d.pop("problems")]
-    return ValidationReport(problems=problems, **d)
+    unverifiable = [ValidationProblem(**p) for p in d.pop("unverifiable", [])]
+    return ValidationReport(problems=problems, unverifiable=unverifiable, **d)
 
 
 def vacuum_result(d: dict[str, Any]) -> VacuumResult:
     deleted = [VacuumedFile(**f) for f in d.pop("deleted")]
-    return VacuumResult(deleted=deleted, **d)
+    aborted = [AbortedUpload(**u) for u in d.pop("aborted_uploads", [])]
+    return VacuumResult(deleted=deleted, aborted_uploads=aborted, **d)
 
 
 # ---- arguments ----------------------------------------------------------------

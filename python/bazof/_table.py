@@ -364,7 +364,9 @@ class Table:
         pointer, every retained snapshot (or only `version`), every file they
         name (exists, size, rows, schema, statistics), the segment layout and
         the commit records. `deep`: also read every row (counts, event-time and
-        key ranges, sort order, one row per key in bases). Reads only.
+        key ranges, sort order, one row per key in bases) and decode every page,
+        verifying its checksum; files written without page checksums are listed
+        in ``report.unverifiable`` (``report.verified`` is then False). Reads only.
 
         Returns a ValidationReport listing every problem (``report.problems``;
         ``bool(report)`` is True when there are none). `check=True` raises

@@ -352,15 +352,19 @@ class PyTable {
       for (const auto& v : vs) out.push_back(v.value());
       return out;
     };
-    nb::list problems;
-    for (const auto& p : report.problems) {
-      nb::dict pd;
-      pd["object"] = p.object;
-      pd["problem"] = p.problem;
-      pd["versions"] = values(p.versions);
-      pd["text"] = p.ToString();
-      problems.append(pd);
-    }
+    auto list = [&](const std::vector<ValidationProblem>& ps) {
+      nb::list out;
+      for (const auto& p : ps) {
+        nb::dict pd;
+        pd["object"] = p.object;
+        pd["problem"] = p.problem;
+        pd["versions"] = values(p.versions);
+        pd["text"] = p.ToString();
+        out.append(pd);
+      }
+      return out;
+    };
+    nb::list problems = list(report.problems);
     nb::dict d;
     d["table"] = report.table;
     d["valid"] = report.ok();
@@ -368,6 +372,8 @@ class PyTable {
     d["versions_checked"] = values(report.versions_checked);
     d["files_checked"] = report.files_checked;
     d["problems"] = problems;
+    d["unverifiable"] = list(report.unverifiable);
+    d["verified"] = report.verified();
     return d;
   }
 
@@ -406,6 +412,16 @@ class PyTable {
     d["deleted_bytes"] = v.deleted_bytes;
     d["versions_kept_by_grace"] = v.versions_kept_by_grace;
     d["orphans_kept_by_grace"] = v.orphans_kept_by_grace;
+    nb::list aborted;
+    for (const auto& u : v.aborted_uploads) {
+      nb::dict ud;
+      ud["file"] = u.name;
+      ud["upload_id"] = u.upload_id;
+      ud["initiated"] = u.initiated ? FormatEventTime(*u.initiated) : std::string();
+      aborted.append(ud);
+    }
+    d["aborted_uploads"] = aborted;
+    d["uploads_kept_by_grace"] = v.uploads_kept_by_grace;
     return d;
   }
 

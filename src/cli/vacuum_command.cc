@@ -55,12 +55,23 @@ arrow::Status RunVacuum(const VacuumFlags& f, bool has_retain_versions) {
     j["deleted_bytes"] = r.deleted_bytes;
     j["versions_kept_by_grace"] = r.versions_kept_by_grace;
     j["orphans_kept_by_grace"] = r.orphans_kept_by_grace;
+    j["aborted_uploads"] = nlohmann::json::array();
+    for (const auto& u : r.aborted_uploads) {
+      j["aborted_uploads"].push_back({{"file", u.name},
+                                      {"upload_id", u.upload_id},
+                                      {"initiated", u.initiated ? FormatEventTime(*u.initiated) : std::string()}});
+    }
+    j["uploads_kept_by_grace"] = r.uploads_kept_by_grace;
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     return arrow::Status::OK();
   }
   const char* verb = r.dry_run ? "would delete " : "deleted ";
   for (const auto& d : r.deleted) {
     std::cout << verb << d.name << " (" << d.bytes << " bytes, " << d.reason << ")\n";
+  }
+  for (const auto& u : r.aborted_uploads) {
+    std::cout << (r.dry_run ? "would abort" : "aborted") << " incomplete upload of " << u.name << " (upload id "
+              << u.upload_id << ", initiated " << (u.initiated ? FormatEventTime(*u.initiated) : "?") << ")\n";
   }
   std::cout << (r.dry_run ? "dry run: " : "") << (r.dry_run ? "would expire " : "expired ")
             << (r.expired_versions.empty() ? std::string("no versions") : Span(r.expired_versions)) << "; " << verb
@@ -72,6 +83,14 @@ arrow::Status RunVacuum(const VacuumFlags& f, bool has_retain_versions) {
   }
   if (r.orphans_kept_by_grace > 0) {
     std::cout << "; kept " << r.orphans_kept_by_grace << " unreferenced file(s) younger than the grace period ("
+              << f.grace << ")";
+  }
+  if (!r.aborted_uploads.empty()) {
+    std::cout << "; " << (r.dry_run ? "would abort " : "aborted ") << r.aborted_uploads.size()
+              << " incomplete upload(s)";
+  }
+  if (r.uploads_kept_by_grace > 0) {
+    std::cout << "; kept " << r.uploads_kept_by_grace << " incomplete upload(s) younger than the grace period ("
               << f.grace << ")";
   }
   std::cout << std::endl;

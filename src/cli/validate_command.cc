@@ -34,17 +34,30 @@ arrow::Status RunValidate(const TableFlags& flags, int64_t version, bool deep, c
     j["versions_checked"] = nlohmann::json::array();
     for (const auto& v : report.versions_checked) j["versions_checked"].push_back(v.value());
     j["files_checked"] = report.files_checked;
-    j["problems"] = nlohmann::json::array();
-    for (const auto& p : report.problems) {
-      nlohmann::json versions = nlohmann::json::array();
-      for (const auto& v : p.versions) versions.push_back(v.value());
-      j["problems"].push_back({{"object", p.object}, {"problem", p.problem}, {"versions", versions}});
-    }
+    auto list = [](const std::vector<ValidationProblem>& ps) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& p : ps) {
+        nlohmann::json versions = nlohmann::json::array();
+        for (const auto& v : p.versions) versions.push_back(v.value());
+        out.push_back({{"object", p.object}, {"problem", p.problem}, {"versions", versions}});
+      }
+      return out;
+    };
+    j["problems"] = list(report.problems);
+    // Deep only: files whose pages carry no CRC (docs/spec.md §6.1).
+    j["unverifiable"] = list(report.unverifiable);
+    j["verified"] = report.verified();
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   } else {
     // One line per problem, whatever a message (a Parquet error) holds.
     for (const auto& p : report.problems) std::cout << EscapeForMessage(p.ToString()) << "\n";
-    if (report.ok()) std::cout << "table '" << report.table << "' is valid: " << checked << std::endl;
+    for (const auto& p : report.unverifiable) std::cout << "unverifiable: " << EscapeForMessage(p.ToString()) << "\n";
+    if (report.ok() && report.unverifiable.empty()) {
+      std::cout << "table '" << report.table << "' is valid: " << checked << std::endl;
+    } else if (report.ok()) {
+      std::cout << "table '" << report.table << "' has no problems, but " << report.unverifiable.size()
+                << " data file(s) are unverifiable (no page checksums): " << checked << std::endl;
+    }
     std::cout.flush();
   }
   if (!report.ok()) {
@@ -73,7 +86,8 @@ void AddValidateCommand(CLI::App& app, Action* run) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--deep", f->deep,
                 "Also read every row: actual counts, event-time and key ranges, sort order, one row per key\n"
-                "in bases, no null keys or event times");
+                "in bases, no null keys or event times; decode every page, verifying its checksum (files\n"
+                "written without page checksums are listed as unverifiable, exit code 0)");
   cmd->add_option("--format", f->format, "text (default) or json (one object with a list of problems)");
   cmd->callback([run, f] { *run = [f] { return RunValidate(f->table, f->version, f->deep, f->format); }; });
 }

@@ -81,20 +81,41 @@ std::string S3Response::Describe() const {
   return out;
 }
 
-std::string S3Client::Url(const std::string& key) const {
+std::string S3Client::QueryValue(std::string_view value) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : value) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    }
+  }
+  return out;
+}
+
+std::string S3Client::Url(const std::string& key, std::string_view query) const {
   const S3Config& c = *config_;
+  std::string url;
   if (c.endpoint.empty()) {
     // AWS: virtual-hosted style unless the bucket name cannot be a host name.
     if (c.bucket.find('.') == std::string::npos) {
-      return "https://" + c.bucket + ".s3." + c.region + ".amazonaws.com/" + UriEncode(key);
+      url = "https://" + c.bucket + ".s3." + c.region + ".amazonaws.com/" + UriEncode(key);
+    } else {
+      url = "https://s3." + c.region + ".amazonaws.com/" + UriEncode(c.bucket) + "/" + UriEncode(key);
     }
-    return "https://s3." + c.region + ".amazonaws.com/" + UriEncode(c.bucket) + "/" + UriEncode(key);
+  } else {
+    url = c.scheme + "://" + c.endpoint + "/" + UriEncode(c.bucket) + "/" + UriEncode(key);
   }
-  return c.scheme + "://" + c.endpoint + "/" + UriEncode(c.bucket) + "/" + UriEncode(key);
+  if (!query.empty()) url += "?" + std::string(query);
+  return url;
 }
 
 S3Response S3Client::Send(std::string_view method, const std::string& key, std::string_view body,
-                          std::string_view content_type, bool if_none_match_any) const {
+                          std::string_view content_type, bool if_none_match_any,
+                          std::string_view query) const {
   const S3Config& c = *config_;
   S3Response r;
   CURL* curl = ThreadHandle();
@@ -102,7 +123,7 @@ S3Response S3Client::Send(std::string_view method, const std::string& key, std::
     r.transport_error = "libcurl: no handle";
     return r;
   }
-  const std::string url = Url(key);
+  const std::string url = Url(key, query);
   const std::string m(method);
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -185,9 +206,10 @@ bool S3Client::BackoffBeforeRetry(const S3Response& r, int attempted) const {
 }
 
 S3Response S3Client::Call(std::string_view method, const std::string& key, std::string_view body,
-                          std::string_view content_type, bool if_none_match_any) const {
+                          std::string_view content_type, bool if_none_match_any,
+                          std::string_view query) const {
   for (int attempt = 1;; ++attempt) {
-    S3Response r = Send(method, key, body, content_type, if_none_match_any);
+    S3Response r = Send(method, key, body, content_type, if_none_match_any, query);
     if (!r.transient() || !BackoffBeforeRetry(r, attempt)) return r;
   }
 }

@@ -37,14 +37,23 @@ class S3Client {
 
   /// One attempt, no retry. `method`: GET, HEAD, PUT or DELETE.
   /// `if_none_match_any` adds If-None-Match: *.
+  /// `query`, if any, must be canonical for Signature V4 (parameters sorted
+  /// by name, each "name=value" with the value S3Client::QueryValue-encoded,
+  /// "name=" for one without a value): libcurl 7.88 signs it as given.
   S3Response Send(std::string_view method, const std::string& key, std::string_view body = {},
-                  std::string_view content_type = {}, bool if_none_match_any = false) const;
+                  std::string_view content_type = {}, bool if_none_match_any = false,
+                  std::string_view query = {}) const;
 
   /// Send() with retries of transient failures (safe for GET, HEAD, DELETE,
   /// unconditional PUT, and a conditional PUT of a probe whose outcome does
   /// not matter).
   S3Response Call(std::string_view method, const std::string& key, std::string_view body = {},
-                  std::string_view content_type = {}, bool if_none_match_any = false) const;
+                  std::string_view content_type = {}, bool if_none_match_any = false,
+                  std::string_view query = {}) const;
+
+  /// A query parameter's value, encoded as Signature V4 wants it (everything
+  /// but unreserved characters, '/' included, as %XX).
+  static std::string QueryValue(std::string_view value);
 
   /// Whether to retry after `attempted` failed attempts ending in `r`; if so,
   /// sleeps the strategy's backoff first.
@@ -53,7 +62,7 @@ class S3Client {
   const S3Config& config() const { return *config_; }
 
  private:
-  std::string Url(const std::string& key) const;
+  std::string Url(const std::string& key, std::string_view query) const;
   std::shared_ptr<const S3Config> config_;
 };
 

@@ -5,9 +5,12 @@
 #include <arrow/util/io_util.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <random>
 
 #include "bazof/error.h"
+#include "bazof/event_time.h"
 #include "io/s3_client.h"
 #include "io/s3_config.h"
 
@@ -16,6 +19,45 @@ namespace {
 
 std::string ContentType(std::string_view name) {
   return name.ends_with(".json") ? "application/json" : "text/plain; charset=utf-8";
+}
+
+// The text of the first <tag>...</tag> in `xml` from `from` on, with XML's
+// predefined entities (and numeric ones below 128) decoded.
+std::string XmlText(std::string_view xml, std::string_view tag, size_t from = 0) {
+  const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
+  auto b = xml.find(open, from);
+  if (b == std::string_view::npos) return {};
+  b += open.size();
+  auto e = xml.find(close, b);
+  if (e == std::string_view::npos) return {};
+  std::string_view raw = xml.substr(b, e - b);
+  std::string out;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '&') {
+      out += raw[i];
+      continue;
+    }
+    auto semi = raw.find(';', i);
+    if (semi == std::string_view::npos) {
+      out += raw.substr(i);
+      break;
+    }
+    std::string_view ent = raw.substr(i + 1, semi - i - 1);
+    if (ent == "amp") out += '&';
+    else if (ent == "lt") out += '<';
+    else if (ent == "gt") out += '>';
+    else if (ent == "quot") out += '"';
+    else if (ent == "apos") out += '\'';
+    else if (ent.size() > 1 && ent[0] == '#') {
+      const bool hex = ent[1] == 'x' || ent[1] == 'X';
+      long code = std::strtol(std::string(ent.substr(hex ? 2 : 1)).c_str(), nullptr, hex ? 16 : 10);
+      if (code > 0 && code < 128) out += static_cast<char>(code);
+    } else {
+      out += raw.substr(i, semi - i + 1);
+    }
+    i = semi;
+  }
+  return out;
 }
 
 class S3Storage : public Storage {
@@ -159,6 +201,60 @@ class S3Storage : public Storage {
       out.push_back(ListedFile{info.path().substr(prefix.size()), info.size(), info.mtime()});
     }
     return out;
+  }
+
+  //   GET /bucket/?prefix=<root>/&uploads=   (ListMultipartUploads, 1000 a page)
+  //   ... &key-marker=K&upload-id-marker=U   (next page while IsTruncated)
+  // A server without the call (501 NotImplemented) has no uploads to show.
+  arrow::Result<std::vector<PendingUpload>> ListPendingUploads() override {
+    std::vector<PendingUpload> out;
+    const std::string prefix = key_root_ + "/";
+    std::string key_marker, id_marker;
+    for (int page = 0; page < 100000; ++page) {
+      // Parameters in Signature V4's canonical order (sorted by name).
+      std::string query;
+      if (!key_marker.empty()) query += "key-marker=" + S3Client::QueryValue(key_marker) + "&";
+      query += "prefix=" + S3Client::QueryValue(prefix) + "&";
+      if (!id_marker.empty()) query += "upload-id-marker=" + S3Client::QueryValue(id_marker) + "&";
+      query += "uploads=";
+      S3Response r = client_.Call("GET", "", {}, {}, false, query);
+      if (r.status == 501 || r.code == "NotImplemented") return out;
+      if (!r.ok()) {
+        return MakeError(ErrorKind::kIOError,
+                         "listing the multipart uploads under '" + display_root_ + "': " + r.Describe());
+      }
+      for (size_t at = r.body.find("<Upload>"); at != std::string::npos; at = r.body.find("<Upload>", at + 1)) {
+        const size_t end = r.body.find("</Upload>", at);
+        if (end == std::string::npos) break;
+        std::string_view one = std::string_view(r.body).substr(at, end - at);
+        PendingUpload u;
+        const std::string key = XmlText(one, "Key");
+        u.upload_id = XmlText(one, "UploadId");
+        if (!key.starts_with(prefix) || u.upload_id.empty()) continue;  // not ours to judge
+        u.name = key.substr(prefix.size());
+        if (auto t = ParseEventTime(XmlText(one, "Initiated"), "Initiated"); t.ok()) {
+          u.initiated = arrow::fs::TimePoint(std::chrono::duration_cast<arrow::fs::TimePoint::duration>(
+              std::chrono::microseconds(t->micros())));
+        }
+        out.push_back(std::move(u));
+      }
+      if (XmlText(r.body, "IsTruncated") != "true") return out;
+      std::string next_key = XmlText(r.body, "NextKeyMarker"), next_id = XmlText(r.body, "NextUploadIdMarker");
+      if (next_key.empty() || (next_key == key_marker && next_id == id_marker)) return out;  // no progress
+      key_marker = std::move(next_key);
+      id_marker = std::move(next_id);
+    }
+    return out;
+  }
+
+  //   DELETE /bucket/<key>?uploadId=U   (AbortMultipartUpload)
+  // 204 once aborted; 404 NoSuchUpload when already completed or aborted.
+  arrow::Status AbortUpload(const PendingUpload& upload) override {
+    S3Response r = client_.Call("DELETE", Key(upload.name), {}, {}, false,
+                                "uploadId=" + S3Client::QueryValue(upload.upload_id));
+    if (r.ok() || (r.status == 404 && r.code != "NoSuchBucket")) return arrow::Status::OK();
+    return MakeError(ErrorKind::kIOError, "aborting the multipart upload " + upload.upload_id + " of '" +
+                                              Describe(upload.name) + "': " + r.Describe());
   }
 
   // S3's DELETE answers 204 whether or not the object existed: idempotent.

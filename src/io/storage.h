@@ -26,6 +26,9 @@
 //    OK, so an interrupted vacuum can simply run again) and, on a local disk,
 //    durable before it returns (the directory is fsynced), so deletions
 //    issued in order survive a crash in that order.
+//  * ListPendingUploads/AbortUpload (object stores) are for vacuum only; like
+//    orphans, uploads younger than the grace period are left alone, since a
+//    writer may still be completing them.
 //  * Nothing else here derives information from modification times.
 // Thread-safety: all methods may be called concurrently.
 #pragma once
@@ -50,6 +53,16 @@ struct ListedFile {
   int64_t size = -1;  ///< bytes; -1 = unknown
   /// Last modification; arrow::fs::kNoTime when the storage does not say.
   arrow::fs::TimePoint mtime = arrow::fs::kNoTime;
+};
+
+/// An incomplete multipart upload (object stores): an object a writer began
+/// uploading in parts and never completed or aborted. Invisible to listings,
+/// yet its parts are stored (and billed) until aborted.
+struct PendingUpload {
+  std::string name;       ///< the object being uploaded, relative to the table root
+  std::string upload_id;  ///< the store's id of the upload
+  /// When the upload was initiated; arrow::fs::kNoTime when not reported.
+  arrow::fs::TimePoint initiated = arrow::fs::kNoTime;
 };
 
 class Storage {
@@ -95,6 +108,15 @@ class Storage {
   /// Deletes the file `name`: OK if it is gone afterwards (also when it was
   /// already missing); durable on a local disk. Never deletes a directory.
   virtual arrow::Status DeleteFile(std::string_view name) = 0;
+  /// The incomplete multipart uploads of objects under the root (vacuum
+  /// only). Storages without multipart uploads (local disks) have none; an
+  /// S3 server that does not implement the listing reports none.
+  virtual arrow::Result<std::vector<PendingUpload>> ListPendingUploads() {
+    return std::vector<PendingUpload>{};
+  }
+  /// Aborts one upload, freeing its parts: OK if it is gone afterwards (also
+  /// when it was already completed or aborted).
+  virtual arrow::Status AbortUpload(const PendingUpload& /*upload*/) { return arrow::Status::OK(); }
 };
 
 /// Resolves a table location (local path, file:// or s3:// URI) and table

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "bazof/error.h"
+#include "metadata/page_checksums.h"
 #include "metadata/column_match.h"
 #include "metadata/types.h"
 #include "read/run_reader.h"
@@ -109,9 +110,14 @@ FileFooter ReadFooter(io::Storage& storage, const std::string& name) {
     auto size = input->GetSize();
     if (!size.ok()) return MakeError(ErrorKind::kIOError, "cannot get its size: " + size.status().message());
     f.size = *size;
-    auto reader = parquet::arrow::OpenFile(input, arrow::default_memory_pool());
+    parquet::arrow::FileReaderBuilder builder;
+    if (auto st = builder.Open(input, metadata::DataFileReaderProperties()); !st.ok()) {
+      return Corruption("not a Parquet file (", st.message(), ")");
+    }
+    auto reader = builder.Build();
     if (!reader.ok()) return Corruption("not a Parquet file (", reader.status().message(), ")");
     f.metadata = (*reader)->parquet_reader()->metadata();
+    f.page_checksums = metadata::HasPageChecksums(*f.metadata);
     f.rows = f.metadata->num_rows();
     auto st = (*reader)->GetSchema(&f.schema);
     if (!st.ok()) return Corruption("unreadable schema (", st.message(), ")");
@@ -285,6 +291,40 @@ RowFacts ReadRows(io::Storage& storage, const std::string& name, const Snapshot&
     return arrow::Status::OK();
   }();
   return f;
+}
+
+arrow::Status DecodeAllPages(io::Storage& storage, const std::string& name, int64_t size) {
+  ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name, size));
+  parquet::arrow::FileReaderBuilder builder;
+  if (auto st = builder.Open(input, metadata::DataFileReaderProperties()); !st.ok()) {
+    return Corruption("not a Parquet file (", st.message(), ")");
+  }
+  parquet::ArrowReaderProperties props;
+  props.set_use_threads(false);
+  std::unique_ptr<parquet::arrow::FileReader> reader;
+  ARROW_RETURN_NOT_OK(builder.properties(props)->Build(&reader));
+  std::shared_ptr<arrow::Schema> schema;
+  ARROW_RETURN_NOT_OK(reader->GetSchema(&schema));
+  const int row_groups = reader->num_row_groups();
+  for (int rg = 0; rg < row_groups; ++rg) {
+    const int64_t expected = reader->parquet_reader()->metadata()->RowGroup(rg)->num_rows();
+    for (int c = 0; c < schema->num_fields(); ++c) {
+      const std::string where = "row group " + std::to_string(rg) + ", column '" + schema->field(c)->name() + "': ";
+      // Read() decodes (and CRC-checks) every page of the column chunk.
+      std::shared_ptr<arrow::ChunkedArray> values;
+      auto st = reader->RowGroup(rg)->Column(c)->Read(&values);
+      if (!st.ok()) {
+        st = metadata::PageReadError(st, where);
+        // Anything else the decoder refuses is damage to the file too.
+        if (ErrorKindOf(st) == ErrorKind::kCorruption) return st;
+        return Corruption(where, "undecodable pages (", st.message(), ")");
+      }
+      if (values->length() != expected) {
+        return Corruption(where, values->length(), " values decoded, the row group has ", expected, " rows");
+      }
+    }
+  }
+  return arrow::Status::OK();
 }
 
 std::string KeyText(const KeyValue& key) {

@@ -28,6 +28,9 @@ struct FileFooter {
   std::shared_ptr<arrow::Schema> schema;  ///< as Arrow reads the file
   std::shared_ptr<parquet::FileMetaData> metadata;
   std::vector<int> leaves;  ///< per top-level field of `schema`: its Parquet leaf, -1 if nested
+  /// The footer records page CRCs (metadata/page_checksums.h); false for
+  /// files written without them, whose pages cannot be verified.
+  bool page_checksums = false;
 };
 
 /// Opens `name` and reads its footer. Never fails: problems go to `status`.
@@ -70,6 +73,13 @@ struct RowFacts {
 /// Reads every row of `name` (key, event time and tombstone columns only),
 /// with `snapshot`'s key and event-time columns. Memory: one batch.
 RowFacts ReadRows(io::Storage& storage, const std::string& name, const Snapshot& snapshot);
+
+/// Decodes every page of every column chunk of `name` (all columns, every
+/// row group), verifying page CRCs where the file has them. OK, or
+/// kCorruption naming the row group and column of the first bad page (a CRC
+/// mismatch, an undecodable page), or the storage's error. Memory: one column
+/// chunk.
+arrow::Status DecodeAllPages(io::Storage& storage, const std::string& name, int64_t size = -1);
 
 /// A key as text: "k1" for one column, "(a, 3)" for several.
 std::string KeyText(const KeyValue& key);

@@ -9,6 +9,9 @@
 //   3. delete s<v>.json for v < M, oldest first
 //   4. delete data files no retained snapshot references
 //   5. delete orphans older than the grace period
+//   6. abort incomplete multipart uploads of data/ initiated before the
+//      grace period (object stores: a writer killed mid-upload leaves one,
+//      invisible to listings, its parts stored until aborted)
 #include "bazof/vacuum.h"
 
 #include <map>
@@ -181,6 +184,21 @@ arrow::Result<VacuumResult> Vacuum(const std::shared_ptr<Table>& table, const Va
     plan.push_back(VacuumedFile{name, f.size, kOrphan});
   }
   for (const auto& f : plan) result.deleted_bytes += std::max<int64_t>(f.bytes, 0);
+  // Leaked uploads: only bazof's data files are uploaded in parts.
+  std::vector<io::PendingUpload> aborts;
+  ARROW_ASSIGN_OR_RAISE(auto uploads, storage.ListPendingUploads());
+  for (auto& u : uploads) {
+    if (!u.name.starts_with("data/")) continue;
+    if (u.initiated == arrow::fs::kNoTime || u.initiated > grace_cutoff) {
+      ++result.uploads_kept_by_grace;
+      continue;
+    }
+    AbortedUpload a{u.name, u.upload_id, std::nullopt};
+    a.initiated = EventTime::FromMicros(
+        std::chrono::duration_cast<std::chrono::microseconds>(u.initiated.time_since_epoch()).count());
+    result.aborted_uploads.push_back(std::move(a));
+    aborts.push_back(std::move(u));
+  }
   if (o.dry_run) {
     result.deleted = std::move(plan);
     return result;
@@ -210,6 +228,8 @@ arrow::Result<VacuumResult> Vacuum(const std::shared_ptr<Table>& table, const Va
     ARROW_RETURN_NOT_OK(WithContext(storage.DeleteFile(f.name), "vacuum: "));
     result.deleted.push_back(std::move(f));
   }
+  // 6. Leaked uploads (nothing references an object never completed).
+  for (const auto& u : aborts) ARROW_RETURN_NOT_OK(WithContext(storage.AbortUpload(u), "vacuum: "));
   return result;
 }
 

@@ -72,6 +72,7 @@ std::map<int64_t, std::vector<std::string>> DeltasByVersion(const Snapshot& snap
 
 struct FileState {
   FileFooter footer;
+  std::optional<arrow::Status> pages;  // deep: every page decoded (and CRC-checked)
   std::optional<FooterStats> stats;
   std::optional<RowFacts> rows;
 };
@@ -107,6 +108,8 @@ class Validator {
   std::vector<ValidationProblem> problems_;
   std::map<std::pair<std::string, std::string>, size_t> index_;
   std::map<std::string, FileState> files_;
+  std::vector<ValidationProblem> unverifiable_;
+  std::map<std::string, size_t> unverifiable_index_;
 };
 
 arrow::Result<ValidationReport> Validator::Run() {
@@ -244,6 +247,7 @@ arrow::Result<ValidationReport> Validator::Run() {
   }
   report.files_checked = static_cast<int64_t>(files_.size());
   report.problems = std::move(problems_);
+  report.unverifiable = std::move(unverifiable_);
   return report;
 }
 
@@ -433,6 +437,21 @@ void Validator::CheckFile(const Snapshot& snap, const DataFileRef& ref, const Se
   }
   const RowFacts* rows = nullptr;
   if (options_.deep) {
+    if (!footer.page_checksums) {
+      auto [u, added] = unverifiable_index_.try_emplace(path, unverifiable_.size());
+      if (added) {
+        unverifiable_.push_back(ValidationProblem{
+            path, "written without page checksums: its pages decode, but damage to them cannot be detected", {}});
+      }
+      auto& vs = unverifiable_[u->second].versions;
+      if (vs.empty() || vs.back().value() != n) vs.push_back(Version(n));
+    }
+    if (!state.pages) state.pages = maintenance::DecodeAllPages(*storage_, path, footer.size);
+    if (!state.pages->ok()) {
+      // The rows cannot be trusted either: report the damage once.
+      Add(path, state.pages->message(), n);
+      return;
+    }
     if (!state.rows) state.rows = maintenance::ReadRows(*storage_, path, snap);
     if (!state.rows->status.ok()) {
       Add(path, "rows cannot be read: " + state.rows->status.message(), n);
@@ -441,6 +460,32 @@ void Validator::CheckFile(const Snapshot& snap, const DataFileRef& ref, const Se
       if (rows->rows != footer.rows) {
         Add(path, "the footer says " + std::to_string(footer.rows) + " rows, " + std::to_string(rows->rows) +
                       " were read",
+            n);
+      }
+    }
+  }
+  // The footer's column statistics (which planning and row-group pruning
+  // trust) against the rows.
+  if (rows && rows->rows > 0 && stats.event_micros && rows->min_event_micros &&
+      (stats.event_micros->first != *rows->min_event_micros || stats.event_micros->second != *rows->max_event_micros)) {
+    Add(path, "column statistics say event times [" + Ts(stats.event_micros->first) + ", " +
+                  Ts(stats.event_micros->second) + "], the rows have [" + Ts(*rows->min_event_micros) + ", " +
+                  Ts(*rows->max_event_micros) + "]",
+        n);
+  }
+  if (rows && rows->rows > 0 && stats.first_key && !rows->min_key.empty()) {
+    std::vector<std::shared_ptr<arrow::DataType>> key_types;
+    for (const auto& k : snap.schema.key_columns) key_types.push_back(k.type);
+    if (auto codec = read::KeyCodec::Make(key_types); codec.ok()) {
+      // The least (greatest) key's first column is the first column's min (max).
+      auto slo = codec->EncodeFirstColumn(*stats.first_key->first);
+      auto shi = codec->EncodeFirstColumn(*stats.first_key->second);
+      auto rlo = codec->EncodeFirstColumn(*rows->min_key[0]);
+      auto rhi = codec->EncodeFirstColumn(*rows->max_key[0]);
+      if (slo.ok() && shi.ok() && rlo.ok() && rhi.ok() && (*slo != *rlo || *shi != *rhi)) {
+        Add(path, "column statistics say the first key column spans [" + stats.first_key->first->ToString() + ", " +
+                      stats.first_key->second->ToString() + "], the rows have [" + rows->min_key[0]->ToString() +
+                      ", " + rows->max_key[0]->ToString() + "]",
             n);
       }
     }

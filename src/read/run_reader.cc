@@ -13,6 +13,7 @@
 
 #include "bazof/error.h"
 #include "metadata/column_match.h"
+#include "metadata/page_checksums.h"
 #include "metadata/types.h"
 
 namespace bazof::read {
@@ -37,7 +38,7 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
     std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size, int64_t size) {
   ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name, size));
   parquet::arrow::FileReaderBuilder builder;
-  auto st = builder.Open(input, parquet::default_reader_properties(), std::move(metadata));
+  auto st = builder.Open(input, ::bazof::metadata::DataFileReaderProperties(), std::move(metadata));
   if (!st.ok()) {
     return Corruption(Quote(storage, name), "not a Parquet file (", st.message(), ")");
   }
@@ -121,13 +122,19 @@ class ParquetRun : public RunSource {
   // column chunks into few reads, without holding the whole file in memory.
   arrow::Result<bool> NextRowGroup() {
     if (next_row_group_ >= row_groups_.size()) return false;
-    ARROW_ASSIGN_OR_RAISE(batches_, reader_->GetRecordBatchReader({row_groups_[next_row_group_++]}, leaves_));
+    current_row_group_ = row_groups_[next_row_group_++];
+    ARROW_ASSIGN_OR_RAISE(batches_, reader_->GetRecordBatchReader({current_row_group_}, leaves_));
     return true;
   }
 
   arrow::Result<std::shared_ptr<RunBatch>> Next() override {
     auto r = NextImpl();
-    if (!r.ok()) return WithContext(r.status(), Quote(storage_, name()));
+    if (!r.ok()) {
+      // A page failing its CRC is damage to this file (kCorruption).
+      const std::string where =
+          current_row_group_ >= 0 ? "row group " + std::to_string(current_row_group_) + ": " : std::string();
+      return WithContext(metadata::PageReadError(r.status(), where), Quote(storage_, name()));
+    }
     return r;
   }
 
@@ -282,6 +289,7 @@ class ParquetRun : public RunSource {
   std::vector<int> row_groups_;
   std::vector<int> leaves_;
   size_t next_row_group_ = 0;
+  int current_row_group_ = -1;  // being read; -1 before the first (or all at once)
   std::unique_ptr<arrow::RecordBatchReader> batches_;
   bool done_ = false;
 };

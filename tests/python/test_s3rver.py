@@ -99,3 +99,31 @@ def test_ltm_revenue_scans_as_local(s3rver, run_on, run, fixtures_dir):
         got = remote("scan", "--path", f"s3://{BUCKET}/fixtures", "--table", "ltm", "--as-of",
                      as_of, "--format", "csv").stdout
         assert got == local and len(csv_rows(got)) > 0, as_of
+
+
+def test_vacuum_with_an_incomplete_upload(s3rver, run_on, tmp_path):
+    """s3rver does not implement ListMultipartUploads (it answers 501 NotImplemented): vacuum
+    still works and reports no upload; aborting stale uploads is tested on moto (test_integrity)."""
+    import json
+
+    import boto3
+    from botocore.exceptions import ClientError
+    run = run_on(s3rver)
+    path = f"s3://{BUCKET}/mpu?conditional_writes=false"
+    run("create", "--path", path, "--table", "t", "--schema", "v:string")
+    s3 = boto3.client("s3", endpoint_url=s3rver["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
+                      aws_access_key_id="S3RVER", aws_secret_access_key="S3RVER")
+    key = "mpu/t/data/v1-00000000deadbeef.parquet"
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    s3.upload_part(Bucket=BUCKET, Key=key, PartNumber=1, UploadId=upload, Body=b"x" * 1024)
+    out = json.loads(run("vacuum", "--path", path, "--table", "t", "--grace", "1us", "--format",
+                         "json").stdout)
+    assert out["aborted_uploads"] == [] and out["uploads_kept_by_grace"] == 0
+    try:
+        s3.list_multipart_uploads(Bucket=BUCKET, Prefix="mpu/")
+    except ClientError as e:
+        if e.response["Error"]["Code"] == "NotImplemented":
+            pytest.skip("s3rver does not implement ListMultipartUploads (501 NotImplemented): "
+                        "vacuum cannot see incomplete uploads there")
+        raise
+    pytest.fail("s3rver now lists multipart uploads: extend this test to check vacuum aborts them")

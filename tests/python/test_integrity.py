@@ -1,0 +1,181 @@
+"""Data integrity end to end (docs/spec.md §6.1): a flipped byte in a data page is an error naming
+the file (never different rows) and `validate --deep` reports it; files written without page
+checksums still read and are listed as unverifiable (CLI json and Python). Leaked S3 multipart
+uploads (docs/spec.md, "Vacuum and retention"): vacuum aborts those older than the grace period,
+reports them in a dry run, leaves young ones alone; on moto, the tests' S3 server."""
+import json
+import random
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import S3_BUCKET, committed, write_csv
+
+
+def make_table(run, tmp_path, rows=3000):
+    path = tmp_path / "lake"
+    path.mkdir()
+    run("create", "--path", path, "--table", "t", "--schema", "v:int64,s:string")
+    data = [[f"key{i % 911:04d}", f"2024-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z", i * 7919 % 10007,
+             f"text-{i % 37}"] for i in range(rows)]
+    committed(run("append", "--path", path, "--table", "t",
+                  "--input", write_csv(tmp_path / "in.csv", ["key", "event_time", "v", "s"], data)))
+    (data_file,) = (path / "t" / "data").glob("*.parquet")
+    return path, data_file
+
+
+def page_ranges(data_file):
+    md = pq.ParquetFile(data_file).metadata
+    out = []
+    for rg in range(md.num_row_groups):
+        for c in range(md.num_columns):
+            col = md.row_group(rg).column(c)
+            begin = col.dictionary_page_offset if col.has_dictionary_page else col.data_page_offset
+            out.append((begin, begin + col.total_compressed_size))
+    return out
+
+
+def assert_scan_error(proc, file_name, problem=""):
+    """Exit 1 and one error line naming the file (a streaming scan may have printed its header)."""
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, (proc.returncode, proc.stderr)
+    assert lines[0].startswith("bazof: error: ") and file_name in lines[0] and problem in lines[0], lines[0]
+
+
+def deep_report(run, path):
+    proc = run("validate", "--path", path, "--table", "t", "--deep", "--format", "json", check=False)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_written_files_record_page_checksums(run, tmp_path):
+    path, data_file = make_table(run, tmp_path, rows=100)
+    assert pq.ParquetFile(data_file).metadata.metadata[b"bazof.page_checksums"] == b"crc32"
+    code, report = deep_report(run, path)
+    assert code == 0 and report["valid"] and report["verified"] and report["unverifiable"] == []
+
+
+def test_flipped_page_byte_is_an_error_naming_the_file(run, tmp_path):
+    path, data_file = make_table(run, tmp_path)
+    name = f"data/{data_file.name}"
+    md = pq.ParquetFile(data_file).metadata
+    col = md.row_group(0).column(2)  # v
+    begin = col.dictionary_page_offset if col.has_dictionary_page else col.data_page_offset
+    raw = bytearray(data_file.read_bytes())
+    raw[begin + col.total_compressed_size // 2] ^= 0x10
+    data_file.write_bytes(bytes(raw))
+
+    proc = run("scan", "--path", path, "--table", "t", "--format", "csv", check=False)
+    assert_scan_error(proc, data_file.name, "page checksum mismatch")
+    code, report = deep_report(run, path)
+    assert code == 1 and not report["valid"] and not report["verified"]
+    assert any(p["object"] == name and "page checksum mismatch" in p["problem"] for p in report["problems"]), report
+    import bazof
+    # Errors met while streaming arrive through the Arrow C stream, as pyarrow's.
+    with pytest.raises((bazof.CorruptTable, pa.ArrowInvalid), match=f"{data_file.name}.*page checksum mismatch"):
+        bazof.open_table(path / "t").scan().to_arrow()
+
+
+def test_random_flips_never_change_rows(run, tmp_path):
+    """20 random bytes of the pages, one at a time: an error, or exactly the same rows."""
+    path, data_file = make_table(run, tmp_path)
+    good = data_file.read_bytes()
+    want = run("scan", "--path", path, "--table", "t", "--format", "csv").stdout
+    ranges = page_ranges(data_file)
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    errors = 0
+    for _ in range(20):
+        begin, end = rng.choice(ranges)
+        pos, mask = rng.randrange(begin, end), rng.randrange(1, 256)
+        raw = bytearray(good)
+        raw[pos] ^= mask
+        data_file.write_bytes(bytes(raw))
+        proc = run("scan", "--path", path, "--table", "t", "--format", "csv", check=False)
+        where = f"seed {seed}, byte {pos} ^ {mask}"
+        if proc.returncode == 0:
+            assert proc.stdout == want, f"{where}: different rows without an error"
+        else:
+            errors += 1
+            assert_scan_error(proc, data_file.name)
+            code, report = deep_report(run, path)
+            assert code == 1 and any(p["object"] == f"data/{data_file.name}" for p in report["problems"]), where
+    assert errors > 10, f"seed {seed}: only {errors} of 20 flips detected"
+    data_file.write_bytes(good)
+
+
+def test_files_without_checksums_are_unverifiable(run, copy_table):
+    path, table = copy_table("bazof-0.1/table0")
+    proc = run("validate", "--path", path, "--table", table, "--deep", "--format", "json")
+    report = json.loads(proc.stdout)
+    assert report["valid"] and not report["verified"]
+    assert report["unverifiable"] and len(report["unverifiable"]) == report["files_checked"]
+    assert all("without page checksums" in u["problem"] for u in report["unverifiable"])
+    text = run("validate", "--path", path, "--table", table, "--deep").stdout
+    assert "unverifiable" in text and "is valid" not in text
+    # Footer-only validation reads no page, so it says nothing about them.
+    shallow = json.loads(run("validate", "--path", path, "--table", table, "--format", "json").stdout)
+    assert shallow["unverifiable"] == [] and not shallow["verified"]
+    import bazof
+    py = bazof.open_table(path / table).validate(deep=True)
+    assert py.valid and not py.verified
+    assert [u.object for u in py.unverifiable] == [u["object"] for u in report["unverifiable"]]
+    assert py.to_dict() == report
+
+
+# ---- leaked multipart uploads -------------------------------------------------
+
+def _uploads(s3, prefix):
+    return {(u["Key"], u["UploadId"])
+            for u in s3.list_multipart_uploads(Bucket=S3_BUCKET, Prefix=prefix).get("Uploads", [])}
+
+
+def test_vacuum_aborts_stale_multipart_uploads(s3_server, run, tmp_path):
+    """moto reports every upload as initiated at 2010-11-10T20:48:33Z: a grace period longer
+    than that age (1000w) makes it young, 1h makes it stale."""
+    s3 = s3_server.client()
+    location = f"s3://{S3_BUCKET}/mpu"
+    run("create", "--path", location, "--table", "t", "--schema", "v:string")
+    committed(run("append", "--path", location, "--table", "t", "--input",
+                  write_csv(tmp_path / "a.csv", ["key", "event_time", "v"], [["a", "2024-01-01", "x"]])))
+    # A writer killed mid-upload leaves this behind: initiated, a part stored, never completed.
+    stale_key = "mpu/t/data/v2-00000000deadbeef.parquet"
+    stale = s3.create_multipart_upload(Bucket=S3_BUCKET, Key=stale_key)["UploadId"]
+    s3.upload_part(Bucket=S3_BUCKET, Key=stale_key, PartNumber=1, UploadId=stale, Body=b"x" * 4096)
+    # Not bazof's: outside data/ (left alone), and another table's (not even listed).
+    other_key = "mpu/t/notes.bin"
+    other = s3.create_multipart_upload(Bucket=S3_BUCKET, Key=other_key)["UploadId"]
+    neighbour_key = "mpu/t2/data/x.parquet"
+    neighbour = s3.create_multipart_upload(Bucket=S3_BUCKET, Key=neighbour_key)["UploadId"]
+    vacuum = ["vacuum", "--path", location, "--table", "t", "--format", "json"]
+
+    # Younger than the grace period: kept (a writer may still complete it), counted.
+    young = json.loads(run(*vacuum, "--grace", "1000w").stdout)
+    assert young["aborted_uploads"] == [] and young["uploads_kept_by_grace"] == 1, young
+    assert (stale_key, stale) in _uploads(s3, "mpu/")
+
+    # A dry run reports it and aborts nothing (Python API, same fields as the CLI).
+    import bazof
+    dry = bazof.open_table(f"{location}/t").vacuum(grace="1h", dry_run=True)
+    assert [(u.file, u.upload_id) for u in dry.aborted_uploads] == [("data/v2-00000000deadbeef.parquet", stale)]
+    assert dry.aborted_uploads[0].initiated == "2010-11-10T20:48:33.000Z" and dry.uploads_kept_by_grace == 0
+    assert (stale_key, stale) in _uploads(s3, "mpu/")
+
+    out = json.loads(run(*vacuum, "--grace", "1h").stdout)
+    assert [(u["file"], u["upload_id"]) for u in out["aborted_uploads"]] == \
+        [("data/v2-00000000deadbeef.parquet", stale)], out
+    left = _uploads(s3, "mpu/")
+    assert (stale_key, stale) not in left
+    assert {(other_key, other), (neighbour_key, neighbour)} <= left
+    # The table is untouched and a second vacuum has nothing left to abort.
+    assert run("scan", "--path", location, "--table", "t", "--format", "csv").stdout.count("\n") == 2
+    text = run("vacuum", "--path", location, "--table", "t", "--grace", "1h").stdout
+    assert "incomplete upload" not in text, text
+    for key, upload in [(other_key, other), (neighbour_key, neighbour)]:
+        s3.abort_multipart_upload(Bucket=S3_BUCKET, Key=key, UploadId=upload)
+
+
+def test_vacuum_of_local_table_reports_no_uploads(run, tmp_path):
+    path, _ = make_table(run, tmp_path, rows=10)
+    out = json.loads(run("vacuum", "--path", path, "--table", "t", "--format", "json").stdout)
+    assert out["aborted_uploads"] == [] and out["uploads_kept_by_grace"] == 0
