@@ -34,7 +34,7 @@ arrow::Result<int64_t> ParseVersionPointer(const std::string& text, const std::s
   bool ok = !digits.empty() && digits.size() <= 18;
   for (char c : digits) {
     if (c < '0' || c > '9') ok = false;
-    else v = v * 10 + (c - '0');
+    else if (ok) v = v * 10 + (c - '0');
   }
   if (!ok) {
     std::string shown(digits.substr(0, 40));
