@@ -90,6 +90,11 @@ arrow::Result<ColumnSpec> ParseColumn(const Ctx& ctx, const json& c, const std::
     ARROW_ASSIGN_OR_RAISE(auto id, GetInt(ctx, *it, where, "id"));
     if (id <= 0 || id > INT32_MAX) return ctx.Error(where, "field 'id' must be a positive int32");
     col.id = static_cast<int32_t>(id);
+  } else if (!legacy_type_required) {
+    // Format 1 (the only case where the legacy type is optional): every
+    // column has an id (docs/spec.md §4). Accepting none would let the next
+    // commit write "id": 0, which no reader accepts.
+    return ctx.Error(where, "missing field 'id'");
   }
   return col;
 }

@@ -7,6 +7,8 @@
 
 #include "bazof/error.h"
 #include "bazof/write.h"
+#include "metadata/snapshot_json.h"
+#include "test_util.h"
 #include "write/input_reader.h"
 
 namespace bazof {
@@ -44,6 +46,31 @@ TEST(FuzzFindingsTest, JsonLineOfNullIsAnErrorNotACrash) {
   // null as a value, and lines that only begin like it, are not refused.
   EXPECT_TRUE(ReadJsonLines("{\"key\": \"a\", \"event_time\": \"2024-01-01\", \"v\": null}\n").ok());
   EXPECT_FALSE(ReadJsonLines("nul\n").message().find("not null") != std::string::npos);
+}
+
+// A format-1 column without an id was read as id 0, which the next commit
+// wrote as "id": 0, which no reader accepts: the table was lost to that
+// commit. A format-1 column must have its id (docs/spec.md §4).
+TEST(FuzzFindingsTest, Format1ColumnWithoutIdIsCorruption) {
+  const std::string with_ids = R"({"format_version": 1, "version": 1, "schema": {
+      "columns": [{"name": "v", "id": 3, "type": "string"}],
+      "key_columns": [{"name": "key", "id": 1, "type": "string"}],
+      "event_time_column": {"name": "event_time", "id": 2, "type": "timestamp[ms]"},
+      "next_column_id": 4}, "segments": []})";
+  ASSERT_OK_AND_ASSIGN(auto snap, metadata::ParseSnapshot(with_ids, "/t/s1.json"));
+  ASSERT_OK_AND_ASSIGN(auto text, metadata::SerializeSnapshot(snap));
+  ASSERT_TRUE(metadata::ParseSnapshot(text, "/t/s2.json").ok());
+  for (const char* id : {R"("id": 3, )", R"("id": 1, )", R"("id": 2, )"}) {
+    std::string without = with_ids;
+    without.erase(without.find(id), std::string(id).size());
+    auto r = metadata::ParseSnapshot(without, "/t/s1.json");
+    ASSERT_FALSE(r.ok()) << without;
+    EXPECT_EQ(ErrorKindOf(r.status()), ErrorKind::kCorruption);
+    EXPECT_NE(r.status().message().find("missing field 'id'"), std::string::npos) << r.status().ToString();
+  }
+  // Legacy snapshots have no ids.
+  EXPECT_TRUE(metadata::ParseSnapshot(R"({"schema": {"columns": [{"name": "v", "data_type": "String"}]},
+                                         "segments": []})", "/t/s1.json").ok());
 }
 
 }  // namespace
