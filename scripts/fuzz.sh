@@ -6,10 +6,12 @@
 #   scripts/fuzz.sh 600 fuzz_snapshot    one target
 # The checked-in seeds (fuzz/corpus/<target>/) are only read: what the fuzzer
 # finds goes to build-fuzz/work/<target>/ (kept between runs, so a run goes on
-# from the last), crashing inputs to build-fuzz/work/crash-<target>-*. Logs:
-# build-fuzz/work/<target>.log. Exit status 1 if any target found something.
-# Installs clang (Debian's) when missing. BAZOF_FUZZ_JOBS=1 runs the targets
-# one after the other instead.
+# from the last), what it finds to build-fuzz/work/findings/<target>-{crash,
+# timeout,oom,leak}-<sha1>. Logs: build-fuzz/work/<target>.log. Exit status 1
+# if any target found something. Installs clang (Debian's) when missing.
+# BAZOF_FUZZ_JOBS=1 runs the targets one after the other instead;
+# BAZOF_FUZZ_ARGS adds libFuzzer flags (e.g. "-fork=1 -ignore_crashes=1" to go
+# on after a finding and collect them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -59,17 +61,18 @@ log "built in $(($(date +%s) - start)) s"
 export ASAN_OPTIONS=detect_container_overflow=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 WORK=build-fuzz/work
-mkdir -p "$WORK"
+mkdir -p "$WORK/findings"
 max_len() { case $1 in fuzz_snapshot) echo 65536 ;; *) echo 16384 ;; esac; }
 run() {
   local t=$1
   mkdir -p "$WORK/$t"
+  touch "$WORK/.start-$t"
   # -timeout: one input taking longer is a finding (a hang);
   # -rss_limit_mb: Arrow's pools and ASan's shadow on a 24 GiB machine.
   nice -n 10 "build-fuzz/$t" "$WORK/$t" "fuzz/corpus/$t" \
     -max_total_time="$SECS" -max_len="$(max_len "$t")" -timeout=30 -rss_limit_mb=4096 \
-    -dict="fuzz/$t.dict" -artifact_prefix="$WORK/crash-$t-" -print_final_stats=1 \
-    >"$WORK/$t.log" 2>&1
+    -dict="fuzz/$t.dict" -artifact_prefix="$WORK/findings/$t-" -print_final_stats=1 \
+    ${BAZOF_FUZZ_ARGS:-} >"$WORK/$t.log" 2>&1
 }
 log "running ${TARGETS[*]} for $SECS s each (logs: $WORK/<target>.log)"
 declare -A pid rc
@@ -85,14 +88,15 @@ for t in "${!pid[@]}"; do rc[$t]=0; wait "${pid[$t]}" || rc[$t]=$?; done
 failed=0
 for t in "${TARGETS[@]}"; do
   # libFuzzer's last status line has cov (edges), ft (features) and corp.
-  status=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' "$WORK/$t.log" | tail -1 || true)
-  execs=$(grep -E '^stat::number_of_executed_units' "$WORK/$t.log" | awk '{print $2}' || true)
-  rate=$(grep -E '^stat::average_exec_per_sec' "$WORK/$t.log" | awk '{print $2}' || true)
-  if [ "${rc[$t]}" -ne 0 ]; then
+  status=$(grep -aE '^#[0-9]+' "$WORK/$t.log" | tail -1 || true)
+  execs=$(grep -aE '^stat::number_of_executed_units' "$WORK/$t.log" | awk '{print $2}' || true)
+  rate=$(grep -aE '^stat::average_exec_per_sec' "$WORK/$t.log" | awk '{print $2}' || true)
+  found=$(find "$WORK/findings" -name "$t-*" -newer "$WORK/.start-$t" | sort)
+  if [ "${rc[$t]}" -ne 0 ] || [ -n "$found" ]; then
     failed=1
     log "$t: FINDING (exit ${rc[$t]}); the log's end:"
-    tail -40 "$WORK/$t.log" >&2
-    ls "$WORK"/crash-"$t"-* 2>/dev/null >&2 || true
+    grep -av NEW_FUNC "$WORK/$t.log" | tail -40 >&2
+    log "inputs: ${found:-none saved}"
   else
     log "$t: ok: ${execs:-?} executions (${rate:-?}/s); ${status}"
   fi
