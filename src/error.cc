@@ -1,5 +1,11 @@
 #include "bazof/error.h"
 
+#include <arrow/util/io_util.h>
+
+#include <cstring>
+
+#include "text_escape.h"
+
 namespace bazof {
 namespace {
 
@@ -78,9 +84,21 @@ arrow::Status MakeError(ErrorKind kind, std::string message) {
   return arrow::Status(CodeFor(kind), std::move(message), std::make_shared<ErrorDetail>(kind));
 }
 
+std::string MessageWithReason(const arrow::Status& status) {
+  std::string message = status.message();
+  // Arrow's file errors keep errno in a detail, not in the message
+  // ("Error writing bytes to file" + ENOSPC): the reason is the useful part.
+  const int err = arrow::internal::ErrnoFromStatus(status);
+  if (err > 0) {
+    const std::string reason = std::strerror(err);
+    if (message.find(reason) == std::string::npos) message += " (" + reason + ")";
+  }
+  return message;
+}
+
 arrow::Status WithContext(const arrow::Status& status, std::string_view context) {
   if (status.ok()) return status;
-  return MakeError(ErrorKindOf(status), std::string(context) + status.message());
+  return MakeError(ErrorKindOf(status), std::string(context) + MessageWithReason(status));
 }
 
 }  // namespace bazof

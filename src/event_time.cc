@@ -6,13 +6,13 @@
 #include <cstdio>
 
 #include "bazof/error.h"
+#include "timestamp_text.h"
 
 namespace bazof {
 
 arrow::Result<EventTime> ParseEventTime(std::string_view text, std::string_view what) {
   int64_t micros = 0;
-  if (!arrow::internal::ParseTimestampISO8601(text.data(), text.size(), arrow::TimeUnit::MICRO,
-                                              &micros)) {
+  if (!ParseTimestampFloored(text, arrow::TimeUnit::MICRO, &micros)) {
     return InvalidArgument(what, " '", text,
                            "': not an ISO-8601 date or timestamp (e.g. 2019-01-17, "
                            "2019-01-17T10:00:00Z, 2019-01-17T12:00:00+02:00)");

@@ -12,6 +12,7 @@
 #include "compute_init.h"
 #include "io/storage.h"
 #include "metadata/snapshot_json.h"
+#include "text_escape.h"
 #include "metadata/table_files.h"
 #include "planning/planner.h"
 #include "read/scan_filter.h"
@@ -233,6 +234,9 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
       return InvalidArgument("key filters on composite keys are not supported yet");
     }
     for (const auto& k : o.key_in) {
+      if (arrow::is_string(key_types[0]->id())) {
+        ARROW_RETURN_NOT_OK(CheckUtf8(k, "key (column '" + schema.key_columns[0].name + "')"));
+      }
       auto scalar = arrow::Scalar::Parse(key_types[0], k);
       if (!scalar.ok()) {
         return InvalidArgument("key '", k, "' is not a valid ", key_types[0]->ToString(),
@@ -250,6 +254,9 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
       return InvalidArgument("key filters on composite keys are not supported yet");
     }
     auto encode = [&](const std::string& k, const char* what) -> arrow::Result<std::string> {
+      if (arrow::is_string(key_types[0]->id())) {
+        ARROW_RETURN_NOT_OK(CheckUtf8(k, std::string(what) + " (column '" + schema.key_columns[0].name + "')"));
+      }
       auto scalar = arrow::Scalar::Parse(key_types[0], k);
       if (!scalar.ok()) {
         return InvalidArgument(what, " '", k, "' is not a valid ", key_types[0]->ToString(),

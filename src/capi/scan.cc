@@ -159,7 +159,7 @@ bazof_code bazof_table_scan_estimate(const bazof_table* table, const bazof_scan_
         rows = -1;
         break;
       }
-      rows += it->second;
+      if (__builtin_add_overflow(rows, it->second, &rows)) rows = INT64_MAX;
     }
     if (out_files) *out_files = static_cast<int64_t>(files.size());
     if (out_max_rows) *out_max_rows = rows;

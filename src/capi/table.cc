@@ -9,6 +9,7 @@
 #include "bazof/inspect.h"
 #include "bazof/write.h"
 #include "capi/capi_internal.h"
+#include "text_escape.h"
 
 namespace bazof::capi {
 
@@ -47,14 +48,14 @@ bazof_code Report(const arrow::Status& status, char** error) {
     if (error) *error = nullptr;
     return BAZOF_OK;
   }
-  SetMessage(error, status.message());
+  SetMessage(error, ErrorLine(status));
   if (status.IsOutOfMemory()) return BAZOF_INTERNAL;
   return CodeOf(ErrorKindOf(status));
 }
 
 bazof_code Internal(const char* what, char** error) noexcept {
   try {
-    SetMessage(error, std::string("internal error: ") + what);
+    SetMessage(error, "internal error: " + EscapeForMessage(what));
   } catch (...) {
     if (error) *error = nullptr;
   }

@@ -68,7 +68,7 @@ arrow::Status RunCompact(const CompactFlags& flags) {
     j["files_removed"] = r.files_removed;
   }
   if (flags.format == "json") {
-    std::cout << j.dump() << std::endl;
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     return arrow::Status::OK();
   }
   if (r.files_read == 0) {

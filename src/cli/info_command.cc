@@ -138,7 +138,7 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
                          {"reason", cost.reason}};
 
   if (format == "json") {
-    std::cout << info.dump() << std::endl;
+    std::cout << info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     return arrow::Status::OK();
   }
   std::cout << "table:   " << info["table"].get<std::string>() << "\n"

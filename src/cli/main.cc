@@ -6,6 +6,7 @@
 #include "bazof/error.h"
 #include "cli/commands.h"
 #include "io/s3_config.h"
+#include "text_escape.h"
 
 int main(int argc, char** argv) {
   bazof::io::S3Shutdown s3_shutdown;  // before statics are destroyed
@@ -34,13 +35,25 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "bazof: error: " << e.what() << " (see --help)" << std::endl;
+    std::cerr << "bazof: error: " << bazof::EscapeForMessage(e.what()) << " (see --help)" << std::endl;
     return 1;
   }
-  arrow::Status st = run();
-  if (!st.ok()) {
-    std::cerr << "bazof: error: " << st.message() << std::endl;
+  // The one place the CLI prints an error: escaped to one line.
+  auto fail = [](std::string_view message) {
+    std::cerr << "bazof: error: " << bazof::EscapeForMessage(message) << std::endl;
     return 1;
+  };
+  try {
+    arrow::Status st = run();
+    if (!st.ok()) {
+      std::cerr << "bazof: error: " << bazof::ErrorLine(st) << std::endl;
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    // Last resort: a bug escaped the core. One line and exit 1, not an abort.
+    return fail(std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail("internal error: unknown exception");
   }
   return 0;
 }

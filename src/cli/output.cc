@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "bazof/error.h"
+#include "text_escape.h"
 
 namespace bazof::cli {
 namespace {
@@ -89,7 +90,7 @@ std::string JsonValue(const TextColumn& c, int64_t row) {
   // JSON has no NaN or infinity: those floats are written as strings.
   const bool non_finite = v == "nan" || v == "inf" || v == "-inf";
   if (c.json_bare && !non_finite) return std::string(v);
-  return nlohmann::json(std::string(v)).dump();
+  return nlohmann::json(std::string(v)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 class TextWriter {
@@ -131,7 +132,7 @@ class TextWriter {
           buf += '{';
           for (size_t c = 0; c < cols.size(); ++c) {
             if (c) buf += ',';
-            buf += nlohmann::json(schema_->field(static_cast<int>(c))->name()).dump();
+            buf += nlohmann::json(schema_->field(static_cast<int>(c))->name()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
             buf += ':';
             buf += JsonValue(cols[c], r);
           }
@@ -221,7 +222,7 @@ arrow::Status WriteResult(arrow::RecordBatchReader& reader, OutputFormat format,
     ARROW_ASSIGN_OR_RAISE(out, arrow::io::FileOutputStream::Open(1));
   } else {
     auto opened = arrow::io::FileOutputStream::Open(output_path);
-    if (!opened.ok()) return InvalidArgument("--output '", output_path, "': ", opened.status().message());
+    if (!opened.ok()) return InvalidArgument("--output '", output_path, "': ", MessageWithReason(opened.status()));
     out = *opened;
   }
   auto schema = reader.schema();

@@ -55,7 +55,7 @@ arrow::Status RunVacuum(const VacuumFlags& f, bool has_retain_versions) {
     j["deleted_bytes"] = r.deleted_bytes;
     j["versions_kept_by_grace"] = r.versions_kept_by_grace;
     j["orphans_kept_by_grace"] = r.orphans_kept_by_grace;
-    std::cout << j.dump() << std::endl;
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     return arrow::Status::OK();
   }
   const char* verb = r.dry_run ? "would delete " : "deleted ";

@@ -4,6 +4,7 @@
 
 #include "bazof/error.h"
 #include "bazof/validate.h"
+#include "text_escape.h"
 #include "cli/commands.h"
 
 namespace bazof::cli {
@@ -39,9 +40,10 @@ arrow::Status RunValidate(const TableFlags& flags, int64_t version, bool deep, c
       for (const auto& v : p.versions) versions.push_back(v.value());
       j["problems"].push_back({{"object", p.object}, {"problem", p.problem}, {"versions", versions}});
     }
-    std::cout << j.dump() << std::endl;
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   } else {
-    for (const auto& p : report.problems) std::cout << p.ToString() << "\n";
+    // One line per problem, whatever a message (a Parquet error) holds.
+    for (const auto& p : report.problems) std::cout << EscapeForMessage(p.ToString()) << "\n";
     if (report.ok()) std::cout << "table '" << report.table << "' is valid: " << checked << std::endl;
     std::cout.flush();
   }

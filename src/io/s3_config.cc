@@ -1,5 +1,7 @@
 #include "io/s3_config.h"
 
+#include <charconv>
+
 #include <arrow/util/uri.h>
 #include <curl/curl.h>
 
@@ -66,14 +68,12 @@ arrow::Result<bool> ParseBool(const std::string& key, const std::string& v) {
   return InvalidArgument("S3 option '", key, "': '", v, "' is not true or false");
 }
 
-arrow::Result<double> ParseNumber(const std::string& key, const std::string& v, double min) {
-  try {
-    size_t used = 0;
-    double d = std::stod(v, &used);
-    if (used == v.size() && d >= min) return d;
-  } catch (...) {
-  }
-  return InvalidArgument("S3 option '", key, "': '", v, "' is not a number >= ", min);
+arrow::Result<double> ParseNumber(const std::string& key, const std::string& v, double min, double max) {
+  double d = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+  // Bounded, so converting to an integer or a duration cannot overflow.
+  if (ec == std::errc() && ptr == v.data() + v.size() && d >= min && d <= max) return d;
+  return InvalidArgument("S3 option '", key, "': '", v, "' is not a number from ", min, " to ", max);
 }
 
 // "http://host:port/" or "host:port" -> (scheme, host:port).
@@ -191,14 +191,14 @@ arrow::Result<std::shared_ptr<S3Config>> ResolveS3(const std::string& location,
     ARROW_ASSIGN_OR_RAISE(c->conditional_writes, ParseBool("conditional_writes", get("conditional_writes")));
   }
   if (!get("max_attempts").empty()) {
-    ARROW_ASSIGN_OR_RAISE(double n, ParseNumber("max_attempts", get("max_attempts"), 1));
+    ARROW_ASSIGN_OR_RAISE(double n, ParseNumber("max_attempts", get("max_attempts"), 1, 1000));
     c->max_attempts = static_cast<int>(n);
   }
   if (!get("connect_timeout").empty()) {
-    ARROW_ASSIGN_OR_RAISE(c->connect_timeout, ParseNumber("connect_timeout", get("connect_timeout"), 0.001));
+    ARROW_ASSIGN_OR_RAISE(c->connect_timeout, ParseNumber("connect_timeout", get("connect_timeout"), 0.001, 86400));
   }
   if (!get("request_timeout").empty()) {
-    ARROW_ASSIGN_OR_RAISE(c->request_timeout, ParseNumber("request_timeout", get("request_timeout"), 0.001));
+    ARROW_ASSIGN_OR_RAISE(c->request_timeout, ParseNumber("request_timeout", get("request_timeout"), 0.001, 86400));
   }
   if (!c->access_key.empty() && c->secret_key.empty()) {
     return InvalidArgument("S3 access key given without a secret access key");

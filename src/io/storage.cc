@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "bazof/error.h"
+#include "text_escape.h"
 #include "io/local_commit.h"
 #include "io/s3_storage.h"
 
@@ -148,7 +149,7 @@ class FsStorage : public Storage {
   }
 
   static arrow::Status Wrap(const arrow::Status& st, const std::string& what) {
-    return MakeError(ErrorKind::kIOError, "'" + what + "': " + st.message());
+    return MakeError(ErrorKind::kIOError, "'" + what + "': " + MessageWithReason(st));
   }
 
   std::shared_ptr<arrow::fs::FileSystem> fs_;
@@ -187,11 +188,11 @@ arrow::Result<std::shared_ptr<Storage>> OpenStorage(const std::string& location,
   if (!fs.ok()) return InvalidArgument("path '", location, "': ", fs.status().message());
   if (create_location) {
     auto st = (*fs)->CreateDir(path, /*recursive=*/true);
-    if (!st.ok()) return MakeError(ErrorKind::kIOError, "path '" + location + "': " + st.message());
+    if (!st.ok()) return MakeError(ErrorKind::kIOError, "path '" + location + "': " + MessageWithReason(st));
   }
   auto info = (*fs)->GetFileInfo(path);
   if (!info.ok()) {
-    return MakeError(ErrorKind::kIOError, "path '" + location + "': " + info.status().message());
+    return MakeError(ErrorKind::kIOError, "path '" + location + "': " + MessageWithReason(info.status()));
   }
   if (!is_uri || location.starts_with("file://")) {
     if (info->type() != arrow::fs::FileType::Directory) {

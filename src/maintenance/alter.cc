@@ -13,9 +13,11 @@
 #include <arrow/type_traits.h>
 
 #include <chrono>
+#include <limits>
 #include <thread>
 
 #include "bazof/error.h"
+#include "text_escape.h"
 #include "io/storage.h"
 #include "metadata/column_name.h"
 #include "metadata/properties.h"
@@ -79,6 +81,7 @@ class Alteration {
         return Refuse(what + " as not null",
                       "rows written before it have no value, so an added column is nullable");
       }
+      if (s.next_column_id == std::numeric_limits<int32_t>::max()) return Refuse(what, "no column ids are left");
       ColumnSpec c;
       c.name = add->name;
       c.id = s.next_column_id++;
@@ -177,6 +180,19 @@ class Alteration {
   std::string table_;
 };
 
+// Every name and value of `op` must be UTF-8 (they are stored in JSON).
+arrow::Status CheckOpText(const AlterOp& op) {
+  std::vector<std::pair<const std::string*, const char*>> texts;
+  if (const auto* a = std::get_if<AddColumn>(&op)) texts = {{&a->name, "column name"}};
+  if (const auto* d = std::get_if<DropColumn>(&op)) texts = {{&d->name, "column name"}};
+  if (const auto* r = std::get_if<RenameColumn>(&op)) texts = {{&r->from, "column name"}, {&r->to, "new column name"}};
+  if (const auto* w = std::get_if<WidenColumn>(&op)) texts = {{&w->name, "column name"}};
+  if (const auto* s = std::get_if<SetProperty>(&op)) texts = {{&s->name, "property name"}, {&s->value, "property value"}};
+  if (const auto* u = std::get_if<UnsetProperty>(&op)) texts = {{&u->name, "property name"}};
+  for (const auto& [text, what] : texts) ARROW_RETURN_NOT_OK(CheckUtf8(*text, std::string("alter: ") + what));
+  return arrow::Status::OK();
+}
+
 }  // namespace
 
 std::string DescribeAlterOp(const AlterOp& op) {
@@ -199,6 +215,7 @@ arrow::Result<CommitResult> Alter(const std::shared_ptr<Table>& table, const Alt
     return InvalidArgument("table '", table->location(),
                            "' is a bazof 0.1 / azof 0.2 table: bazof reads it but does not alter it");
   }
+  ARROW_RETURN_NOT_OK(CheckOpText(op));
   Alteration alteration(table->location());
   const std::string description = DescribeAlterOp(op);
   for (int attempt = 1;; ++attempt) {

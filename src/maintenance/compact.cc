@@ -408,8 +408,10 @@ arrow::Result<ReadCost> LatestReadCost(const Snapshot& snapshot) {
   for (const auto& f : plan.files) {
     ++cost.files;
     if (!f.is_base) ++cost.deltas;
-    cost.bytes += std::max<int64_t>(f.ref.size, 0);
-    cost.rows += std::max<int64_t>(f.ref.rows, 0);
+    // Saturating: the counts come from metadata, which may hold anything.
+    for (auto [sum, add] : {std::pair{&cost.bytes, f.ref.size}, std::pair{&cost.rows, f.ref.rows}}) {
+      if (__builtin_add_overflow(*sum, std::max<int64_t>(add, 0), sum)) *sum = INT64_MAX;
+    }
     largest = std::max(largest, f.ref.rows);
   }
   cost.read_amplification = largest > 0 ? static_cast<double>(cost.rows) / static_cast<double>(largest) : 1.0;

@@ -3,6 +3,7 @@
 #include <arrow/type.h>
 #include <arrow/util/key_value_metadata.h>
 
+#include <charconv>
 #include <string>
 
 namespace bazof::metadata {
@@ -11,11 +12,10 @@ int FileFieldId(const arrow::Field& field) {
   if (!field.metadata()) return 0;
   auto v = field.metadata()->Get("PARQUET:field_id");
   if (!v.ok()) return 0;
-  try {
-    return std::stoi(*v);
-  } catch (...) {
-    return 0;
-  }
+  int id = 0;
+  auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), id);
+  if (ec != std::errc() || ptr != v->data() + v->size() || id < 0) return 0;
+  return id;
 }
 
 int FindValueColumn(const arrow::Schema& file, const ColumnSpec& spec, bool match_by_id) {

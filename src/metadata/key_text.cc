@@ -1,6 +1,10 @@
 #include "metadata/key_text.h"
 
+#include <arrow/type.h>
+#include <arrow/type_traits.h>
+
 #include "bazof/error.h"
+#include "text_escape.h"
 
 namespace bazof::metadata {
 
@@ -24,6 +28,9 @@ arrow::Result<std::vector<std::string>> KeyTexts(
       if (kv.first == k.name || (kv.first.empty() && columns.size() == 1)) given = &kv;
     }
     if (!given) return InvalidArgument("--key: no value for key column '", k.name, "'");
+    if (arrow::is_string(k.type->id())) {
+      ARROW_RETURN_NOT_OK(CheckUtf8(given->second, "--key (column '" + k.name + "')"));
+    }
     texts.push_back(given->second);
   }
   return texts;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "bazof/error.h"
+#include "text_escape.h"
 
 namespace bazof::metadata {
 namespace {
@@ -125,6 +126,7 @@ arrow::Status ValidateProperty(const std::string& name, const std::string& value
     return InvalidArgument("property name '" + name +
                            "': use dotted lower case, like compaction.segment_duration");
   }
+  ARROW_RETURN_NOT_OK(CheckUtf8(value, "property " + name + " value"));
   return CheckValue(name, value, "property " + name);
 }
 
@@ -146,8 +148,15 @@ arrow::Result<CompactionPolicy> PolicyFromProperties(const std::map<std::string,
   const std::string duration = get("compaction.segment_duration");
   policy.segment_duration_us = duration == "auto" ? 0 : ParseDuration(duration, "").ValueOrDie();
   policy.target_file_bytes = ParseByteSize(get("compaction.target_file_size"), "").ValueOrDie();
-  policy.max_deltas = std::stoll(get("compaction.max_deltas"));
-  policy.max_read_amplification = std::stod(get("compaction.max_read_amplification"));
+  // Both were checked above (from_chars, no overflow); these cannot fail.
+  {
+    const std::string text = get("compaction.max_deltas");
+    std::from_chars(text.data(), text.data() + text.size(), policy.max_deltas);
+  }
+  {
+    const std::string text = get("compaction.max_read_amplification");
+    std::from_chars(text.data(), text.data() + text.size(), policy.max_read_amplification);
+  }
   policy.auto_compact = get("compaction.auto") == "true";
   return policy;
 }

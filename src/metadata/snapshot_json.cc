@@ -3,201 +3,199 @@
 #include <arrow/scalar.h>
 #include <arrow/type.h>
 
+#include <charconv>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "bazof/error.h"
+#include "metadata/json_reader.h"
 #include "metadata/path_safety.h"
+#include "metadata/table_files.h"
 #include "metadata/types.h"
+#include "text_escape.h"
 
 namespace bazof::metadata {
 namespace {
 
 using nlohmann::json;
 
-// Parsing context: names the file and the JSON path in every error.
-struct Ctx {
-  std::string_view what;
-  arrow::Status Error(const std::string& where, const std::string& problem) const {
-    return Corruption("snapshot '", what, "': ", where.empty() ? "" : where + ": ", problem);
-  }
-};
+// Every stored value is read through JsonNode's checked accessors
+// (metadata/json_reader.h): a wrong type, a missing field or an out-of-range
+// number is kCorruption naming the file and the field's path.
 
-arrow::Result<const json*> Field(const Ctx& ctx, const json& obj, const std::string& where,
-                                 const char* name, bool required) {
-  auto it = obj.find(name);
-  if (it == obj.end() || it->is_null()) {
-    if (required) return ctx.Error(where, std::string("missing field '") + name + "'");
-    return nullptr;
-  }
-  return &*it;
-}
+constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
+// Legacy snapshots nest segments; deeper nesting than this is corruption
+// (and would otherwise recurse without bound).
+constexpr int kMaxSegmentDepth = 32;
 
-arrow::Result<std::string> GetString(const Ctx& ctx, const json& obj, const std::string& where,
-                                     const char* name) {
-  ARROW_ASSIGN_OR_RAISE(auto v, Field(ctx, obj, where, name, true));
-  if (!v->is_string()) return ctx.Error(where, std::string("field '") + name + "' is not a string");
-  return v->get<std::string>();
-}
-
-arrow::Result<int64_t> GetInt(const Ctx& ctx, const json& v, const std::string& where,
-                              const char* name) {
-  if (!v.is_number_integer()) {
-    return ctx.Error(where, std::string("field '") + name + "' is not an integer");
-  }
-  return v.get<int64_t>();
-}
-
-arrow::Result<EventTime> GetTime(const Ctx& ctx, const json& obj, const std::string& where,
-                                 const char* name) {
-  ARROW_ASSIGN_OR_RAISE(auto s, GetString(ctx, obj, where, name));
-  auto t = ParseEventTime(s, name);
-  if (!t.ok()) return ctx.Error(where, "field '" + std::string(name) + "' = '" + s + "' is not an RFC 3339 timestamp");
+arrow::Result<EventTime> GetTime(const JsonNode& node) {
+  ARROW_ASSIGN_OR_RAISE(auto s, node.String());
+  auto t = ParseEventTime(s, node.path());
+  if (!t.ok()) return node.Error("'" + QuoteForMessage(s) + "' is not an RFC 3339 timestamp");
   return *t;
 }
 
-arrow::Result<std::optional<EventTime>> GetOptTime(const Ctx& ctx, const json& obj,
-                                                   const std::string& where, const char* name) {
-  ARROW_ASSIGN_OR_RAISE(auto v, Field(ctx, obj, where, name, false));
+arrow::Result<std::optional<EventTime>> GetOptTime(const JsonNode& obj, const char* name) {
+  ARROW_ASSIGN_OR_RAISE(auto v, obj.OptField(name));
   if (!v) return std::nullopt;
-  ARROW_ASSIGN_OR_RAISE(auto t, GetTime(ctx, obj, where, name));
+  ARROW_ASSIGN_OR_RAISE(auto t, GetTime(*v));
   return t;
 }
 
-arrow::Result<ColumnSpec> ParseColumn(const Ctx& ctx, const json& c, const std::string& where,
-                                      bool legacy_type_required) {
-  if (!c.is_object()) return ctx.Error(where, "column is not an object");
+arrow::Result<std::shared_ptr<arrow::DataType>> GetType(const JsonNode& node, bool legacy) {
+  ARROW_ASSIGN_OR_RAISE(auto name, node.String());
+  auto parsed = legacy ? ParseLegacyTypeName(name) : ParseTypeName(name);
+  if (!parsed.ok()) return node.Error(parsed.status().message());
+  return *parsed;
+}
+
+arrow::Result<ColumnSpec> ParseColumn(const JsonNode& c, bool legacy_type_required) {
+  ARROW_RETURN_NOT_OK(c.ExpectObject());
   ColumnSpec col;
-  ARROW_ASSIGN_OR_RAISE(col.name, GetString(ctx, c, where, "name"));
-  ARROW_ASSIGN_OR_RAISE(auto type, Field(ctx, c, where, "type", false));
+  ARROW_ASSIGN_OR_RAISE(auto name, c.Field("name"));
+  ARROW_ASSIGN_OR_RAISE(col.name, name.String());
+  ARROW_ASSIGN_OR_RAISE(auto type, c.OptField("type"));
   if (type) {
-    if (!type->is_string()) return ctx.Error(where, "field 'type' is not a string");
-    auto parsed = ParseTypeName(type->get<std::string>());
-    if (!parsed.ok()) return ctx.Error(where, parsed.status().message());
-    col.type = *parsed;
+    ARROW_ASSIGN_OR_RAISE(col.type, GetType(*type, false));
   } else {
-    ARROW_ASSIGN_OR_RAISE(auto dt, Field(ctx, c, where, "data_type", legacy_type_required));
-    if (!dt) return ctx.Error(where, "missing field 'type'");
-    if (!dt->is_string()) return ctx.Error(where, "field 'data_type' is not a string");
-    auto parsed = ParseLegacyTypeName(dt->get<std::string>());
-    if (!parsed.ok()) return ctx.Error(where, parsed.status().message());
-    col.type = *parsed;
+    ARROW_ASSIGN_OR_RAISE(auto dt, c.OptField("data_type"));
+    if (!dt) {
+      return legacy_type_required ? c.Field("data_type").status() : c.Field("type").status();
+    }
+    ARROW_ASSIGN_OR_RAISE(col.type, GetType(*dt, true));
   }
-  if (auto it = c.find("nullable"); it != c.end()) {
-    if (!it->is_boolean()) return ctx.Error(where, "field 'nullable' is not a boolean");
-    col.nullable = it->get<bool>();
+  ARROW_ASSIGN_OR_RAISE(auto nullable, c.OptField("nullable"));
+  if (nullable) {
+    ARROW_ASSIGN_OR_RAISE(col.nullable, nullable->Bool());
   }
-  if (auto it = c.find("id"); it != c.end()) {
-    ARROW_ASSIGN_OR_RAISE(auto id, GetInt(ctx, *it, where, "id"));
-    if (id <= 0 || id > INT32_MAX) return ctx.Error(where, "field 'id' must be a positive int32");
-    col.id = static_cast<int32_t>(id);
+  ARROW_ASSIGN_OR_RAISE(auto id, c.OptField("id"));
+  if (id) {
+    ARROW_ASSIGN_OR_RAISE(auto n, id->Int(1, std::numeric_limits<int32_t>::max()));
+    col.id = static_cast<int32_t>(n);
   } else if (!legacy_type_required) {
     // Format 1 (the only case where the legacy type is optional): every
     // column has an id (docs/spec.md §4). Accepting none would let the next
     // commit write "id": 0, which no reader accepts.
-    return ctx.Error(where, "missing field 'id'");
+    return c.Field("id").status();
   }
   return col;
 }
 
-arrow::Result<KeyValue> ParseKey(const Ctx& ctx, const json& v, const std::string& where,
-                                 const char* name, const TableSchema& schema) {
-  if (!v.is_array() || v.size() != schema.key_columns.size()) {
-    return ctx.Error(where, std::string("field '") + name + "' must be an array with one value per key column");
+arrow::Result<KeyValue> ParseKey(const JsonNode& v, const TableSchema& schema) {
+  ARROW_ASSIGN_OR_RAISE(auto values, v.Elements());
+  if (values.size() != schema.key_columns.size()) {
+    return v.Error("expected an array with one value per key column (" +
+                   std::to_string(schema.key_columns.size()) + "), found " +
+                   std::to_string(values.size()));
   }
   KeyValue key;
-  for (size_t i = 0; i < v.size(); ++i) {
+  for (size_t i = 0; i < values.size(); ++i) {
     const auto& type = schema.key_columns[i].type;
-    std::string text = v[i].is_string() ? v[i].get<std::string>() : v[i].dump();
+    const json& raw = values[i].raw();
+    if (!raw.is_string() && !raw.is_number()) {
+      return values[i].Error("expected a string or a number, found " +
+                             std::string(values[i].TypeDescription()));
+    }
+    // Valid UTF-8 by construction (the parser checks), so dump() cannot throw.
+    std::string text = raw.is_string() ? raw.get<std::string>() : raw.dump();
     auto scalar = arrow::Scalar::Parse(type, text);
     if (!scalar.ok()) {
-      return ctx.Error(where, std::string("field '") + name + "': '" + text + "' is not a " + type->ToString());
+      return values[i].Error("'" + QuoteForMessage(text) + "' is not a " + type->ToString());
     }
     key.push_back(*scalar);
   }
   return key;
 }
 
-arrow::Result<DataFileRef> ParseFile(const Ctx& ctx, const json& f, const std::string& where,
+// A data file: `f` holds its stats; the name is in `file` (for a base, the
+// segment's `file` field, passed separately).
+arrow::Result<DataFileRef> ParseFile(const JsonNode& file, const JsonNode* f,
                                      const TableSchema& schema, bool is_delta) {
-  if (!f.is_object()) return ctx.Error(where, "not an object");
   DataFileRef ref;
-  ARROW_ASSIGN_OR_RAISE(ref.path, GetString(ctx, f, where, "file"));
+  ARROW_ASSIGN_OR_RAISE(ref.path, file.String());
   auto safe = CheckRelativeFileName(ref.path);
-  if (!safe.ok()) return ctx.Error(where, safe.message());
+  if (!safe.ok()) return file.Error(safe.message());
+  if (!f) return ref;
   if (is_delta) {
-    ARROW_ASSIGN_OR_RAISE(ref.start, GetTime(ctx, f, where, "start"));
-    ARROW_ASSIGN_OR_RAISE(ref.end, GetTime(ctx, f, where, "end"));
+    ARROW_ASSIGN_OR_RAISE(auto start, f->Field("start"));
+    ARROW_ASSIGN_OR_RAISE(ref.start, GetTime(start));
+    ARROW_ASSIGN_OR_RAISE(auto end, f->Field("end"));
+    ARROW_ASSIGN_OR_RAISE(ref.end, GetTime(end));
   }
   for (auto [name, field] : {std::pair{"rows", &ref.rows}, std::pair{"size", &ref.size},
                              std::pair{"tombstones", &ref.tombstones}}) {
-    if (auto it = f.find(name); it != f.end()) {
-      ARROW_ASSIGN_OR_RAISE(*field, GetInt(ctx, *it, where, name));
+    ARROW_ASSIGN_OR_RAISE(auto n, f->OptField(name));
+    if (n) {
+      ARROW_ASSIGN_OR_RAISE(*field, n->Int(0, kMaxInt64));
     }
   }
-  if (auto it = f.find("version"); it != f.end()) {
-    ARROW_ASSIGN_OR_RAISE(auto v, GetInt(ctx, *it, where, "version"));
-    ref.version = Version(v);
+  for (const char* name : {"version", "built_from_version"}) {
+    ARROW_ASSIGN_OR_RAISE(auto n, f->OptField(name));
+    if (n) {
+      ARROW_ASSIGN_OR_RAISE(auto v, n->Int(0, kMaxVersion));
+      ref.version = Version(v);
+    }
   }
-  if (auto it = f.find("built_from_version"); it != f.end()) {
-    ARROW_ASSIGN_OR_RAISE(auto v, GetInt(ctx, *it, where, "built_from_version"));
-    ref.version = Version(v);
+  ARROW_ASSIGN_OR_RAISE(auto min_t, GetOptTime(*f, "min_event_time"));
+  if (min_t) ref.start = min_t;
+  ARROW_ASSIGN_OR_RAISE(auto max_t, GetOptTime(*f, "max_event_time"));
+  if (max_t) ref.end = max_t;
+  for (auto [name, field] : {std::pair{"min_key", &ref.min_key}, std::pair{"max_key", &ref.max_key}}) {
+    ARROW_ASSIGN_OR_RAISE(auto k, f->OptField(name));
+    if (k) {
+      ARROW_ASSIGN_OR_RAISE(*field, ParseKey(*k, schema));
+    }
   }
-  if (auto it = f.find("min_event_time"); it != f.end()) {
-    ARROW_ASSIGN_OR_RAISE(ref.start, GetTime(ctx, f, where, "min_event_time"));
-  }
-  if (auto it = f.find("max_event_time"); it != f.end()) {
-    ARROW_ASSIGN_OR_RAISE(ref.end, GetTime(ctx, f, where, "max_event_time"));
-  }
-  if (auto it = f.find("min_key"); it != f.end()) {
-    ARROW_ASSIGN_OR_RAISE(ref.min_key, ParseKey(ctx, *it, where, "min_key", schema));
-  }
-  if (auto it = f.find("max_key"); it != f.end()) {
-    ARROW_ASSIGN_OR_RAISE(ref.max_key, ParseKey(ctx, *it, where, "max_key", schema));
-  }
-  if (auto it = f.find("sorted"); it != f.end()) {
-    if (!it->is_boolean()) return ctx.Error(where, "field 'sorted' is not a boolean");
-    ref.sorted = it->get<bool>();
+  ARROW_ASSIGN_OR_RAISE(auto sorted, f->OptField("sorted"));
+  if (sorted) {
+    ARROW_ASSIGN_OR_RAISE(ref.sorted, sorted->Bool());
   }
   return ref;
 }
 
-arrow::Status ParseSegments(const Ctx& ctx, const json& arr, const std::string& where,
-                            const TableSchema& schema, bool format1,
+arrow::Status ParseSegments(const JsonNode& arr, const TableSchema& schema, bool format1, int depth,
                             std::vector<Segment>* out) {
-  if (!arr.is_array()) return ctx.Error(where, "'segments' is not an array");
-  for (size_t i = 0; i < arr.size(); ++i) {
-    const json& s = arr[i];
-    std::string w = where + "[" + std::to_string(i) + "]";
-    if (!s.is_object()) return ctx.Error(w, "segment is not an object");
+  if (depth > kMaxSegmentDepth) return arr.Error("segments nested too deeply");
+  ARROW_ASSIGN_OR_RAISE(auto segments, arr.Elements());
+  for (const JsonNode& s : segments) {
+    ARROW_RETURN_NOT_OK(s.ExpectObject());
     Segment seg;
-    if (auto it = s.find("id"); it != s.end()) {
-      if (!it->is_string()) return ctx.Error(w, "field 'id' is not a string");
-      seg.id = it->get<std::string>();
-      w = "segment '" + seg.id + "'";
+    ARROW_ASSIGN_OR_RAISE(auto id, s.OptField("id"));
+    if (id) {
+      ARROW_ASSIGN_OR_RAISE(seg.id, id->String());
     }
-    ARROW_ASSIGN_OR_RAISE(seg.start, GetTime(ctx, s, w, "start"));
-    ARROW_ASSIGN_OR_RAISE(seg.end, GetOptTime(ctx, s, w, "end"));
-    if (seg.end && *seg.end < seg.start) return ctx.Error(w, "'end' is before 'start'");
-    ARROW_ASSIGN_OR_RAISE(auto file, Field(ctx, s, w, "file", false));
+    ARROW_ASSIGN_OR_RAISE(auto start, s.Field("start"));
+    ARROW_ASSIGN_OR_RAISE(seg.start, GetTime(start));
+    ARROW_ASSIGN_OR_RAISE(seg.end, GetOptTime(s, "end"));
+    if (seg.end && *seg.end < seg.start) {
+      ARROW_ASSIGN_OR_RAISE(auto end, s.Field("end"));
+      return end.Error("'end' is before 'start'");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto file, s.OptField("file"));
+    ARROW_ASSIGN_OR_RAISE(auto base, s.OptField("base"));
+    if (base) ARROW_RETURN_NOT_OK(base->ExpectObject());
     if (file) {
-      json base = json::object();
-      if (auto it = s.find("base"); it != s.end() && it->is_object()) base = *it;
-      base["file"] = *file;
-      ARROW_ASSIGN_OR_RAISE(auto ref, ParseFile(ctx, base, w + ": base", schema, false));
-      if (format1 && !ref.version) return ctx.Error(w + ": base", "missing field 'built_from_version'");
+      ARROW_ASSIGN_OR_RAISE(auto ref, ParseFile(*file, base ? &*base : nullptr, schema, false));
+      if (format1 && !ref.version) {
+        if (!base) return s.Field("base").status();
+        return base->Field("built_from_version").status();
+      }
       seg.base = std::move(ref);
     }
-    if (auto it = s.find("delta"); it != s.end() && !it->is_null()) {
-      if (!it->is_array()) return ctx.Error(w, "'delta' is not an array");
-      for (size_t j = 0; j < it->size(); ++j) {
-        std::string dw = w + ": delta[" + std::to_string(j) + "]";
-        ARROW_ASSIGN_OR_RAISE(auto ref, ParseFile(ctx, (*it)[j], dw, schema, true));
-        if (format1 && !ref.version) return ctx.Error(dw, "missing field 'version'");
+    ARROW_ASSIGN_OR_RAISE(auto delta, s.OptField("delta"));
+    if (delta) {
+      ARROW_ASSIGN_OR_RAISE(auto deltas, delta->Elements());
+      for (const JsonNode& d : deltas) {
+        ARROW_RETURN_NOT_OK(d.ExpectObject());
+        ARROW_ASSIGN_OR_RAISE(auto dfile, d.Field("file"));
+        ARROW_ASSIGN_OR_RAISE(auto ref, ParseFile(dfile, &d, schema, true));
+        if (format1 && !ref.version) return d.Field("version").status();
         seg.deltas.push_back(std::move(ref));
       }
     }
-    if (auto it = s.find("segments"); it != s.end() && !it->is_null()) {
-      ARROW_RETURN_NOT_OK(ParseSegments(ctx, *it, w + ": segments", schema, format1, &seg.segments));
+    ARROW_ASSIGN_OR_RAISE(auto nested, s.OptField("segments"));
+    if (nested) {
+      ARROW_RETURN_NOT_OK(ParseSegments(*nested, schema, format1, depth + 1, &seg.segments));
     }
     out->push_back(std::move(seg));
   }
@@ -209,61 +207,97 @@ ColumnSpec LegacyEventTime() {
   return {"event_time", 0, arrow::timestamp(arrow::TimeUnit::MILLI, "UTC"), false};
 }
 
+// The informational `commit` object. Like every other field, a wrong type is
+// corruption (docs/spec.md §4): readers check every field they read.
+arrow::Result<CommitInfo> ParseCommit(const JsonNode& node) {
+  ARROW_RETURN_NOT_OK(node.ExpectObject());
+  CommitInfo c;
+  for (auto [name, field] : {std::pair{"operation", &c.operation}, std::pair{"timestamp", &c.timestamp},
+                             std::pair{"description", &c.description}}) {
+    ARROW_ASSIGN_OR_RAISE(auto v, node.OptField(name));
+    if (v) {
+      ARROW_ASSIGN_OR_RAISE(*field, v->String());
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto rows, node.OptField("rows_added"));
+  if (rows) {
+    ARROW_ASSIGN_OR_RAISE(c.rows_added, rows->Int(0, kMaxInt64));
+  }
+  for (auto [name, field] : {std::pair{"files_added", &c.files_added},
+                             std::pair{"files_removed", &c.files_removed}}) {
+    ARROW_ASSIGN_OR_RAISE(auto v, node.OptField(name));
+    if (v) {
+      ARROW_ASSIGN_OR_RAISE(*field, v->StringList());
+    }
+  }
+  return c;
+}
+
+arrow::Status ParseSchema(const JsonNode& schema, bool format1, TableSchema* out) {
+  ARROW_ASSIGN_OR_RAISE(auto cols_node, schema.Field("columns"));
+  ARROW_ASSIGN_OR_RAISE(auto cols, cols_node.Elements());
+  for (const auto& c : cols) {
+    ARROW_ASSIGN_OR_RAISE(auto col, ParseColumn(c, !format1));
+    out->value_columns.push_back(std::move(col));
+  }
+  if (!format1) {
+    out->key_columns = {LegacyKey()};
+    out->event_time = LegacyEventTime();
+    return arrow::Status::OK();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto keys_node, schema.Field("key_columns"));
+  ARROW_ASSIGN_OR_RAISE(auto keys, keys_node.Elements());
+  if (keys.empty()) return keys_node.Error("expected a non-empty array");
+  for (const auto& k : keys) {
+    ARROW_ASSIGN_OR_RAISE(auto col, ParseColumn(k, false));
+    col.nullable = false;
+    out->key_columns.push_back(std::move(col));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto et, schema.Field("event_time_column"));
+  ARROW_ASSIGN_OR_RAISE(out->event_time, ParseColumn(et, false));
+  if (out->event_time.type->id() != arrow::Type::TIMESTAMP) {
+    ARROW_ASSIGN_OR_RAISE(auto type, et.Field("type"));
+    return type.Error("the event-time column's type must be a timestamp");
+  }
+  out->event_time.nullable = false;
+  ARROW_ASSIGN_OR_RAISE(auto next, schema.OptField("next_column_id"));
+  if (next) {
+    ARROW_ASSIGN_OR_RAISE(auto n, next->Int(1, std::numeric_limits<int32_t>::max()));
+    out->next_column_id = static_cast<int32_t>(n);
+  }
+  return arrow::Status::OK();
+}
+
 }  // namespace
 
 arrow::Result<Snapshot> ParseSnapshot(std::string_view text, std::string_view what) {
-  Ctx ctx{what};
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return ctx.Error("", "not valid JSON");
-  if (!doc.is_object()) return ctx.Error("", "not a JSON object");
+  ARROW_ASSIGN_OR_RAISE(auto doc, JsonDoc::Parse(text, "snapshot", std::string(what)));
+  const JsonNode root = doc->Root();
+  ARROW_RETURN_NOT_OK(root.ExpectObject());
 
   Snapshot snap;
-  if (auto it = doc.find("format_version"); it != doc.end()) {
-    ARROW_ASSIGN_OR_RAISE(auto fv, GetInt(ctx, *it, "", "format_version"));
+  ARROW_ASSIGN_OR_RAISE(auto fv_node, root.OptField("format_version"));
+  if (fv_node) {
+    ARROW_ASSIGN_OR_RAISE(auto fv, fv_node->Int());
     if (fv < 1 || fv > kFormatVersion) {
-      return ctx.Error("", "unsupported format_version " + std::to_string(fv) +
-                               " (this build reads 1.." + std::to_string(kFormatVersion) + ")");
+      return fv_node->Error("unsupported format_version " + std::to_string(fv) +
+                            " (this build reads 1.." + std::to_string(kFormatVersion) + ")");
     }
     snap.format_version = static_cast<int>(fv);
   }
   const bool format1 = snap.format_version >= 1;
-  ARROW_ASSIGN_OR_RAISE(auto version, Field(ctx, doc, "", "version", format1));
+  ARROW_ASSIGN_OR_RAISE(auto version, root.OptField("version"));
+  if (!version && format1) return root.Field("version").status();
   if (version) {
-    ARROW_ASSIGN_OR_RAISE(auto v, GetInt(ctx, *version, "", "version"));
+    ARROW_ASSIGN_OR_RAISE(auto v, version->Int(0, kMaxVersion));
     snap.version = Version(v);
   }
 
-  ARROW_ASSIGN_OR_RAISE(auto schema, Field(ctx, doc, "", "schema", format1));
+  ARROW_ASSIGN_OR_RAISE(auto schema, root.OptField("schema"));
+  if (!schema && format1) return root.Field("schema").status();
   if (schema) {
-    if (!schema->is_object()) return ctx.Error("schema", "not an object");
-    ARROW_ASSIGN_OR_RAISE(auto cols, Field(ctx, *schema, "schema", "columns", true));
-    if (!cols->is_array()) return ctx.Error("schema", "'columns' is not an array");
-    for (size_t i = 0; i < cols->size(); ++i) {
-      ARROW_ASSIGN_OR_RAISE(auto col, ParseColumn(ctx, (*cols)[i], "schema.columns[" + std::to_string(i) + "]", !format1));
-      snap.schema.value_columns.push_back(std::move(col));
-    }
-    if (format1) {
-      ARROW_ASSIGN_OR_RAISE(auto keys, Field(ctx, *schema, "schema", "key_columns", true));
-      if (!keys->is_array() || keys->empty()) return ctx.Error("schema", "'key_columns' must be a non-empty array");
-      for (size_t i = 0; i < keys->size(); ++i) {
-        ARROW_ASSIGN_OR_RAISE(auto col, ParseColumn(ctx, (*keys)[i], "schema.key_columns[" + std::to_string(i) + "]", false));
-        col.nullable = false;
-        snap.schema.key_columns.push_back(std::move(col));
-      }
-      ARROW_ASSIGN_OR_RAISE(auto et, Field(ctx, *schema, "schema", "event_time_column", true));
-      ARROW_ASSIGN_OR_RAISE(snap.schema.event_time, ParseColumn(ctx, *et, "schema.event_time_column", false));
-      if (snap.schema.event_time.type->id() != arrow::Type::TIMESTAMP) {
-        return ctx.Error("schema.event_time_column", "type must be a timestamp");
-      }
-      snap.schema.event_time.nullable = false;
-      if (auto it = schema->find("next_column_id"); it != schema->end()) {
-        ARROW_ASSIGN_OR_RAISE(auto n, GetInt(ctx, *it, "schema", "next_column_id"));
-        snap.schema.next_column_id = static_cast<int32_t>(n);
-      }
-    } else {
-      snap.schema.key_columns = {LegacyKey()};
-      snap.schema.event_time = LegacyEventTime();
-    }
+    ARROW_RETURN_NOT_OK(schema->ExpectObject());
+    ARROW_RETURN_NOT_OK(ParseSchema(*schema, format1, &snap.schema));
   } else {
     snap.schema_recorded = false;
     snap.schema.key_columns = {LegacyKey()};
@@ -271,50 +305,56 @@ arrow::Result<Snapshot> ParseSnapshot(std::string_view text, std::string_view wh
   }
 
   if (format1) {
-    if (auto it = doc.find("commit"); it != doc.end() && it->is_object()) {
-      CommitInfo c;
-      c.operation = it->value("operation", "");
-      c.timestamp = it->value("timestamp", "");
-      c.rows_added = it->value("rows_added", int64_t{0});
-      c.files_added = it->value("files_added", std::vector<std::string>{});
-      c.files_removed = it->value("files_removed", std::vector<std::string>{});
-      if (auto d = it->find("description"); d != it->end() && d->is_string()) c.description = d->get<std::string>();
-      snap.commit = std::move(c);
+    ARROW_ASSIGN_OR_RAISE(auto commit, root.OptField("commit"));
+    if (commit) {
+      ARROW_ASSIGN_OR_RAISE(snap.commit, ParseCommit(*commit));
     }
-    if (auto it = doc.find("properties"); it != doc.end() && !it->is_null()) {
-      if (!it->is_object()) return ctx.Error("", "'properties' is not an object");
-      for (const auto& [name, value] : it->items()) {
-        if (!value.is_string()) return ctx.Error("properties", "'" + name + "' is not a string");
-        snap.properties[name] = value.get<std::string>();
+    ARROW_ASSIGN_OR_RAISE(auto props, root.OptField("properties"));
+    if (props) {
+      ARROW_ASSIGN_OR_RAISE(auto members, props->Members());
+      for (const auto& [name, value] : members) {
+        ARROW_ASSIGN_OR_RAISE(snap.properties[name], value.String());
       }
     }
   }
 
-  ARROW_ASSIGN_OR_RAISE(auto segments, Field(ctx, doc, "", "segments", true));
-  ARROW_RETURN_NOT_OK(ParseSegments(ctx, *segments, "segments", snap.schema, format1, &snap.segments));
+  ARROW_ASSIGN_OR_RAISE(auto segments, root.Field("segments"));
+  ARROW_RETURN_NOT_OK(ParseSegments(segments, snap.schema, format1, 0, &snap.segments));
   return snap;
 }
 
 namespace {
 
-json KeyToJson(const KeyValue& key) {
+// nullopt when a key cannot be written as JSON text (a binary key that is
+// not UTF-8): the bounds are optional, so such a file simply has none.
+std::optional<json> KeyToJson(const KeyValue& key) {
   json arr = json::array();
   for (const auto& s : key) {
+    const std::string text = s->ToString();
     switch (s->type->id()) {
       case arrow::Type::INT8:
       case arrow::Type::INT16:
       case arrow::Type::INT32:
-      case arrow::Type::INT64:
-        arr.push_back(std::stoll(s->ToString()));
+      case arrow::Type::INT64: {
+        int64_t v = 0;
+        auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+        arr.push_back(v);
         break;
+      }
       case arrow::Type::UINT8:
       case arrow::Type::UINT16:
       case arrow::Type::UINT32:
-      case arrow::Type::UINT64:
-        arr.push_back(std::stoull(s->ToString()));
+      case arrow::Type::UINT64: {
+        uint64_t v = 0;
+        auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+        arr.push_back(v);
         break;
+      }
       default:
-        arr.push_back(s->ToString());
+        if (!IsValidUtf8(text)) return std::nullopt;
+        arr.push_back(text);
     }
   }
   return arr;
@@ -337,8 +377,13 @@ json FileStatsToJson(const DataFileRef& f, json j) {
   if (f.rows >= 0) j["rows"] = f.rows;
   if (f.size >= 0) j["size"] = f.size;
   if (f.tombstones >= 0) j["tombstones"] = f.tombstones;
-  if (!f.min_key.empty()) j["min_key"] = KeyToJson(f.min_key);
-  if (!f.max_key.empty()) j["max_key"] = KeyToJson(f.max_key);
+  if (!f.min_key.empty() && !f.max_key.empty()) {
+    auto min = KeyToJson(f.min_key), max = KeyToJson(f.max_key);
+    if (min && max) {
+      j["min_key"] = std::move(*min);
+      j["max_key"] = std::move(*max);
+    }
+  }
   j["sorted"] = f.sorted;
   return j;
 }
@@ -408,7 +453,14 @@ arrow::Result<std::string> SerializeSnapshot(const Snapshot& snap) {
   }
   if (!snap.properties.empty()) doc["properties"] = snap.properties;
   doc["segments"] = SegmentsToJson(snap.segments);
-  return doc.dump(2) + "\n";
+  // Every string in `doc` is UTF-8 (inputs are checked where they enter);
+  // should one not be, this is an error, not an exception.
+  try {
+    return doc.dump(2) + "\n";
+  } catch (const json::exception& e) {
+    return arrow::Status::Invalid("cannot write snapshot ", snap.version.value(), ": ",
+                                  EscapeForMessage(e.what()));
+  }
 }
 
 }  // namespace bazof::metadata

@@ -4,10 +4,13 @@
 #include <parquet/arrow/reader.h>
 
 #include <cctype>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "bazof/error.h"
+#include "metadata/json_reader.h"
 #include "metadata/snapshot_json.h"
+#include "text_escape.h"
 
 namespace bazof::metadata {
 
@@ -30,15 +33,14 @@ arrow::Result<int64_t> ParseVersionPointer(const std::string& text, const std::s
   while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
   while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
   std::string_view digits(text.data() + b, e - b);
+  // from_chars: overflow-checked (a 19+ digit pointer is refused, not wrapped).
   int64_t v = 0;
-  bool ok = !digits.empty() && digits.size() <= 18;
-  for (char c : digits) {
-    if (c < '0' || c > '9') ok = false;
-    else if (ok) v = v * 10 + (c - '0');
-  }
-  if (!ok) {
-    std::string shown(digits.substr(0, 40));
-    return Corruption("version pointer '", what, "': '", shown, "' is not a version number");
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  const bool all_digits = !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
+  const bool out_of_range = all_digits && (ec == std::errc::result_out_of_range || v > kMaxVersion);
+  if (!all_digits || out_of_range || ec != std::errc() || ptr != digits.data() + digits.size()) {
+    return Corruption("version pointer '", what, "': '", QuoteForMessage(digits),
+                      out_of_range ? "' is not a version number (out of range)" : "' is not a version number");
   }
   return v;
 }
@@ -91,23 +93,16 @@ arrow::Result<std::optional<RetentionHint>> ReadRetentionHint(io::Storage& stora
     if (ErrorKindOf(text.status()) == ErrorKind::kNotFound) return std::nullopt;
     return text.status();
   }
-  auto bad = [&](const std::string& problem) {
-    return Corruption("retention hint '", storage.Describe(kRetentionFile), "': ", problem);
-  };
-  auto doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return bad("not a JSON object");
+  ARROW_ASSIGN_OR_RAISE(auto doc, JsonDoc::Parse(*text, "retention hint", storage.Describe(kRetentionFile)));
+  const JsonNode root = doc->Root();
   RetentionHint hint;
   for (auto [name, field] : {std::pair{"oldest_retained_version", &hint.oldest_retained},
                              std::pair{"first_version", &hint.first_version}}) {
-    auto it = doc.find(name);
-    if (it == doc.end()) return bad(std::string("missing field '") + name + "'");
-    if (!it->is_number_integer() || it->get<int64_t>() < 0) {
-      return bad(std::string("field '") + name + "' is not a non-negative integer");
-    }
-    *field = it->get<int64_t>();
+    ARROW_ASSIGN_OR_RAISE(auto node, root.Field(name));
+    ARROW_ASSIGN_OR_RAISE(*field, node.Int(0, kMaxVersion));
   }
   if (hint.first_version > hint.oldest_retained) {
-    return bad("first_version is greater than oldest_retained_version");
+    return doc->Error("first_version", "greater than oldest_retained_version");
   }
   return hint;
 }

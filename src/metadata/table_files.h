@@ -22,6 +22,10 @@ inline constexpr const char* kVersionFile = "version.txt";
 /// opening a table whose version pointer names a vacuumed version.
 inline constexpr const char* kRetentionFile = "retention.json";
 
+/// The largest version number (18 digits): versions are counted up from it
+/// without overflow checks, so larger ones are corruption wherever read.
+inline constexpr int64_t kMaxVersion = 999'999'999'999'999'999;
+
 /// "s<N>.json".
 std::string SnapshotFileName(int64_t version);
 
@@ -30,7 +34,8 @@ std::string SnapshotFileName(int64_t version);
 std::optional<int64_t> ParseSnapshotFileName(std::string_view name);
 
 /// Parses the content of version.txt (surrounding whitespace ignored).
-/// kCorruption naming `what` if it is not a non-negative decimal.
+/// kCorruption naming `what` (and quoting the text, escaped and cut) if it
+/// is not a decimal from 0 to kMaxVersion.
 arrow::Result<int64_t> ParseVersionPointer(const std::string& text, const std::string& what);
 
 /// Reads and parses s<version>.json, checking that its `version` field

@@ -18,6 +18,7 @@
 #include "metadata/types.h"
 #include "write/commit.h"
 #include "write/data_file_writer.h"
+#include "write/utf8_check.h"
 
 namespace bazof {
 namespace {
@@ -58,6 +59,7 @@ class Normalizer {
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Normalize(const arrow::RecordBatch& in) {
     const auto& fields = in.schema()->fields();
+    ARROW_RETURN_NOT_OK(write::CheckDistinctColumns(*in.schema(), source_));
     std::vector<bool> used(fields.size(), false);
     auto find = [&](const std::string& name) -> int {
       int i = in.schema()->GetFieldIndex(name);
@@ -82,6 +84,7 @@ class Normalizer {
       int i = find(k.name);
       if (i < 0) return InvalidArgument(source_, ": missing key column '", k.name, "'");
       ARROW_ASSIGN_OR_RAISE(auto a, convert(i, k));
+      ARROW_RETURN_NOT_OK(write::CheckUtf8Column(*a, source_, k.name, rows_seen_ + 1));
       ARROW_RETURN_NOT_OK(CheckKey(*a, k.name));
       cols.push_back(a);
     }
@@ -100,6 +103,7 @@ class Normalizer {
         cols.push_back(nulls);
       } else {
         ARROW_ASSIGN_OR_RAISE(auto a, convert(i, v));
+        ARROW_RETURN_NOT_OK(write::CheckUtf8Column(*a, source_, v.name, rows_seen_ + 1));
         cols.push_back(a);
       }
     }

@@ -9,7 +9,9 @@
 #include <arrow/util/value_parsing.h>
 #include <parquet/arrow/reader.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 
 #include "bazof/error.h"
 #include "bazof/snapshot.h"
@@ -124,6 +126,71 @@ class OwningReader : public arrow::RecordBatchReader {
   std::shared_ptr<void> owner_;
 };
 
+// CSV rows must fit in one block of Arrow's reader ("straddling object"
+// otherwise). Blocks start small, so ordinary inputs use little memory; on
+// that error the file is opened again with a 4x larger block, skipping the
+// rows already returned, up to kMaxCsvBlock (a 16 MB field is fine).
+constexpr int32_t kFirstCsvBlock = 1 << 20;
+constexpr int32_t kMaxCsvBlock = 1 << 30;
+
+bool IsStraddling(const arrow::Status& st) { return st.message().find("straddling") != std::string::npos; }
+
+class CsvReader : public arrow::RecordBatchReader {
+ public:
+  using Opener = std::function<arrow::Result<std::shared_ptr<arrow::io::InputStream>>()>;
+
+  static arrow::Result<std::shared_ptr<CsvReader>> Make(Opener open, arrow::csv::ReadOptions read,
+                                                       arrow::csv::ParseOptions parse,
+                                                       arrow::csv::ConvertOptions convert) {
+    auto r = std::shared_ptr<CsvReader>(new CsvReader(std::move(open), read, parse, convert));
+    ARROW_RETURN_NOT_OK(r->Reopen());
+    return r;
+  }
+  std::shared_ptr<arrow::Schema> schema() const override { return inner_->schema(); }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    for (;;) {
+      auto st = inner_->ReadNext(out);
+      if (st.ok()) {
+        if (*out) rows_ += (*out)->num_rows();
+        return st;
+      }
+      if (!IsStraddling(st) || read_.block_size >= kMaxCsvBlock) return st;
+      read_.block_size *= 4;
+      ARROW_RETURN_NOT_OK(Reopen());
+    }
+  }
+
+ private:
+  CsvReader(Opener open, arrow::csv::ReadOptions read, arrow::csv::ParseOptions parse,
+            arrow::csv::ConvertOptions convert)
+      : open_(std::move(open)), read_(read), parse_(parse), convert_(convert) {}
+
+  arrow::Status Reopen() {
+    for (;;) {
+      ARROW_ASSIGN_OR_RAISE(auto file, open_());
+      auto read = read_;
+      read.skip_rows_after_names = static_cast<int32_t>(std::min<int64_t>(rows_, INT32_MAX));
+      auto reader = arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), file, read, parse_, convert_);
+      if (reader.ok()) {
+        if (inner_ && !reader.ValueUnsafe()->schema()->Equals(*inner_->schema())) {
+          return arrow::Status::Invalid("the columns changed while reading");
+        }
+        inner_ = *reader;
+        return arrow::Status::OK();
+      }
+      if (!IsStraddling(reader.status()) || read_.block_size >= kMaxCsvBlock) return reader.status();
+      read_.block_size *= 4;
+    }
+  }
+
+  Opener open_;
+  arrow::csv::ReadOptions read_;
+  arrow::csv::ParseOptions parse_;
+  arrow::csv::ConvertOptions convert_;
+  std::shared_ptr<arrow::csv::StreamingReader> inner_;
+  int64_t rows_ = 0;
+};
+
 std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> ColumnTypes(const TableSchema& s) {
   std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> types;
   for (const auto& k : s.key_columns) types[k.name] = k.type;
@@ -170,15 +237,27 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
   switch (format) {
     case InputFormat::kCsv: {
       auto read = arrow::csv::ReadOptions::Defaults();
+      read.block_size = kFirstCsvBlock;
       auto parse = arrow::csv::ParseOptions::Defaults();
       auto convert = arrow::csv::ConvertOptions::Defaults();
-      convert.strings_can_be_null = true;  // an empty field is null
+      // docs/spec.md §10a: an empty field (quoted or not) is null, and only
+      // that: "NA", "null", "NaN", "#N/A" ... are text, as put keeps them.
+      convert.null_values = {""};
+      convert.strings_can_be_null = true;
+      convert.quoted_strings_can_be_null = true;
+      // UTF-8 is checked by the append, which names the row and the column.
+      convert.check_utf8 = false;
       // Fields are read as text and converted by TypedCsvReader, whose errors
       // can name the row, the column and the value.
       auto types = ColumnTypes(schema);
       for (auto& [name, type] : types) convert.column_types[name] = arrow::utf8();
-      auto reader = arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), file, read,
-                                                      parse, convert);
+      std::shared_ptr<arrow::fs::FileSystem> filesystem = *fs;
+      arrow::fs::FileInfo file_info = *info;
+      auto open = [filesystem, file_info]() -> arrow::Result<std::shared_ptr<arrow::io::InputStream>> {
+        return filesystem->OpenInputStream(file_info);
+      };
+      (void)file;
+      auto reader = CsvReader::Make(open, read, parse, convert);
       if (!reader.ok()) return InvalidArgument("input '", path, "': ", reader.status().message());
       return std::make_shared<TextColumnsReader>(*reader, std::move(types));
     }

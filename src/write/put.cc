@@ -4,6 +4,7 @@
 #include "bazof/error.h"
 #include "bazof/write.h"
 #include "metadata/key_text.h"
+#include "text_escape.h"
 #include "write/text_parse.h"
 
 namespace bazof {
@@ -11,6 +12,7 @@ namespace {
 
 arrow::Result<std::shared_ptr<arrow::Array>> ParseOne(const ColumnSpec& c, const std::string& text,
                                                       const std::string& what) {
+  if (arrow::is_string(c.type->id())) ARROW_RETURN_NOT_OK(CheckUtf8(text, what + " (column '" + c.name + "')"));
   arrow::StringBuilder b;
   ARROW_RETURN_NOT_OK(b.Append(text));
   ARROW_ASSIGN_OR_RAISE(auto array, b.Finish());

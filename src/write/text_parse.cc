@@ -5,6 +5,8 @@
 #include <arrow/util/value_parsing.h>
 
 #include "bazof/error.h"
+#include "text_escape.h"
+#include "timestamp_text.h"
 
 namespace bazof::write {
 
@@ -16,8 +18,8 @@ arrow::Result<std::shared_ptr<arrow::Array>> ParseText(const arrow::StringArray&
                                                        const std::shared_ptr<arrow::DataType>& type,
                                                        const std::string& column, int64_t first_row) {
   auto bad = [&](int64_t i, const char* what) {
-    return InvalidArgument("row ", first_row + i, ": column '", column, "': '", text.GetView(i),
-                           "' is not ", what);
+    return InvalidArgument("row ", first_row + i, ": column '", column, "': '",
+                           QuoteForMessage(text.GetView(i), 100), "' is not ", what);
   };
   if (type->id() == arrow::Type::TIMESTAMP) {
     const auto unit = static_cast<const arrow::TimestampType&>(*type).unit();
@@ -30,7 +32,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> ParseText(const arrow::StringArray&
       }
       int64_t v = 0;
       auto s = text.GetView(i);
-      if (!arrow::internal::ParseTimestampISO8601(s.data(), s.size(), unit, &v)) {
+      if (!ParseTimestampFloored(s, unit, &v)) {
         return bad(i, "an ISO-8601 timestamp");
       }
       b.UnsafeAppend(v);

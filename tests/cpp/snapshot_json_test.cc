@@ -98,25 +98,25 @@ void ExpectCorrupt(const std::string& json, const std::string& needle) {
 
 TEST(SnapshotJsonTest, BrokenSnapshotsNameTheProblem) {
   ExpectCorrupt("{not json", "not valid JSON");
-  ExpectCorrupt("[]", "not a JSON object");
-  ExpectCorrupt("{}", "missing field 'segments'");
-  ExpectCorrupt(R"({"segments": [{"id": "x"}]})", "missing field 'start'");
-  ExpectCorrupt(R"({"segments": [{"id": "x", "start": "nope"}]})", "'start'");
+  ExpectCorrupt("[]", "expected an object, found an array");
+  ExpectCorrupt("{}", "field 'segments': missing");
+  ExpectCorrupt(R"({"segments": [{"id": "x"}]})", "field 'segments[0].start': missing");
+  ExpectCorrupt(R"({"segments": [{"id": "x", "start": "nope"}]})", "field 'segments[0].start': 'nope' is not an RFC 3339 timestamp");
   ExpectCorrupt(R"({"segments": [{"id": "x", "start": "2024-01-01T00:00:00Z", "file": "../x.parquet"}]})",
                 "escapes the table root");
   ExpectCorrupt(R"({"segments": [{"id": "x", "start": "2024-01-01T00:00:00Z",
                    "delta": [{"file": "/etc/passwd", "start": "2024-01-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"}]}]})",
                 "escapes the table root");
   ExpectCorrupt(R"({"format_version": 99, "segments": []})", "unsupported format_version 99");
-  ExpectCorrupt(R"({"format_version": 1, "segments": []})", "missing field 'version'");
-  ExpectCorrupt(R"({"format_version": 1, "version": 1, "segments": []})", "missing field 'schema'");
+  ExpectCorrupt(R"({"format_version": 1, "segments": []})", "field 'version': missing");
+  ExpectCorrupt(R"({"format_version": 1, "version": 1, "segments": []})", "field 'schema': missing");
   ExpectCorrupt(R"({"schema": {"columns": [{"name": "v", "data_type": "Blob"}]}, "segments": []})",
                 "unknown legacy data_type 'Blob'");
   ExpectCorrupt(R"({"format_version": 1, "version": 1, "schema": {"columns": [],
                    "key_columns": [{"name": "key", "id": 1, "type": "string"}],
                    "event_time_column": {"name": "event_time", "id": 2, "type": "timestamp[ms]"},
                    "next_column_id": 3}, "properties": {"a": 1}, "segments": []})",
-                "'a' is not a string");
+                "field 'properties.a': expected a string, found an integer");
   ExpectCorrupt(R"({"segments": [{"id": "x", "start": "2024-02-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"}]})",
                 "before 'start'");
 }
