@@ -19,6 +19,7 @@
 
 #include "bazof/write.h"
 #include "io/storage.h"
+#include "text_escape.h"
 #include "write/input_reader.h"
 
 namespace bazof::fuzz {
@@ -48,9 +49,18 @@ const std::string& InputPath() {
   return path;
 }
 
+// Every malformed input gets one clear one-line error: what every surface
+// shows of a status (ErrorLine) is one line of valid UTF-8.
+void CheckErrorLine(const arrow::Status& st) {
+  const std::string line = ErrorLine(st);
+  if (line.find_first_of("\r\n") != std::string::npos || !IsValidUtf8(line)) {
+    Finding("error is not one line of valid UTF-8", line);
+  }
+}
+
 void AppendAs(write::InputFormat format) {
   auto reader = write::OpenInput(InputPath(), format, Schema());
-  if (!reader.ok()) return;
+  if (!reader.ok()) return CheckErrorLine(reader.status());
   auto fs = std::make_shared<arrow::fs::internal::MockFileSystem>(std::chrono::system_clock::time_point{});
   auto storage = io::Storage::Make(fs, "t", "mem://t");
   auto table = CreateTable(storage, Schema());
@@ -59,7 +69,8 @@ void AppendAs(write::InputFormat format) {
   options.source = "fuzz input";
   options.chunk_rows = 16;  // several chunks, so several files per commit
   auto result = Append(*table, **reader, options);
-  if (!result.ok() || !result->committed) return;
+  if (!result.ok()) return CheckErrorLine(result.status());
+  if (!result->committed) return;
   // What was committed must read back.
   auto reopened = Table::Open(storage);
   if (!reopened.ok()) Finding("committed table does not open", reopened.status().ToString());

@@ -17,6 +17,7 @@
 #include "bazof/inspect.h"
 #include "bazof/table.h"
 #include "io/storage.h"
+#include "text_escape.h"
 #include "metadata/properties.h"
 #include "metadata/snapshot_json.h"
 #include "metadata/table_files.h"
@@ -28,6 +29,15 @@ namespace {
 [[noreturn]] void Finding(const char* what, const std::string& detail) {
   std::fprintf(stderr, "fuzz_snapshot finding: %s: %s\n", what, detail.c_str());
   std::abort();
+}
+
+// Every malformed input gets one clear one-line error: what every surface
+// shows of a status (ErrorLine) is one line of valid UTF-8.
+void CheckErrorLine(const arrow::Status& st) {
+  const std::string line = ErrorLine(st);
+  if (line.find_first_of("\r\n") != std::string::npos || !IsValidUtf8(line)) {
+    Finding("error is not one line of valid UTF-8", line);
+  }
 }
 
 // What readers do with a parsed snapshot, without touching data files.
@@ -72,9 +82,10 @@ void OpenAsTable(std::string_view bytes, int64_t version) {
       !put(metadata::kRetentionFile, bytes)) {
     return;
   }
-  (void)metadata::ReadRetentionHint(*storage);
+  auto hint = metadata::ReadRetentionHint(*storage);
+  if (!hint.ok()) CheckErrorLine(hint.status());
   auto table = Table::Open(storage);
-  if (!table.ok()) return;
+  if (!table.ok()) return CheckErrorLine(table.status());
   for (EventTime t : {EventTime::Min(), EventTime::Max(), EventTime::FromMicros(0)}) {
     (void)(*table)->NewScan().AsOf(t).Threads(1).Build();
   }
@@ -86,8 +97,10 @@ void OpenAsTable(std::string_view bytes, int64_t version) {
 }  // namespace
 
 void RunSnapshotInput(std::string_view bytes) {
-  (void)metadata::ParseVersionPointer(std::string(bytes), "fuzz/version.txt");
+  auto pointer = metadata::ParseVersionPointer(std::string(bytes), "fuzz/version.txt");
+  if (!pointer.ok()) CheckErrorLine(pointer.status());
   auto snap = metadata::ParseSnapshot(bytes, "fuzz/s1.json");
+  if (!snap.ok()) CheckErrorLine(snap.status());
   int64_t version = 1;
   if (snap.ok()) {
     Exercise(*snap);

@@ -60,13 +60,16 @@ TEST(FuzzFindingsTest, Format1ColumnWithoutIdIsCorruption) {
   ASSERT_OK_AND_ASSIGN(auto snap, metadata::ParseSnapshot(with_ids, "/t/s1.json"));
   ASSERT_OK_AND_ASSIGN(auto text, metadata::SerializeSnapshot(snap));
   ASSERT_TRUE(metadata::ParseSnapshot(text, "/t/s2.json").ok());
-  for (const char* id : {R"("id": 3, )", R"("id": 1, )", R"("id": 2, )"}) {
+  for (auto [id, field] : {std::pair{R"("id": 3, )", "schema.columns[0].id"},
+                            std::pair{R"("id": 1, )", "schema.key_columns[0].id"},
+                            std::pair{R"("id": 2, )", "schema.event_time_column.id"}}) {
     std::string without = with_ids;
     without.erase(without.find(id), std::string(id).size());
     auto r = metadata::ParseSnapshot(without, "/t/s1.json");
     ASSERT_FALSE(r.ok()) << without;
     EXPECT_EQ(ErrorKindOf(r.status()), ErrorKind::kCorruption);
-    EXPECT_NE(r.status().message().find("missing field 'id'"), std::string::npos) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("field '" + std::string(field) + "': missing"), std::string::npos)
+        << r.status().ToString();
   }
   // Legacy snapshots have no ids.
   EXPECT_TRUE(metadata::ParseSnapshot(R"({"schema": {"columns": [{"name": "v", "data_type": "String"}]},
