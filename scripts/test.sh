@@ -3,7 +3,8 @@
 #   1. C++ unit tests (release build),
 #   2. the same C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   3. the Python end-to-end tests of the CLI (pytest),
-#   4. the Rust tests of bazof-datafusion (cargo test; C API from build/).
+#   4. the Rust tests of bazof-datafusion (cargo test; C API from build/),
+#   5. the fuzz targets for a short fixed time (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,3 +30,7 @@ echo "== Rust tests (bazof-datafusion)"
 # reuses the compiled dependencies (DataFusion); a cold one still works.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bazof/cargo-target}"
 (cd rust && cargo test --locked -j"$(nproc)")
+
+echo "== Fuzzing (libFuzzer, ASan + UBSan; 60 s per target, both at once)"
+# Builds build-fuzz/ with clang (installed when missing); a finding fails the run.
+scripts/fuzz.sh "${BAZOF_FUZZ_SECONDS:-60}"
