@@ -2,6 +2,7 @@
 # Sets up everything bazof needs on a fresh Debian machine, then builds it.
 #   scripts/setup.sh            release build in build/
 #   BAZOF_ASAN=1 scripts/setup.sh   also an ASan+UBSan build in build-asan/
+#   BAZOF_ASAN=only scripts/setup.sh   only the ASan+UBSan build (after a full set-up)
 # Idempotent: re-running only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +63,11 @@ build() {
   log "building $dir"
   cmake --build "$dir" -j"$(nproc)"
 }
+if [ "${BAZOF_ASAN:-0}" = only ]; then
+  # scripts/test.sh: the release build and the rest are already set up.
+  build build-asan -DCMAKE_BUILD_TYPE=Debug -DBAZOF_ASAN=ON ${BAZOF_CMAKE_ARGS:-}
+  exit 0
+fi
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo ${BAZOF_CMAKE_ARGS:-}
 if [ "${BAZOF_ASAN:-0}" = 1 ]; then
   build build-asan -DCMAKE_BUILD_TYPE=Debug -DBAZOF_ASAN=ON ${BAZOF_CMAKE_ARGS:-}

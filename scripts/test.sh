@@ -5,15 +5,37 @@
 #   3. the Python end-to-end tests of the CLI (pytest),
 #   4. the Rust tests of bazof-datafusion (cargo test; C API from build/),
 #   5. the fuzz targets for a short fixed time (scripts/fuzz.sh).
+# The Rust tests are compiled in the background from step 1 on: a cold build
+# of DataFusion is the longest single step, and the serial phases (pytest,
+# the tail of each ctest run) leave a core idle for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+t0=$SECONDS
+phase() { printf '== %s (at %ds)\n' "$*" $((SECONDS - t0)); }
 
-BAZOF_ASAN=1 BAZOF_RUST=1 scripts/setup.sh
+BAZOF_RUST=1 scripts/setup.sh
 
-echo "== C++ tests (release)"
+phase "Rust test build (bazof-datafusion), in the background"
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+# The target dir lives outside the clone, so the next run on this machine
+# reuses the compiled dependencies (DataFusion); a cold one still works.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bazof/cargo-target}"
+# CI builds once: incremental state would only cost time and disk.
+export CARGO_INCREMENTAL=0
+mkdir -p "$CARGO_TARGET_DIR"
+rust_log="$CARGO_TARGET_DIR/test-build.log"
+(cd rust && exec cargo test --locked --no-run -j"$(nproc)") >"$rust_log" 2>&1 &
+rust_pid=$!
+# Never leave the build running if a step below fails.
+trap 'kill "$rust_pid" 2>/dev/null || true' EXIT
+
+phase "C++ ASan + UBSan build"
+BAZOF_ASAN=only scripts/setup.sh
+
+phase "C++ tests (release)"
 (cd build && ctest --output-on-failure -j"$(nproc)")
 
-echo "== C++ tests (ASan + UBSan)"
+phase "C++ tests (ASan + UBSan)"
 # Arrow's libraries are not instrumented: container-overflow checks would
 # report false positives on containers shared with them.
 export ASAN_OPTIONS=detect_container_overflow=0:abort_on_error=1
@@ -21,16 +43,20 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j"$(nproc)")
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-echo "== Python end-to-end tests"
+phase "Python end-to-end tests"
 .venv/bin/python -m pytest
 
-echo "== Rust tests (bazof-datafusion)"
-[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
-# The target dir lives outside the clone, so the next run on this machine
-# reuses the compiled dependencies (DataFusion); a cold one still works.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bazof/cargo-target}"
+phase "Rust tests (bazof-datafusion): waiting for the build"
+if ! wait "$rust_pid"; then
+  cat "$rust_log"
+  echo "the Rust test build failed (log above)" >&2
+  exit 1
+fi
+trap - EXIT
+tail -n 3 "$rust_log"
+phase "Rust tests (bazof-datafusion)"
 (cd rust && cargo test --locked -j"$(nproc)")
 
-echo "== Fuzzing (libFuzzer, ASan + UBSan; 60 s per target, both at once)"
+phase "Fuzzing (libFuzzer, ASan + UBSan; 60 s per target, both at once)"
 # Builds build-fuzz/ with clang (installed when missing); a finding fails the run.
 scripts/fuzz.sh "${BAZOF_FUZZ_SECONDS:-60}"

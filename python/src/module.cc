@@ -25,6 +25,8 @@
 #include "bazof/alter.h"
 #include "bazof/compact.h"
 #include "bazof/error.h"
+#include "read/guarded_reader.h"
+#include "text_escape.h"
 #include "bazof/event_time.h"
 #include "bazof/inspect.h"
 #include "bazof/table.h"
@@ -55,7 +57,7 @@ void Check(const arrow::Status& st, const char* not_found_kind = nullptr) {
   ErrorKind kind = ErrorKindOf(st);
   std::string name(ErrorKindName(kind));
   if (kind == ErrorKind::kNotFound && not_found_kind != nullptr) name = not_found_kind;
-  throw CoreError{std::move(name), st.message()};
+  throw CoreError{std::move(name), ErrorLine(st)};
 }
 
 template <typename T>
@@ -89,7 +91,7 @@ nb::object StreamCapsule(std::shared_ptr<arrow::RecordBatchReader> reader) {
   auto* stream = static_cast<ArrowArrayStream*>(std::malloc(sizeof(ArrowArrayStream)));
   if (stream == nullptr) throw std::bad_alloc();
   stream->release = nullptr;
-  auto st = arrow::ExportRecordBatchReader(std::move(reader), stream);
+  auto st = arrow::ExportRecordBatchReader(bazof::read::GuardReader(std::move(reader)), stream);
   if (!st.ok()) {
     std::free(stream);
     Check(st);
@@ -203,7 +205,7 @@ class PyTable {
       r = CreateTable(location, name, schema, options);
     }
     if (!r.ok() && ErrorKindOf(r.status()) == ErrorKind::kConflict) {
-      throw CoreError{"table_exists", r.status().message()};
+      throw CoreError{"table_exists", ErrorLine(r.status())};
     }
     return PyTable(Get(std::move(r)));
   }
@@ -240,7 +242,7 @@ class PyTable {
       // Expression.__reduce__ pickles); the core deserializes the same.
       auto buffer = arrow::Buffer::FromString(std::string(filter->c_str(), filter->size()));
       auto expr = arrow::compute::Deserialize(std::move(buffer));
-      if (!expr.ok()) throw CoreError{"invalid_argument", "filter: " + expr.status().message()};
+      if (!expr.ok()) throw CoreError{"invalid_argument", "filter: " + ErrorLine(expr.status())};
       builder.Filter(*std::move(expr));
     }
     if (threads > 0) builder.Threads(threads);
@@ -461,7 +463,7 @@ int64_t ParseByteSize(const std::string& text, const std::string& what) {
 
 nb::object ParseType(const std::string& text, const std::string& what) {
   auto t = metadata::ParseTypeName(text);
-  if (!t.ok()) throw CoreError{"invalid_argument", what + ": " + t.status().message()};
+  if (!t.ok()) throw CoreError{"invalid_argument", EscapeForMessage(what + ": " + t.status().message())};
   return SchemaCapsule(*arrow::schema({arrow::field("type", *t)}));
 }
 
@@ -481,6 +483,16 @@ NB_MODULE(_core, m) {
     } catch (const CoreError& e) {
       nb::object cls = nb::module_::import_("bazof._errors").attr("error_class")(e.kind);
       PyErr_SetString(cls.ptr(), e.message.c_str());
+    } catch (const nb::python_error&) {
+      throw;  // nanobind's own translators handle these
+    } catch (const nb::builtin_exception&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw;  // MemoryError
+    } catch (const std::exception& e) {
+      // Last resort: a bug escaped the core. An error, not an abort.
+      nb::object cls = nb::module_::import_("bazof._errors").attr("error_class")("internal");
+      PyErr_SetString(cls.ptr(), ("internal error: " + bazof::EscapeForMessage(e.what())).c_str());
     }
   });
 

@@ -6,6 +6,7 @@
 
 #include "bazof/bazof.h"
 #include "capi/capi_internal.h"
+#include "read/guarded_reader.h"
 
 namespace bazof::capi {
 namespace {
@@ -135,7 +136,7 @@ bazof_code bazof_table_scan(const bazof_table* table, const bazof_scan_options* 
     if (!out) return NullArgument("out");
     ARROW_ASSIGN_OR_RAISE(auto scan, bazof::capi::BuildScan(*table, options));
     ARROW_ASSIGN_OR_RAISE(auto reader, scan->ToReader());
-    return arrow::ExportRecordBatchReader(std::move(reader), out);
+    return arrow::ExportRecordBatchReader(bazof::read::GuardReader(std::move(reader)), out);
   });
 }
 

@@ -632,6 +632,39 @@ static int remove_entry(const char* path, const struct stat* sb, int flag, struc
   return remove(path);
 }
 
+/* Error strings are one line, escaped like the CLI's (issue #16): a version
+ * pointer holding control bytes and a snapshot field of the wrong type. */
+static void test_error_strings_are_one_line(void) {
+  char* err = NULL;
+  bazof_table* t = NULL;
+  char path[4200];
+  FILE* f;
+  CHECK_OK(bazof_table_create(g_tmp, "oneline", "v:string", NULL, 0, NULL, &t, &err), err);
+  bazof_table_free(t);
+  t = NULL;
+  snprintf(path, sizeof path, "%s/oneline/version.txt", g_tmp);
+  f = fopen(path, "wb");
+  CHECK(f != NULL, "cannot write %s", path);
+  if (!f) return;
+  fputs("0\n\x1b[31m\xff", f);
+  fclose(f);
+  CHECK_ERR(bazof_table_open(g_tmp, "oneline", NULL, NULL, 0, &t, &err), BAZOF_CORRUPTION, err,
+            "'0\\n\\x1b[31m\\xff' is not a version number");
+  snprintf(path, sizeof path, "%s/oneline/version.txt", g_tmp);
+  f = fopen(path, "wb");
+  if (!f) return;
+  fputs("0", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/oneline/s0.json", g_tmp);
+  f = fopen(path, "wb");
+  if (!f) return;
+  fputs("{\"format_version\": 1, \"version\": 0, \"schema\": [], \"segments\": []}", f);
+  fclose(f);
+  CHECK_ERR(bazof_table_open(g_tmp, "oneline", NULL, NULL, 0, &t, &err), BAZOF_CORRUPTION, err,
+            "field 'schema': expected an object, found an array");
+  CHECK(t == NULL, "out not reset on failure");
+}
+
 int main(void) {
   const char* tmpdir = getenv("TMPDIR");
   snprintf(g_fixtures, sizeof g_fixtures, "%s", BAZOF_FIXTURES_DIR);
@@ -647,6 +680,7 @@ int main(void) {
   test_fixture_table0();
   test_fixture_azof_table1();
   test_writes();
+  test_error_strings_are_one_line();
 
   nftw(g_tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   printf("%d checks, %d failed\n", g_checks, g_failures);

@@ -278,3 +278,21 @@ def test_read_only_keeps_the_os_reason(cli, run, small_fs, tmp_path):
     csv_path = write_csv(tmp_path / "in.csv", ["key", "event_time", "value"], [["a", "2024-01-01", "x"]])
     assert_one_line_error(cli("append", *t, "--input", csv_path), "Read-only file system")
     assert_one_line_error(cli("put", *t, "--key", "a", "--event-time", "2024-01-01"), "Read-only file system")
+
+
+def test_python_errors_are_the_same_one_line(cli, rich_table):
+    """Python raises the CLI's message (same core function): one line, escaped."""
+    bazof = pytest.importorskip("bazof")
+    path, name, root, latest = rich_table
+    snap_path = root / f"s{latest}.json"
+    doc = json.loads(snap_path.read_text())
+    doc["commit"]["rows_added"] = []
+    snap_path.write_text(json.dumps(doc))
+    with pytest.raises(bazof.CorruptTable) as e:
+        bazof.open_table(root)
+    assert "field 'commit.rows_added': expected an integer, found an array" in str(e.value)
+    assert str(e.value) == assert_one_line_error(cli("scan", *table_args(path, name)))[len("bazof: error: "):]
+    (root / "version.txt").write_bytes(b"7\n\x1b[0m")
+    with pytest.raises(bazof.CorruptTable) as e:
+        bazof.open_table(root)
+    assert "\n" not in str(e.value) and "\\n\\x1b[0m" in str(e.value)
