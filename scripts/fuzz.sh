@@ -91,6 +91,8 @@ for t in "${TARGETS[@]}"; do
   status=$(grep -aE '^#[0-9]+' "$WORK/$t.log" | tail -1 || true)
   execs=$(grep -aE '^stat::number_of_executed_units' "$WORK/$t.log" | awk '{print $2}' || true)
   rate=$(grep -aE '^stat::average_exec_per_sec' "$WORK/$t.log" | awk '{print $2}' || true)
+  # -fork=1 prints no final stats: the status line's "#N" counts executions.
+  [ -n "$execs" ] || execs=$(sed -E 's/^#([0-9]+).*/\1/' <<<"$status")
   found=$(find "$WORK/findings" -name "$t-*" -newer "$WORK/.start-$t" | sort)
   if [ "${rc[$t]}" -ne 0 ] || [ -n "$found" ]; then
     failed=1
@@ -98,7 +100,7 @@ for t in "${TARGETS[@]}"; do
     grep -av NEW_FUNC "$WORK/$t.log" | tail -40 >&2
     log "inputs: ${found:-none saved}"
   else
-    log "$t: ok: ${execs:-?} executions (${rate:-?}/s); ${status}"
+    log "$t: ok: ${execs:-?} executions${rate:+ ($rate/s)}; ${status}"
   fi
 done
 exit $failed
