@@ -3,7 +3,8 @@
 #   1. C++ unit tests (release build),
 #   2. the same C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   3. the Python end-to-end tests of the CLI (pytest),
-#   4. the Rust tests of bazof-datafusion (cargo test; C API from build/).
+#   4. the Rust tests of bazof-datafusion (cargo test; C API from build/),
+#   5. the fuzz targets for a short fixed time (scripts/fuzz.sh).
 # The Rust tests are compiled in the background from step 1 on: a cold build
 # of DataFusion is the longest single step, and the serial phases (pytest,
 # the tail of each ctest run) leave a core idle for it.
@@ -44,6 +45,10 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 phase "Python end-to-end tests"
 .venv/bin/python -m pytest
+
+phase "Fuzzing (libFuzzer, ASan + UBSan; 60 s per target, both at once)"
+# Builds build-fuzz/ with clang (installed when missing); a finding fails the run.
+scripts/fuzz.sh "${BAZOF_FUZZ_SECONDS:-60}"
 
 phase "Rust tests (bazof-datafusion): waiting for the build"
 if ! wait "$rust_pid"; then

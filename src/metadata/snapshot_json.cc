@@ -72,6 +72,11 @@ arrow::Result<ColumnSpec> ParseColumn(const JsonNode& c, bool legacy_type_requir
   if (id) {
     ARROW_ASSIGN_OR_RAISE(auto n, id->Int(1, std::numeric_limits<int32_t>::max()));
     col.id = static_cast<int32_t>(n);
+  } else if (!legacy_type_required) {
+    // Format 1 (the only case where the legacy type is optional): every
+    // column has an id (docs/spec.md §4). Accepting none would let the next
+    // commit write "id": 0, which no reader accepts.
+    return c.Field("id").status();
   }
   return col;
 }

@@ -65,6 +65,54 @@ class TextColumnsReader : public arrow::RecordBatchReader {
   int64_t rows_ = 0;
 };
 
+// Arrow's JSON reader dereferences a null pointer on a line whose value is a
+// bare `null` (apache/arrow#47409, open in Arrow 26): the process dies. Such a
+// line is never a row, so this stream refuses it, with its line number,
+// before Arrow parses it. Only what begins a line is looked at (Arrow's JSON
+// lines hold no newlines inside values), as the bytes stream through.
+class JsonLinesGuard : public arrow::io::InputStream {
+ public:
+  explicit JsonLinesGuard(std::shared_ptr<arrow::io::InputStream> inner) : inner_(std::move(inner)) {}
+  arrow::Status Close() override { return inner_->Close(); }
+  bool closed() const override { return inner_->closed(); }
+  arrow::Result<int64_t> Tell() const override { return inner_->Tell(); }
+  arrow::Result<int64_t> Read(int64_t nbytes, void* out) override {
+    ARROW_ASSIGN_OR_RAISE(auto n, inner_->Read(nbytes, out));
+    ARROW_RETURN_NOT_OK(Check(static_cast<const char*>(out), n));
+    return n;
+  }
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Read(int64_t nbytes) override {
+    ARROW_ASSIGN_OR_RAISE(auto buffer, inner_->Read(nbytes));
+    ARROW_RETURN_NOT_OK(Check(reinterpret_cast<const char*>(buffer->data()), buffer->size()));
+    return buffer;
+  }
+
+ private:
+  arrow::Status Check(const char* data, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      const char c = data[i];
+      if (c == '\n') {
+        ++line_;
+        start_.clear();
+        in_start_ = true;
+      } else if (in_start_ && c != ' ' && c != '\t' && c != '\r') {
+        start_.push_back(c);
+        if (std::string_view("null").substr(0, start_.size()) != start_) {
+          in_start_ = false;
+        } else if (start_.size() == 4) {
+          return InvalidArgument("line ", line_, ": a JSON line must be an object, not null");
+        }
+      }
+    }
+    return arrow::Status::OK();
+  }
+
+  std::shared_ptr<arrow::io::InputStream> inner_;
+  int64_t line_ = 1;
+  std::string start_;  // the line's first non-blank characters, while they spell a prefix of "null"
+  bool in_start_ = true;
+};
+
 // Keeps the Parquet file reader alive as long as the batch reader it made.
 class OwningReader : public arrow::RecordBatchReader {
  public:
@@ -227,7 +275,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
       }
       parse.explicit_schema = arrow::schema(fields);
       parse.unexpected_field_behavior = arrow::json::UnexpectedFieldBehavior::InferType;
-      auto reader = arrow::json::StreamingReader::Make(file, read, parse);
+      auto reader = arrow::json::StreamingReader::Make(std::make_shared<JsonLinesGuard>(file), read, parse);
       if (!reader.ok()) {
         // An input with no rows at all is an empty input, not an error.
         if (reader.status().message().find("Empty JSON stream") != std::string::npos) {
