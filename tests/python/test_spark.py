@@ -230,3 +230,32 @@ def test_commit_by_another_writer_between_plan_and_commit(spark, target):
     rows = target.scan().to_arrow()
     assert rows.num_rows == 501
     assert "other" in rows["key"].to_pylist()
+
+
+def test_file_uri(spark, table):
+    uri = "file://" + table.uri
+    assert_same(read(spark, uri, versionAsOf=2, targetBytes=4096).toArrow(), table.scan(version=2).to_arrow())
+
+
+def test_s3_with_storage_options(spark, s3_server):
+    """Option keys other than bazof's are storage options, in the driver and every task."""
+    import uuid
+
+    from conftest import S3_BUCKET
+    from s3_server import TEST_KEY_ID, TEST_SECRET
+
+    opts = {"endpoint": s3_server.endpoint, "access_key_id": TEST_KEY_ID, "secret_access_key": TEST_SECRET,
+            "region": "us-east-1"}
+    uri = f"s3://{S3_BUCKET}/spark-{uuid.uuid4().hex[:8]}/t"
+    t = bazof.create_table(uri, pa.schema([("v", pa.int64()), ("note", pa.string())]), storage_options=opts)
+    w = _events(spark, 800, parts=2).write.format("bazof").mode("append")
+    for k, v in opts.items():
+        w = w.option(k, v)
+    w.save(uri)
+    t.refresh()
+    assert t.version == 1
+    got = read(spark, uri, **opts).toArrow()
+    assert got.num_rows == 500
+    assert_same(got, t.scan().to_arrow())
+    with pytest.raises(Exception, match="(?i)secret|access|denied|forbidden|signature|credential"):
+        read(spark, uri, **{**opts, "secret_access_key": "wrong", "max_attempts": "1"}).collect()
