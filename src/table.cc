@@ -300,7 +300,41 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
     }
   }
 
+  // A split's key range narrows whatever the options and filter allowed.
+  if (o.encoded_key_lower && (!ro.key_lower || *ro.key_lower < *o.encoded_key_lower)) {
+    ro.key_lower = o.encoded_key_lower;
+  }
+  if (o.encoded_key_upper && (!ro.key_upper || *o.encoded_key_upper < *ro.key_upper)) {
+    ro.key_upper = o.encoded_key_upper;
+  }
+  if (o.all_events) {
+    if (out_schema->num_fields() != shape->output_schema->num_fields()) {
+      return InvalidArgument("all-events scans: the filter may name only returned columns");
+    }
+    ro.mode = read::MergeMode::kAllEvents;
+    arrow::FieldVector fields = out_schema->fields();
+    fields.push_back(arrow::field(kDeletedColumn, arrow::boolean(), false));
+    fields.push_back(arrow::field(kVersionColumn, arrow::int64(), false));
+    out_schema = arrow::schema(std::move(fields));
+  }
+
   auto plan = planning::PlanScan(*snap, o.as_of);
+  if (ro.key_lower || ro.key_upper) {
+    // Files whose recorded key range misses the scan's are not opened.
+    std::vector<planning::PlannedFile> kept;
+    for (auto& f : plan.files) {
+      if (f.ref.min_key.size() == key_types.size() && f.ref.max_key.size() == key_types.size()) {
+        auto lo = codec.EncodeScalars(f.ref.min_key);
+        auto hi = codec.EncodeScalars(f.ref.max_key);
+        if (lo.ok() && hi.ok() &&
+            ((ro.key_upper && *lo >= *ro.key_upper) || (ro.key_lower && *hi < *ro.key_lower))) {
+          continue;
+        }
+      }
+      kept.push_back(std::move(f));
+    }
+    plan.files = std::move(kept);
+  }
   return std::make_shared<ScanImpl>(table_->storage(), std::move(shape), std::move(plan), std::move(ro),
                                     std::move(bound), std::move(out_schema));
 }

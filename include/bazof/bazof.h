@@ -275,6 +275,57 @@ BAZOF_C_EXPORT bazof_code bazof_table_delete(bazof_table* table, const char* con
                                              const char* event_time, int64_t* out_version,
                                              char** error);
 
+/* ---- Distribution: scan splits and staged commits ------------------------ */
+
+/* Engines read a table in parallel by planning splits on one process and
+ * reading each split anywhere, and write it by staging files on many
+ * processes and committing them on one (docs/spec.md, "Scan splits" and
+ * "Staged commits"). Splits and staged descriptors cross this API as JSON
+ * text (UTF-8, NUL-terminated) that may be shipped between processes. */
+
+/* Frees an array of n strings returned by this API (and the strings). */
+BAZOF_C_EXPORT void bazof_strings_free(char** strings, size_t n);
+
+/* Plans the scan `options` describes (as-of, version, columns; options may
+ * be NULL; key lists and key ranges are refused: BAZOF_INVALID_ARGUMENT) as
+ * splits: key ranges of the version pinned now, in key order, which
+ * together return exactly the scan's rows with no key in two splits.
+ * `target_bytes` <= 0: 128 MiB per split (or, with max_splits, the data cut
+ * into max_splits parts); `max_splits` <= 0: no limit. *out_splits is an
+ * array of *out_n JSON texts, freed with bazof_strings_free. */
+BAZOF_C_EXPORT bazof_code bazof_table_plan_splits(const bazof_table* table,
+                                                  const bazof_scan_options* options,
+                                                  int64_t target_bytes, int32_t max_splits,
+                                                  char*** out_splits, size_t* out_n, char** error);
+
+/* Reads one split (its JSON text, from any process that planned it on the
+ * same table) as a stream like bazof_table_scan's. A malformed split is
+ * BAZOF_INVALID_ARGUMENT; a pinned version vacuum removed, BAZOF_NOT_FOUND. */
+BAZOF_C_EXPORT bazof_code bazof_table_scan_split(const bazof_table* table, const char* split_json,
+                                                 struct ArrowArrayStream* out, char** error);
+
+/* Writes every row of `input` (as bazof_table_append takes it) as data files
+ * of the table without committing them; *out_staged is the descriptor's JSON
+ * (free with bazof_string_free). `task` (>= 0) orders descriptors at commit:
+ * on equal (key, event time) the row of the higher task wins. The stream is
+ * consumed: this call releases it, also on error. */
+BAZOF_C_EXPORT bazof_code bazof_table_stage(const bazof_table* table, struct ArrowArrayStream* input,
+                                            int64_t task, char** out_staged, char** error);
+
+/* Commits the files of n staged descriptors (JSON texts) as ONE version
+ * (operation may be NULL: "append"); *out_version (may be NULL) is the new
+ * version, or -1 when they held no rows and nothing was committed.
+ * BAZOF_CONFLICT if the table's schema changed since staging;
+ * BAZOF_INVALID_ARGUMENT for a malformed descriptor or a missing file. */
+BAZOF_C_EXPORT bazof_code bazof_table_commit_staged(bazof_table* table, const char* const* staged_json,
+                                                    size_t n, const char* operation,
+                                                    int64_t* out_version, char** error);
+
+/* Deletes the files of n uncommitted staged descriptors (idempotent). */
+BAZOF_C_EXPORT bazof_code bazof_table_abort_staged(const bazof_table* table,
+                                                   const char* const* staged_json, size_t n,
+                                                   char** error);
+
 #ifdef __cplusplus
 }
 #endif

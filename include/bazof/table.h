@@ -96,6 +96,17 @@ struct ScanOptions {
   /// which keys and row groups are read. The filter applies to the as-of
   /// result (each key's winning event), never to the events before merging.
   std::optional<arrow::compute::Expression> filter;
+  /// Keep only keys in [encoded_key_lower, encoded_key_upper): lower
+  /// inclusive, upper exclusive, nullopt = unbounded; keys in their encoded
+  /// form (docs/spec.md, "Scan splits"), as splits carry them. Files and row
+  /// groups outside the range are not read.
+  std::optional<std::string> encoded_key_lower, encoded_key_upper;
+  /// Every event up to as_of instead of each key's state: per key and event
+  /// time, the event that wins the tie there (tombstones included), in
+  /// (key, event time) order; the schema gains trailing `_bazof_deleted`
+  /// (bool) and `_bazof_version` (int64, the committing version) columns.
+  /// A filter then applies to each event and may name only returned columns.
+  bool all_events = false;
 };
 
 /// Builds a scan. Build() checks the options against the table.
@@ -114,7 +125,18 @@ class ScanBuilder {
   ScanBuilder& Filter(arrow::compute::Expression filter) { options_.filter = std::move(filter); return *this; }
   ScanBuilder& BatchSize(int64_t n) { options_.batch_size = n; return *this; }
   ScanBuilder& Threads(int n) { options_.threads = n; return *this; }
+  /// See ScanOptions::encoded_key_lower / encoded_key_upper.
+  ScanBuilder& EncodedKeyRange(std::optional<std::string> lower, std::optional<std::string> upper) {
+    options_.encoded_key_lower = std::move(lower);
+    options_.encoded_key_upper = std::move(upper);
+    return *this;
+  }
+  /// See ScanOptions::all_events.
+  ScanBuilder& AllEvents(bool on = true) { options_.all_events = on; return *this; }
   arrow::Result<std::shared_ptr<Scan>> Build() const;
+
+  const ScanOptions& options() const { return options_; }
+  const std::shared_ptr<const Table>& table() const { return table_; }
 
  private:
   std::shared_ptr<const Table> table_;

@@ -9,6 +9,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import pyarrow as pa
 
 from . import _arrow, _core
+from ._distribute import Split, StagedFiles, staged_texts
 from . import _maintenance as _m
 from ._errors import InvalidInput
 from ._maintenance import (ByteSizeLike, CompactResult, DurationLike, TypeLike, VacuumResult,
@@ -181,6 +182,46 @@ class Table:
         cols = None if columns is None else [str(c) for c in columns]
         return Scan(self._t.scan(as_of_us, version, cols, [], None, None, blob, threads, batch_size))
 
+    def plan_splits(self, as_of: Optional[EventTimeLike] = None, version: Optional[int] = None,
+                    columns: Optional[Sequence[str]] = None, filter: Optional[_arrow.FilterLike] = None,
+                    target_bytes: Optional[ByteSizeLike] = None, max_splits: Optional[int] = None, *,
+                    events: bool = False) -> list[Split]:
+        """The scan ``scan(as_of, version, columns, filter)`` would make, cut
+        into key ranges for other processes to read with :meth:`scan_split`.
+
+        The version is pinned now (the current one if None), so every split
+        reads the same snapshot however the table moves on. Splits are in key
+        order, disjoint and together cover every key: the union of their
+        results is the scan's result. Cut points come from the files' key
+        statistics (row groups, files) so that each split reads about
+        `target_bytes` ("128MiB" or bytes; default 128 MiB), or, with only
+        `max_splits`, about an equal share; never more than `max_splits`
+        splits. `events=True`: splits of the all-events stream (every event
+        up to `as_of`, each (key, event time) once, tombstones included, with
+        ``_bazof_deleted`` and ``_bazof_version`` columns) instead of the
+        as-of state. Reads metadata and Parquet footers only."""
+        as_of_us = None if as_of is None else to_micros(as_of, "as_of")
+        blob = None if filter is None else _arrow.serialize(_arrow.to_expression(filter))
+        if isinstance(columns, str):
+            raise InvalidInput("columns: expected a list of column names, not a string")
+        cols = None if columns is None else [str(c) for c in columns]
+        if version is not None:
+            version = _m.count(version, "version", 0)
+        size = None if target_bytes is None else _m.byte_size(target_bytes, "target_bytes")
+        count = None if max_splits is None else _m.count(max_splits, "max_splits", 1)
+        texts = self._t.plan_splits(as_of_us, version, cols, blob, size, count, bool(events))
+        return [Split(t) for t in texts]
+
+    def scan_split(self, split: Split | bytes | str, *, threads: int = 0, batch_size: int = 64 * 1024) -> Scan:
+        """Reads one split of :meth:`plan_splits` (planned in any process, on
+        the same table): a Scan like :meth:`scan` returns, restricted to the
+        split's key range, at the split's pinned version (NotFound if vacuum
+        removed it)."""
+        if not isinstance(split, Split):
+            split = Split.from_bytes(split)
+        return Scan(self._t.scan_split(split.to_json(), _m.count(threads, "threads", 0),
+                                       _m.count(batch_size, "batch_size", 1)))
+
     def to_pyarrow_dataset(self, as_of: Optional[EventTimeLike] = None, version: Optional[int] = None) -> Any:
         """A pyarrow Dataset of this table as of `as_of` / `version`: DuckDB and
         DataFusion query it with projection and filter pushdown into bazof."""
@@ -217,6 +258,40 @@ class Table:
         stream = _arrow.to_stream(data, self.schema).__arrow_c_stream__()
         committed, version, _rows, _files = self._t.append(stream, "append", "input")
         return version if committed else self.version
+
+    def stage(self, data: Any, task: int = 0, *, sequence: int = 0) -> StagedFiles:
+        """Writes the rows of `data` (anything :meth:`append` takes, with the
+        same checks and ``_deleted`` tombstones) as sorted data files under
+        the table, without committing them: nothing is visible until
+        :meth:`commit`. Any process may stage; ship the result (picklable, or
+        ``to_bytes()``) to the committer.
+
+        `task` (and `sequence` within a task) order staged files at commit: on
+        equal (key, event time), the row of the higher (task, sequence) wins;
+        within one stage() call the later row wins. No rows: a StagedFiles
+        with no files."""
+        stream = _arrow.to_stream(data, self.schema).__arrow_c_stream__()
+        task = _m.count(task, "task", 0)
+        sequence = _m.count(sequence, "sequence", 0)
+        return StagedFiles(self._t.stage(stream, task, sequence))
+
+    def commit(self, staged: Any, operation: str = "append") -> Optional[int]:
+        """Publishes the files of every StagedFiles in `staged` (from any
+        number of processes) as ONE new version and returns it; None when
+        they hold no rows (nothing is committed). Another writer's commit in
+        between is rebased over. Raises CommitConflict if the table's schema
+        changed since staging (stage again), InvalidInput if a staged file is
+        missing, altered or outside the table's data/."""
+        if not isinstance(operation, str) or not operation:
+            raise InvalidInput("operation: expected a non-empty string")
+        committed, version, _rows, _files = self._t.commit_staged(staged_texts(staged), operation)
+        return version if committed else None
+
+    def abort(self, staged: Any) -> None:
+        """Deletes the files of uncommitted StagedFiles (idempotent). Files of
+        a process that died are removed by :meth:`vacuum` after its grace
+        period."""
+        self._t.abort_staged(staged_texts(staged))
 
     def put(self, key: Any, event_time: EventTimeLike, **values: Any) -> int:
         """Sets `key`'s values from `event_time` on (one commit); value columns

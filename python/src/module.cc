@@ -27,6 +27,8 @@
 #include "bazof/error.h"
 #include "bazof/event_time.h"
 #include "bazof/inspect.h"
+#include "bazof/split.h"
+#include "bazof/stage.h"
 #include "bazof/table.h"
 #include "bazof/vacuum.h"
 #include "bazof/validate.h"
@@ -433,6 +435,98 @@ class PyTable {
     return {c.committed, c.version.value(), c.rows, c.files};
   }
 
+  /// Plans splits (bazof/split.h); each comes back as its JSON text.
+  std::vector<std::string> PlanSplits(std::optional<int64_t> as_of_micros, std::optional<int64_t> version,
+                                      std::optional<std::vector<std::string>> columns,
+                                      std::optional<nb::bytes> filter, std::optional<int64_t> target_bytes,
+                                      std::optional<int64_t> max_splits, bool events) const {
+    auto builder = table_->NewScan();
+    if (as_of_micros) builder.AsOf(EventTime::FromMicros(*as_of_micros));
+    if (version) {
+      if (*version < 0) throw CoreError{"invalid_argument", "version must be >= 0"};
+      builder.AtVersion(Version(*version));
+    }
+    if (columns) builder.Columns(std::move(*columns));
+    if (filter) {
+      auto buffer = arrow::Buffer::FromString(std::string(filter->c_str(), filter->size()));
+      auto expr = arrow::compute::Deserialize(std::move(buffer));
+      if (!expr.ok()) throw CoreError{"invalid_argument", "filter: " + expr.status().message()};
+      builder.Filter(*std::move(expr));
+    }
+    SplitOptions options;
+    options.target_bytes = target_bytes;
+    if (max_splits) {
+      if (*max_splits <= 0 || *max_splits > (1 << 30)) {
+        throw CoreError{"invalid_argument", "max_splits must be a positive count"};
+      }
+      options.max_splits = static_cast<int>(*max_splits);
+    }
+    options.kind = events ? SplitKind::kEvents : SplitKind::kScan;
+    arrow::Result<std::vector<Split>> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::PlanSplits(builder, options);
+    }
+    std::vector<std::string> out;
+    for (const auto& s : Get(std::move(r))) out.push_back(s.ToJson());
+    return out;
+  }
+
+  /// The scan of one split given as its JSON text.
+  PyScan ScanSplit(const std::string& split_json, int threads, int64_t batch_size) const {
+    auto split = Get(Split::FromJson(split_json));
+    if (batch_size <= 0) throw CoreError{"invalid_argument", "batch_size must be positive"};
+    arrow::Result<std::shared_ptr<bazof::Scan>> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::ReadSplit(*table_, split, threads, batch_size);
+    }
+    return PyScan(Get(std::move(r)));
+  }
+
+  /// Stages the rows of a stream (bazof/stage.h); returns the descriptor's JSON.
+  std::string Stage(nb::handle stream_capsule, int64_t task, int64_t sequence) const {
+    auto reader = ImportStream(stream_capsule);
+    StageOptions options;
+    options.task = task;
+    options.sequence = sequence;
+    options.source = "stage";
+    arrow::Result<StagedFiles> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::Stage(*table_, *reader, options);
+    }
+    return Get(Get(std::move(r)).ToJson());
+  }
+
+  /// Commits staged descriptors (JSON texts) as one version.
+  CommitTuple CommitStaged(const std::vector<std::string>& staged_json, const std::string& operation) {
+    std::vector<StagedFiles> staged;
+    for (const auto& j : staged_json) staged.push_back(Get(StagedFiles::FromJson(j)));
+    CommitStagedOptions options;
+    options.operation = operation;
+    arrow::Result<CommitResult> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::CommitStaged(table_, staged, options);
+    }
+    auto c = Get(std::move(r));
+    if (c.committed) Reopen();
+    return {c.committed, c.version.value(), c.rows, c.files};
+  }
+
+  /// Deletes the files of staged descriptors (JSON texts).
+  void AbortStaged(const std::vector<std::string>& staged_json) const {
+    std::vector<StagedFiles> staged;
+    for (const auto& j : staged_json) staged.push_back(Get(StagedFiles::FromJson(j)));
+    arrow::Status st;
+    {
+      nb::gil_scoped_release release;
+      st = bazof::AbortStaged(*table_, staged);
+    }
+    Check(st);
+  }
+
   /// Re-reads the table's current version (after our own or others' commits).
   void Reopen() {
     arrow::Result<std::shared_ptr<Table>> r;
@@ -463,6 +557,37 @@ nb::object ParseType(const std::string& text, const std::string& what) {
   auto t = metadata::ParseTypeName(text);
   if (!t.ok()) throw CoreError{"invalid_argument", what + ": " + t.status().message()};
   return SchemaCapsule(*arrow::schema({arrow::field("type", *t)}));
+}
+
+/// A split's JSON text -> its fields (checked), for bazof.Split.
+nb::dict SplitInfo(const std::string& text) {
+  auto s = Get(Split::FromJson(text));
+  nb::dict d;
+  d["kind"] = s.kind == SplitKind::kEvents ? "events" : "scan";
+  d["version"] = s.version.value();
+  d["index"] = s.index;
+  d["count"] = s.count;
+  d["estimated_bytes"] = s.estimated_bytes;
+  d["estimated_rows"] = s.estimated_rows;
+  d["files"] = s.files;
+  d["table"] = s.table;
+  d["json"] = s.ToJson();
+  return d;
+}
+
+/// A staged descriptor's JSON text -> its fields (checked), for bazof.StagedFiles.
+nb::dict StagedInfo(const std::string& text) {
+  auto s = Get(StagedFiles::FromJson(text));
+  std::vector<std::string> files;
+  for (const auto& f : s.files) files.push_back(f.path);
+  nb::dict d;
+  d["table"] = s.table;
+  d["staged_against"] = s.staged_against.value();
+  d["task"] = s.task;
+  d["sequence"] = s.sequence;
+  d["rows"] = s.rows;
+  d["files"] = files;
+  return d;
 }
 
 }  // namespace
@@ -521,5 +646,14 @@ NB_MODULE(_core, m) {
            nb::arg("grace_micros"), nb::arg("dry_run"))
       .def("alter", &PyTable::Alter, nb::arg("op"), nb::arg("a"), nb::arg("b"), nb::arg("type").none(),
            nb::arg("nullable"))
+      .def("plan_splits", &PyTable::PlanSplits, nb::arg("as_of").none(), nb::arg("version").none(),
+           nb::arg("columns").none(), nb::arg("filter").none(), nb::arg("target_bytes").none(),
+           nb::arg("max_splits").none(), nb::arg("events"))
+      .def("scan_split", &PyTable::ScanSplit, nb::arg("split"), nb::arg("threads"), nb::arg("batch_size"))
+      .def("stage", &PyTable::Stage, nb::arg("stream"), nb::arg("task"), nb::arg("sequence"))
+      .def("commit_staged", &PyTable::CommitStaged, nb::arg("staged"), nb::arg("operation"))
+      .def("abort_staged", &PyTable::AbortStaged, nb::arg("staged"))
       .def("reopen", &PyTable::Reopen);
+  m.def("split_info", &SplitInfo, nb::arg("json"), "A split's JSON -> its fields (checked).");
+  m.def("staged_info", &StagedInfo, nb::arg("json"), "A staged descriptor's JSON -> its fields (checked).");
 }

@@ -16,6 +16,7 @@
 #include "io/storage.h"
 #include "metadata/properties.h"
 #include "metadata/types.h"
+#include "write/append_internal.h"
 #include "write/commit.h"
 #include "write/data_file_writer.h"
 
@@ -171,21 +172,12 @@ class Normalizer {
   int64_t rows_seen_ = 0;
 };
 
-bool SameColumns(const std::vector<ColumnSpec>& a, const std::vector<ColumnSpec>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].name != b[i].name || a[i].id != b[i].id || !a[i].type->Equals(*b[i].type)) return false;
-  }
-  return true;
-}
-
-bool SameSchema(const TableSchema& a, const TableSchema& b) {
-  return SameColumns(a.key_columns, b.key_columns) && SameColumns({a.event_time}, {b.event_time}) &&
-         SameColumns(a.value_columns, b.value_columns);
-}
-
 // Sorts a chunk by (key, event time), stably: equal rows keep input order,
 // so the later row stays later and wins ties.
+// g++ 12 reports a false maybe-uninitialized in SortKey's FieldRef move here
+// (depending on what it inlines); the variant is always initialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 arrow::Result<std::shared_ptr<arrow::Table>> SortChunk(const std::shared_ptr<arrow::Table>& chunk,
                                                        const TableSchema& schema) {
   std::vector<arrow::compute::SortKey> keys;
@@ -204,6 +196,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> SortChunk(const std::shared_ptr<arr
   ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(batch, indices));
   return arrow::Table::FromRecordBatches({sorted.record_batch()});
 }
+#pragma GCC diagnostic pop
 
 // The next snapshot: everything of `base` plus `files`, all filed together
 // in their order under the segment with the greatest start <= their earliest
@@ -249,6 +242,93 @@ void MaybeAutoCompact(const std::shared_ptr<Table>& table, const Snapshot& commi
 
 }  // namespace
 
+namespace write {
+
+static bool SameColumns(const std::vector<ColumnSpec>& a, const std::vector<ColumnSpec>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].id != b[i].id || !a[i].type->Equals(*b[i].type)) return false;
+  }
+  return true;
+}
+
+bool SameSchema(const TableSchema& a, const TableSchema& b) {
+  return SameColumns(a.key_columns, b.key_columns) && SameColumns({a.event_time}, {b.event_time}) &&
+         SameColumns(a.value_columns, b.value_columns);
+}
+
+arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchema& schema,
+                                            arrow::RecordBatchReader& rows, const std::string& source,
+                                            int64_t chunk_rows_limit, Version planned) {
+  ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
+  auto& storage = *table.storage();
+  Normalizer normalizer(schema, source, table.location());
+  WrittenFiles out;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> chunk;
+  int64_t chunk_rows = 0;
+  auto flush = [&]() -> arrow::Status {
+    if (chunk_rows == 0) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches(normalizer.schema(), chunk));
+    chunk.clear();
+    chunk_rows = 0;
+    ARROW_ASSIGN_OR_RAISE(auto sorted, SortChunk(t, schema));
+    auto name = NewDataFileName(planned);
+    ARROW_ASSIGN_OR_RAISE(auto ref, WriteDataFile(storage, schema, name, sorted, planned));
+    ARROW_RETURN_NOT_OK(storage.Sync(name));
+    out.files.push_back(std::move(ref));
+    return arrow::Status::OK();
+  };
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    auto st = rows.ReadNext(&batch);
+    if (!st.ok()) return WithContext(st, source + ": ");
+    if (!batch) break;
+    if (batch->num_rows() == 0) continue;
+    ARROW_ASSIGN_OR_RAISE(auto normalized, normalizer.Normalize(*batch));
+    chunk.push_back(std::move(normalized));
+    chunk_rows += batch->num_rows();
+    out.rows += batch->num_rows();
+    if (chunk_rows >= chunk_rows_limit) ARROW_RETURN_NOT_OK(flush());
+  }
+  ARROW_RETURN_NOT_OK(flush());
+  return out;
+}
+
+arrow::Result<CommitResult> CommitFiles(const std::shared_ptr<Table>& table,
+                                        std::shared_ptr<const Snapshot> base, const TableSchema& schema,
+                                        const std::vector<DataFileRef>& files, int64_t rows,
+                                        const std::string& operation, int max_attempts) {
+  auto& storage = *table->storage();
+  CommitInfo commit{operation, "", rows, {}, {}};
+  for (const auto& f : files) commit.files_added.push_back(f.path);
+  for (int attempt = 1;; ++attempt) {
+    // The files were written for `schema`; a concurrent schema change would
+    // need them rewritten, so refuse rather than guess.
+    if (!SameSchema(base->schema, schema)) {
+      return Conflict("table '", table->location(), "': schema changed since the files were written (version ",
+                      base->version.value(), " has another schema)");
+    }
+    commit.timestamp = WallClockNow();
+    Snapshot next = NextSnapshot(*base, files, Version(base->version.value() + 1), commit);
+    auto st = CommitSnapshot(storage, next);
+    if (st.ok()) {
+      CommitResult result{true, next.version, rows, static_cast<int64_t>(files.size())};
+      MaybeAutoCompact(table, next, &result);
+      return result;
+    }
+    if (ErrorKindOf(st) != ErrorKind::kConflict || attempt >= max_attempts) {
+      return WithContext(st, "commit of '" + table->location() + "': ");
+    }
+    // Another writer committed first. An append does not depend on what it
+    // read, so it rebases onto the newest version and tries again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
+    ARROW_ASSIGN_OR_RAISE(auto fresh, Table::Open(table->storage()));
+    base = fresh->current_snapshot();
+  }
+}
+
+}  // namespace write
+
 arrow::Result<CommitResult> Append(const std::shared_ptr<Table>& table,
                                    arrow::RecordBatchReader& rows, const AppendOptions& options) {
   ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
@@ -260,68 +340,13 @@ arrow::Result<CommitResult> Append(const std::shared_ptr<Table>& table,
   if (snapshot->segments.empty()) {
     return Corruption("table '", table->location(), "': snapshot has no segment to file deltas under");
   }
-  auto& storage = *table->storage();
-  const TableSchema& schema = snapshot->schema;
-  Normalizer normalizer(schema, options.source, table->location());
-
   // Data files carry no version, so the name's version is only a hint.
   const Version planned(snapshot->version.value() + 1);
-  std::vector<DataFileRef> files;
-  std::vector<std::shared_ptr<arrow::RecordBatch>> chunk;
-  int64_t chunk_rows = 0, total_rows = 0;
-  auto flush = [&]() -> arrow::Status {
-    if (chunk_rows == 0) return arrow::Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches(normalizer.schema(), chunk));
-    chunk.clear();
-    chunk_rows = 0;
-    ARROW_ASSIGN_OR_RAISE(auto sorted, SortChunk(t, schema));
-    auto name = write::NewDataFileName(planned);
-    ARROW_ASSIGN_OR_RAISE(auto ref, write::WriteDataFile(storage, schema, name, sorted, planned));
-    ARROW_RETURN_NOT_OK(storage.Sync(name));
-    files.push_back(std::move(ref));
-    return arrow::Status::OK();
-  };
-  while (true) {
-    std::shared_ptr<arrow::RecordBatch> batch;
-    auto st = rows.ReadNext(&batch);
-    if (!st.ok()) return WithContext(st, options.source + ": ");
-    if (!batch) break;
-    if (batch->num_rows() == 0) continue;
-    ARROW_ASSIGN_OR_RAISE(auto normalized, normalizer.Normalize(*batch));
-    chunk.push_back(std::move(normalized));
-    chunk_rows += batch->num_rows();
-    total_rows += batch->num_rows();
-    if (chunk_rows >= options.chunk_rows) ARROW_RETURN_NOT_OK(flush());
-  }
-  ARROW_RETURN_NOT_OK(flush());
-  if (total_rows == 0) return CommitResult{};
-
-  CommitInfo commit{options.operation, "", total_rows, {}, {}};
-  for (const auto& f : files) commit.files_added.push_back(f.path);
-  std::shared_ptr<const Snapshot> base = snapshot;
-  for (int attempt = 1;; ++attempt) {
-    commit.timestamp = write::WallClockNow();
-    Snapshot next = NextSnapshot(*base, files, Version(base->version.value() + 1), commit);
-    auto st = write::CommitSnapshot(storage, next);
-    if (st.ok()) {
-      CommitResult result{true, next.version, total_rows, static_cast<int64_t>(files.size())};
-      MaybeAutoCompact(table, next, &result);
-      return result;
-    }
-    if (ErrorKindOf(st) != ErrorKind::kConflict || attempt >= options.max_attempts) {
-      return WithContext(st, "commit of '" + table->location() + "': ");
-    }
-    // Another writer committed first. An append does not depend on what it
-    // read, so it rebases onto the newest version and tries again.
-    std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
-    ARROW_ASSIGN_OR_RAISE(auto fresh, Table::Open(table->storage()));
-    base = fresh->current_snapshot();
-    // The files were written for `schema`; a concurrent schema change would
-    // need them rewritten, so refuse rather than guess.
-    if (!SameSchema(base->schema, schema)) {
-      return Conflict("table '", table->location(), "': schema changed during the append");
-    }
-  }
+  ARROW_ASSIGN_OR_RAISE(auto written, write::WriteInputFiles(*table, snapshot->schema, rows, options.source,
+                                                             options.chunk_rows, planned));
+  if (written.rows == 0) return CommitResult{};
+  return write::CommitFiles(table, snapshot, snapshot->schema, written.files, written.rows, options.operation,
+                            options.max_attempts);
 }
 
 }  // namespace bazof

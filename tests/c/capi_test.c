@@ -625,6 +625,98 @@ static void test_writes(void) {
   bazof_table_free(copy);
 }
 
+/* Splits: planned on one handle, read (as JSON text) on another; their rows
+ * together are the scan's. Staged commits: two stages, one version, the
+ * later task winning the tie; abort; malformed descriptors refused. */
+static void test_splits_and_staged_commits(void) {
+  bazof_table *t = NULL, *reader = NULL;
+  char* err = NULL;
+  char** splits = NULL;
+  size_t n = 0, i;
+  int64_t version = 0;
+  const char* key_col[] = {"k"};
+  const char* v_col[] = {"v"};
+  char rows[8192], all[8192], stream_error[1024];
+  struct ArrowArrayStream stream;
+  char *staged[3] = {NULL, NULL, NULL};
+  const char* bad_staged[] = {"{\"staged_format\": 1}"};
+  bazof_scan_options* o = bazof_scan_options_new();
+
+  CHECK_OK(bazof_table_create(g_tmp, "dist", "k:string,v:int64", key_col, 1, NULL, &t, &err), err);
+  /* Stage two tasks' rows (from scans of a scratch table), commit as one version. */
+  {
+    bazof_table* src = NULL;
+    const char* keys1[] = {"a"};
+    const char* keys2[] = {"b"};
+    const char* v1[] = {"1"};
+    const char* v2[] = {"2"};
+    CHECK_OK(bazof_table_create(g_tmp, "src", "k:string,v:int64", key_col, 1, NULL, &src, &err), err);
+    CHECK_OK(bazof_table_put(src, key_col, keys1, 1, "2024-01-01", v_col, v1, 1, NULL, &err), err);
+    CHECK_OK(bazof_table_scan(src, NULL, &stream, &err), err);
+    CHECK_OK(bazof_table_stage(t, &stream, 1, &staged[0], &err), err);
+    CHECK(stream.release == NULL, "stage consumed the stream");
+    CHECK_OK(bazof_table_put(src, key_col, keys1, 1, "2024-01-01", v_col, v2, 1, NULL, &err), err);
+    CHECK_OK(bazof_table_put(src, key_col, keys2, 1, "2024-01-01", v_col, v2, 1, NULL, &err), err);
+    CHECK_OK(bazof_table_scan(src, NULL, &stream, &err), err);
+    CHECK_OK(bazof_table_stage(t, &stream, 0, &staged[1], &err), err);
+    bazof_table_free(src);
+  }
+  CHECK(staged[0] && strstr(staged[0], "staged_format") != NULL, "descriptor: %s", staged[0] ? staged[0] : "-");
+  CHECK(bazof_table_current_version(t) == 0, "staging commits nothing");
+  CHECK_OK(bazof_table_commit_staged(t, (const char* const*)staged, 2, NULL, &version, &err), err);
+  CHECK(version == 1 && bazof_table_current_version(t) == 1, "one version: %lld", (long long)version);
+  /* Task 1 staged a=1, task 0 staged a=2: the later task wins the tie. */
+  CHECK(strcmp(scan_rows(t, NULL, "k", "v"), "a:1,b:2") == 0, "ties: %s", scan_rows(t, NULL, "k", "v"));
+  CHECK_ERR(bazof_table_commit_staged(t, bad_staged, 1, NULL, &version, &err), BAZOF_INVALID_ARGUMENT,
+            err, "staged");
+  CHECK(version == -1, "no version on error");
+  /* Abort deletes; committing afterwards is refused. */
+  make_fake(&stream, 0);
+  CHECK_ERR(bazof_table_stage(t, &stream, 0, &staged[2], &err), BAZOF_INVALID_ARGUMENT, err, "missing key column");
+  CHECK(g_fake.released == 1, "refused stage released the stream");
+  CHECK_OK(bazof_table_scan(t, NULL, &stream, &err), err);
+  CHECK_OK(bazof_table_stage(t, &stream, 0, &staged[2], &err), err);
+  CHECK_OK(bazof_table_abort_staged(t, (const char* const*)&staged[2], 1, &err), err);
+  CHECK_OK(bazof_table_abort_staged(t, (const char* const*)&staged[2], 1, &err), err);
+  CHECK_ERR(bazof_table_commit_staged(t, (const char* const*)&staged[2], 1, "x", &version, &err),
+            BAZOF_INVALID_ARGUMENT, err, "does not exist");
+
+  /* More keys, then splits. */
+  for (i = 0; i < 40; ++i) {
+    char key[16];
+    const char* kp[1];
+    const char* vp[] = {"7"};
+    snprintf(key, sizeof key, "k%02u", (unsigned)i);
+    kp[0] = key;
+    CHECK_OK(bazof_table_put(t, key_col, kp, 1, "2024-01-02", v_col, vp, 1, NULL, &err), err);
+  }
+  CHECK_OK(bazof_table_plan_splits(t, NULL, 0, 4, &splits, &n, &err), err);
+  CHECK(n >= 2 && n <= 4, "splits: %u", (unsigned)n);
+  CHECK_OK(bazof_table_open(g_tmp, "dist", NULL, NULL, 0, &reader, &err), err);
+  all[0] = '\0';
+  for (i = 0; i < n; ++i) {
+    CHECK(strstr(splits[i], "split_format") != NULL, "split json: %s", splits[i]);
+    CHECK_OK(bazof_table_scan_split(reader, splits[i], &stream, &err), err);
+    read_rows(&stream, "k", "v", rows, sizeof rows, stream_error, sizeof stream_error);
+    if (rows[0]) {
+      if (all[0]) strncat(all, ",", sizeof all - strlen(all) - 1);
+      strncat(all, rows, sizeof all - strlen(all) - 1);
+    }
+  }
+  CHECK(strcmp(all, scan_rows(t, NULL, "k", "v")) == 0, "union of splits: %s", all);
+  bazof_strings_free(splits, n);
+  CHECK_ERR(bazof_table_scan_split(reader, "{\"split_format\": 1}", &stream, &err), BAZOF_INVALID_ARGUMENT,
+            err, "version");
+  CHECK_ERR(bazof_table_scan_split(reader, "not json", &stream, &err), BAZOF_INVALID_ARGUMENT, err, "JSON");
+  CHECK_OK(bazof_scan_options_set_key_in(o, key_col, 1, &err), err);
+  CHECK_ERR(bazof_table_plan_splits(t, o, 0, 0, &splits, &n, &err), BAZOF_INVALID_ARGUMENT, err, "filter");
+
+  for (i = 0; i < 3; ++i) bazof_string_free(staged[i]);
+  bazof_scan_options_free(o);
+  bazof_table_free(t);
+  bazof_table_free(reader);
+}
+
 static int remove_entry(const char* path, const struct stat* sb, int flag, struct FTW* ftw) {
   (void)sb;
   (void)flag;
@@ -647,6 +739,7 @@ int main(void) {
   test_fixture_table0();
   test_fixture_azof_table1();
   test_writes();
+  test_splits_and_staged_commits();
 
   nftw(g_tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   printf("%d checks, %d failed\n", g_checks, g_failures);

@@ -1,0 +1,89 @@
+// Scan splits: one pinned scan cut into key ranges that other processes (or
+// machines) read independently (docs/spec.md, "Scan splits"). Engines such as
+// Spark and Ray plan splits on a driver and ship them to workers as JSON.
+#pragma once
+
+#include <arrow/result.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bazof/event_time.h"
+#include "bazof/snapshot.h"
+#include "bazof/table.h"
+
+namespace bazof {
+
+/// Version of the split JSON this build writes and reads.
+inline constexpr int kSplitFormat = 1;
+
+/// What a split reads.
+enum class SplitKind {
+  kScan,    ///< each key's state as of the split's as-of (ScanBuilder's result)
+  kEvents,  ///< every event up to as-of (ScanOptions::all_events)
+};
+
+/// One key range of a pinned scan. Plain data: copy it, serialize it, read it
+/// anywhere the table is reachable. The scan is pinned to `version`, so every
+/// reader sees the same snapshot even if the table moves on.
+struct Split {
+  SplitKind kind = SplitKind::kScan;
+  Version version;                                  ///< the table version read
+  EventTime as_of = EventTime::Max();               ///< inclusive; Max() = latest
+  std::optional<std::vector<std::string>> columns;  ///< nullopt = all value columns
+  std::optional<std::string> filter;                ///< arrow::compute::Serialize bytes
+  /// Key range [lower, upper) in the encoded key form (docs/spec.md, "Scan
+  /// splits"); nullopt = unbounded on that side.
+  std::optional<std::string> lower, upper;
+  int index = 0;  ///< position among the planned splits (key order)
+  int count = 1;  ///< number of planned splits
+  /// Informational: estimated bytes and rows read (from file and row-group
+  /// statistics) and the data files whose key range meets the split's.
+  int64_t estimated_bytes = 0, estimated_rows = 0;
+  std::vector<std::string> files;
+  std::string table;  ///< informational: where the table was when planned
+
+  /// JSON text (UTF-8) with a "split_format" field; byte strings as hex.
+  std::string ToJson() const;
+  /// Parses ToJson()'s output. kInvalidArgument naming the field for
+  /// anything malformed (never a crash); newer split_format values refused.
+  static arrow::Result<Split> FromJson(std::string_view json);
+};
+
+/// How PlanSplits cuts the key space.
+struct SplitOptions {
+  /// Bytes of data files each split should read (estimated). nullopt: 128
+  /// MiB, or, when max_splits is set, the data cut into max_splits parts.
+  std::optional<int64_t> target_bytes;
+  /// At most this many splits (nullopt = no limit).
+  std::optional<int> max_splits;
+  SplitKind kind = SplitKind::kScan;
+};
+
+/// Plans the scan `scan` describes (as-of, version, columns, filter; key_in,
+/// key_min/key_max are folded into the filter semantics only through
+/// `filter`: set those via Filter()) as splits covering the whole key space
+/// in key order: disjoint ranges, the first open below, the last open above,
+/// so that the union of the splits' results is the scan's result and no key
+/// is in two splits. Cut points come from the key statistics of the files the
+/// scan reads (Parquet row-group min/max where present, else the snapshot's
+/// per-file min/max keys), so that each split reads about target_bytes.
+/// Reads snapshot metadata and Parquet footers, no data pages. The version
+/// is resolved now (current version when the scan names none).
+/// kInvalidArgument when the builder has key_in / key_min / key_max (use a
+/// filter) or bad options.
+arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& scan, const SplitOptions& options = {});
+
+/// The scan of one split on `table` (opened anywhere on the same storage):
+/// the same Scan as ScanBuilder::Build() returns for the split's options,
+/// restricted to its key range, at its pinned version (kNotFound, "... was
+/// vacuumed ...", if that version is gone). `threads` and `batch_size` as in
+/// ScanOptions.
+arrow::Result<std::shared_ptr<Scan>> ReadSplit(const Table& table, const Split& split, int threads = 0,
+                                               int64_t batch_size = 64 * 1024);
+
+}  // namespace bazof

@@ -1,0 +1,42 @@
+// The two halves of an append, shared with staged commits (stage.cc):
+// writing sorted data files, and committing files as one version.
+#pragma once
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bazof/snapshot.h"
+#include "bazof/table.h"
+#include "bazof/write.h"
+
+namespace bazof::write {
+
+/// Data files written from an input, in write order.
+struct WrittenFiles {
+  std::vector<DataFileRef> files;
+  int64_t rows = 0;
+};
+
+/// Normalizes, validates, sorts (stably, by key then event time) and writes
+/// every row of `rows` as data files of `schema` under data/ (names for
+/// version `planned`), chunk_rows rows at a time. Errors name `source`.
+arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchema& schema,
+                                            arrow::RecordBatchReader& rows, const std::string& source,
+                                            int64_t chunk_rows, Version planned);
+
+/// True if both schemas have the same columns (names, ids, types) in order.
+bool SameSchema(const TableSchema& a, const TableSchema& b);
+
+/// Commits `files` (written for `schema`, in tie order) as one new version
+/// over `base`, rebasing onto newer versions up to max_attempts times;
+/// kConflict if the table's schema is no longer `schema`.
+arrow::Result<CommitResult> CommitFiles(const std::shared_ptr<Table>& table,
+                                        std::shared_ptr<const Snapshot> base, const TableSchema& schema,
+                                        const std::vector<DataFileRef>& files, int64_t rows,
+                                        const std::string& operation, int max_attempts);
+
+}  // namespace bazof::write

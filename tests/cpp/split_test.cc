@@ -1,0 +1,294 @@
+// Scan splits: on random tables (appends with late events, ties, deletes,
+// compaction), the union of the splits' results is the unsplit scan for many
+// (as-of, version, filter, target) combinations, no key is in two splits,
+// splits survive JSON, and each split reads only its share of the files.
+#include <arrow/compute/api.h>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+#include "bazof/compact.h"
+#include "bazof/error.h"
+#include "bazof/split.h"
+#include "bazof/vacuum.h"
+#include "bazof/write.h"
+#include "table_builder.h"
+#include "test_util.h"
+
+namespace bazof::testing {
+namespace {
+
+namespace cp = arrow::compute;
+
+// Rows of a result as text lines "key|time|value[|deleted|version]", in order.
+arrow::Result<std::vector<std::string>> Rows(const std::shared_ptr<Scan>& scan) {
+  ARROW_ASSIGN_OR_RAISE(auto t, scan->ToTable());
+  ARROW_ASSIGN_OR_RAISE(t, t->CombineChunks());
+  std::vector<std::string> out(t->num_rows());
+  for (int c = 0; c < t->num_columns(); ++c) {
+    for (int64_t r = 0; r < t->num_rows(); ++r) {
+      ARROW_ASSIGN_OR_RAISE(auto s, t->column(c)->GetScalar(r));
+      out[r] += (c ? "|" : "") + s->ToString();
+    }
+  }
+  return out;
+}
+
+std::string KeyOf(const std::string& row) { return row.substr(0, row.find('|')); }
+
+// Reads every split (through its JSON, as another process would) and checks
+// the union against the unsplit scan.
+void CheckSplits(const std::shared_ptr<Table>& table, const ScanBuilder& builder, const SplitOptions& options,
+                 const std::string& what) {
+  ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(builder, options));
+  ASSERT_FALSE(splits.empty()) << what;
+  if (options.max_splits) {
+    ASSERT_LE(static_cast<int>(splits.size()), *options.max_splits) << what;
+  }
+  ScanBuilder whole = builder;
+  whole.AtVersion(splits[0].version).AllEvents(options.kind == SplitKind::kEvents);
+  ASSERT_OK_AND_ASSIGN(auto whole_scan, whole.Build());
+  ASSERT_OK_AND_ASSIGN(auto expected, Rows(whole_scan));
+  ASSERT_OK_AND_ASSIGN(auto reopened, Table::Open(table->storage()));
+  std::vector<std::string> got;
+  std::optional<std::string> prev_upper;
+  for (size_t i = 0; i < splits.size(); ++i) {
+    const Split& planned = splits[i];
+    ASSERT_EQ(planned.index, static_cast<int>(i));
+    ASSERT_EQ(planned.count, static_cast<int>(splits.size()));
+    // Ranges tile the key space in order.
+    ASSERT_EQ(planned.lower, prev_upper) << what;
+    if (i + 1 == splits.size()) {
+      ASSERT_FALSE(planned.upper) << what;
+    }
+    prev_upper = planned.upper;
+    ASSERT_OK_AND_ASSIGN(auto split, Split::FromJson(planned.ToJson()));
+    ASSERT_EQ(split.ToJson(), planned.ToJson());
+    ASSERT_OK_AND_ASSIGN(auto scan, ReadSplit(*reopened, split, 1 + static_cast<int>(i % 2), 7));
+    ASSERT_TRUE(scan->schema()->Equals(*whole_scan->schema())) << what;
+    ASSERT_OK_AND_ASSIGN(auto rows, Rows(scan));
+    for (const auto& r : rows) {
+      const std::string key = KeyOf(r);  // string keys: the encoded key is the key
+      if (split.lower) {
+        ASSERT_GE(key, *split.lower) << what << " split " << i;
+      }
+      if (split.upper) {
+        ASSERT_LT(key, *split.upper) << what << " split " << i;
+      }
+    }
+    // The files a split reads are among those its plan names.
+    for (const auto& f : scan->files()) {
+      ASSERT_NE(std::find(split.files.begin(), split.files.end(), f), split.files.end()) << what;
+    }
+    got.insert(got.end(), rows.begin(), rows.end());
+  }
+  ASSERT_EQ(got, expected) << what << ": " << splits.size() << " splits";
+}
+
+class SplitOracleTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(SplitOracleTest, UnionOfSplitsIsTheScan) {
+  std::mt19937_64 rng(7000 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const int64_t keys = 5 + pick(200), days = 3 + pick(30);
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
+  const int commits = 3 + static_cast<int>(pick(6));
+  std::vector<OracleEvent> events;
+  for (int64_t v = 1; v <= commits; ++v) {
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    if (v > 2 && pick(4) == 0) {
+      ASSERT_OK_AND_ASSIGN(auto c, Compact(table));
+      if (c.committed) continue;
+    }
+    std::vector<Ev> rows;
+    // Some commits cover a narrow key band, so files differ in key range.
+    const int64_t band = pick(2) ? keys : 1 + pick(keys / 3 + 1), from = pick(keys - band + 1);
+    for (int64_t i = 0, n = 1 + pick(120); i < n; ++i) {
+      Ev e{"k" + std::to_string(1000 + from + pick(band)), t0 + pick(days) * day,
+           "v" + std::to_string(v) + "." + std::to_string(i), pick(7) == 0};
+      if (e.deleted) e.value.clear();
+      rows.push_back(e);
+      events.push_back({e, v, i});
+    }
+    AppendOptions o;
+    o.chunk_rows = 5 + pick(60);
+    ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows, 13), o));
+    (void)r;
+  }
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  const int64_t current = table->current_version().value();
+  for (int probe = 0; probe < 12; ++probe) {
+    auto b = table->NewScan();
+    std::string what = "seed " + std::to_string(GetParam()) + " probe " + std::to_string(probe);
+    if (pick(3)) {
+      const int64_t t = t0 + pick(days + 1) * day - pick(2);
+      b.AsOf(EventTime::FromMicros(t * 1000));
+      what += " as_of " + std::to_string(t);
+    }
+    if (pick(2)) {
+      const int64_t v = pick(current + 1);
+      b.AtVersion(Version(v));
+      what += " version " + std::to_string(v);
+    }
+    bool value_filter = false;
+    switch (pick(4)) {
+      case 0: {
+        const std::string bound = "k" + std::to_string(1000 + pick(keys));
+        b.Filter(cp::greater_equal(cp::field_ref("key"), cp::literal(bound)));
+        what += " key >= " + bound;
+        break;
+      }
+      case 1:
+        b.Filter(cp::not_equal(cp::field_ref("value"), cp::literal("v1.0")));
+        what += " value != v1.0";
+        value_filter = true;
+        break;
+      default:
+        break;
+    }
+    SplitOptions so;
+    if (pick(2)) {
+      so.max_splits = 1 + static_cast<int>(pick(9));
+      what += " max_splits " + std::to_string(*so.max_splits);
+    } else {
+      so.target_bytes = 200 + pick(3000);
+      what += " target " + std::to_string(*so.target_bytes);
+    }
+    if (pick(4) == 0) {
+      so.kind = SplitKind::kEvents;
+      what += " events";
+    }
+    if (so.kind == SplitKind::kEvents && !value_filter && pick(2)) b.Columns({});
+    CheckSplits(table, b, so, what);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(RandomTables, SplitOracleTest, ::testing::Range(1, 21));
+
+TEST(SplitTest, RowGroupStatisticsCutOneFile) {
+  TableBuilder tb;
+  std::vector<Ev> rows;
+  for (int i = 0; i < 1000; ++i) rows.push_back({"k" + std::to_string(10000 + i), 1000, "v" + std::to_string(i)});
+  ASSERT_OK(tb.AddDelta(1, rows, 0, /*row_group_rows=*/50));
+  ASSERT_OK(tb.Commit(1));
+  ASSERT_OK_AND_ASSIGN(auto table, tb.Open());
+  SplitOptions so;
+  so.max_splits = 4;
+  ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(table->NewScan(), so));
+  ASSERT_EQ(splits.size(), 4u);
+  int64_t total = 0;
+  for (const auto& s : splits) {
+    ASSERT_OK_AND_ASSIGN(auto scan, ReadSplit(*table, s));
+    ASSERT_OK_AND_ASSIGN(auto t, scan->ToTable());
+    // One file, cut at row-group bounds: each split gets about a quarter.
+    EXPECT_GT(t->num_rows(), 150) << s.ToJson();
+    EXPECT_LT(t->num_rows(), 350) << s.ToJson();
+    EXPECT_GT(s.estimated_rows, 150);
+    EXPECT_LT(s.estimated_rows, 350);
+    total += t->num_rows();
+  }
+  EXPECT_EQ(total, 1000);
+  CheckSplits(table, table->NewScan(), so, "row groups");
+}
+
+TEST(SplitTest, EachSplitReadsOnlyItsFiles) {
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
+  // Eight appends, each a band of keys of its own.
+  for (int band = 0; band < 8; ++band) {
+    std::vector<Ev> rows;
+    for (int i = 0; i < 50; ++i) rows.push_back({"k" + std::to_string(band) + std::to_string(100 + i), 1000, "v"});
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    ASSERT_OK(Append(table, *AppendInput(rows)).status());
+  }
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  SplitOptions so;
+  so.max_splits = 4;
+  ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(table->NewScan(), so));
+  ASSERT_EQ(splits.size(), 4u);
+  size_t read = 0;
+  for (const auto& s : splits) {
+    ASSERT_OK_AND_ASSIGN(auto scan, ReadSplit(*table, s));
+    EXPECT_LE(scan->files().size(), 3u) << s.ToJson();
+    read += scan->files().size();
+  }
+  EXPECT_LE(read, 11u);
+  CheckSplits(table, table->NewScan(), so, "bands");
+}
+
+TEST(SplitTest, PinnedVersionSurvivesNewCommitsAndVacuumIsReported) {
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
+  ASSERT_OK(Append(table, *AppendInput({{"a", 1000, "1"}, {"b", 1000, "1"}})).status());
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(table->NewScan()));
+  ASSERT_EQ(splits.size(), 1u);
+  ASSERT_EQ(splits[0].version.value(), 1);
+  ASSERT_OK(Append(table, *AppendInput({{"a", 2000, "2"}, {"c", 1000, "2"}})).status());
+  ASSERT_OK_AND_ASSIGN(auto fresh, Table::Open(storage));
+  ASSERT_EQ(fresh->current_version().value(), 2);
+  ASSERT_OK_AND_ASSIGN(auto scan, ReadSplit(*fresh, splits[0]));
+  ASSERT_OK_AND_ASSIGN(auto rows, Rows(scan));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_NE(rows[0].find("|1"), std::string::npos);
+
+  VacuumOptions vo;
+  vo.retain_versions = 1;
+  vo.grace_micros = 0;
+  vo.now = std::chrono::system_clock::now() + std::chrono::hours(24);
+  ASSERT_OK(Vacuum(fresh, vo).status());
+  ASSERT_OK_AND_ASSIGN(fresh, Table::Open(storage));
+  auto gone = ReadSplit(*fresh, splits[0]);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(ErrorKindOf(gone.status()), ErrorKind::kNotFound);
+  EXPECT_NE(gone.status().message().find("vacuumed"), std::string::npos) << gone.status().ToString();
+}
+
+TEST(SplitTest, MalformedSplitsAreInvalidArgument) {
+  Split good;
+  good.version = Version(3);
+  good.lower = std::string("a\0b", 3);
+  good.upper = "c";
+  good.filter = "not-an-expression";
+  const std::string bad_filter = good.ToJson();
+  good.filter.reset();
+  ASSERT_OK_AND_ASSIGN(auto back, Split::FromJson(good.ToJson()));
+  EXPECT_EQ(back.lower, good.lower);
+  EXPECT_EQ(back.upper, good.upper);
+  for (const std::string& text :
+       {std::string(""), std::string("[]"), std::string("{"), std::string("{\"split_format\": 1}"),
+        std::string("{\"split_format\": 99, \"version\": 1}"), std::string("{\"split_format\": \"1\", \"version\": 1}"),
+        std::string("{\"split_format\": 1, \"version\": -1}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"key_lower\": \"zz\"}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"key_lower\": \"abc\"}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"key_lower\": \"62\", \"key_upper\": \"61\"}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"kind\": \"both\"}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"columns\": [1]}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"index\": 3, \"count\": 2}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"as_of\": \"x\"}"), bad_filter}) {
+    auto r = Split::FromJson(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(ErrorKindOf(r.status()), ErrorKind::kInvalidArgument) << r.status().ToString();
+  }
+}
+
+TEST(SplitTest, EmptyTableIsOneSplit) {
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
+  SplitOptions so;
+  so.max_splits = 8;
+  ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(table->NewScan(), so));
+  ASSERT_EQ(splits.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto scan, ReadSplit(*table, splits[0]));
+  ASSERT_OK_AND_ASSIGN(auto t, scan->ToTable());
+  EXPECT_EQ(t->num_rows(), 0);
+  auto bad = PlanSplits(table->NewScan().KeyIn({"a"}));
+  EXPECT_EQ(ErrorKindOf(bad.status()), ErrorKind::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace bazof::testing
