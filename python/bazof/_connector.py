@@ -89,6 +89,26 @@ def value_columns(table_schema: pa.Schema, key_columns: Sequence[str], event_tim
     return [c for c in wanted if c not in fixed]
 
 
+DEFAULT_TARGET_BYTES = 128 << 20
+MIN_SPLIT_BYTES = 4 << 20
+
+
+def plan(table: Table, *, target_bytes: Any = None, max_splits: Optional[int] = None,
+         min_splits: Optional[int] = None, **scan: Any) -> list:
+    """``table.plan_splits(**scan)`` for an engine with `min_splits` parallel slots: when
+    no `target_bytes` is given and the default (128 MiB per split) gives fewer splits
+    than slots, the scan is cut into about `min_splits` equal shares instead, never below
+    4 MiB a split (a small scan stays whole: more tasks would cost more than they save)."""
+    splits = table.plan_splits(**scan, target_bytes=target_bytes, max_splits=max_splits)
+    if target_bytes is not None or not min_splits or len(splits) >= min_splits:
+        return splits
+    total = sum(int(s.estimated_bytes or 0) for s in splits)
+    target = max(total // min_splits, MIN_SPLIT_BYTES)
+    if target >= DEFAULT_TARGET_BYTES or total // target <= len(splits):
+        return splits
+    return table.plan_splits(**scan, target_bytes=target, max_splits=max_splits)
+
+
 def open_pinned(uri: str, storage_options: Optional[Mapping[str, str]]) -> Table:
     """The table at `uri` (each task opens it itself: tables do not cross processes)."""
     return open_table(uri, storage_options=storage_options or None)

@@ -25,7 +25,7 @@ from ray.data import Dataset, read_datasource
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasink, Datasource, ReadTask
 
-from ._connector import parse_version, pin_version, value_columns
+from ._connector import parse_version, plan, pin_version, value_columns
 from ._table import Table, open_table
 from ._time import EventTimeLike
 
@@ -69,9 +69,9 @@ class BazofDatasource(Datasource):
     def _splits(self, max_splits: Optional[int]) -> list:
         key = (max_splits, tuple(self._value_columns() or ()) if self._value_columns() is not None else None)
         if self._splits_cache is None or self._splits_cache[0] != key:
-            splits = self._table().plan_splits(as_of=self._as_of, version=self._version,
-                                               columns=self._value_columns(), filter=self._filter,
-                                               target_bytes=self._target_bytes, max_splits=max_splits)
+            splits = plan(self._table(), as_of=self._as_of, version=self._version,
+                          columns=self._value_columns(), filter=self._filter,
+                          target_bytes=self._target_bytes, max_splits=max_splits, min_splits=max_splits)
             self._splits_cache = (key, splits)
         return self._splits_cache[1]
 

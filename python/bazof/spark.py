@@ -24,13 +24,16 @@ it, or with it false, are puts.
 
 Options (case-insensitive): ``eventTimeAsOf``, ``versionAsOf``, ``timestampAsOf``
 (the version current at that commit wall-clock time, as in Delta), ``columns``,
-``targetBytes`` / ``maxSplits`` (split sizing); any other option (``endpoint``,
+``targetBytes`` / ``maxSplits`` / ``minSplits`` (split sizing: by default 128 MiB a
+split, but at least as many splits as the driver's machine has cores when the scan reads
+4 MiB a split or more); any other option (``endpoint``,
 ``region``, ``access_key_id``, ...) is a storage option for s3:// tables.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import decimal as _decimal
+import os
 from typing import Any, Iterator, List, Optional
 
 import pyarrow as pa
@@ -41,7 +44,7 @@ from pyspark.sql.types import (BinaryType, BooleanType, ByteType, DataType, Date
                                FloatType, IntegerType, LongType, ShortType, StringType, StructField, StructType,
                                TimestampNTZType, TimestampType)
 
-from ._connector import parse_columns, parse_version, pin_version, value_columns
+from ._connector import plan, parse_columns, parse_version, pin_version, value_columns
 from ._errors import InvalidInput
 from ._table import Table, open_table
 
@@ -54,7 +57,8 @@ except ImportError:  # pragma: no cover - Spark 4.0
 
 __all__ = ["BazofDataSource", "register", "spark_type"]
 
-_OWN_OPTIONS = {"path", "eventtimeasof", "versionasof", "timestampasof", "columns", "targetbytes", "maxsplits"}
+_OWN_OPTIONS = {"path", "eventtimeasof", "versionasof", "timestampasof", "columns", "targetbytes", "maxsplits",
+                "minsplits"}
 
 
 def register(spark: Any) -> None:
@@ -131,6 +135,8 @@ class _Options:
         self.columns = parse_columns(opts.get("columns"))
         self.target_bytes = None if opts.get("targetbytes") is None else int(opts["targetbytes"])
         self.max_splits = None if opts.get("maxsplits") is None else int(opts["maxsplits"])
+        # Default: a split per core of the driver's machine, for scans big enough to cut.
+        self.min_splits = int(opts["minsplits"]) if opts.get("minsplits") is not None else (os.cpu_count() or 1)
         self.storage_options = {k: str(v) for k, v in opts.items() if k not in _OWN_OPTIONS} or None
 
     def table(self) -> Table:
@@ -201,8 +207,8 @@ class _Reader(DataSourceReader):
 
     def partitions(self) -> List[InputPartition]:
         t = self._o.table()
-        splits = t.plan_splits(**self._scan_args(t), target_bytes=self._o.target_bytes,
-                               max_splits=self._o.max_splits)
+        splits = plan(t, **self._scan_args(t), target_bytes=self._o.target_bytes, max_splits=self._o.max_splits,
+                      min_splits=self._o.min_splits)
         return [_Split(s.to_bytes()) for s in splits]
 
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:

@@ -15,15 +15,6 @@ def require(module):
     return pytest.importorskip(module)
 
 
-def require_splits():
-    """The connectors read through Table.plan_splits / scan_split and write through
-    stage / commit / abort (the splits work); skip until the package has them."""
-    import bazof
-
-    if not all(hasattr(bazof.Table, m) for m in ("plan_splits", "scan_split", "stage", "commit", "abort")):
-        pytest.skip("bazof.Table has no plan_splits/stage API yet (branch splits)", allow_module_level=True)
-
-
 def python_env():
     """Spark's Python workers (also in executors) run this interpreter: the venv with bazof."""
     return {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}

@@ -8,10 +8,9 @@ import pyarrow as pa
 import pytest
 
 from connector_tables import AS_OF_PAIRS, make_table
-from spark_support import require_splits, normalized, require
+from spark_support import normalized, require
 
 ray = require("ray")
-require_splits()
 
 import bazof  # noqa: E402
 import bazof.ray  # noqa: E402

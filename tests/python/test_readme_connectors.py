@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from conftest import REPO
-from spark_support import python_env, require, require_splits
+from spark_support import python_env, require
 
 
 def block(title):
@@ -25,7 +25,6 @@ def run_block(code):
 
 def test_spark_example():
     require("pyspark")
-    require_splits()
     out = run_block(block("Spark"))
     shown = [t for t in out.split("\n\n") if "symbol" in t]
     assert len(shown) == 3, out
@@ -37,7 +36,6 @@ def test_spark_example():
 
 def test_ray_example():
     require("ray")
-    require_splits()
     lines = run_block(block("Ray")).splitlines()
     assert lines[0] == "1"
     out = "\n".join(lines)

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from connector_tables import make_table
-from spark_support import require_splits, python_env, require
+from spark_support import python_env, require
 
 pyspark = require("pyspark")
-require_splits()
 
 import bazof  # noqa: E402
 
