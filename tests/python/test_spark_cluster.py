@@ -121,10 +121,16 @@ def test_standalone_cluster_reads_and_writes(cluster, tmp_path):
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
     out = tmp_path / "read.parquet"
-    proc = subprocess.run([sys.executable, str(script), url, src.uri, dst.uri, str(out)], env=env,
-                          capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-5000:]
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    # The driver (and its JVM) in its own process group, killed whole if it overruns.
+    driver = subprocess.Popen([sys.executable, str(script), url, src.uri, dst.uri, str(out)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = driver.communicate(timeout=480)
+    except subprocess.TimeoutExpired:
+        _stop(driver)
+        pytest.fail("the cluster driver did not finish in 480 s")
+    assert driver.returncode == 0, stderr[-5000:]
+    res = json.loads(stdout.strip().splitlines()[-1])
     assert res["executors"], "no executor registered"
     assert res["driver_pid"] not in res["task_pids"]
     splits = src.plan_splits(as_of="2024-01-10T00:00:00Z", version=3, target_bytes=4096)
