@@ -32,6 +32,19 @@ trap 'kill "$rust_pid" 2>/dev/null || true' EXIT
 phase "C++ ASan + UBSan build"
 BAZOF_ASAN=only scripts/setup.sh
 
+phase "Spark and Ray extras"
+# The optional extras bazof[spark] and bazof[ray] (pyproject.toml), for the connector
+# tests: their pinned packages into .venv (not in setup.sh: the demo needs neither), and
+# Java 17+ for Spark, from Debian when missing.
+if ! command -v java >/dev/null; then
+  echo "[test] installing Debian package openjdk-17-jre-headless (Spark needs Java)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+.venv/bin/python -c 'import tomllib; x = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]; print("\n".join(x["spark"] + x["ray"]))' \
+  | xargs .venv/bin/python -m pip install -q --disable-pip-version-check
+
 phase "C++ tests (release)"
 (cd build && ctest --output-on-failure -j"$(nproc)")
 
