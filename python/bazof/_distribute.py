@@ -22,31 +22,43 @@ def _text(data: Any, what: str) -> str:
     raise InvalidInput(f"{what}: expected bytes or str, not {type(data).__name__}")
 
 
-class Split:
-    """One key range of a pinned scan (``Table.plan_splits``). Read it with
-    ``Table.scan_split`` in any process that opens the same table; the union
-    of a plan's splits is the scan's result, no key in two splits."""
+class _Descriptor:
+    """What Split and StagedFiles share: the checked JSON text they travel as
+    (bytes = UTF-8 JSON; pickled as those bytes) and the core's parse of it."""
 
     __slots__ = ("_json", "_info")
-
-    def __init__(self, json_text: str):
-        self._info = _core.split_info(json_text)  # checks it
-        self._json = self._info["json"]
+    _what = ""  # names the value in errors
 
     @classmethod
-    def from_bytes(cls, data: bytes | str) -> "Split":
-        """The split serialized by :meth:`to_bytes` (or :meth:`to_json`).
+    def from_bytes(cls, data: bytes | str) -> Any:
+        """The value serialized by :meth:`to_bytes` (or :meth:`to_json`).
         Raises InvalidInput if it is malformed."""
-        return cls(_text(data, "split"))
+        return cls(_text(data, cls._what))
 
     from_json = from_bytes
 
     def to_bytes(self) -> bytes:
-        """UTF-8 JSON (the format in docs/spec.md, "Scan splits")."""
+        """UTF-8 JSON (the formats in docs/spec.md, "Scan splits" and "Staged commits")."""
         return self._json.encode("utf-8")
 
     def to_json(self) -> str:
         return self._json
+
+    def __reduce__(self) -> Any:
+        return (type(self).from_bytes, (self.to_bytes(),))
+
+
+class Split(_Descriptor):
+    """One key range of a pinned scan (``Table.plan_splits``). Read it with
+    ``Table.scan_split`` in any process that opens the same table; the union
+    of a plan's splits is the scan's result, no key in two splits."""
+
+    __slots__ = ()
+    _what = "split"
+
+    def __init__(self, json_text: str):
+        self._info = _core.split_info(json_text)  # checks it
+        self._json = self._info["json"]
 
     @property
     def version(self) -> int:
@@ -83,9 +95,6 @@ class Split:
         """Data files whose key range meets the split's (relative to the table root)."""
         return list(self._info["files"])
 
-    def __reduce__(self) -> Any:
-        return (Split.from_bytes, (self.to_bytes(),))
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Split) and other._json == self._json
 
@@ -97,31 +106,17 @@ class Split:
                 f"~{self.estimated_bytes} bytes, {len(self.files)} files>")
 
 
-class StagedFiles:
+class StagedFiles(_Descriptor):
     """Data files written by ``Table.stage`` and not yet committed: pass them
     (from any number of processes) to ``Table.commit`` to publish them as one
     version, or to ``Table.abort`` to delete them."""
 
-    __slots__ = ("_json", "_info")
+    __slots__ = ()
+    _what = "staged files"
 
     def __init__(self, json_text: str):
         self._info = _core.staged_info(json_text)  # checks it
         self._json = json_text
-
-    @classmethod
-    def from_bytes(cls, data: bytes | str) -> "StagedFiles":
-        """The descriptor serialized by :meth:`to_bytes`. Raises InvalidInput if
-        it is malformed."""
-        return cls(_text(data, "staged files"))
-
-    from_json = from_bytes
-
-    def to_bytes(self) -> bytes:
-        """UTF-8 JSON (the format in docs/spec.md, "Staged commits")."""
-        return self._json.encode("utf-8")
-
-    def to_json(self) -> str:
-        return self._json
 
     @property
     def rows(self) -> int:
@@ -146,9 +141,6 @@ class StagedFiles:
     def staged_against(self) -> int:
         """The table version whose schema the files were written with."""
         return self._info["staged_against"]
-
-    def __reduce__(self) -> Any:
-        return (StagedFiles.from_bytes, (self.to_bytes(),))
 
     def __repr__(self) -> str:
         return f"<bazof.StagedFiles task {self.task}: {self.rows} rows in {len(self.files)} files>"
