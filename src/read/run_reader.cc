@@ -164,7 +164,10 @@ class ParquetRun : public RunSource {
       std::shared_ptr<arrow::RecordBatch> raw;
       if (!file_->planned.ref.sorted) {
         // Legacy files are not sorted: read the selected row groups whole
-        // (such files are small) and sort them, stably, once.
+        // (such files are small) and sort them once. Among rows of equal
+        // (key, event time) the original reader returns the first in file
+        // order (spec §9): SortRun puts it last, where the merge's
+        // later-row-wins tie rule picks it.
         ARROW_ASSIGN_OR_RAISE(batches_, reader_->GetRecordBatchReader(row_groups_, leaves_));
         ARROW_ASSIGN_OR_RAISE(auto table, batches_->ToTable());
         ARROW_ASSIGN_OR_RAISE(raw, table->CombineChunksToBatch());
@@ -249,9 +252,11 @@ class ParquetRun : public RunSource {
     const int64_t n = rb->batch->num_rows();
     std::vector<int64_t> order(n);
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      int c = rb->keys.views[a].compare(rb->keys.views[b]);
-      return c < 0 || (c == 0 && rb->event_micros[a] < rb->event_micros[b]);
+    // By (key, event time), and among equal ones by descending file position.
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      if (int c = rb->keys.views[a].compare(rb->keys.views[b]); c != 0) return c < 0;
+      if (rb->event_micros[a] != rb->event_micros[b]) return rb->event_micros[a] < rb->event_micros[b];
+      return a > b;
     });
     arrow::Int64Builder ib;
     ARROW_RETURN_NOT_OK(ib.AppendValues(order));
