@@ -1,18 +1,66 @@
 // bazof: the command-line surface of the bazof core.
 // Exit codes: 0 success; 1 any error (usage, input, data, storage), reported
 // as one line "bazof: error: <message>" on stderr.
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "bazof/error.h"
 #include "cli/commands.h"
 #include "io/s3_config.h"
 #include "text_escape.h"
 
+namespace {
+
+// Edit distance (insertions, deletions, substitutions, adjacent swaps) of two
+// short words: how close a misspelt command is to a real one.
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// "unknown command 'scna', did you mean 'scan'?" when the first argument is
+// not an option and names no command (or there is none); empty when fine.
+std::string UnknownCommand(CLI::App& app, int argc, char** argv) {
+  if (argc < 2) return "a command is required (see --help for the commands)";
+  if (argv[1][0] == '-' || argv[1][0] == '\0') return "";
+  const std::string word = argv[1];
+  std::string best;
+  size_t best_distance = std::string::npos;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_name() == word) return "";
+    const size_t distance = EditDistance(word, sub->get_name());
+    if (distance < best_distance) best_distance = distance, best = sub->get_name();
+  }
+  std::string message = "unknown command '" + word + "'";
+  if (!best.empty() && best_distance <= std::max<size_t>(1, word.size() / 3)) {
+    message += ", did you mean '" + best + "'?";
+  } else {
+    message += " (see --help for the commands)";
+  }
+  return message;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   bazof::io::S3Shutdown s3_shutdown;  // before statics are destroyed
   CLI::App app{"bazof: event-time travel over keyed tables stored as Parquet", "bazof"};
   app.require_subcommand(1);
-  app.set_version_flag("--version-info", "bazof 0.1.0 (format 1)");
+  // `--version` / `-V` before any command; after a command, `--version N`
+  // is the table version that command reads.
+  app.set_version_flag("--version,-V,--version-info", "bazof 0.1.0 (format 1)");
   bazof::cli::Action run;
   bazof::cli::AddCreateCommand(app, &run);
   bazof::cli::AddAppendCommand(app, &run);
@@ -26,6 +74,10 @@ int main(int argc, char** argv) {
   bazof::cli::AddAlterCommand(app, &run);
   bazof::cli::AddValidateCommand(app, &run);
   bazof::cli::AddVacuumCommand(app, &run);
+  if (std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
+    std::cerr << "bazof: error: " << bazof::EscapeForMessage(unknown) << std::endl;
+    return 1;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -167,3 +167,33 @@ def test_unknown_flag_is_exit_1(run, table):
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == ""
     assert "--bogus" in proc.stderr
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V", "--version-info"])
+def test_version_flag(run, flag):
+    proc = run(flag)
+    assert proc.stdout.strip() == "bazof 0.1.0 (format 1)", proc.stdout
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("word, suggestion", [("scna", "scan"), ("apend", "append"), ("vacum", "vacuum"),
+                                              ("comapct", "compact"), ("Scan", "scan")])
+def test_misspelt_command_suggests(run, word, suggestion):
+    line = assert_error(run(word, "--path", ".", check=False), word, problem="unknown command")
+    assert f"did you mean '{suggestion}'?" in line, line
+
+
+def test_unknown_command_far_from_any(run):
+    line = assert_error(run("frobnicate", check=False), "frobnicate", problem="unknown command")
+    assert "did you mean" not in line and "--help" in line, line
+
+
+def test_subcommand_version_option_is_the_table_version(run, fixtures_dir):
+    # After a command, --version is that command's table version, not the program's.
+    out = run("scan", "--path", fixtures_dir / "azof-0.2", "--table", "table0", "--version", "1",
+              "--format", "csv").stdout
+    assert out.startswith("key,event_time,value")
+
+
+def test_no_command(run):
+    assert_error(run(check=False), problem="a command is required")
