@@ -186,10 +186,19 @@ def vacuum_result(d: dict[str, Any]) -> VacuumResult:
 
 # ---- arguments ----------------------------------------------------------------
 
-def duration_micros(value: DurationLike, what: str) -> int:
-    """A positive duration in microseconds; InvalidInput naming `what`."""
+def duration_micros(value: DurationLike, what: str, allow_zero: bool = False) -> int:
+    """A positive duration in microseconds (or 0 when `allow_zero`); InvalidInput naming `what`."""
     if isinstance(value, str):
+        if allow_zero:
+            number = value.strip().rstrip("usmhdw")
+            if number and set(number) == {"0"}:
+                unit = value.strip()[len(number):]
+                if unit:
+                    _core.parse_duration("1" + unit, what)  # the unit must be one ParseDuration knows
+                return 0
         return _core.parse_duration(value, what)
+    if allow_zero and isinstance(value, (int, _dt.timedelta)) and not isinstance(value, bool) and not value:
+        return 0
     if isinstance(value, _dt.timedelta):
         # pandas.Timedelta is a timedelta; its nanoseconds are floored.
         micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds

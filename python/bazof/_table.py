@@ -390,13 +390,14 @@ class Table:
         either rule keeps is kept; with neither, every version is kept and only
         unreferenced files go. The latest version is always kept. `grace`:
         never delete a file or expire a snapshot younger than this, so writes
-        in flight are safe. `dry_run`: report, delete nothing.
+        in flight are safe; ``"0s"`` (or 0) deletes every orphan now, which is
+        safe only when no writer is running. `dry_run`: report, delete nothing.
 
         A vacuumed version can no longer be scanned (NotFound: "... was
         vacuumed (oldest retained version: M)"). Refreshes this Table first."""
         retain = None if retain_versions is None else _m.count(retain_versions, "retain_versions", 1)
         older = None if older_than is None else _m.duration_micros(older_than, "older_than")
-        grace_us = _m.duration_micros(grace, "grace")
+        grace_us = _m.duration_micros(grace, "grace", allow_zero=True)
         return _m.vacuum_result(self._t.vacuum(retain, older, grace_us, bool(dry_run)))
 
     # ---- schema evolution and properties (bazof alter) ----------------------

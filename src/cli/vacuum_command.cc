@@ -33,7 +33,13 @@ arrow::Status RunVacuum(const VacuumFlags& f, bool has_retain_versions) {
   if (!f.older_than.empty()) {
     ARROW_ASSIGN_OR_RAISE(o.retain_micros, metadata::ParseDuration(f.older_than, "--older-than"));
   }
-  ARROW_ASSIGN_OR_RAISE(o.grace_micros, metadata::ParseDuration(f.grace, "--grace"));
+  ARROW_ASSIGN_OR_RAISE(o.grace_micros, metadata::ParseDurationOrZero(f.grace, "--grace"));
+  if (o.grace_micros == 0 && !f.dry_run) {
+    std::cerr << "bazof: warning: --grace " << f.grace
+              << ": unreferenced files are deleted however young; a write to this table in flight "
+                 "now may fail to commit (use it only when no writer is running)"
+              << std::endl;
+  }
   o.dry_run = f.dry_run;
   if (o.retain_versions && *o.retain_versions < 1) {
     return InvalidArgument("--retain-versions ", *o.retain_versions,
@@ -113,7 +119,8 @@ void AddVacuumCommand(CLI::App& app, Action* run) {
                   "Expire versions committed longer ago than this (30d, 12h, 15m, ...); with\n"
                   "--retain-versions, a version either rule keeps is kept");
   cmd->add_option("--grace", f->grace,
-                  "Never delete a file or expire a snapshot younger than this, so writes in flight are safe")
+                  "Never delete a file or expire a snapshot younger than this, so writes in flight are\n"
+                  "safe; 0 removes every orphan now (only when no writer is running)")
       ->capture_default_str();
   cmd->add_flag("--dry-run", f->dry_run, "List what would be deleted; delete nothing");
   cmd->add_option("--format", f->format, "text (default) or json");

@@ -41,6 +41,15 @@ arrow::Result<int64_t> ParseDuration(const std::string& text, const std::string&
   return micros;
 }
 
+arrow::Result<int64_t> ParseDurationOrZero(const std::string& text, const std::string& what) {
+  int64_t n = -1;
+  std::string unit;
+  if (text == "0" || (SplitNumber(text, &n, &unit) && n == 0 && ParseDuration("1" + unit, what).ok())) {
+    return 0;
+  }
+  return ParseDuration(text, what);
+}
+
 std::string FormatDuration(int64_t micros) {
   static const std::vector<std::pair<const char*, int64_t>> kUnits = {
       {"w", 7 * 86400000000LL}, {"d", 86400000000LL}, {"h", 3600000000LL}, {"m", 60000000LL},

@@ -16,6 +16,9 @@ namespace bazof::metadata {
 /// microseconds. kInvalidArgument names `what` and the text.
 arrow::Result<int64_t> ParseDuration(const std::string& text, const std::string& what);
 
+/// ParseDuration, or 0 for a zero ("0", "0s", "0h", ...): vacuum's grace.
+arrow::Result<int64_t> ParseDurationOrZero(const std::string& text, const std::string& what);
+
 /// Formats microseconds in the largest unit that divides them ("30d").
 std::string FormatDuration(int64_t micros);
 

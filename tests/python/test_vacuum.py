@@ -117,7 +117,30 @@ def test_older_than_keeps_recent_commits(run, tmp_path):
     assert report["expired_versions"] == [0] and report["oldest_retained_version"] == 1
 
 
+@pytest.mark.parametrize("grace", ["0", "0s", "0h", "00ms"])
+def test_grace_zero_removes_every_orphan_with_a_warning(run, tmp_path, grace):
+    run("create", "--path", tmp_path, "--table", "z", "--schema", "v:string")
+    run("put", "--path", tmp_path, "--table", "z", "--key", "a", "--event-time", "2024-01-01", "v=1")
+    root = Path(tmp_path) / "z"
+    (root / "data/just-written.parquet").write_bytes(b"partial")
+    dry = run("vacuum", "--path", tmp_path, "--table", "z", "--grace", grace, "--dry-run", "--format", "json")
+    assert [d["file"] for d in json.loads(dry.stdout)["deleted"]] == ["data/just-written.parquet"]
+    assert dry.stderr == "" and (root / "data/just-written.parquet").exists()
+    proc = run("vacuum", "--path", tmp_path, "--table", "z", "--grace", grace, "--retain-versions", "1",
+               "--format", "json")
+    report = json.loads(proc.stdout)
+    assert [d["file"] for d in report["deleted"] if d["reason"] == "orphan"] == ["data/just-written.parquet"]
+    assert report["expired_versions"] == [0] and report["orphans_kept_by_grace"] == 0
+    warning = proc.stderr.splitlines()
+    assert len(warning) == 1 and warning[0].startswith("bazof: warning: --grace ") and "in flight" in warning[0]
+    assert run("scan", "--path", tmp_path, "--table", "z", "--format", "csv").stdout.splitlines()[1:] \
+        == ["a,2024-01-01T00:00:00.000Z,1"]
+    assert_valid(run, tmp_path, "z")
+
+
 @pytest.mark.parametrize("args,names", [
+    (["--grace", "0x"], ["--grace", "0x"]),
+    (["--grace", "-1s"], ["--grace", "-1s"]),
     (["--older-than", "5x"], ["--older-than", "5x"]),
     (["--older-than", "0d"], ["--older-than", "0d"]),
     (["--grace", "soon"], ["--grace", "soon"]),

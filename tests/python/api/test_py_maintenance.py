@@ -234,6 +234,15 @@ def test_vacuum_older_than_and_grace(tmp_path):
     assert [(f.file, f.bytes, f.reason) for f in r.deleted] == [("data/stray.parquet", 10, "orphan")]
 
 
+@pytest.mark.parametrize("grace", ["0s", "0", 0, dt.timedelta(0)])
+def test_vacuum_grace_zero(tmp_path, grace):
+    t, _ = workload_table(tmp_path / "t", 42, commits=2)
+    (tmp_path / "t" / "data" / "just-written.parquet").write_bytes(b"x" * 3)
+    r = t.vacuum(retain_versions=1, grace=grace)
+    assert [(f.file, f.reason) for f in r.deleted if f.reason == "orphan"] == [("data/just-written.parquet", "orphan")]
+    assert r.expired_versions == list(range(t.version)) and r.versions_kept_by_grace == 0
+
+
 def test_vacuum_sees_other_writers_commits(tmp_path):
     t, _ = workload_table(tmp_path / "t", 40, commits=3)
     other = bazof.open_table(tmp_path / "t")
@@ -254,8 +263,8 @@ def test_vacuum_bad_arguments(tmp_path, run):
         t.vacuum(older_than="yesterday")
     assert str(e.value) == cli_message(run, *base, "--older-than", "yesterday").replace("--older-than", "older_than")
     with pytest.raises(bazof.InvalidInput) as e:
-        t.vacuum(grace="0s")
-    assert str(e.value) == cli_message(run, *base, "--grace", "0s").replace("--grace", "grace")
+        t.vacuum(grace="0x")
+    assert str(e.value) == cli_message(run, *base, "--grace", "0x").replace("--grace", "grace")
     with pytest.raises(bazof.InvalidInput, match="grace .*a duration must be positive"):
         t.vacuum(grace=-US)
     with pytest.raises(bazof.InvalidInput, match="older_than: expected a duration"):
