@@ -9,12 +9,38 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "bazof/error.h"
 #include "text_escape.h"
 
 namespace bazof::cli {
 namespace {
+
+// Standard output as a stream that counts what it wrote: Parquet's writer asks
+// for the position, which a pipe cannot tell (lseek fails).
+class CountingStdout : public arrow::io::OutputStream {
+ public:
+  static arrow::Result<std::shared_ptr<CountingStdout>> Open() {
+    auto s = std::shared_ptr<CountingStdout>(new CountingStdout());
+    ARROW_ASSIGN_OR_RAISE(s->out_, arrow::io::FileOutputStream::Open(1));
+    return s;
+  }
+  arrow::Status Write(const void* data, int64_t nbytes) override {
+    ARROW_RETURN_NOT_OK(out_->Write(data, nbytes));
+    position_ += nbytes;
+    return arrow::Status::OK();
+  }
+  arrow::Status Flush() override { return out_->Flush(); }
+  arrow::Status Close() override { return out_->Close(); }
+  bool closed() const override { return out_->closed(); }
+  arrow::Result<int64_t> Tell() const override { return position_; }
+
+ private:
+  CountingStdout() = default;
+  std::shared_ptr<arrow::io::OutputStream> out_;
+  int64_t position_ = 0;
+};
 
 // A column rendered as text, plus how json should emit it.
 struct TextColumn {
@@ -212,14 +238,24 @@ arrow::Result<OutputFormat> ParseOutputFormat(const std::string& name) {
   return InvalidArgument("--format '", name, "': expected table, csv, json or parquet");
 }
 
-arrow::Status WriteResult(arrow::RecordBatchReader& reader, OutputFormat format,
-                          const std::string& output_path, int64_t limit) {
+arrow::Status CheckOutput(OutputFormat format, const std::string& output_path, bool overwrite) {
   if (format == OutputFormat::kParquet && output_path.empty()) {
-    return InvalidArgument("--format parquet needs --output FILE");
+    return InvalidArgument("--format parquet needs --output FILE (or --output - for stdout)");
   }
+  if (output_path.empty() || output_path == "-" || overwrite) return arrow::Status::OK();
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(output_path, ec)) {
+    return InvalidArgument("--output '", output_path, "': the file exists (pass --overwrite to replace it)");
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status WriteResult(arrow::RecordBatchReader& reader, OutputFormat format,
+                          const std::string& output_path, int64_t limit, bool overwrite) {
+  ARROW_RETURN_NOT_OK(CheckOutput(format, output_path, overwrite));
   std::shared_ptr<arrow::io::OutputStream> out;
-  if (output_path.empty()) {
-    ARROW_ASSIGN_OR_RAISE(out, arrow::io::FileOutputStream::Open(1));
+  if (output_path.empty() || output_path == "-") {
+    ARROW_ASSIGN_OR_RAISE(out, CountingStdout::Open());
   } else {
     auto opened = arrow::io::FileOutputStream::Open(output_path);
     if (!opened.ok()) return InvalidArgument("--output '", output_path, "': ", MessageWithReason(opened.status()));

@@ -14,10 +14,17 @@ enum class OutputFormat { kTable, kCsv, kJson, kParquet };
 arrow::Result<OutputFormat> ParseOutputFormat(const std::string& name);
 
 /// Writes every batch of `reader` (up to `limit` rows; < 0 = all) to
-/// `output_path`, or to stdout when it is empty (not allowed for parquet).
+/// `output_path`, or to stdout when it is "-" or empty (empty is refused for
+/// parquet, so binary never reaches a terminal by default). An existing
+/// regular file is refused unless `overwrite`, before anything is read.
 /// Timestamps render as ISO-8601 UTC ending in Z; nulls are empty in csv,
 /// null in json and "null" in table.
 arrow::Status WriteResult(arrow::RecordBatchReader& reader, OutputFormat format,
-                          const std::string& output_path, int64_t limit);
+                          const std::string& output_path, int64_t limit, bool overwrite = false);
+
+/// The checks WriteResult makes before writing, for commands that want to
+/// fail before opening the table: parquet needs an output, and an existing
+/// file needs `overwrite`.
+arrow::Status CheckOutput(OutputFormat format, const std::string& output_path, bool overwrite);
 
 }  // namespace bazof::cli

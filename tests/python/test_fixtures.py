@@ -260,3 +260,27 @@ def test_legacy_tie_within_a_file_first_row_wins(run, fixtures_dir, tmp_path):
     out = run("scan", "--path", root, "--table", "table0", "--format", "csv",
               "--as-of", "2024-02-10T00:00:00Z").stdout
     assert triples(out) == [("1", "2024-02-01" + TS, "first"), ("2", "2024-01-01" + TS, "xyz")]
+
+
+def test_output_refuses_to_overwrite(run, fixtures_dir, tmp_path):
+    out = tmp_path / "answer.csv"
+    out.write_text("keep me\n")
+    args = ["scan", "--path", fixtures_dir / "azof-0.2", "--table", "table0", "--format", "csv",
+            "--output", out]
+    from conftest import assert_cli_error
+    assert_cli_error(run(*args, check=False), out, problem="exists.*--overwrite")
+    assert out.read_text() == "keep me\n"
+    run(*args, "--overwrite")
+    assert triples(out.read_text()) == T0_LATEST
+
+
+def test_parquet_to_stdout_with_dash(run, bazof_bin, fixtures_dir):
+    import io
+    import subprocess
+    args = ["scan", "--path", str(fixtures_dir / "azof-0.2"), "--table", "table0", "--format", "parquet"]
+    from conftest import assert_cli_error
+    assert_cli_error(run(*args, check=False), problem="needs --output FILE")
+    proc = subprocess.run([bazof_bin, *args, "--output", "-"], capture_output=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    got = pq.read_table(io.BytesIO(proc.stdout)).to_pylist()
+    assert [(r["key"], r["value"]) for r in got] == [(k, v) for k, _, v in T0_LATEST]
