@@ -98,7 +98,10 @@ void AddAppendCommand(CLI::App& app, Action* run) {
       "Rows with equal (key, event time) are kept and the later one wins. An empty input\n"
       "commits nothing.");
   f->table.Add(cmd);
-  cmd->add_option("--input", f->input, "CSV (with header), Parquet or JSON Lines file")->required();
+  cmd->add_option("--input", f->input,
+                  "CSV (with header), Parquet or JSON Lines file; - reads standard input (with\n"
+                  "--input-format; standard input is read into memory first)")
+      ->required();
   cmd->add_option("--input-format", f->format, "csv, parquet or jsonl (default: from the extension)");
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
@@ -106,7 +109,7 @@ void AddAppendCommand(CLI::App& app, Action* run) {
       ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table, f->table.storage_options()));
       ARROW_ASSIGN_OR_RAISE(auto input, write::OpenInput(f->input, format, table->current_snapshot()->schema));
       AppendOptions options;
-      options.source = "input '" + f->input + "'";
+      options.source = f->input == "-" ? std::string("standard input") : "input '" + f->input + "'";
       ARROW_ASSIGN_OR_RAISE(auto result, Append(table, *input, options));
       PrintCommit(result, f->input);
       return arrow::Status::OK();

@@ -5,6 +5,8 @@
 #include <arrow/csv/api.h>
 #include <arrow/filesystem/api.h>
 #include <arrow/io/api.h>
+#include <arrow/io/memory.h>
+#include <arrow/io/stdio.h>
 #include <arrow/json/api.h>
 #include <arrow/util/value_parsing.h>
 #include <parquet/arrow/reader.h>
@@ -204,6 +206,9 @@ std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> ColumnTypes(co
 
 arrow::Result<InputFormat> ResolveInputFormat(const std::string& name, const std::string& path) {
   std::string n = name;
+  if (n.empty() && path == "-") {
+    return InvalidArgument("input '-' (standard input): name its format with --input-format csv|parquet|jsonl");
+  }
   if (n.empty()) {
     auto ext = std::filesystem::path(path).extension().string();
     if (ext == ".csv") n = "csv";
@@ -223,16 +228,43 @@ arrow::Result<InputFormat> ResolveInputFormat(const std::string& name, const std
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::string& path,
                                                                    InputFormat format,
                                                                    const TableSchema& schema) {
-  std::string resolved = path;
-  if (path.find("://") == std::string::npos) resolved = std::filesystem::absolute(path).string();
-  std::string inner;
-  auto fs = arrow::fs::FileSystemFromUriOrPath(resolved, &inner);
-  if (!fs.ok()) return InvalidArgument("input '", path, "': ", fs.status().message());
-  auto info = (*fs)->GetFileInfo(inner);
-  if (!info.ok() || info->type() != arrow::fs::FileType::File) {
-    return NotFound("input '", path, "' does not exist");
+  // The input as random access (Parquet) and as a stream that can be opened
+  // again (CSV restarts with larger blocks when a field outgrows one).
+  std::shared_ptr<arrow::io::RandomAccessFile> file;
+  std::function<arrow::Result<std::shared_ptr<arrow::io::InputStream>>()> open;
+  if (path == "-") {
+    // Standard input is read whole into memory first: both needs above
+    // require it (docs/spec.md §10a).
+    arrow::io::StdinStream in;
+    ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
+    while (true) {
+      auto chunk = in.Read(1 << 20);
+      if (!chunk.ok()) return InvalidArgument("input '-' (standard input): ", chunk.status().message());
+      if ((*chunk)->size() == 0) break;
+      ARROW_RETURN_NOT_OK(sink->Write(*chunk));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto bytes, sink->Finish());
+    file = std::make_shared<arrow::io::BufferReader>(bytes);
+    open = [bytes]() -> arrow::Result<std::shared_ptr<arrow::io::InputStream>> {
+      return std::make_shared<arrow::io::BufferReader>(bytes);
+    };
+  } else {
+    std::string resolved = path;
+    if (path.find("://") == std::string::npos) resolved = std::filesystem::absolute(path).string();
+    std::string inner;
+    auto fs = arrow::fs::FileSystemFromUriOrPath(resolved, &inner);
+    if (!fs.ok()) return InvalidArgument("input '", path, "': ", fs.status().message());
+    auto info = (*fs)->GetFileInfo(inner);
+    if (!info.ok() || info->type() != arrow::fs::FileType::File) {
+      return NotFound("input '", path, "' does not exist");
+    }
+    ARROW_ASSIGN_OR_RAISE(file, (*fs)->OpenInputFile(*info));
+    std::shared_ptr<arrow::fs::FileSystem> filesystem = *fs;
+    arrow::fs::FileInfo file_info = *info;
+    open = [filesystem, file_info]() -> arrow::Result<std::shared_ptr<arrow::io::InputStream>> {
+      return filesystem->OpenInputStream(file_info);
+    };
   }
-  ARROW_ASSIGN_OR_RAISE(auto file, (*fs)->OpenInputFile(*info));
 
   switch (format) {
     case InputFormat::kCsv: {
@@ -251,12 +283,6 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
       // can name the row, the column and the value.
       auto types = ColumnTypes(schema);
       for (auto& [name, type] : types) convert.column_types[name] = arrow::utf8();
-      std::shared_ptr<arrow::fs::FileSystem> filesystem = *fs;
-      arrow::fs::FileInfo file_info = *info;
-      auto open = [filesystem, file_info]() -> arrow::Result<std::shared_ptr<arrow::io::InputStream>> {
-        return filesystem->OpenInputStream(file_info);
-      };
-      (void)file;
       auto reader = CsvReader::Make(open, read, parse, convert);
       if (!reader.ok()) return InvalidArgument("input '", path, "': ", reader.status().message());
       return std::make_shared<TextColumnsReader>(*reader, std::move(types));

@@ -541,3 +541,40 @@ def test_bitemporal_late_event(run, create, append):
     assert at(None, mid) == at(4, mid)
     header, rows = scan_rows(run, path, t, "--version", "3", "--as-of", mid)
     assert rows[0] == ["k1", "2024-02-01T00:00:00.000Z", "a2-late"]   # the winner's own time
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_append_from_stdin(run, bazof_bin, tmp_path, fmt):
+    import io
+    import subprocess
+    run("create", "--path", tmp_path, "--table", "s", "--schema", "v:int64")
+    rows = {"key": ["b", "a", "b"], "event_time": ["2024-01-02", "2024-01-01", "2024-01-01"], "v": [2, 1, 9]}
+    if fmt == "csv":
+        data = ("key,event_time,v\n" + "".join(f"{k},{t},{v}\n" for k, t, v in zip(*rows.values()))).encode()
+    elif fmt == "jsonl":
+        data = "".join(json.dumps({"key": k, "event_time": t, "v": v}) + "\n" for k, t, v in zip(*rows.values())).encode()
+    else:
+        buf = io.BytesIO()
+        pq.write_table(pa.table({"key": rows["key"], "event_time": pa.array(
+            [parse_ts_us(t) for t in rows["event_time"]], pa.timestamp("us", tz="UTC")), "v": rows["v"]}), buf)
+        data = buf.getvalue()
+    proc = subprocess.run([bazof_bin, "append", "--path", str(tmp_path), "--table", "s", "--input", "-",
+                           "--input-format", fmt], input=data, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert scan_rows(run, tmp_path, "s")[1] == [["a", "2024-01-01T00:00:00.000Z", "1"],
+                                               ["b", "2024-01-02T00:00:00.000Z", "2"]]
+
+
+def test_append_from_stdin_needs_a_format(run, bazof_bin, tmp_path):
+    import subprocess
+    run("create", "--path", tmp_path, "--table", "s", "--schema", "v:int64")
+    proc = subprocess.run([bazof_bin, "append", "--path", str(tmp_path), "--table", "s", "--input", "-"],
+                          input=b"key,event_time,v\n", capture_output=True, text=False, timeout=60)
+    assert proc.returncode == 1 and proc.stdout == b""
+    assert proc.stderr.decode().startswith("bazof: error: input '-' (standard input): name its format")
+    # A bad row on stdin is named as standard input, and nothing is committed.
+    proc = subprocess.run([bazof_bin, "append", "--path", str(tmp_path), "--table", "s", "--input", "-",
+                           "--input-format", "csv"], input=b"key,event_time,v\na,2024-01-01,x\n",
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 1 and "standard input" in proc.stderr.decode(), proc.stderr
+    assert [int(r["version"]) for r in log_rows(run, tmp_path, "s")] == [0]
