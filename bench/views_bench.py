@@ -84,7 +84,7 @@ def main() -> int:
                     f"event_time) AS valid_to, {cols} FROM {src}")
 
         def digest(relation_sql, columns):
-            return con.execute(f"SELECT count(*), sum(hash({columns})) FROM ({relation_sql})").fetchone()
+            return con.sql(f"SELECT count(*), sum(hash({columns})) FROM ({relation_sql})").fetchall()[0]
 
         def digest_stream(stream, columns):
             con.register("v", stream.to_batches())
@@ -103,7 +103,7 @@ def main() -> int:
             return consume(t.intervals().to_batches())
 
         def duckdb_lead():
-            return consume(con.execute(lead_sql).fetch_record_batch())
+            return consume(con.sql(lead_sql).to_arrow_reader())
 
         # Changes: two scans joined in DuckDB.
         diff_cond = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in VALUE_COLUMNS)
@@ -119,12 +119,12 @@ def main() -> int:
         def joined():
             con.register("s1", t.scan(t1).to_batches())
             con.register("s2", t.scan(t2).to_batches())
-            return con.execute(join_sql)
+            return con.sql(join_sql)
 
         ch_cols = ("key, kind, old_event_time, new_event_time, "
                    + ", ".join(f"old_{c}, new_{c}" for c in VALUE_COLUMNS))
         got = digest_stream(t.changes(t1, t2), ch_cols)
-        rel = joined().fetch_arrow_table()
+        rel = joined().to_arrow_table()
         con.register("j", rel)
         want = digest("SELECT * FROM j", ch_cols)
         con.unregister("j")
@@ -138,7 +138,7 @@ def main() -> int:
             return consume(t.changes(t1, t2).to_batches())
 
         def scans_joined():
-            return consume(joined().fetch_record_batch())
+            return consume(joined().to_arrow_reader())
 
         res = {}
         for name, fn in [("bazof_intervals", bazof_intervals), ("duckdb_lead", duckdb_lead),

@@ -1,7 +1,8 @@
 // Views of a table's timeline (docs/spec.md, "Validity intervals" and
 // "Changes"): validity intervals (SCD type 2) and the changes between two
-// (event time, version) points. Both are streamed from the all-events merge
-// of the sorted runs and returned as a Scan, like ScanBuilder::Build().
+// (event time, version) points. Both are streamed from merges of the sorted
+// runs (intervals: the all-events merge; changes: two as-of merges joined by
+// key) and returned as a Scan, like ScanBuilder::Build().
 #pragma once
 
 #include <arrow/compute/expression.h>
@@ -66,10 +67,10 @@ struct ChangeOptions {
 /// `old_<c>`, `new_<c>` per value column c (null on the absent side). A key
 /// present at both points counts as changed when a returned value column
 /// differs (nulls equal nulls, NaN equals NaN); a new event with the same
-/// values is no change. Rows sorted by key. With one version, one pass over
-/// the all-events merge; with two, a streaming merge-join of the two scans
-/// (the newer version's files may no longer hold the older version's tie
-/// losers). Columns the older version lacks read as null.
+/// values is no change. Rows sorted by key. Evaluated as a streaming
+/// merge-join by key of the two as-of merges (each starts from its segment's
+/// base; nothing is materialized or hashed). Columns the older version lacks
+/// read as null.
 arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const ChangeOptions& options);
 
 }  // namespace bazof

@@ -92,17 +92,24 @@ class IntervalReader : public arrow::RecordBatchReader {
     std::shared_ptr<arrow::Array> from_idx, to_idx;
     ARROW_RETURN_NOT_OK(from.Finish(&from_idx));
     ARROW_RETURN_NOT_OK(to.Finish(&to_idx));
+    // Every event an interval of its own (no tombstone, window or
+    // coalescing removed one): the columns are the input's, zero-copy.
+    const bool all_rows = from_idx->length() == n;
+    auto rows_of = [&](const std::shared_ptr<arrow::Array>& a) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+      if (all_rows) return a;
+      return read::TakeRows(a, from_idx);
+    };
     arrow::ArrayVector cols;
     for (int k = 0; k < keys; ++k) {
-      ARROW_ASSIGN_OR_RAISE(auto a, read::TakeRows(in.column(k), from_idx));
+      ARROW_ASSIGN_OR_RAISE(auto a, rows_of(in.column(k)));
       cols.push_back(std::move(a));
     }
-    ARROW_ASSIGN_OR_RAISE(auto vf, read::TakeRows(et, from_idx));
+    ARROW_ASSIGN_OR_RAISE(auto vf, rows_of(et));
     ARROW_ASSIGN_OR_RAISE(auto vt, read::TakeRows(et, to_idx));
     cols.push_back(std::move(vf));
     cols.push_back(std::move(vt));
     for (int c = 0; c < values; ++c) {
-      ARROW_ASSIGN_OR_RAISE(auto a, read::TakeRows(in.column(keys + 1 + c), from_idx));
+      ARROW_ASSIGN_OR_RAISE(auto a, rows_of(in.column(keys + 1 + c)));
       cols.push_back(std::move(a));
     }
     return arrow::RecordBatch::Make(schema_, from_idx->length(), std::move(cols));

@@ -1,9 +1,11 @@
 // Validity intervals and changes (include/bazof/views.h) on hand-made tables.
 #include <arrow/api.h>
+#include <arrow/json/from_string.h>
 #include <gtest/gtest.h>
 
 #include "bazof/error.h"
 #include "bazof/views.h"
+#include "read/views_util.h"
 #include "table_builder.h"
 
 namespace bazof::testing {
@@ -142,6 +144,25 @@ TEST(ChangesTest, BetweenTwoVersionsAtOneTime) {
   EXPECT_EQ(Rows(small), (std::vector<std::string>{"c|update|2024-01-01|2024-01-01|c-v1|c-v2"}));
   o.from_version = Version(7);
   EXPECT_EQ(ErrorKindOf(MakeChanges(*t, o).status()), ErrorKind::kNotFound);
+}
+
+std::shared_ptr<arrow::Array> Json(const std::shared_ptr<arrow::DataType>& type, const std::string& json) {
+  return arrow::json::ArrayFromJSONString(type, json).ValueOrDie();
+}
+
+TEST(ViewsUtilTest, CellsEqualNullsAndNaN) {
+  auto d = Json(arrow::float64(), "[1.5, NaN, null, 1.5, NaN, null, 0]");
+  EXPECT_TRUE(read::CellsEqual(*d, 0, *d, 3));
+  EXPECT_TRUE(read::CellsEqual(*d, 1, *d, 4));   // NaN equals NaN
+  EXPECT_TRUE(read::CellsEqual(*d, 2, *d, 5));   // null equals null
+  EXPECT_FALSE(read::CellsEqual(*d, 2, *d, 6));  // null is not 0
+  EXPECT_FALSE(read::CellsEqual(*d, 0, *d, 1));
+  auto s = Json(arrow::utf8(), R"(["a", "a", "b"])")->Slice(1);  // offsets count
+  EXPECT_TRUE(read::CellsEqual(*s, 0, *Json(arrow::utf8(), R"(["a"])"), 0));
+  EXPECT_FALSE(read::CellsEqual(*s, 0, *s, 1));
+  auto i = Json(arrow::int32(), "[7, 8, 7]")->Slice(1);
+  EXPECT_TRUE(read::CellsEqual(*i, 1, *Json(arrow::int32(), "[7]"), 0));
+  EXPECT_FALSE(read::CellsEqual(*i, 0, *i, 1));
 }
 
 }  // namespace
