@@ -238,6 +238,53 @@ class Table:
         pairs = self._key_pairs(key, "key")
         return pa.RecordBatchReader._import_from_c_capsule(self._t.history(pairs, version)).read_all()
 
+    def intervals(self, start: Optional[EventTimeLike] = None, end: Optional[EventTimeLike] = None,
+                  version: Optional[int] = None, columns: Optional[Sequence[str]] = None,
+                  filter: Optional[_arrow.FilterLike] = None, *, coalesce: bool = False,
+                  threads: int = 0, batch_size: int = 64 * 1024) -> Scan:
+        """Validity intervals (SCD type 2, docs/spec.md "Validity intervals"): one row
+        per key and event, columns key(s), ``valid_from`` (the event's time),
+        ``valid_to`` (the key's next event time, tombstones included; null while
+        current), then the value columns. Tombstones have no row. Only intervals
+        overlapping [start, end) are returned, with their times unclipped.
+        `coalesce`: merge consecutive events with equal returned values into one
+        interval. `filter` may name keys, valid_from, valid_to and any value column.
+        Returns a Scan (stream it, to_arrow, to_pandas, to_polars)."""
+        start_us = None if start is None else to_micros(start, "start")
+        end_us = None if end is None else to_micros(end, "end")
+        blob = None if filter is None else _arrow.serialize(_arrow.to_expression(filter))
+        if isinstance(columns, str):
+            raise InvalidInput("columns: expected a list of column names, not a string")
+        cols = None if columns is None else [str(c) for c in columns]
+        return Scan(self._t.intervals(start_us, end_us, version, cols, blob, bool(coalesce), threads, batch_size))
+
+    def changes(self, t1: Optional[EventTimeLike] = None, t2: Optional[EventTimeLike] = None, *,
+                at: Optional[EventTimeLike] = None, from_version: Optional[int] = None,
+                to_version: Optional[int] = None, version: Optional[int] = None,
+                columns: Optional[Sequence[str]] = None, threads: int = 0,
+                batch_size: int = 64 * 1024) -> Scan:
+        """The keys whose state differs between scan(t1, from_version) and
+        scan(t2, to_version) (docs/spec.md "Changes"): ``changes(t1, t2)`` at one
+        version, or ``changes(at=T, from_version=V1, to_version=V2)``. None = latest
+        time / current version; `at` sets both times, `version` both versions.
+        Columns: key(s), ``kind`` ("insert", "update", "delete"), ``old_``/``new_``
+        event time, then ``old_<c>``, ``new_<c>`` per value column. A new event
+        with equal values is no change. Returns a Scan."""
+        if at is not None and (t1 is not None or t2 is not None):
+            raise InvalidInput("changes: give `at` or t1/t2, not both")
+        if version is not None and (from_version is not None or to_version is not None):
+            raise InvalidInput("changes: give `version` or from_version/to_version, not both")
+        if at is not None:
+            t1 = t2 = at
+        if version is not None:
+            from_version = to_version = version
+        t1_us = None if t1 is None else to_micros(t1, "t1")
+        t2_us = None if t2 is None else to_micros(t2, "t2")
+        if isinstance(columns, str):
+            raise InvalidInput("columns: expected a list of column names, not a string")
+        cols = None if columns is None else [str(c) for c in columns]
+        return Scan(self._t.changes(t1_us, t2_us, from_version, to_version, cols, threads, batch_size))
+
     def log(self) -> pa.Table:
         """One row per version: version, timestamp (commit wall clock), operation,
         rows_added, files_added, files_removed (as ``bazof log`` prints)."""

@@ -34,6 +34,7 @@
 #include "bazof/table.h"
 #include "bazof/vacuum.h"
 #include "bazof/validate.h"
+#include "bazof/views.h"
 #include "bazof/write.h"
 #include "metadata/properties.h"
 #include "metadata/types.h"
@@ -253,6 +254,58 @@ class PyTable {
     {
       nb::gil_scoped_release release;
       r = builder.Build();
+    }
+    return PyScan(Get(std::move(r)));
+  }
+
+  /// Validity intervals (bazof/views.h, MakeIntervals).
+  PyScan Intervals(std::optional<int64_t> start_us, std::optional<int64_t> end_us, std::optional<int64_t> version,
+                   std::optional<std::vector<std::string>> columns, std::optional<nb::bytes> filter, bool coalesce,
+                   int threads, int64_t batch_size) const {
+    IntervalOptions o;
+    if (start_us) o.start = EventTime::FromMicros(*start_us);
+    if (end_us) o.end = EventTime::FromMicros(*end_us);
+    if (version) {
+      if (*version < 0) throw CoreError{"invalid_argument", "version must be >= 0"};
+      o.version = Version(*version);
+    }
+    o.columns = std::move(columns);
+    if (filter) {
+      auto buffer = arrow::Buffer::FromString(std::string(filter->c_str(), filter->size()));
+      auto expr = arrow::compute::Deserialize(std::move(buffer));
+      if (!expr.ok()) throw CoreError{"invalid_argument", "filter: " + ErrorLine(expr.status())};
+      o.filter = *std::move(expr);
+    }
+    o.coalesce = coalesce;
+    o.threads = threads;
+    o.batch_size = batch_size;
+    arrow::Result<std::shared_ptr<bazof::Scan>> r;
+    {
+      nb::gil_scoped_release release;
+      r = MakeIntervals(*table_, o);
+    }
+    return PyScan(Get(std::move(r)));
+  }
+
+  /// Changes between two (event time, version) points (bazof/views.h, MakeChanges).
+  PyScan Changes(std::optional<int64_t> from_us, std::optional<int64_t> to_us, std::optional<int64_t> from_version,
+                 std::optional<int64_t> to_version, std::optional<std::vector<std::string>> columns, int threads,
+                 int64_t batch_size) const {
+    ChangeOptions o;
+    if (from_us) o.from_time = EventTime::FromMicros(*from_us);
+    if (to_us) o.to_time = EventTime::FromMicros(*to_us);
+    for (auto [in, out] : {std::pair{from_version, &o.from_version}, std::pair{to_version, &o.to_version}}) {
+      if (!in) continue;
+      if (*in < 0) throw CoreError{"invalid_argument", "version must be >= 0"};
+      *out = Version(*in);
+    }
+    o.columns = std::move(columns);
+    o.threads = threads;
+    o.batch_size = batch_size;
+    arrow::Result<std::shared_ptr<bazof::Scan>> r;
+    {
+      nb::gil_scoped_release release;
+      r = MakeChanges(*table_, o);
     }
     return PyScan(Get(std::move(r)));
   }
@@ -663,6 +716,12 @@ NB_MODULE(_core, m) {
       .def("schema", &PyTable::schema)
       .def("scan", &PyTable::Scan, nb::arg("as_of").none(), nb::arg("version").none(), nb::arg("columns").none(),
            nb::arg("key_in"), nb::arg("key_min").none(), nb::arg("key_max").none(), nb::arg("filter").none(),
+           nb::arg("threads"), nb::arg("batch_size"))
+      .def("intervals", &PyTable::Intervals, nb::arg("start").none(), nb::arg("end").none(),
+           nb::arg("version").none(), nb::arg("columns").none(), nb::arg("filter").none(), nb::arg("coalesce"),
+           nb::arg("threads"), nb::arg("batch_size"))
+      .def("changes", &PyTable::Changes, nb::arg("from_time").none(), nb::arg("to_time").none(),
+           nb::arg("from_version").none(), nb::arg("to_version").none(), nb::arg("columns").none(),
            nb::arg("threads"), nb::arg("batch_size"))
       .def("append", &PyTable::Append, nb::arg("stream"), nb::arg("operation"), nb::arg("source"))
       .def("history", &PyTable::History, nb::arg("key"), nb::arg("version").none())

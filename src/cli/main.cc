@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
   bazof::cli::AddPutCommands(app, &run);
   bazof::cli::AddScanCommand(app, &run);
   bazof::cli::AddHistoryCommand(app, &run);
+  bazof::cli::AddIntervalsCommand(app, &run);
+  bazof::cli::AddDiffCommand(app, &run);
   bazof::cli::AddLogCommand(app, &run);
   bazof::cli::AddInfoCommand(app, &run);
   bazof::cli::AddGenCommand(app, &run);

@@ -99,16 +99,20 @@ class OutputAssembler {
       auto it = std::find_if(sources_.rbegin(), sources_.rend(),
                              [&](const Source& s) { return s.batch.get() == batch.get(); });
       if (it != sources_.rend()) {
-        last_base_ = it->base;
+        last_source_ = static_cast<int32_t>(sources_.rend() - it) - 1;
       } else {
         if (sources_.size() >= max_sources_) ARROW_RETURN_NOT_OK(Gather());
-        sources_.push_back(Source{batch, next_base_});
-        last_base_ = next_base_;
+        sources_.push_back(Source{batch, next_base_, row, row});
+        last_source_ = static_cast<int32_t>(sources_.size()) - 1;
         next_base_ += batch->batch->num_rows();
       }
       last_ = batch.get();
     }
-    indices_.push_back(last_base_ + row);
+    Source& src = sources_[last_source_];
+    src.min_row = std::min(src.min_row, row);
+    src.max_row = std::max(src.max_row, row);
+    indices_.push_back(src.base + row);
+    source_of_.push_back(last_source_);
     ++rows_;
     return arrow::Status::OK();
   }
@@ -147,27 +151,43 @@ class OutputAssembler {
   struct Source {
     std::shared_ptr<RunBatch> batch;
     int64_t base;  // index of its first row among all sources' rows
+    int64_t min_row, max_row;  // the rows taken from it lie in [min_row, max_row]
   };
 
   // Takes the recorded rows from the held sources into a new piece.
   arrow::Status Gather() {
     if (indices_.empty()) {
+      source_of_.clear();
       sources_.clear();
       last_ = nullptr;
       next_base_ = 0;
       return arrow::Status::OK();
     }
+    // Only the row range each source contributes is handed to Take: a
+    // chunked Take may concatenate its chunks, and whole source batches
+    // would make that many times the rows taken.
+    std::vector<int64_t> shift(sources_.size());
+    int64_t sliced_base = 0;
+    for (size_t i = 0; i < sources_.size(); ++i) {
+      const Source& s = sources_[i];
+      shift[i] = sliced_base - s.base - s.min_row;
+      sliced_base += s.max_row - s.min_row + 1;
+    }
+    for (size_t r = 0; r < indices_.size(); ++r) indices_[r] += shift[source_of_[r]];
     auto indices = std::make_shared<arrow::Int64Array>(static_cast<int64_t>(indices_.size()),
                                                        arrow::Buffer::Wrap(indices_));
+    auto slice = [](const Source& s, int c) {
+      return s.batch->batch->column(c)->Slice(s.min_row, s.max_row - s.min_row + 1);
+    };
     std::vector<std::shared_ptr<arrow::Array>> piece;
     for (int c = 0; c < num_columns_; ++c) {
       std::shared_ptr<arrow::Array> taken;
       if (sources_.size() == 1) {
-        ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(sources_[0].batch->batch->column(c), indices));
+        ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(slice(sources_[0], c), indices));
         taken = d.make_array();
       } else {
         arrow::ArrayVector chunks;
-        for (const auto& s : sources_) chunks.push_back(s.batch->batch->column(c));
+        for (const auto& s : sources_) chunks.push_back(slice(s, c));
         auto values = std::make_shared<arrow::ChunkedArray>(std::move(chunks), schema_->field(c)->type());
         ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(values, indices));
         const auto& ca = d.chunked_array();
@@ -182,6 +202,7 @@ class OutputAssembler {
     pieces_.push_back(std::move(piece));
     sources_.clear();
     indices_.clear();
+    source_of_.clear();
     last_ = nullptr;
     next_base_ = 0;
     return arrow::Status::OK();
@@ -195,9 +216,11 @@ class OutputAssembler {
   arrow::Int64Builder versions_;
   std::vector<Source> sources_;
   std::vector<int64_t> indices_;
+  std::vector<int32_t> source_of_;  // per index: its source in sources_
   std::vector<std::vector<std::shared_ptr<arrow::Array>>> pieces_;
   const RunBatch* last_ = nullptr;
-  int64_t last_base_ = 0, next_base_ = 0;
+  int32_t last_source_ = 0;
+  int64_t next_base_ = 0;
   int64_t rows_ = 0;
 };
 

@@ -1,0 +1,45 @@
+// Helpers shared by the timeline views (read/intervals.cc, read/changes.cc).
+#pragma once
+
+#include <arrow/api.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bazof/table.h"
+
+namespace bazof::read {
+
+/// Microseconds since the epoch of each row of a timestamp array, floored,
+/// as the merge compares event times. Nulls read as 0 (event times are never
+/// null in a merge's output).
+void TimestampMicros(const arrow::Array& a, std::vector<int64_t>* out);
+
+/// Whether row i of `a` equals row j of `b` (same type): nulls equal nulls,
+/// NaN equals NaN.
+bool CellsEqual(const arrow::Array& a, int64_t i, const arrow::Array& b, int64_t j);
+
+/// Arrow Take with int64 indices, nulls allowed (they give null rows).
+arrow::Result<std::shared_ptr<arrow::Array>> TakeRows(const std::shared_ptr<arrow::Array>& values,
+                                                      const std::shared_ptr<arrow::Array>& indices);
+
+/// A Scan whose reader comes from a function (the views are Scans, so every
+/// surface that streams a scan streams them too).
+class FunctionScan : public Scan {
+ public:
+  using Make = std::function<arrow::Result<std::shared_ptr<arrow::RecordBatchReader>>()>;
+  FunctionScan(std::shared_ptr<arrow::Schema> schema, std::vector<std::string> files, Make make)
+      : schema_(std::move(schema)), files_(std::move(files)), make_(std::move(make)) {}
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+  std::vector<std::string> files() const override { return files_; }
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ToReader() const override { return make_(); }
+
+ private:
+  std::shared_ptr<arrow::Schema> schema_;
+  std::vector<std::string> files_;
+  Make make_;
+};
+
+}  // namespace bazof::read

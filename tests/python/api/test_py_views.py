@@ -1,0 +1,139 @@
+"""Validity intervals and changes (docs/spec.md §19) against the oracle (oracle.py) on random
+workloads -- appends with ties, late events and tombstones, puts, deletes and compactions --
+checked after every commit at random windows, times (exact event times, +-1 us) and versions;
+plus the boundaries and the engines that take the result like a scan."""
+import datetime as dt
+import random
+
+import pyarrow as pa
+import pytest
+
+import bazof
+from conftest import EPOCH
+from oracle import changes, intervals
+from test_py_oracle import Workload, as_datetime
+from test_write_oracle import TIMES
+
+COMMITS = 16
+SEEDS = [21, 22, 23, 24]
+
+
+def us(x):
+    return None if x is None else (x - EPOCH) // dt.timedelta(microseconds=1)
+
+
+def got_intervals(scan):
+    return [(r["key"], us(r["valid_from"]), us(r["valid_to"]), (r["v"], r["s"])) for r in scan.to_arrow().to_pylist()]
+
+
+def got_changes(scan):
+    rows = scan.to_arrow().to_pylist()
+    return [(r["key"], r["kind"], us(r["old_event_time"]), us(r["new_event_time"]),
+             None if r["kind"] == "insert" else (r["old_v"], r["old_s"]),
+             None if r["kind"] == "delete" else (r["new_v"], r["new_s"])) for r in rows]
+
+
+class ViewsWorkload(Workload):
+    def step(self):
+        if self.rng.random() < 0.15:
+            res = self.t.compact(segment_duration=self.rng.choice(["365d", "auto"]))
+            if res.committed:
+                self.version += 1
+                assert res.version == self.version
+                self.trace.append(f"v{res.version}: compact")
+            return
+        super().step()
+
+    def a_time(self):
+        r = self.rng
+        return r.choice([r.choice(TIMES), r.choice(TIMES) + r.choice([-1, 1]), None,
+                         r.randrange(TIMES[0] - 10**9, TIMES[-1] + 10**9)])
+
+    def verify_views(self):
+        r, ctx = self.rng, "\n".join(self.trace)
+        for _ in range(3):
+            v = r.choice([None, r.randint(0, self.version)])
+            start, end = self.a_time(), self.a_time()
+            if start is not None and end is not None and start >= end:
+                start, end = end, start
+                if start == end:
+                    end = None
+            coalesce = r.random() < 0.3
+            got = got_intervals(self.t.intervals(None if start is None else as_datetime(start),
+                                                 None if end is None else as_datetime(end), version=v,
+                                                 coalesce=coalesce, threads=r.choice([1, 2])))
+            want = intervals(self.events, start, end, v, coalesce)
+            assert got == want, f"intervals({start}, {end}, v={v}, coalesce={coalesce})\n{ctx}"
+
+            t1, t2 = self.a_time(), self.a_time()
+            tt = lambda t: None if t is None else as_datetime(t)  # noqa: E731
+            got = got_changes(self.t.changes(tt(t1), tt(t2), version=v))
+            assert got == changes(self.events, t1, t2, v, v), f"changes({t1}, {t2}, v={v})\n{ctx}"
+
+            at = self.a_time()
+            v1, v2 = r.randint(0, self.version), r.randint(0, self.version)
+            got = got_changes(self.t.changes(at=tt(at), from_version=v1, to_version=v2))
+            assert got == changes(self.events, at, at, v1, v2), f"changes(at={at}, {v1}->{v2})\n{ctx}"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_views_match_oracle_on_random_workloads(tmp_path, seed):
+    t = bazof.create_table(tmp_path / "o", pa.schema([("v", pa.int64()), ("s", pa.string()),
+                                                      ("event_time", pa.timestamp("us"))]))
+    w = ViewsWorkload(t, seed)
+    w.verify_views()
+    for _ in range(COMMITS):
+        w.step()
+        w.verify_views()
+
+
+@pytest.fixture
+def small(tmp_path):
+    t = bazof.create_table(tmp_path / "s", pa.schema([("price", pa.float64()), ("event_time", pa.timestamp("ms"))]))
+    t.put("a", "2024-01-01", price=1.0)
+    t.put("a", "2024-02-01", price=2.0)
+    t.delete("b", "2024-01-15")          # a tombstone of a key never present
+    t.put("b", "2024-02-01", price=5.0)
+    t.delete("b", "2024-03-01")
+    t.put("a", "2024-02-01", price=2.5)  # version 6: a correction of February
+    return t
+
+
+def test_boundaries(small):
+    feb, mar = "2024-02-01", "2024-03-01"
+    # An interval ending exactly at start, or starting exactly at end, is left out.
+    rows = small.intervals(start=feb, end=mar).to_arrow().to_pylist()
+    assert [(r["key"], r["price"]) for r in rows] == [("a", 2.5), ("b", 5.0)]
+    assert small.intervals(end=feb).to_arrow().column("price").to_pylist() == [1.0]
+    # Events exactly at t1 / t2 count; a tombstone at t2 is a delete; absent at both: no row.
+    ch = small.changes("2024-01-31", mar).to_arrow().to_pylist()
+    assert [(r["key"], r["kind"], r["old_price"], r["new_price"]) for r in ch] == [("a", "update", 1.0, 2.5)]
+    ch = small.changes(feb, mar).to_arrow().to_pylist()
+    assert [(r["key"], r["kind"]) for r in ch] == [("b", "delete")]
+    assert small.changes("2023-01-01", "2024-01-20").to_arrow().column("kind").to_pylist() == ["insert"]
+    # What did the correction at version 6 change about February?
+    ch = small.changes(at=feb, from_version=5, to_version=6).to_arrow().to_pylist()
+    assert [(r["key"], r["kind"], r["old_price"], r["new_price"]) for r in ch] == [("a", "update", 2.0, 2.5)]
+    assert small.changes(at=feb, version=6).to_arrow().num_rows == 0
+
+
+def test_engines_take_views_like_scans(small):
+    import duckdb
+    import polars as pl
+
+    view = small.intervals()
+    assert view.schema.names == ["key", "valid_from", "valid_to", "price"]
+    assert view.to_polars().shape == (3, 4)
+    assert duckdb.sql("select count(*) from view where valid_to is null").fetchall() == [(1,)]
+    assert pl.from_arrow(small.changes("2024-01-01", "2024-02-01").to_arrow())["kind"].to_list() == ["update", "insert"]
+
+
+def test_bad_input(small):
+    with pytest.raises(bazof.InvalidInput, match="not before end"):
+        small.intervals("2024-02-01", "2024-01-01")
+    with pytest.raises(bazof.InvalidInput, match="unknown column 'nope'"):
+        small.intervals(columns=["nope"])
+    with pytest.raises(bazof.InvalidInput, match="not both"):
+        small.changes("2024-01-01", at="2024-01-01")
+    with pytest.raises(bazof.BazofError, match="version 99"):
+        small.changes(at="2024-01-01", from_version=1, to_version=99)
