@@ -17,17 +17,12 @@ struct DiffFlags {
   std::optional<std::string> from, to, at;
   int64_t from_version = -1, to_version = -1, version = -1;
   std::string columns;
-  std::string format = "table";
-  std::string output;
-  int64_t limit = -1;
+  ResultFlags result;
   int threads = 0;
 };
 
 arrow::Status RunDiff(const DiffFlags& f) {
-  ARROW_ASSIGN_OR_RAISE(auto format, ParseOutputFormat(f.format));
-  if (format == OutputFormat::kParquet && f.output.empty()) {
-    return InvalidArgument("--format parquet needs --output FILE");
-  }
+  ARROW_RETURN_NOT_OK(f.result.Check().status());
   if (f.at && (f.from || f.to)) return InvalidArgument("--at is both --from and --to: give one or the others");
   if (f.version >= 0 && (f.from_version >= 0 || f.to_version >= 0)) {
     return InvalidArgument("--version is both --from-version and --to-version: give one or the others");
@@ -54,7 +49,7 @@ arrow::Status RunDiff(const DiffFlags& f) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f.table.path, f.table.table, f.table.storage_options()));
   ARROW_ASSIGN_OR_RAISE(auto view, MakeChanges(*table, o));
   ARROW_ASSIGN_OR_RAISE(auto reader, view->ToReader());
-  return WriteResult(*reader, format, f.output, f.limit);
+  return f.result.Write(*reader);
 }
 
 }  // namespace
@@ -77,9 +72,7 @@ void AddDiffCommand(CLI::App& app, Action* run) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--version", flags->version, "Both versions (default: current)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--columns", flags->columns, "Comma-separated value columns to compare and return (default: all)");
-  cmd->add_option("--format", flags->format, "table (default), csv, json (one object per line) or parquet");
-  cmd->add_option("--output", flags->output, "Write to this file instead of stdout (required for parquet)");
-  cmd->add_option("--limit", flags->limit, "Return at most N rows")->check(CLI::NonNegativeNumber);
+  flags->result.Add(cmd);
   cmd->add_option("--threads", flags->threads, "Merge threads (default: number of cores)")
       ->check(CLI::PositiveNumber);
   cmd->callback([run, flags] { *run = [flags] { return RunDiff(*flags); }; });

@@ -19,17 +19,12 @@ struct IntervalsFlags {
   std::string columns;
   std::vector<std::string> keys;
   bool coalesce = false;
-  std::string format = "table";
-  std::string output;
-  int64_t limit = -1;
+  ResultFlags result;
   int threads = 0;
 };
 
 arrow::Status RunIntervals(const IntervalsFlags& f) {
-  ARROW_ASSIGN_OR_RAISE(auto format, ParseOutputFormat(f.format));
-  if (format == OutputFormat::kParquet && f.output.empty()) {
-    return InvalidArgument("--format parquet needs --output FILE");
-  }
+  ARROW_RETURN_NOT_OK(f.result.Check().status());
   IntervalOptions o;
   if (f.start) {
     ARROW_ASSIGN_OR_RAISE(o.start, ParseEventTime(*f.start, "--start"));
@@ -60,7 +55,7 @@ arrow::Status RunIntervals(const IntervalsFlags& f) {
   if (f.threads > 0) o.threads = f.threads;
   ARROW_ASSIGN_OR_RAISE(auto view, MakeIntervals(*table, o));
   ARROW_ASSIGN_OR_RAISE(auto reader, view->ToReader());
-  return WriteResult(*reader, format, f.output, f.limit);
+  return f.result.Write(*reader);
 }
 
 }  // namespace
@@ -83,9 +78,7 @@ void AddIntervalsCommand(CLI::App& app, Action* run) {
   cmd->add_option("--key", flags->keys, "Only this key (repeat for several; single-column keys)");
   cmd->add_flag("--coalesce", flags->coalesce,
                 "Merge consecutive events whose returned values are equal into one interval");
-  cmd->add_option("--format", flags->format, "table (default), csv, json (one object per line) or parquet");
-  cmd->add_option("--output", flags->output, "Write to this file instead of stdout (required for parquet)");
-  cmd->add_option("--limit", flags->limit, "Return at most N rows")->check(CLI::NonNegativeNumber);
+  flags->result.Add(cmd);
   cmd->add_option("--threads", flags->threads, "Merge threads (default: number of cores)")
       ->check(CLI::PositiveNumber);
   cmd->callback([run, flags] { *run = [flags] { return RunIntervals(*flags); }; });

@@ -250,6 +250,26 @@ arrow::Status CheckOutput(OutputFormat format, const std::string& output_path, b
   return arrow::Status::OK();
 }
 
+void ResultFlags::Add(CLI::App* cmd) {
+  cmd->add_option("--format", format, "table (default), csv, json (one object per line) or parquet");
+  cmd->add_option("--output", output,
+                  "Write to this file instead of stdout (required for parquet; - = stdout); an existing\n"
+                  "file is refused unless --overwrite");
+  cmd->add_flag("--overwrite", overwrite, "Replace the --output file if it exists");
+  cmd->add_option("--limit", limit, "Return at most N rows")->check(CLI::NonNegativeNumber);
+}
+
+arrow::Result<OutputFormat> ResultFlags::Check() const {
+  ARROW_ASSIGN_OR_RAISE(auto f, ParseOutputFormat(format));
+  ARROW_RETURN_NOT_OK(CheckOutput(f, output, overwrite));
+  return f;
+}
+
+arrow::Status ResultFlags::Write(arrow::RecordBatchReader& reader) const {
+  ARROW_ASSIGN_OR_RAISE(auto f, ParseOutputFormat(format));
+  return WriteResult(reader, f, output, limit, overwrite);
+}
+
 arrow::Status WriteResult(arrow::RecordBatchReader& reader, OutputFormat format,
                           const std::string& output_path, int64_t limit, bool overwrite) {
   ARROW_RETURN_NOT_OK(CheckOutput(format, output_path, overwrite));

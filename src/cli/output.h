@@ -4,6 +4,8 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
+#include <CLI/CLI.hpp>
+
 #include <string>
 
 namespace bazof::cli {
@@ -26,5 +28,19 @@ arrow::Status WriteResult(arrow::RecordBatchReader& reader, OutputFormat format,
 /// fail before opening the table: parquet needs an output, and an existing
 /// file needs `overwrite`.
 arrow::Status CheckOutput(OutputFormat format, const std::string& output_path, bool overwrite);
+
+/// The flags of every command that returns rows: --format, --output,
+/// --overwrite and --limit.
+struct ResultFlags {
+  std::string format = "table";
+  std::string output;
+  bool overwrite = false;
+  int64_t limit = -1;
+  void Add(CLI::App* cmd);
+  /// The format, once the flags are checked (before the table is opened).
+  arrow::Result<OutputFormat> Check() const;
+  /// WriteResult with these flags.
+  arrow::Status Write(arrow::RecordBatchReader& reader) const;
+};
 
 }  // namespace bazof::cli

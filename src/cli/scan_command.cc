@@ -16,16 +16,12 @@ struct ScanFlags {
   int64_t version = -1;
   std::string columns;
   std::vector<std::string> keys;
-  std::string format = "table";
-  std::string output;
-  bool overwrite = false;
-  int64_t limit = -1;
+  ResultFlags result;
   int threads = 0;
 };
 
 arrow::Status RunScan(const ScanFlags& f) {
-  ARROW_ASSIGN_OR_RAISE(auto format, ParseOutputFormat(f.format));
-  ARROW_RETURN_NOT_OK(CheckOutput(format, f.output, f.overwrite));
+  ARROW_RETURN_NOT_OK(f.result.Check().status());
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f.table.path, f.table.table, f.table.storage_options()));
   auto scan = table->NewScan();
   if (f.as_of) {
@@ -38,7 +34,7 @@ arrow::Status RunScan(const ScanFlags& f) {
   if (f.threads > 0) scan.Threads(f.threads);
   ARROW_ASSIGN_OR_RAISE(auto built, scan.Build());
   ARROW_ASSIGN_OR_RAISE(auto reader, built->ToReader());
-  return WriteResult(*reader, format, f.output, f.limit, f.overwrite);
+  return f.result.Write(*reader);
 }
 
 }  // namespace
@@ -58,12 +54,7 @@ void AddScanCommand(CLI::App& app, Action* run) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--columns", flags->columns, "Comma-separated value columns to return (default: all)");
   cmd->add_option("--key", flags->keys, "Only this key (repeat for several)");
-  cmd->add_option("--format", flags->format, "table (default), csv, json (one object per line) or parquet");
-  cmd->add_option("--output", flags->output,
-                  "Write to this file instead of stdout (required for parquet; - = stdout); an existing\n"
-                  "file is refused unless --overwrite");
-  cmd->add_flag("--overwrite", flags->overwrite, "Replace the --output file if it exists");
-  cmd->add_option("--limit", flags->limit, "Return at most N rows")->check(CLI::NonNegativeNumber);
+  flags->result.Add(cmd);
   cmd->add_option("--threads", flags->threads, "Merge threads (default: number of cores)")
       ->check(CLI::PositiveNumber);
   cmd->callback([run, flags] { *run = [flags] { return RunScan(*flags); }; });
