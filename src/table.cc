@@ -15,6 +15,7 @@
 #include "text_escape.h"
 #include "metadata/table_files.h"
 #include "planning/planner.h"
+#include "read/footer_cache.h"
 #include "read/scan_filter.h"
 #include "read/scan_reader.h"
 
@@ -85,6 +86,11 @@ arrow::Status AddFilterColumns(const arrow::compute::Expression& filter, const T
 }
 
 }  // namespace
+
+Table::Table(std::shared_ptr<io::Storage> storage, std::shared_ptr<const Snapshot> current)
+    : storage_(std::move(storage)),
+      current_(std::move(current)),
+      footer_cache_(std::make_shared<read::FooterCache>()) {}
 
 arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& location,
                                                   const std::string& name,
@@ -229,6 +235,7 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
   ro.as_of = o.as_of;
   ro.batch_size = o.batch_size;
   ro.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  ro.footer_cache = table_->footer_cache();
   if (!o.key_in.empty()) {
     if (schema.key_columns.size() != 1) {
       return InvalidArgument("key filters on composite keys are not supported yet");
@@ -287,7 +294,9 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
     arrow::FieldVector fields(out_schema->fields().begin(),
                               out_schema->fields().begin() + schema.key_columns.size() + 1 + projected);
     out_schema = arrow::schema(std::move(fields));
-    auto keys = read::DeriveKeyConstraints(*o.filter, schema.key_columns[0].name, codec);
+    std::vector<std::string> key_names;
+    for (const auto& k : schema.key_columns) key_names.push_back(k.name);
+    auto keys = read::DeriveKeyConstraints(*o.filter, key_names, codec);
     if (keys.key_in && !keys.key_in->empty()) {
       if (ro.key_in.empty()) {
         ro.key_in = std::move(*keys.key_in);
@@ -345,19 +354,12 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
   } else {
     plan = planning::PlanScan(*snap, o.as_of);
   }
-  if (ro.key_lower || ro.key_upper) {
-    // Files whose recorded key range misses the scan's are not opened.
+  if (ro.key_lower || ro.key_upper || !ro.key_in.empty()) {
+    // Files whose recorded key range misses the scan's keys are not opened.
+    const read::KeyBounds wanted{ro.key_lower, ro.key_upper, ro.key_in};
     std::vector<planning::PlannedFile> kept;
     for (auto& f : plan.files) {
-      if (f.ref.min_key.size() == key_types.size() && f.ref.max_key.size() == key_types.size()) {
-        auto lo = codec.EncodeScalars(f.ref.min_key);
-        auto hi = codec.EncodeScalars(f.ref.max_key);
-        if (lo.ok() && hi.ok() &&
-            ((ro.key_upper && *lo >= *ro.key_upper) || (ro.key_lower && *hi < *ro.key_lower))) {
-          continue;
-        }
-      }
-      kept.push_back(std::move(f));
+      if (read::MayHoldKeys(f.ref, codec, wanted)) kept.push_back(std::move(f));
     }
     plan.files = std::move(kept);
   }

@@ -20,6 +20,9 @@ namespace bazof {
 namespace io {
 class Storage;
 }
+namespace read {
+class FooterCache;
+}
 
 class Scan;
 class ScanBuilder;
@@ -66,11 +69,18 @@ class Table : public std::enable_shared_from_this<Table> {
   const std::string& location() const;
   const std::shared_ptr<io::Storage>& storage() const { return storage_; }
 
+  /// The Parquet footers this Table has read (bounded: 64 MiB of serialized
+  /// footers, least recently used evicted; docs/spec.md §7b). Shared by its
+  /// scans, histories and splits, so repeated keyed reads read no metadata.
+  /// Data files never change once written, so entries never go stale.
+  /// Thread-safe.
+  const std::shared_ptr<read::FooterCache>& footer_cache() const { return footer_cache_; }
+
  private:
-  Table(std::shared_ptr<io::Storage> storage, std::shared_ptr<const Snapshot> current)
-      : storage_(std::move(storage)), current_(std::move(current)) {}
+  Table(std::shared_ptr<io::Storage> storage, std::shared_ptr<const Snapshot> current);
   std::shared_ptr<io::Storage> storage_;
   std::shared_ptr<const Snapshot> current_;
+  std::shared_ptr<read::FooterCache> footer_cache_;
 };
 
 /// Options of a scan, validated by ScanBuilder::Build().

@@ -140,7 +140,8 @@ arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& builder, const S
     bool by_row_group = false;
     if (bytes < 0 || bytes > static_cast<double>(target_hint) / 8 || options.max_splits) {
       planning::PlannedFile planned{*ref, false, 0};
-      ARROW_ASSIGN_OR_RAISE(auto opened, read::OpenDataFile(*table->storage(), planned, *shape));
+      ARROW_ASSIGN_OR_RAISE(auto opened,
+                            read::OpenDataFile(*table->storage(), planned, *shape, table->footer_cache().get()));
       const auto& md = *opened->metadata;
       double compressed = 0;
       for (int rg = 0; rg < md.num_row_groups(); ++rg) {

@@ -8,6 +8,7 @@
 #include "bazof/inspect.h"
 #include "io/storage.h"
 #include "metadata/key_text.h"
+#include "read/footer_cache.h"
 #include "read/run_reader.h"
 
 namespace bazof {
@@ -108,8 +109,12 @@ arrow::Result<std::shared_ptr<arrow::Table>> KeyHistory(
   read::KeyBounds bounds;
   bounds.key_in = {code};
   for (size_t fi = 0; fi < files.size(); ++fi) {
+    // Files whose recorded key range misses the key are not opened; in the
+    // others only the row groups whose statistics admit the key are read.
+    if (!read::MayHoldKeys(files[fi].first, shape->codec, bounds)) continue;
     planning::PlannedFile planned{files[fi].first, false, static_cast<int64_t>(fi)};
-    ARROW_ASSIGN_OR_RAISE(auto opened, read::OpenDataFile(*table.storage(), planned, *shape));
+    ARROW_ASSIGN_OR_RAISE(auto opened,
+                          read::OpenDataFile(*table.storage(), planned, *shape, table.footer_cache().get()));
     ARROW_ASSIGN_OR_RAISE(auto run, read::RunSource::Make(*table.storage(), opened, *shape, bounds, 64 * 1024));
     while (true) {
       ARROW_ASSIGN_OR_RAISE(auto rb, run->Next());

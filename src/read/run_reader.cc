@@ -15,6 +15,7 @@
 #include "metadata/column_match.h"
 #include "metadata/page_checksums.h"
 #include "metadata/types.h"
+#include "read/footer_cache.h"
 
 namespace bazof::read {
 namespace {
@@ -205,6 +206,18 @@ class ParquetRun : public RunSource {
       rb->end = std::lower_bound(v.begin() + rb->begin, v.end(), std::string_view(*bounds_.upper)) - v.begin();
       if (rb->end < static_cast<int64_t>(v.size())) done_ = true;
     }
+    if (!bounds_.key_in.empty() && rb->begin < rb->end) {
+      // Only [first listed key, last listed key] can match: the merge picks
+      // the listed keys out of that.
+      rb->begin = std::lower_bound(v.begin() + rb->begin, v.begin() + rb->end,
+                                   std::string_view(bounds_.key_in.front())) - v.begin();
+      const int64_t last = std::upper_bound(v.begin() + rb->begin, v.begin() + rb->end,
+                                            std::string_view(bounds_.key_in.back())) - v.begin();
+      if (last < rb->end) {
+        rb->end = last;
+        done_ = true;
+      }
+    }
     return rb->begin < rb->end;
   }
 
@@ -249,12 +262,25 @@ class ParquetRun : public RunSource {
   }
 
   arrow::Result<std::shared_ptr<RunBatch>> SortRun(std::shared_ptr<RunBatch> rb) {
-    const int64_t n = rb->batch->num_rows();
-    std::vector<int64_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
+    std::vector<int64_t> order;
+    order.reserve(rb->batch->num_rows());
+    const auto& views = rb->keys.views;
+    for (int64_t i = 0; i < rb->batch->num_rows(); ++i) {
+      // Rows outside the bounds are dropped before sorting (keyed reads of
+      // unsorted legacy files keep a handful of rows per file).
+      const std::string_view k = views[i];
+      if (bounds_.lower && k < std::string_view(*bounds_.lower)) continue;
+      if (bounds_.upper && k >= std::string_view(*bounds_.upper)) continue;
+      if (!bounds_.key_in.empty() && !std::binary_search(bounds_.key_in.begin(), bounds_.key_in.end(), k,
+                                                         std::less<>())) {
+        continue;
+      }
+      order.push_back(i);
+    }
+    const int64_t n = static_cast<int64_t>(order.size());
     // By (key, event time), and among equal ones by descending file position.
     std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      if (int c = rb->keys.views[a].compare(rb->keys.views[b]); c != 0) return c < 0;
+      if (int c = views[a].compare(views[b]); c != 0) return c < 0;
       if (rb->event_micros[a] != rb->event_micros[b]) return rb->event_micros[a] < rb->event_micros[b];
       return a > b;
     });
@@ -330,14 +356,43 @@ arrow::Result<std::shared_ptr<const ScanShape>> MakeScanShape(const Snapshot& sn
                                                      std::move(codec), snapshot.format_version >= 1});
 }
 
+std::optional<std::string> PrefixSuccessor(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF) prefix.pop_back();
+  if (prefix.empty()) return std::nullopt;
+  prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
+bool MayHoldKeys(const DataFileRef& ref, const KeyCodec& codec, const KeyBounds& bounds) {
+  if (ref.min_key.size() != codec.num_columns() || ref.max_key.size() != codec.num_columns()) return true;
+  auto lo = codec.EncodeScalars(ref.min_key);
+  auto hi = codec.EncodeScalars(ref.max_key);
+  if (!lo.ok() || !hi.ok()) return true;
+  if (bounds.upper && *lo >= *bounds.upper) return false;
+  if (bounds.lower && *hi < *bounds.lower) return false;
+  if (!bounds.key_in.empty()) {
+    auto it = std::lower_bound(bounds.key_in.begin(), bounds.key_in.end(), *lo);
+    if (it == bounds.key_in.end() || *it > *hi) return false;
+  }
+  return true;
+}
+
 arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
                                                         const planning::PlannedFile& planned,
                                                         const ScanShape& shape) {
+  return OpenDataFile(storage, planned, shape, nullptr);
+}
+
+arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
+                                                        const planning::PlannedFile& planned,
+                                                        const ScanShape& shape, FooterCache* cache) {
   const std::string& name = planned.ref.path;
-  ARROW_ASSIGN_OR_RAISE(auto reader, MakeReader(storage, name, nullptr, 1024, planned.ref.size));
+  std::shared_ptr<parquet::FileMetaData> cached = cache ? cache->Get(name) : nullptr;
+  ARROW_ASSIGN_OR_RAISE(auto reader, MakeReader(storage, name, cached, 1024, planned.ref.size));
   auto file = std::make_shared<OpenedFile>();
   file->planned = planned;
   file->metadata = reader->parquet_reader()->metadata();
+  if (cache && !cached) cache->Put(name, file->metadata);
   file->num_rows = file->metadata->num_rows();
   std::shared_ptr<arrow::Schema> schema;
   auto st = reader->GetSchema(&schema);
@@ -394,19 +449,25 @@ arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
     file->value_leaves.push_back(leaf_of(found));
   }
 
-  // Row-group key bounds from Parquet statistics (single-column keys only:
-  // per-column min/max do not bound composite keys tightly enough).
+  // Row-group key bounds from Parquet statistics of the first key column.
+  // For a composite key the first column's encoding is a prefix of the key
+  // (key_codec.h): [prefix(min), successor(prefix(max))) holds every key of
+  // the group, which is all pruning and splitting need.
   file->row_group_bounds.resize(file->metadata->num_row_groups());
-  if (shape.schema.key_columns.size() == 1) {
-    for (int rg = 0; rg < file->metadata->num_row_groups(); ++rg) {
-      auto chunk = file->metadata->RowGroup(rg)->ColumnChunk(file->key_leaves[0]);
-      auto stats = chunk->statistics();
-      if (!stats || !stats->HasMinMax()) continue;
-      std::shared_ptr<arrow::Scalar> lo, hi;
-      if (!parquet::arrow::StatisticsAsScalars(*stats, &lo, &hi).ok()) continue;
-      auto elo = shape.codec.EncodeFirstColumn(*lo);
-      auto ehi = shape.codec.EncodeFirstColumn(*hi);
-      if (elo.ok() && ehi.ok()) file->row_group_bounds[rg] = std::make_pair(*elo, *ehi);
+  const bool composite = shape.schema.key_columns.size() > 1;
+  for (int rg = 0; rg < file->metadata->num_row_groups(); ++rg) {
+    auto chunk = file->metadata->RowGroup(rg)->ColumnChunk(file->key_leaves[0]);
+    auto stats = chunk->statistics();
+    if (!stats || !stats->HasMinMax()) continue;
+    std::shared_ptr<arrow::Scalar> lo, hi;
+    if (!parquet::arrow::StatisticsAsScalars(*stats, &lo, &hi).ok()) continue;
+    auto elo = shape.codec.EncodeFirstColumn(*lo);
+    auto ehi = shape.codec.EncodeFirstColumn(*hi);
+    if (!elo.ok() || !ehi.ok()) continue;
+    if (!composite) {
+      file->row_group_bounds[rg] = std::make_pair(*elo, *ehi);
+    } else if (auto upper = PrefixSuccessor(*ehi)) {
+      file->row_group_bounds[rg] = std::make_pair(*elo, *upper);
     }
   }
   return file;

@@ -21,6 +21,8 @@ class FileMetaData;
 
 namespace bazof::read {
 
+class FooterCache;
+
 /// What every run of a scan shares: the table's schema, the output columns and
 /// the key codec.
 struct ScanShape {
@@ -47,6 +49,8 @@ struct OpenedFile {
   int version_leaf = -1;          ///< -1: no per-row versions (all rows: the file's)
   std::vector<int> value_leaves;  ///< per output value column; -1 = absent (nulls)
   /// Per row group: encoded [min, max] key bounds, when statistics allow.
+  /// Composite keys: bounds of the first column's encoding (a prefix), the
+  /// upper one its PrefixSuccessor; both still bound every key of the group.
   std::vector<std::optional<std::pair<std::string, std::string>>> row_group_bounds;
   int64_t num_rows = 0;
 };
@@ -56,6 +60,16 @@ struct OpenedFile {
 arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
                                                         const planning::PlannedFile& planned,
                                                         const ScanShape& shape);
+
+/// The same, taking the footer from `cache` when it holds it (no read) and
+/// adding it otherwise. `cache` may be null.
+arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
+                                                        const planning::PlannedFile& planned,
+                                                        const ScanShape& shape, FooterCache* cache);
+
+/// The smallest byte string greater than every string that starts with
+/// `prefix`; nullopt when there is none (prefix empty or all 0xFF).
+std::optional<std::string> PrefixSuccessor(std::string prefix);
 
 /// One batch of a run. `columns` are in output order and output types.
 struct RunBatch {
@@ -77,6 +91,11 @@ struct KeyBounds {
   std::optional<std::string> upper;  ///< exclusive, encoded
   std::vector<std::string> key_in;   ///< sorted encoded keys; empty = all
 };
+
+/// Whether the file's recorded key range [min_key, max_key] (metadata only, no
+/// footer read) may hold a key of `bounds`. True when the range is not
+/// recorded.
+bool MayHoldKeys(const DataFileRef& ref, const KeyCodec& codec, const KeyBounds& bounds);
 
 /// Streams the rows of one file within `bounds`, sorted by (key, event_time).
 class RunSource {

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
+
+#include "read/run_reader.h"
 
 namespace bazof::read {
 namespace {
@@ -29,9 +32,28 @@ std::optional<std::string> EncodeLiteral(const std::shared_ptr<arrow::Scalar>& v
     if (!back.ok() || !(*back)->Equals(*value)) return std::nullopt;
     typed = *cast;
   }
-  auto code = codec.EncodeScalars({typed});
+  // Composite keys: the first column's self-delimiting prefix (key_codec.h).
+  auto code = codec.num_columns() == 1 ? codec.EncodeScalars({typed}) : codec.EncodeFirstColumn(*typed);
   if (!code.ok()) return std::nullopt;
   return *code;
+}
+
+// `name == literal` conjuncts of the top-level conjunction, per column name.
+void CollectEqualities(const cp::Expression& e, std::map<std::string, std::shared_ptr<arrow::Scalar>>* out) {
+  const cp::Expression::Call* call = e.call();
+  if (call == nullptr) return;
+  if (call->function_name == "and_kleene" || call->function_name == "and") {
+    for (const auto& arg : call->arguments) CollectEqualities(arg, out);
+    return;
+  }
+  if (call->function_name != "equal" || call->arguments.size() != 2) return;
+  for (int side = 0; side < 2; ++side) {
+    const arrow::FieldRef* ref = call->arguments[side].field_ref();
+    const arrow::Datum* lit = call->arguments[1 - side].literal();
+    if (ref && ref->name() && lit && lit->is_scalar() && lit->scalar()->is_valid) {
+      out->emplace(*ref->name(), lit->scalar());
+    }
+  }
 }
 
 std::optional<std::string> EncodeLiteral(const cp::Expression& e, const KeyCodec& codec) {
@@ -158,6 +180,43 @@ KeyConstraints DeriveKeyConstraints(const cp::Expression& filter, const std::str
   Deriver d(key, codec);
   if (codec.num_columns() == 1) d.Walk(filter);
   return std::move(d).Result();
+}
+
+KeyConstraints DeriveKeyConstraints(const cp::Expression& filter, const std::vector<std::string>& keys,
+                                    const KeyCodec& codec) {
+  if (keys.size() == 1 || codec.num_columns() == 1) return DeriveKeyConstraints(filter, keys.at(0), codec);
+  // The first column alone bounds the key by its prefix (inclusive upper
+  // bound: the prefix's successor, a superset).
+  Deriver d(keys[0], codec);
+  d.Walk(filter);
+  KeyConstraints first = std::move(d).Result();
+  KeyConstraints out;
+  if (first.key_in && !first.key_in->empty()) {
+    first.lower = first.lower ? std::max(*first.lower, first.key_in->front()) : first.key_in->front();
+    first.upper = first.upper ? std::min(*first.upper, first.key_in->back()) : first.key_in->back();
+  }
+  out.lower = first.lower;
+  if (first.upper) out.upper = PrefixSuccessor(*first.upper);
+  // Every key column equal to a literal: that one key.
+  std::map<std::string, std::shared_ptr<arrow::Scalar>> eq;
+  CollectEqualities(filter, &eq);
+  KeyValue key;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto it = eq.find(keys[i]);
+    if (it == eq.end()) return out;
+    std::shared_ptr<arrow::Scalar> typed = it->second;
+    if (!typed->type->Equals(*codec.types()[i])) {
+      auto cast = typed->CastTo(codec.types()[i]);
+      if (!cast.ok()) return out;
+      auto back = (*cast)->CastTo(typed->type);
+      if (!back.ok() || !(*back)->Equals(*typed)) return out;
+      typed = *cast;
+    }
+    key.push_back(typed);
+  }
+  auto code = codec.EncodeScalars(key);
+  if (code.ok()) out.key_in = std::vector<std::string>{*code};
+  return out;
 }
 
 std::shared_ptr<arrow::RecordBatchReader> MakeFilterReader(std::shared_ptr<arrow::RecordBatchReader> input,

@@ -31,6 +31,13 @@ struct KeyConstraints {
 KeyConstraints DeriveKeyConstraints(const arrow::compute::Expression& filter, const std::string& key,
                                     const KeyCodec& codec);
 
+/// The same for a key of any number of columns `keys` (in key order):
+/// composite keys are bounded by comparisons of their first column (as
+/// prefixes) and, when every key column is compared equal to a literal, by
+/// that one key.
+KeyConstraints DeriveKeyConstraints(const arrow::compute::Expression& filter, const std::vector<std::string>& keys,
+                                    const KeyCodec& codec);
+
 /// Wraps `input`: keeps the rows for which `bound_filter` (bound to input's
 /// schema) is true, then the first output_schema->num_fields() columns.
 /// Batches left empty are skipped.

@@ -11,6 +11,10 @@
 namespace bazof::read {
 // Rows of decoded input batches a merge aims to hold across its runs.
 constexpr int64_t kRunRowsBudget = 512 * 1024;
+// Rows a partition of a key-list scan should decode to pay for its thread,
+// its own footers' reader set-up and the row groups that straddle two
+// partitions (decoded by both): below it, one partition seeks the keys.
+constexpr int64_t kMinRowsPerKeyListPartition = 256 * 1024;
 
 namespace {
 
@@ -192,26 +196,63 @@ class PartitionedReader : public arrow::RecordBatchReader {
 
 }  // namespace
 
+KeyListPlan PlanKeyList(const std::vector<std::shared_ptr<OpenedFile>>& files,
+                        const std::vector<std::string>& key_in, int max_partitions) {
+  KeyListPlan plan;
+  for (const auto& f : files) {
+    for (size_t rg = 0; rg < f->row_group_bounds.size(); ++rg) {
+      const auto& b = f->row_group_bounds[rg];
+      if (b) {
+        auto it = std::lower_bound(key_in.begin(), key_in.end(), b->first);
+        if (it == key_in.end() || *it > b->second) continue;
+      }
+      ++plan.row_groups_touched;
+      plan.rows_touched += f->metadata->RowGroup(static_cast<int>(rg))->num_rows();
+    }
+  }
+  const int64_t by_rows = plan.rows_touched / kMinRowsPerKeyListPartition;
+  plan.partitions = static_cast<int>(std::clamp<int64_t>(by_rows, 1, std::max(1, max_partitions)));
+  return plan;
+}
+
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     std::shared_ptr<io::Storage> storage, std::shared_ptr<const ScanShape> shape,
     std::vector<planning::PlannedFile> planned, ScanReaderOptions options) {
+  const KeyBounds wanted{options.key_lower, options.key_upper, options.key_in};
   std::vector<std::shared_ptr<OpenedFile>> files;
   for (const auto& p : planned) {
-    ARROW_ASSIGN_OR_RAISE(auto f, OpenDataFile(*storage, p, *shape));
+    // A file whose recorded key range misses the keys is not opened.
+    if (!MayHoldKeys(p.ref, shape->codec, wanted)) continue;
+    ARROW_ASSIGN_OR_RAISE(auto f, OpenDataFile(*storage, p, *shape, options.footer_cache.get()));
     files.push_back(std::move(f));
   }
+  int partitions = options.threads * options.partitions_per_thread;
+  if (!options.key_in.empty()) partitions = PlanKeyList(files, options.key_in, partitions).partitions;
   std::vector<KeyBounds> ranges;
-  if (options.threads > 1 && options.key_in.empty()) {
-    // Split points strictly inside the requested range cut it into parts.
+  if (options.threads > 1 && partitions > 1) {
+    // Split points strictly inside the requested range cut it into parts;
+    // a key list is cut with them, each part keeping its own keys.
+    auto keys_in = [&](const std::optional<std::string>& lo, const std::optional<std::string>& hi) {
+      if (options.key_in.empty()) return std::vector<std::string>{};
+      auto b = lo ? std::lower_bound(options.key_in.begin(), options.key_in.end(), *lo) : options.key_in.begin();
+      auto e = hi ? std::lower_bound(b, options.key_in.end(), *hi) : options.key_in.end();
+      return std::vector<std::string>(b, e);
+    };
     std::optional<std::string> lower = options.key_lower;
-    for (const auto& s : SplitPoints(files, options.threads * options.partitions_per_thread)) {
+    for (const auto& s : SplitPoints(files, partitions)) {
       if ((lower && s <= *lower) || (options.key_upper && s >= *options.key_upper)) continue;
-      ranges.push_back(KeyBounds{lower, s, {}});
+      auto keys = keys_in(lower, s);
+      if (options.key_in.empty() || !keys.empty()) ranges.push_back(KeyBounds{lower, s, std::move(keys)});
       lower = s;
     }
-    ranges.push_back(KeyBounds{lower, options.key_upper, {}});
+    auto keys = keys_in(lower, options.key_upper);
+    if (options.key_in.empty() || !keys.empty()) {
+      ranges.push_back(KeyBounds{lower, options.key_upper, std::move(keys)});
+    } else if (ranges.empty()) {
+      ranges.push_back(wanted);  // no listed key in the range: reads nothing
+    }
   } else {
-    ranges.push_back(KeyBounds{options.key_lower, options.key_upper, options.key_in});
+    ranges.push_back(wanted);
   }
   return std::make_shared<PartitionedReader>(std::move(storage), std::move(shape), std::move(files),
                                              std::move(options), std::move(ranges));

@@ -10,6 +10,7 @@
 
 #include "io/storage.h"
 #include "read/merge.h"
+#include "read/footer_cache.h"
 #include "read/run_reader.h"
 
 namespace bazof::read {
@@ -30,7 +31,24 @@ struct ScanReaderOptions {
   /// as-of state; the schema gains trailing `_bazof_deleted` and
   /// `_bazof_version` columns.
   MergeMode mode = MergeMode::kAsOf;
+  /// Footers of files already opened by this Table (null: read every footer).
+  std::shared_ptr<FooterCache> footer_cache;
 };
+
+/// How a key-list scan reads (docs/spec.md §7b): `partitions` == 1 seeks
+/// the listed keys' row groups on one thread; more merge key ranges in
+/// parallel, as a full scan does. Chosen from the rows of the row groups that
+/// can hold a listed key (`rows_touched`), not from the list's length.
+struct KeyListPlan {
+  int64_t rows_touched = 0;
+  int64_t row_groups_touched = 0;
+  int partitions = 1;
+};
+
+/// The plan for reading `key_in` (sorted, encoded) from `files` with up to
+/// `max_partitions` partitions.
+KeyListPlan PlanKeyList(const std::vector<std::shared_ptr<OpenedFile>>& files,
+                        const std::vector<std::string>& key_in, int max_partitions);
 
 /// Opens the planned files and returns a reader of the merged result.
 /// Memory: threads x (files x batch + queued batches).
