@@ -128,7 +128,7 @@ def test_join_asof_forms_and_naming(prices):
     assert duckdb.sql("select count(*) from joined where price is not null").fetchall()[0][0] == 1
 
 
-def test_join_asof_errors(prices):
+def test_join_asof_errors(prices, fixtures_dir):
     spine = pa.table({"symbol": ["A"], "ts": ["2024-01-02"]})
     with pytest.raises(bazof.InvalidInput, match="spine column 'ts' is string, not a timestamp or date"):
         prices.join_asof(spine, on="ts")
@@ -139,6 +139,9 @@ def test_join_asof_errors(prices):
         prices.join_asof(spine, on="when")
     with pytest.raises(bazof.InvalidInput, match="cannot read"):
         prices.join_asof(42, on="ts")
+    legacy = bazof.open_table(fixtures_dir / "bazof-0.1" / "ltm_revenue")
+    with pytest.raises(bazof.InvalidInput, match="bazof 0.1 / azof 0.2 tables are not supported"):
+        legacy.join_asof(pa.table({"key": ["AAPL"], "ts": pa.array([dt.datetime(2019, 1, 17)])}), on="ts")
 
 
 def test_cli_join_asof(prices, tmp_path, run):
