@@ -135,7 +135,9 @@ class JoinAsOfImpl : public JoinAsOf {
 
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ToReader() const override {
     ARROW_ASSIGN_OR_RAISE(auto table, Run());
-    return std::make_shared<arrow::TableBatchReader>(std::move(table));
+    auto reader = std::make_shared<arrow::TableBatchReader>(std::move(table));
+    reader->set_chunksize(p_.reader_options.batch_size);  // batches of the requested size, as scans give
+    return reader;
   }
 
  private:

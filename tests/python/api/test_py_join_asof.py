@@ -117,6 +117,7 @@ def test_join_asof_forms_and_naming(prices):
     df = got.to_pandas()
     assert df["price_right"].tolist()[:3] == [10, 1, 3] and pd.isna(df["price_right"][3])
     assert got.to_polars().shape == (4, 5)
+    assert [b.num_rows for b in prices.join_asof(spine, on="ts", by="sym", batch_size=3).to_batches()] == [3, 1]
     # Dates are midnight UTC; columns=[] returns the event time only.
     dates = pa.table({"symbol": ["A", "B"], "d": pa.array([dt.date(2024, 1, 2), dt.date(2024, 1, 2)])})
     out = prices.join_asof(dates, on="d", columns=[]).to_arrow()
