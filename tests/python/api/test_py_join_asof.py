@@ -181,3 +181,12 @@ def test_readme_join_example_runs():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "[('AAPL', 186.35), ('GOOG', None), ('MSFT', None)]" in out.stdout
+
+
+def test_datafusion_over_the_join(prices):
+    import datafusion
+
+    spine = pa.table({"symbol": ["A", "A", "B"], "at": pa.array([dt.datetime(2024, 1, d) for d in (2, 5, 1)])})
+    ctx = datafusion.SessionContext()
+    ctx.register_record_batches("features", [prices.join_asof(spine, on="at").to_arrow().to_batches()])
+    assert ctx.sql("SELECT sum(price) AS s, count(ts) AS n FROM features").to_pydict() == {"s": [14], "n": [3]}
