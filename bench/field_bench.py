@@ -31,6 +31,11 @@ deltalake.write_deltalake), `bazof put` latency (CLI process and Python call), c
 time. Scaling: q1 for H in --sweep-h with --sweep-keys keys, bazof after compaction vs DuckDB
 over the history.
 
+Joins: j1, the as-of join of a --spine-rows-row spine (1M; keys over all of W1's, 1% absent,
+2% of times before every event) and j2, of a 1,000-row spine over 100 keys: bazof's
+Table.join_asof vs DuckDB's ASOF LEFT JOIN over the history Parquet (answers checked equal).
+--only-joins runs W1 and the joins only (reusing --work's W1 when present).
+
 Writes RESULTS.md, results.json (every raw timing) and q1_scaling.png into --out; the data
 goes to --work (a temporary directory by default, removed at the end).
 """
@@ -58,6 +63,8 @@ SPAN_S = 5 * 365 * 86400
 VALUE_COLUMNS = ["i1", "i2", "i3", "f1", "f2", "s1", "s2", "ts"]
 QUERIES = ["q1", "q2", "q3", "q4", "q5", "q6"]
 ENGINES = ["bazof", "duckdb_argmax", "duckdb_qualify", "delta_duckdb", "polars", "limit"]
+JOIN_QUERIES = ["j1", "j2"]
+JOIN_ENGINES = ["bazof", "duckdb_asof"]
 
 
 # --------------------------------------------------------------------------- child side
@@ -99,6 +106,8 @@ def _as_of_sql(spec):
 
 def _make_runner(spec: dict):
     engine, q = spec["engine"], spec["query"]
+    if q in JOIN_QUERIES:
+        return _make_join_runner(spec)
     key, et = spec["key_col"], spec["et_col"]
     cols = spec["columns"] if q == "q5" else spec["value_cols"]
     if engine == "bazof":
@@ -173,6 +182,89 @@ def _make_runner(spec: dict):
         sel = ", ".join(f"arg_max({c}, {et}) AS {c}" for c in cols)
         sql = lambda: f"SELECT {key}, max({et}) AS {et}, {sel} FROM {source()} {where} GROUP BY {key}"
     return lambda: con.execute(sql()).to_arrow_table()
+
+
+def _make_join_runner(spec: dict):
+    """j1/j2: the as-of join of a spine (read before timing) against W1: bazof's
+    Table.join_asof, or DuckDB's ASOF LEFT JOIN over the history Parquet (unordered:
+    bazof returns spine order, DuckDB is not asked to)."""
+    import pyarrow.parquet as pq
+
+    spine = pq.read_table(spec["spine_file"])
+    if spec["engine"] == "bazof":
+        import bazof
+
+        t = bazof.open_table(spec["bazof_uri"])
+        return lambda: t.join_asof(spine, on="t", by="key").to_arrow()
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("spine", spine)
+    files = "read_parquet([" + ",".join(f"'{f}'" for f in spec["history_files"]) + "])"
+    cols = ", ".join(f"h.{c}" for c in ["event_time", *spec["value_cols"]])
+    sql = (f"SELECT s.*, {cols} FROM spine s ASOF LEFT JOIN {files} h "
+           f"ON s.key = h.key AND s.t >= h.event_time")
+    return lambda: con.execute(sql).to_arrow_table()
+
+
+def make_spine(path: Path, n_rows: int, n_keys: int, key_pool: int, seed: int) -> None:
+    """A spine of n_rows (rid, key, t): keys drawn from key_pool of W1's n_keys keys (1% absent
+    from the table), times uniform over W1's span (2% before every event)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    pool = rng.choice(n_keys, size=min(key_pool, n_keys), replace=False)
+    kid = pool[rng.integers(0, len(pool), size=n_rows)]
+    absent = rng.random(n_rows) < 0.01
+    kid = np.where(absent, n_keys + kid, kid)
+    secs = rng.integers(0, SPAN_S, size=n_rows)
+    secs = np.where(rng.random(n_rows) < 0.02, -86400, secs)
+    micros = (int(START.timestamp()) + secs) * 1_000_000 + rng.integers(0, 1_000_000, size=n_rows)
+    keys = pc.binary_join_element_wise("k", pc.utf8_lpad(pc.cast(pa.array(kid), pa.string()), 7, "0"), "")
+    pq.write_table(pa.table({"rid": pa.array(np.arange(n_rows, dtype=np.int64)), "key": keys,
+                             "t": pa.array(micros, pa.timestamp("us", tz="UTC"))}), path)
+
+
+def run_joins(work: Path, dataset: dict, n_keys: int, runs: int, seed: int, spine_rows: int) -> tuple[dict, list[str]]:
+    """j1: a spine_rows-row spine over all of W1's keys; j2: a 1,000-row spine over 100 keys."""
+    answers = work / "answers_joins"
+    answers.mkdir(exist_ok=True)
+    results, problems = {}, []
+    for q, rows, pool in (("j1", spine_rows, n_keys), ("j2", 1000, 100)):
+        spine_file = work / f"spine_{q}.parquet"
+        make_spine(spine_file, rows, n_keys, pool, seed + (1 if q == "j1" else 2))
+        results[q] = {}
+        for engine in JOIN_ENGINES:
+            spec = {"engine": engine, "query": q, "runs": runs, "bazof_uri": dataset["bazof_uri"],
+                    "history_files": dataset["history_files"], "value_cols": VALUE_COLUMNS,
+                    "spine_file": str(spine_file), "answer_out": str(answers / f"{q}_{engine}.parquet")}
+            r = run_child(spec)
+            r["median_s"] = statistics.median(r["times"])
+            r["spine_rows"] = rows
+            results[q][engine] = r
+            if engine != "bazof":
+                bad = check_equal(answers, q, engine, "rid", "rid")
+                r["equal_to_bazof"] = bad is None
+                if bad:
+                    problems.append(f"joins {q} {engine}: {bad}")
+            print(f"[joins] {q} {engine}: {r['median_s'] * 1000:.1f} ms, {r['rows']} rows, "
+                  f"peak RSS {r['peak_rss_kb'] / 1024:.0f} MB", file=sys.stderr, flush=True)
+    return results, problems
+
+
+def join_table(joins: dict) -> list[str]:
+    lines = ["| query | spine rows | bazof | DuckDB ASOF LEFT JOIN | speed-up | bazof peak RSS | DuckDB peak RSS | same answer |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for q, r in joins.items():
+        b, d = r["bazof"], r["duckdb_asof"]
+        lines.append(f"| {q} | {b['spine_rows']:,} | {fmt_ms(b['median_s'])} | {fmt_ms(d['median_s'])} | "
+                     f"{d['median_s'] / b['median_s']:.1f}x | {b['peak_rss_kb'] / 1024:.0f} MB | "
+                     f"{d['peak_rss_kb'] / 1024:.0f} MB | {'yes' if d.get('equal_to_bazof') else 'NO'} |")
+    return lines
 
 
 # --------------------------------------------------------------------------- parent side
@@ -602,6 +694,9 @@ def write_report(out: Path, res: dict, args) -> None:
             L += [f"q1 answer: {q1['bazof']['rows']} rows, {q1['bazof']['arrow_bytes'] / 2**20:.0f} MiB as Arrow; "
                   f"bazof peak RSS {q1['bazof']['peak_rss_kb'] / 1024:.0f} MB, "
                   f"{(q1['bazof']['peak_rss_kb'] - q1['bazof']['import_rss_kb']) / 1024:.0f} MB above its RSS after imports.", ""]
+    if "joins" in res:
+        L += ["## As-of join (j1: a spine over every W1 key; j2: 1,000 rows over 100 keys)", "",
+              *join_table(res["joins"]), ""]
     if "w2" in res:
         L += [f"## W2: ltm_revenue fixture ({res['w2']['keys']} keys, {res['w2']['events']} events)", "",
               f"as of {res['w2']['qspec']['as_of']}, q3/q6 key {res['w2']['qspec']['one_key']}.", ""]
@@ -664,6 +759,31 @@ def plot(out: Path, sw: dict) -> None:
     fig.savefig(out / "q1_scaling.png")
 
 
+def joins_only(work: Path, out: Path, args, res: dict) -> int:
+    """--only-joins: W1 (written once into --work, then reused) and j1/j2."""
+    d = work / "w1data"
+    hist = sorted(str(f) for f in (d / "history").glob("commit_*.parquet")) if d.exists() else []
+    if (d / "w1").exists() and len(hist) == COMMITS:
+        ds = {"bazof_uri": str(d / "w1"), "history_files": hist, "info": {"reused": str(d)}}
+    else:
+        ds = write_w1(d, args.keys, args.events_per_key, args.seed, with_delta=False)
+    try:
+        j, problems = run_joins(d, ds, args.keys, args.runs, args.seed, args.spine_rows)
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    res.update(joins=j, problems=problems, w1={"info": ds["info"]})
+    (out / "results_joins.json").write_text(json.dumps(res, indent=1, default=str))
+    lines = [f"# As-of join: bazof vs DuckDB ASOF LEFT JOIN (W1, {args.keys:,} keys x {args.events_per_key} events)",
+             "", f"`{' '.join(['bench/field_bench.py', *sys.argv[1:]])}`; median of {args.runs} runs.", "",
+             *join_table(j), ""]
+    (out / "RESULTS_JOINS.md").write_text("\n".join(lines))
+    print("\n".join(lines), file=sys.stderr)
+    for p in problems:
+        print(f"MISMATCH: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -685,6 +805,10 @@ def main() -> int:
     ap.add_argument("--queries", default=",".join(QUERIES), help="comma-separated subset of " + ",".join(QUERIES))
     ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of " + ",".join(ENGINES))
     ap.add_argument("--report", default="RESULTS.md", help="report file name in --out (results json: same stem)")
+    ap.add_argument("--skip-joins", action="store_true", help="no as-of join queries (j1, j2)")
+    ap.add_argument("--only-joins", action="store_true",
+                    help="W1 and the as-of joins only (reuses --work's W1 when present); writes RESULTS_JOINS.md")
+    ap.add_argument("--spine-rows", type=int, default=1_000_000, help="rows of j1's spine")
     args = ap.parse_args()
     if args.child:
         spec = json.loads(args.child)
@@ -696,6 +820,8 @@ def main() -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bazof_field_"))
     work.mkdir(parents=True, exist_ok=True)
     res = {"argv": sys.argv[1:], "machine": machine(), "versions": versions(), "problems": []}
+    if args.only_joins:
+        return joins_only(work, out, args, res)
     try:
         saved = work / "w1data" / "dataset.json"
         if args.reuse and saved.exists():
@@ -711,6 +837,10 @@ def main() -> int:
         q, problems = run_queries(work / "w1data", ds, qspec, args.runs, engines, "w1", queries=queries)
         res["w1"] = {"info": ds["info"], "qspec": qspec, "queries": q}
         res["problems"] += problems
+        if not args.skip_joins:
+            j, problems = run_joins(work / "w1data", ds, args.keys, args.runs, args.seed, args.spine_rows)
+            res["joins"] = j
+            res["problems"] += problems
         if not args.skip_w2:
             ds2, qspec2 = prepare_w2(work)
             q2, problems = run_queries(work, ds2, qspec2, args.runs, [e for e in engines if e != "delta_duckdb"], "w2",

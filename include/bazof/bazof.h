@@ -243,6 +243,25 @@ BAZOF_C_EXPORT bazof_code bazof_table_scan_estimate(const bazof_table* table,
                                                     int64_t* out_files, int64_t* out_max_rows,
                                                     char** error);
 
+/* ---- As-of join ------------------------------------------------------------ */
+
+/* The as-of (point-in-time) join (docs/spec.md, "As-of join"): for every row
+ * of `spine`, in spine order, the spine's columns followed by the table's
+ * event-time column (the matched event's time) and value columns as of that
+ * row's time `on` (a timestamp of any unit or zone, or a date = midnight
+ * UTC). `by`/`n_by` name the spine's key columns in table key order (n_by = 0:
+ * the table's key column names). Rows with a null key or time, no event at or
+ * before their time, or a tombstone there get nulls. A table column whose
+ * name a spine column already has gets the suffix "_right" (repeated until
+ * unique). `options` (may be NULL) gives the version (bitemporal form:
+ * "as known at version V"), value columns, batch size and threads; as-of and
+ * key filters are an error. `spine` is always consumed (released) when it is
+ * not NULL. The spine is read whole into memory. The caller releases *out. */
+BAZOF_C_EXPORT bazof_code bazof_table_join_asof(const bazof_table* table, struct ArrowArrayStream* spine,
+                                                const char* on, const char* const* by, size_t n_by,
+                                                const bazof_scan_options* options,
+                                                struct ArrowArrayStream* out, char** error);
+
 /* ---- Writes (each is one atomic commit) ---------------------------------- */
 
 /* After a commit the handle re-reads the table, so its next scan sees the

@@ -182,6 +182,42 @@ class Table:
         cols = None if columns is None else [str(c) for c in columns]
         return Scan(self._t.scan(as_of_us, version, cols, [], None, None, blob, threads, batch_size))
 
+    def join_asof(self, spine: Any, on: str = "ts", by: Optional[Sequence[str] | str] = None,
+                  columns: Optional[Sequence[str]] = None, version: Optional[int] = None,
+                  *, threads: int = 0, batch_size: int = 64 * 1024) -> Scan:
+        """The as-of (point-in-time) join: for every row of `spine`, in spine
+        order, the spine's columns followed by this table's event-time column
+        (the matched event's time) and value columns, as of that row's time.
+
+        `spine`: a pyarrow Table/RecordBatch/RecordBatchReader, a pandas or
+        Polars DataFrame, or any object with ``__arrow_c_stream__`` (read whole
+        into memory). `on`: the spine's time column (timestamp of any unit or
+        zone, or date = midnight UTC). `by`: the spine's key column(s), in the
+        table's key order (None = the table's key column names). `columns`:
+        value columns to return (None = all). `version`: "as known at version
+        V" (None = current). The match is the last event at or before the
+        row's time, ties resolved as scans resolve them; no such event, a
+        tombstone, or a null key or time gives nulls. A table column whose
+        name the spine already uses gets the suffix ``_right``. Returns a Scan
+        (to_arrow(), to_pandas(), to_polars(), __arrow_c_stream__); each
+        consumption runs the join again."""
+        if isinstance(by, str):
+            by = [by]
+        if isinstance(columns, str):
+            raise InvalidInput("columns: expected a list of column names, not a string")
+        module = type(spine).__module__.split(".")[0]
+        if module == "pandas" and type(spine).__name__ == "DataFrame":
+            spine = pa.Table.from_pandas(spine, preserve_index=False)
+        elif not (isinstance(spine, (pa.Table, pa.RecordBatch, pa.RecordBatchReader, dict))
+                  or hasattr(spine, "__arrow_c_stream__") or hasattr(spine, "__arrow_c_array__")):
+            raise InvalidInput(f"join_asof: cannot read {type(spine).__name__} as Arrow data (expected a "
+                               "pyarrow Table/RecordBatch/RecordBatchReader, a pandas or Polars DataFrame, "
+                               "or an object with __arrow_c_stream__)")
+        stream = _arrow.to_stream(spine, self.schema).__arrow_c_stream__()
+        cols = None if columns is None else [str(c) for c in columns]
+        return Scan(self._t.join_asof(stream, str(on), [] if by is None else [str(b) for b in by], cols, version,
+                                      threads, batch_size))
+
     def plan_splits(self, as_of: Optional[EventTimeLike] = None, version: Optional[int] = None,
                     columns: Optional[Sequence[str]] = None, filter: Optional[_arrow.FilterLike] = None,
                     target_bytes: Optional[ByteSizeLike] = None, max_splits: Optional[int] = None, *,

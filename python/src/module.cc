@@ -29,6 +29,7 @@
 #include "text_escape.h"
 #include "bazof/event_time.h"
 #include "bazof/inspect.h"
+#include "bazof/join.h"
 #include "bazof/split.h"
 #include "bazof/stage.h"
 #include "bazof/table.h"
@@ -182,6 +183,25 @@ class PyScan {
   std::shared_ptr<Scan> scan_;
 };
 
+/// An as-of join, read like a scan (bazof.Scan wraps either).
+class PyJoin {
+ public:
+  explicit PyJoin(std::shared_ptr<JoinAsOf> join) : join_(std::move(join)) {}
+  nb::object schema() const { return SchemaCapsule(*join_->schema()); }
+  std::vector<std::string> files() const { return join_->files(); }
+  nb::object stream() const {
+    arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> r;
+    {
+      nb::gil_scoped_release release;
+      r = join_->ToReader();
+    }
+    return StreamCapsule(Get(std::move(r)));
+  }
+
+ private:
+  std::shared_ptr<JoinAsOf> join_;
+};
+
 using CommitTuple = std::tuple<bool, int64_t, int64_t, int64_t>;  // committed, version, rows, files
 
 class PyTable {
@@ -308,6 +328,29 @@ class PyTable {
       r = MakeChanges(*table_, o);
     }
     return PyScan(Get(std::move(r)));
+  }
+
+  PyJoin JoinAsOfSpine(nb::handle spine_capsule, const std::string& on, std::vector<std::string> by,
+                       std::optional<std::vector<std::string>> columns, std::optional<int64_t> version, int threads,
+                       int64_t batch_size) const {
+    auto reader = ImportStream(spine_capsule);
+    JoinAsOfOptions o;
+    o.on = on;
+    o.by = std::move(by);
+    o.columns = std::move(columns);
+    if (version) {
+      if (*version < 0) throw CoreError{"invalid_argument", "version must be >= 0"};
+      o.version = Version(*version);
+    }
+    o.threads = threads;
+    o.batch_size = batch_size;
+    arrow::Result<std::shared_ptr<JoinAsOf>> r;
+    {
+      // A spine produced by Python code takes the GIL itself when read.
+      nb::gil_scoped_release release;
+      r = MakeJoinAsOf(table_, *reader, std::move(o));
+    }
+    return PyJoin(Get(std::move(r)));
   }
 
   CommitTuple Append(nb::handle stream_capsule, const std::string& operation, const std::string& source) {
@@ -704,6 +747,11 @@ NB_MODULE(_core, m) {
       .def("files", &PyScan::files, "Data files the scan reads, relative to the table root.")
       .def("stream", &PyScan::stream, "Starts reading: an arrow_array_stream capsule.");
 
+  nb::class_<PyJoin>(m, "JoinAsOf")
+      .def("schema", &PyJoin::schema, "The result's Arrow schema (capsule).")
+      .def("files", &PyJoin::files, "Data files the join reads, relative to the table root.")
+      .def("stream", &PyJoin::stream, "Runs the join: an arrow_array_stream capsule.");
+
   nb::class_<PyTable>(m, "Table")
       .def_static("open", &PyTable::Open, nb::arg("location"), nb::arg("name"), nb::arg("options"))
       .def_static("create", &PyTable::Create, nb::arg("location"), nb::arg("name"), nb::arg("schema"),
@@ -723,6 +771,8 @@ NB_MODULE(_core, m) {
       .def("changes", &PyTable::Changes, nb::arg("from_time").none(), nb::arg("to_time").none(),
            nb::arg("from_version").none(), nb::arg("to_version").none(), nb::arg("columns").none(),
            nb::arg("threads"), nb::arg("batch_size"))
+      .def("join_asof", &PyTable::JoinAsOfSpine, nb::arg("spine"), nb::arg("on"), nb::arg("by"),
+           nb::arg("columns").none(), nb::arg("version").none(), nb::arg("threads"), nb::arg("batch_size"))
       .def("append", &PyTable::Append, nb::arg("stream"), nb::arg("operation"), nb::arg("source"))
       .def("history", &PyTable::History, nb::arg("key"), nb::arg("version").none())
       .def("log", &PyTable::Log)

@@ -59,6 +59,7 @@ std::vector<std::string> SplitCommas(const std::string& s);
 std::vector<std::pair<std::string, std::string>> ParseKeyArgs(const std::vector<std::string>& args);
 
 void AddScanCommand(CLI::App& app, Action* run);
+void AddJoinAsOfCommand(CLI::App& app, Action* run);
 void AddCreateCommand(CLI::App& app, Action* run);
 void AddAppendCommand(CLI::App& app, Action* run);
 void AddPutCommands(CLI::App& app, Action* run);

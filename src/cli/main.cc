@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   bazof::cli::AddAppendCommand(app, &run);
   bazof::cli::AddPutCommands(app, &run);
   bazof::cli::AddScanCommand(app, &run);
+  bazof::cli::AddJoinAsOfCommand(app, &run);
   bazof::cli::AddHistoryCommand(app, &run);
   bazof::cli::AddIntervalsCommand(app, &run);
   bazof::cli::AddDiffCommand(app, &run);

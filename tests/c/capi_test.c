@@ -757,6 +757,71 @@ static void test_error_strings_are_one_line(void) {
   CHECK(t == NULL, "out not reset on failure");
 }
 
+/* The as-of join: a spine (here: a scan of another table) joined to a table. */
+static void test_join_asof(void) {
+  char* err = NULL;
+  char rows[4096], stream_error[1024];
+  bazof_table *ticks = NULL, *spine_src = NULL;
+  bazof_scan_options* o = bazof_scan_options_new();
+  struct ArrowArrayStream spine, out;
+  const char* key_col[] = {"symbol"};
+  const char* by[] = {"symbol"};
+  const char* aapl[] = {"AAPL"};
+  const char* msft[] = {"MSFT"};
+  const char* zzzz[] = {"ZZZZ"};
+  const char* price_col[] = {"price"};
+  const char* n_col[] = {"n"};
+  const char* p5[] = {"5"};
+  const char* p10[] = {"10"};
+  const char* p7[] = {"7"};
+  const char* one[] = {"1"};
+
+  CHECK_OK(bazof_table_create(g_tmp, "ticks", "symbol:string,price:int64", key_col, 1, NULL, &ticks, &err), err);
+  CHECK_OK(bazof_table_create(g_tmp, "spine_src", "symbol:string,n:int64", key_col, 1, NULL, &spine_src, &err),
+           err);
+  if (!ticks || !spine_src) return;
+  CHECK_OK(bazof_table_put(ticks, key_col, aapl, 1, "2024-01-01", price_col, p5, 1, NULL, &err), err);
+  CHECK_OK(bazof_table_put(ticks, key_col, aapl, 1, "2024-01-03", price_col, p10, 1, NULL, &err), err);
+  CHECK_OK(bazof_table_put(ticks, key_col, msft, 1, "2024-01-01", price_col, p7, 1, NULL, &err), err);
+  CHECK_OK(bazof_table_delete(ticks, key_col, msft, 1, "2024-01-02", NULL, &err), err);
+  CHECK_OK(bazof_table_put(spine_src, key_col, zzzz, 1, "2024-01-05", n_col, one, 1, NULL, &err), err);
+  CHECK_OK(bazof_table_put(spine_src, key_col, aapl, 1, "2024-01-02", n_col, one, 1, NULL, &err), err);
+  CHECK_OK(bazof_table_put(spine_src, key_col, msft, 1, "2024-01-04", n_col, one, 1, NULL, &err), err);
+
+  /* Spine rows (AAPL@01-02, MSFT@01-04, ZZZZ@01-05): the last event at or
+   * before each time; MSFT's is a tombstone, ZZZZ has none. */
+  CHECK_OK(bazof_table_scan(spine_src, NULL, &spine, &err), err);
+  CHECK_OK(bazof_table_join_asof(ticks, &spine, "event_time", by, 1, NULL, &out, &err), err);
+  CHECK(spine.release == NULL, "join consumed the spine");
+  read_rows(&out, "symbol", "price", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:5,MSFT:null,ZZZZ:null") == 0, "join: %s", rows);
+  /* The table's event-time column collides with the spine's: suffixed. */
+  CHECK_OK(bazof_table_scan(spine_src, NULL, &spine, &err), err);
+  CHECK_OK(bazof_table_join_asof(ticks, &spine, "event_time", NULL, 0, NULL, &out, &err), err);
+  read_rows(&out, "symbol", "event_time_right", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:1704067200000,MSFT:null,ZZZZ:null") == 0, "matched times: %s", rows);
+  /* Bitemporal: version 3 did not know MSFT's tombstone. */
+  CHECK_OK(bazof_scan_options_set_version(o, 3, &err), err);
+  CHECK_OK(bazof_table_scan(spine_src, NULL, &spine, &err), err);
+  CHECK_OK(bazof_table_join_asof(ticks, &spine, "event_time", NULL, 0, o, &out, &err), err);
+  read_rows(&out, "symbol", "price", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:5,MSFT:7,ZZZZ:null") == 0, "version 3: %s", rows);
+  /* Errors name the column; the spine is consumed anyway. */
+  CHECK_OK(bazof_table_scan(spine_src, NULL, &spine, &err), err);
+  CHECK_ERR(bazof_table_join_asof(ticks, &spine, "n", NULL, 0, NULL, &out, &err), BAZOF_INVALID_ARGUMENT, err,
+            "spine column 'n' is int64, not a timestamp or date");
+  CHECK(spine.release == NULL, "a failed join consumed the spine");
+  CHECK_OK(bazof_table_scan(spine_src, NULL, &spine, &err), err);
+  CHECK_OK(bazof_scan_options_set_as_of(o, "2024-01-01", &err), err);
+  CHECK_ERR(bazof_table_join_asof(ticks, &spine, "event_time", NULL, 0, o, &out, &err), BAZOF_INVALID_ARGUMENT,
+            err, "as-of");
+  CHECK_ERR(bazof_table_join_asof(ticks, NULL, "event_time", NULL, 0, NULL, &out, &err), BAZOF_INVALID_ARGUMENT,
+            err, "spine");
+  bazof_scan_options_free(o);
+  bazof_table_free(ticks);
+  bazof_table_free(spine_src);
+}
+
 int main(void) {
   const char* tmpdir = getenv("TMPDIR");
   snprintf(g_fixtures, sizeof g_fixtures, "%s", BAZOF_FIXTURES_DIR);
@@ -774,6 +839,7 @@ int main(void) {
   test_writes();
   test_error_strings_are_one_line();
   test_splits_and_staged_commits();
+  test_join_asof();
 
   nftw(g_tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   printf("%d checks, %d failed\n", g_checks, g_failures);

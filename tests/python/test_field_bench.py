@@ -27,7 +27,7 @@ def test_field_bench_tiny_answers_agree(bazof_bin, tmp_path):
     proc = subprocess.run(
         [sys.executable, str(HARNESS), "--keys", "200", "--events-per-key", "5", "--runs", "1",
          "--out", str(out), "--work", str(tmp_path / "work"), "--skip-w2", "--sweep-keys", "100",
-         "--sweep-h", "1,5", "--write-rows", "2000"],
+         "--sweep-h", "1,5", "--write-rows", "2000", "--spine-rows", "2000"],
         capture_output=True, text=True, timeout=300, env={**os.environ, "BAZOF_BIN": bazof_bin})
     assert proc.returncode == 0, proc.stderr[-4000:]
     res = json.loads((out / "results.json").read_text())
@@ -44,6 +44,9 @@ def test_field_bench_tiny_answers_agree(bazof_bin, tmp_path):
     assert queries["q3"]["bazof"]["rows"] == 1
     assert queries["q6"]["bazof"]["rows"] == 5
     assert queries["q4"]["bazof"]["rows"] <= 100
+    # The as-of joins: every spine row back, DuckDB's ASOF LEFT JOIN agreeing.
+    assert res["joins"]["j1"]["bazof"]["rows"] == 2000 and res["joins"]["j2"]["bazof"]["rows"] == 1000
+    assert all(r["duckdb_asof"]["equal_to_bazof"] for r in res["joins"].values())
     assert set(res["sweep"]) == {"1", "5"}
     assert res["writes"]["rows"] == 2000
     assert (out / "RESULTS.md").read_text().startswith("# bazof against the field")

@@ -1,0 +1,247 @@
+// The as-of join against the oracle: random workloads (late events, ties,
+// tombstones, compactions), every version, spines with duplicates, absent
+// keys, early times and nulls; plus the errors it names.
+#include <gtest/gtest.h>
+
+#include <arrow/compute/api.h>
+
+#include <random>
+
+#include "bazof/compact.h"
+#include "bazof/error.h"
+#include "bazof/join.h"
+#include "bazof/write.h"
+#include "test_util.h"
+
+namespace bazof::testing {
+namespace {
+
+struct SpineRow {
+  std::optional<std::string> key;
+  std::optional<int64_t> ms;
+};
+
+std::shared_ptr<arrow::Table> SpineTable(const std::vector<SpineRow>& rows,
+                                         std::shared_ptr<arrow::DataType> time_type =
+                                             arrow::timestamp(arrow::TimeUnit::MILLI, "UTC")) {
+  arrow::StringBuilder keys;
+  arrow::TimestampBuilder times(arrow::timestamp(arrow::TimeUnit::MILLI, "UTC"), arrow::default_memory_pool());
+  arrow::Int64Builder ids;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].key) (void)keys.Append(*rows[i].key);
+    else (void)keys.AppendNull();
+    if (rows[i].ms) (void)times.Append(*rows[i].ms);
+    else (void)times.AppendNull();
+    (void)ids.Append(static_cast<int64_t>(i));
+  }
+  std::shared_ptr<arrow::Array> k, t, id;
+  (void)keys.Finish(&k);
+  (void)times.Finish(&t);
+  (void)ids.Finish(&id);
+  if (!time_type->Equals(*t->type())) t = arrow::compute::Cast(*t, time_type).ValueOrDie();
+  auto schema = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("key", arrow::utf8()),
+                               arrow::field("ts", time_type)});
+  return arrow::Table::Make(schema, {id, k, t});
+}
+
+// Checks a join's output against Oracle(events, t, v) row by row.
+void ExpectMatchesOracle(const arrow::Table& got, const std::vector<SpineRow>& spine,
+                         const std::vector<OracleEvent>& events, int64_t version, const std::string& context) {
+  ASSERT_EQ(got.num_rows(), static_cast<int64_t>(spine.size())) << context;
+  ASSERT_EQ(got.num_columns(), 5) << context;
+  ASSERT_EQ(got.schema()->field(3)->name(), "event_time");
+  ASSERT_EQ(got.schema()->field(4)->name(), "value");
+  if (spine.empty()) return;
+  auto t = got.CombineChunks().ValueOrDie();
+  const auto& ids = static_cast<const arrow::Int64Array&>(*t->column(0)->chunk(0));
+  const auto& et = static_cast<const arrow::TimestampArray&>(*t->column(3)->chunk(0));
+  const auto& val = static_cast<const arrow::StringArray&>(*t->column(4)->chunk(0));
+  for (size_t i = 0; i < spine.size(); ++i) {
+    ASSERT_EQ(ids.Value(i), static_cast<int64_t>(i)) << context << ": spine order";
+    std::optional<std::pair<int64_t, std::string>> want;
+    if (spine[i].key && spine[i].ms) {
+      auto state = Oracle(events, *spine[i].ms, version);
+      auto it = state.find(*spine[i].key);
+      if (it != state.end()) want = it->second;
+    }
+    if (!want) {
+      EXPECT_TRUE(et.IsNull(i) && val.IsNull(i)) << context << " row " << i;
+    } else {
+      ASSERT_FALSE(et.IsNull(i)) << context << " row " << i << " key " << *spine[i].key << " t " << *spine[i].ms;
+      EXPECT_EQ(et.Value(i), want->first) << context << " row " << i;
+      EXPECT_EQ(val.GetString(i), want->second) << context << " row " << i;
+    }
+  }
+}
+
+class JoinAsOfOracleTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(JoinAsOfOracleTest, EveryVersionMatchesTheOracle) {
+  std::mt19937_64 rng(7000 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const int64_t keys = 3 + pick(20), days = 3 + pick(30);
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
+  std::vector<OracleEvent> events;
+  const int commits = 3 + static_cast<int>(pick(8));
+  for (int64_t v = 1; v <= commits; ++v) {
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    if (v > 2 && pick(4) == 0) {
+      CompactOptions co;
+      co.segment_duration_us = (1 + pick(5)) * day * 1000;
+      co.threads = 1 + static_cast<int>(pick(2));
+      ASSERT_OK_AND_ASSIGN(auto r, Compact(table, co));
+      if (r.committed) ASSERT_EQ(r.version.value(), v);
+      else --v;
+      continue;
+    }
+    std::vector<Ev> rows;
+    for (int64_t i = 0, n = 1 + pick(40); i < n; ++i) {
+      // Times on a coarse grid so that ties (same key and time) are common.
+      Ev e{"k" + std::to_string(pick(keys)), t0 + pick(days) * day, "v" + std::to_string(v) + "." + std::to_string(i),
+           pick(5) == 0};
+      if (e.deleted) e.value.clear();
+      rows.push_back(e);
+      events.push_back({e, v, i});
+    }
+    AppendOptions o;
+    o.chunk_rows = 1 + pick(30);
+    ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows, 7), o));
+    ASSERT_EQ(r.version.value(), v);
+  }
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  const int64_t current = table->current_version().value();
+  for (int64_t version = 0; version <= current; ++version) {
+    std::vector<SpineRow> spine;
+    for (int64_t i = 0, n = pick(60); i < n; ++i) {
+      SpineRow r;
+      if (pick(12) != 0) r.key = "k" + std::to_string(pick(keys + 3));  // some keys absent
+      if (pick(12) != 0) r.ms = t0 + (pick(days + 4) - 2) * day + (pick(3) - 1);  // before, on, after events
+      spine.push_back(r);
+      if (pick(6) == 0) spine.push_back(r);  // duplicates
+    }
+    JoinAsOfOptions jo;
+    jo.on = "ts";
+    jo.version = Version(version);
+    jo.threads = 1 + static_cast<int>(pick(2));
+    jo.batch_size = 1 + pick(50);
+    ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
+    ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+    ExpectMatchesOracle(*got, spine, events, version,
+                        "seed " + std::to_string(GetParam()) + " version " + std::to_string(version));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfOracleTest, ::testing::Range(0, 25));
+
+class JoinAsOfTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage_ = MemStorage();
+    ASSERT_OK_AND_ASSIGN(table_, CreateTable(storage_, KvSchema()));
+    std::vector<Ev> rows = {{"a", Ms("2024-01-02"), "a2"},
+                            {"a", Ms("2024-01-05"), "a5"},
+                            {"b", Ms("2024-01-03"), "b3"},
+                            {"b", Ms("2024-01-04"), "", true}};
+    ASSERT_OK_AND_ASSIGN(auto r, Append(table_, *AppendInput(rows)));
+    ASSERT_OK_AND_ASSIGN(table_, Table::Open(storage_));
+  }
+  std::shared_ptr<io::Storage> storage_;
+  std::shared_ptr<Table> table_;
+};
+
+TEST_F(JoinAsOfTest, TimeColumnOfAnyUnitOrDate) {
+  std::vector<SpineRow> spine = {{"a", Ms("2024-01-04")}, {"b", Ms("2024-01-03")}, {"b", Ms("2024-01-04")}};
+  for (auto type : {arrow::timestamp(arrow::TimeUnit::SECOND), arrow::timestamp(arrow::TimeUnit::NANO, "Europe/Paris"),
+                    arrow::date32(), arrow::date64()}) {
+    JoinAsOfOptions o;
+    o.on = "ts";
+    ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table_, SpineTable(spine, type)).Options(o).Build());
+    ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+    auto value = std::static_pointer_cast<arrow::StringArray>(got->column(4)->chunk(0));
+    EXPECT_EQ(value->GetString(0), "a2") << type->ToString();
+    EXPECT_EQ(value->GetString(1), "b3") << type->ToString();
+    EXPECT_TRUE(value->IsNull(2)) << type->ToString();  // tombstone
+  }
+}
+
+TEST_F(JoinAsOfTest, NanosecondsFloorToTheEventMicrosecond) {
+  // 1 ns before 2024-01-02 sees nothing; exactly at it sees a2.
+  auto ns = arrow::timestamp(arrow::TimeUnit::NANO, "UTC");
+  arrow::TimestampBuilder b(ns, arrow::default_memory_pool());
+  const int64_t at = Ms("2024-01-02") * 1000000;
+  ASSERT_OK(b.AppendValues({at - 1, at}));
+  arrow::StringBuilder k;
+  ASSERT_OK(k.AppendValues({"a", "a"}));
+  auto spine = arrow::Table::Make(arrow::schema({arrow::field("key", arrow::utf8()), arrow::field("ts", ns)}),
+                                  {k.Finish().ValueOrDie(), b.Finish().ValueOrDie()});
+  JoinAsOfOptions o;
+  o.on = "ts";
+  ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table_, spine).Options(o).Build());
+  ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+  auto matched = got->column(2)->chunk(0);  // event_time (the spine has no id column here)
+  EXPECT_TRUE(matched->IsNull(0));
+  EXPECT_FALSE(matched->IsNull(1));
+}
+
+TEST_F(JoinAsOfTest, CollidingNamesGetTheSuffix) {
+  arrow::StringBuilder k, v, w;
+  ASSERT_OK(k.Append("a"));
+  ASSERT_OK(v.Append("mine"));
+  ASSERT_OK(w.Append("mine too"));
+  arrow::TimestampBuilder t(arrow::timestamp(arrow::TimeUnit::MILLI, "UTC"), arrow::default_memory_pool());
+  ASSERT_OK(t.Append(Ms("2024-01-03")));
+  auto spine = arrow::Table::Make(
+      arrow::schema({arrow::field("key", arrow::utf8()), arrow::field("event_time", t.type()),
+                     arrow::field("value", arrow::utf8()), arrow::field("value_right", arrow::utf8())}),
+      {k.Finish().ValueOrDie(), t.Finish().ValueOrDie(), v.Finish().ValueOrDie(), w.Finish().ValueOrDie()});
+  JoinAsOfOptions o;
+  o.on = "event_time";
+  ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table_, spine).Options(o).Build());
+  EXPECT_EQ(join->schema()->field_names(),
+            (std::vector<std::string>{"key", "event_time", "value", "value_right", "event_time_right",
+                                      "value_right_right"}));
+  ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+  EXPECT_EQ(std::static_pointer_cast<arrow::StringArray>(got->column(5)->chunk(0))->GetString(0), "a2");
+}
+
+TEST_F(JoinAsOfTest, ClearErrors) {
+  auto spine = SpineTable({{"a", Ms("2024-01-03")}});
+  auto error_of = [&](JoinAsOfOptions o, std::shared_ptr<arrow::Table> s) {
+    auto r = JoinAsOfBuilder(table_, s).Options(o).Build();
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(ErrorKindOf(r.status()), ErrorKind::kInvalidArgument);
+    return r.status().message();
+  };
+  JoinAsOfOptions o;
+  o.on = "nope";
+  EXPECT_NE(error_of(o, spine).find("no time column 'nope'"), std::string::npos);
+  o.on = "id";
+  EXPECT_NE(error_of(o, spine).find("spine column 'id' is int64, not a timestamp or date"), std::string::npos);
+  o.on = "ts";
+  o.by = {"id"};
+  EXPECT_NE(error_of(o, spine).find("spine key column 'id' is int64, but key column 'key'"), std::string::npos);
+  o.by = {"missing"};
+  EXPECT_NE(error_of(o, spine).find("no key column 'missing'"), std::string::npos);
+  o.by = {};
+  o.columns = std::vector<std::string>{"nope"};
+  EXPECT_NE(error_of(o, spine).find("unknown column 'nope'"), std::string::npos);
+}
+
+TEST_F(JoinAsOfTest, EmptySpineAndReaderReruns) {
+  JoinAsOfOptions o;
+  o.on = "ts";
+  ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table_, SpineTable({})).Options(o).Build());
+  ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+  EXPECT_EQ(got->num_rows(), 0);
+  EXPECT_EQ(got->num_columns(), 5);
+  ASSERT_OK_AND_ASSIGN(auto join2, JoinAsOfBuilder(table_, SpineTable({{"a", Ms("2024-01-09")}})).Options(o).Build());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto t, join2->ToTable());
+    EXPECT_EQ(std::static_pointer_cast<arrow::StringArray>(t->column(4)->chunk(0))->GetString(0), "a5");
+  }
+}
+
+}  // namespace
+}  // namespace bazof::testing
