@@ -70,5 +70,7 @@ void AddCompactCommand(CLI::App& app, Action* run);
 void AddAlterCommand(CLI::App& app, Action* run);
 void AddValidateCommand(CLI::App& app, Action* run);
 void AddVacuumCommand(CLI::App& app, Action* run);
+void AddWatermarkCommand(CLI::App& app, Action* run);
+void AddForgetCommand(CLI::App& app, Action* run);
 
 }  // namespace bazof::cli

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   bazof::cli::AddAlterCommand(app, &run);
   bazof::cli::AddValidateCommand(app, &run);
   bazof::cli::AddVacuumCommand(app, &run);
+  bazof::cli::AddWatermarkCommand(app, &run);
+  bazof::cli::AddForgetCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
