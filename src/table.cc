@@ -1,7 +1,9 @@
 #include "bazof/table.h"
+#include "bazof/timeline.h"
 
 #include <arrow/api.h>
 #include <arrow/filesystem/filesystem.h>
+#include <arrow/util/key_value_metadata.h>
 #include <parquet/arrow/reader.h>
 
 #include <algorithm>
@@ -31,6 +33,25 @@ std::optional<metadata::RetentionHint> RetentionHintOrNone(io::Storage& storage)
   return hint.ok() ? *hint : std::nullopt;
 }
 
+// Reports the scan's schema, metadata included (docs/spec.md, "Completeness
+// watermark"), and stamps it on every batch.
+class MetadataReader : public arrow::RecordBatchReader {
+ public:
+  MetadataReader(std::shared_ptr<arrow::RecordBatchReader> inner, std::shared_ptr<arrow::Schema> schema)
+      : inner_(std::move(inner)), schema_(std::move(schema)) {}
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* batch) override {
+    ARROW_RETURN_NOT_OK(inner_->ReadNext(batch));
+    if (*batch) *batch = (*batch)->ReplaceSchemaMetadata(schema_->metadata());
+    return arrow::Status::OK();
+  }
+  arrow::Status Close() override { return inner_->Close(); }
+
+ private:
+  std::shared_ptr<arrow::RecordBatchReader> inner_;
+  std::shared_ptr<arrow::Schema> schema_;
+};
+
 class ScanImpl : public Scan {
  public:
   ScanImpl(std::shared_ptr<io::Storage> storage, std::shared_ptr<const read::ScanShape> shape,
@@ -52,9 +73,13 @@ class ScanImpl : public Scan {
   }
 
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ToReader() const override {
-    ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(storage_, shape_, plan_.files, options_));
-    if (!filter_) return reader;
-    return read::MakeFilterReader(std::move(reader), *filter_, schema_);
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::RecordBatchReader> reader,
+                          read::MakeScanReader(storage_, shape_, plan_.files, options_));
+    if (filter_) {
+      reader = read::MakeFilterReader(std::move(reader), *filter_, schema_);
+    }
+    if (!schema_->metadata()) return reader;
+    return std::make_shared<MetadataReader>(std::move(reader), schema_);
   }
 
  private:
@@ -202,6 +227,21 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
     ARROW_ASSIGN_OR_RAISE(snap, table_->SnapshotAt(*o.version));
   }
   if (o.batch_size <= 0) return InvalidArgument("batch size must be positive");
+  if (snap->horizon && o.as_of < *snap->horizon) {
+    return InvalidArgument("table '", table_->location(), "' version ", snap->version.value(), ": as-of ",
+                           FormatEventTime(o.as_of), " is before the history horizon ",
+                           FormatEventTime(*snap->horizon), " (history before it was compacted away)");
+  }
+  const bool complete = IsComplete(*snap, o.as_of);
+  if (o.require_complete && !complete) {
+    if (!snap->watermark) {
+      return InvalidArgument("table '", table_->location(), "' version ", snap->version.value(),
+                             ": no completeness watermark is set, so no scan is known complete");
+    }
+    return InvalidArgument("table '", table_->location(), "' version ", snap->version.value(), ": as-of ",
+                           FormatEventTime(o.as_of), " is past the completeness watermark ",
+                           FormatEventTime(*snap->watermark), " (the result may still change)");
+  }
 
   const TableSchema& schema = snap->schema;
   std::vector<int> value_columns;
@@ -362,6 +402,15 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
       if (read::MayHoldKeys(f.ref, codec, wanted)) kept.push_back(std::move(f));
     }
     plan.files = std::move(kept);
+  }
+  if (snap->watermark || snap->horizon) {
+    auto md = std::make_shared<arrow::KeyValueMetadata>();
+    if (snap->watermark) {
+      md->Append("bazof.watermark", FormatEventTime(*snap->watermark));
+      md->Append("bazof.complete", complete ? "true" : "false");
+    }
+    if (snap->horizon) md->Append("bazof.horizon", FormatEventTime(*snap->horizon));
+    out_schema = out_schema->WithMetadata(md);
   }
   return std::make_shared<ScanImpl>(table_->storage(), std::move(shape), std::move(plan), std::move(ro),
                                     std::move(bound), std::move(out_schema));

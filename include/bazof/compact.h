@@ -29,6 +29,13 @@ struct CompactOptions {
   bool dry_run = false;
   /// Threads merging key ranges; 0 = number of cores.
   int threads = 0;
+  /// History horizon (docs/spec.md, "History horizon"): events at or before
+  /// it are collapsed into each key's state at it (its last event there,
+  /// tombstones kept), so scans as of T >= horizon are unchanged and scans
+  /// before it are refused from the new version on. nullopt = the table's
+  /// retention.event_time property (none by default). kInvalidArgument if
+  /// before the table's current horizon.
+  std::optional<EventTime> horizon;
   /// Called now and then with the number of events merged so far.
   std::function<void(int64_t events)> progress;
 };
@@ -41,6 +48,8 @@ struct CompactResult {
   int64_t bytes_read = 0;
   int64_t events_read = 0;     ///< rows of the merged deltas
   int64_t events_written = 0;  ///< rows of the new deltas (tie losers dropped)
+  int64_t events_collapsed = 0;  ///< events dropped behind the horizon
+  std::optional<EventTime> horizon;  ///< the new version's history horizon
   int64_t segments = 0;        ///< segments of the new layout
   int64_t bases = 0;           ///< bases written
   int64_t base_rows = 0;

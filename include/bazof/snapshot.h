@@ -15,8 +15,10 @@
 
 namespace bazof {
 
-/// Highest snapshot format this build reads and writes.
-inline constexpr int kFormatVersion = 1;
+/// Highest snapshot format this build reads and writes. Writers write
+/// format 1 unless the snapshot has a history horizon, which needs format 2
+/// (docs/spec.md, "Format versions"); readers read 1 and 2.
+inline constexpr int kFormatVersion = 2;
 /// Reserved column: true marks a tombstone row.
 inline constexpr const char* kDeletedColumn = "_bazof_deleted";
 /// Reserved column of compacted files: the version that committed each row's
@@ -87,6 +89,40 @@ struct CommitInfo {
   std::string description;
 };
 
+/// Upper bounds (inclusive, microseconds) of the lateness histogram's
+/// buckets; one more bucket holds everything later than the last bound.
+/// Frozen: persisted as bucket counts (docs/spec.md, "Completeness watermark").
+inline constexpr int64_t kLatenessBucketBounds[] = {
+    1000000LL,            // 1 s
+    60000000LL,           // 1 min
+    3600000000LL,         // 1 h
+    86400000000LL,        // 1 d
+    7 * 86400000000LL,    // 7 d
+    30 * 86400000000LL,   // 30 d
+    365 * 86400000000LL,  // 365 d
+};
+inline constexpr size_t kLatenessBuckets = sizeof(kLatenessBucketBounds) / sizeof(int64_t) + 1;
+
+/// How late events arrived behind the watermark, over the whole history of
+/// the table (cumulative from version to version). An event committed in
+/// version V is late if version V-1 had a watermark W and its event time is
+/// <= W; its lateness is W minus its event time.
+struct LatenessProfile {
+  int64_t count = 0;   ///< late events (tombstones included)
+  int64_t max_us = 0;  ///< greatest lateness (0 if count == 0)
+  /// Late events per bucket of kLatenessBucketBounds (kLatenessBuckets long,
+  /// or empty when count == 0).
+  std::vector<int64_t> buckets;
+
+  /// Adds one late event of lateness `us` (>= 0).
+  void Add(int64_t us);
+  /// Adds another profile's counts.
+  void Merge(const LatenessProfile& other);
+  /// An upper bound of the q-quantile (0 < q <= 1) of lateness: the bound
+  /// of the bucket holding it, capped at max_us. 0 if count == 0.
+  int64_t Quantile(double q) const;
+};
+
 /// One version of a table, as read from s<N>.json.
 struct Snapshot {
   int format_version = 0;  ///< 0 = legacy (bazof 0.1 / azof 0.2)
@@ -98,6 +134,18 @@ struct Snapshot {
   /// carried from version to version; unknown names are kept as they are.
   std::map<std::string, std::string> properties;
   std::vector<Segment> segments;
+  /// Completeness watermark: scans as of T <= watermark are complete (the
+  /// writers promise no more events at or before it, though late ones are
+  /// accepted and counted in `lateness`). nullopt = none set. Monotonic.
+  std::optional<EventTime> watermark;
+  /// Lateness of the events that arrived behind the watermark.
+  LatenessProfile lateness;
+  /// History horizon: events before it were collapsed into each key's state
+  /// at it, so scans as of T < horizon are refused. nullopt = full history.
+  std::optional<EventTime> horizon;
+  /// Set by Forget (its own version F): vacuum expires every version below
+  /// it, whatever the retention rules. Carried forward. nullopt = none.
+  std::optional<Version> erase_below;
 
   /// Every data file the snapshot references (bases and deltas, nested too).
   std::vector<const DataFileRef*> AllFiles() const;

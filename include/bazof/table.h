@@ -117,6 +117,11 @@ struct ScanOptions {
   /// (bool) and `_bazof_version` (int64, the committing version) columns.
   /// A filter then applies to each event and may name only returned columns.
   bool all_events = false;
+  /// Refuse (kInvalidArgument) unless the scan is complete: the snapshot has
+  /// a completeness watermark and as_of <= it (docs/spec.md, "Completeness
+  /// watermark"). Either way, a snapshot with a watermark puts
+  /// `bazof.watermark` and `bazof.complete` in the schema's metadata.
+  bool require_complete = false;
 };
 
 /// Builds a scan. Build() checks the options against the table.
@@ -143,6 +148,8 @@ class ScanBuilder {
   }
   /// See ScanOptions::all_events.
   ScanBuilder& AllEvents(bool on = true) { options_.all_events = on; return *this; }
+  /// See ScanOptions::require_complete.
+  ScanBuilder& RequireComplete(bool on = true) { options_.require_complete = on; return *this; }
   arrow::Result<std::shared_ptr<Scan>> Build() const;
 
   const ScanOptions& options() const { return options_; }

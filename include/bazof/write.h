@@ -67,6 +67,10 @@ struct AppendOptions {
   int64_t chunk_rows = 1 << 20;
   /// Commit attempts when another writer wins the race (blind appends rebase).
   int max_attempts = 20;
+  /// Advance the completeness watermark to this event time in the same
+  /// commit (docs/spec.md, "Completeness watermark"); committed even when
+  /// the input has no rows. kInvalidArgument if before the current one.
+  std::optional<EventTime> watermark;
 };
 
 /// Appends every row of `rows` as one commit. Columns are matched by name:

@@ -58,7 +58,9 @@ class CompactResult:
     bytes_read: int
     events_read: int  #: rows of the merged deltas
     segments: int  #: segments of the new layout
+    horizon: Optional[str] = None  #: the new version's history horizon (RFC 3339), if any
     version: Optional[int] = None  #: the new version
+    events_collapsed: Optional[int] = None  #: events dropped behind the horizon
     events_written: Optional[int] = None  #: rows of the new deltas (tie losers dropped)
     bases: Optional[int] = None  #: bases written
     base_rows: Optional[int] = None

@@ -163,9 +163,15 @@ class Table:
 
     def scan(self, as_of: Optional[EventTimeLike] = None, version: Optional[int] = None,
              columns: Optional[Sequence[str]] = None, filter: Optional[_arrow.FilterLike] = None,
-             *, threads: int = 0, batch_size: int = 64 * 1024) -> Scan:
+             *, threads: int = 0, batch_size: int = 64 * 1024, require_complete: bool = False) -> Scan:
         """The state of every key as of event time `as_of` (inclusive; None =
         latest) in table version `version` (None = current).
+
+        With a completeness watermark set, the result's schema metadata has
+        ``bazof.watermark`` and ``bazof.complete`` (b"true" when `as_of` is at
+        or before the watermark); `require_complete=True` raises InvalidInput
+        instead of scanning past it (or when no watermark is set). As of a
+        time before the table's history horizon: InvalidInput.
 
         `as_of`: datetime (naive = UTC), date (midnight UTC), pandas.Timestamp,
         numpy.datetime64, or ISO-8601 text ("2019-01-17", "...T10:00:00Z",
@@ -180,7 +186,8 @@ class Table:
         if isinstance(columns, str):
             raise InvalidInput("columns: expected a list of column names, not a string")
         cols = None if columns is None else [str(c) for c in columns]
-        return Scan(self._t.scan(as_of_us, version, cols, [], None, None, blob, threads, batch_size))
+        return Scan(self._t.scan(as_of_us, version, cols, [], None, None, blob, threads, batch_size,
+                                 bool(require_complete)))
 
     def join_asof(self, spine: Any, on: str = "ts", by: Optional[Sequence[str] | str] = None,
                   columns: Optional[Sequence[str]] = None, version: Optional[int] = None,
@@ -328,9 +335,11 @@ class Table:
 
     # ---- writing -----------------------------------------------------------
 
-    def append(self, data: Any) -> int:
+    def append(self, data: Any, *, watermark: Optional[EventTimeLike] = None) -> int:
         """Appends every row of `data` as one commit and returns the new version
-        (the current one if `data` has no rows: nothing is committed).
+        (the current one if `data` has no rows: nothing is committed, unless
+        `watermark` is given: the commit also advances the completeness
+        watermark to it; InvalidInput if it is before the current one).
 
         `data`: a pyarrow Table/RecordBatch/RecordBatchReader, a pandas or
         Polars DataFrame, or any object with ``__arrow_c_stream__``. Columns
@@ -339,8 +348,48 @@ class Table:
         Types convert to the table's where no information is lost (any string
         flavour, wider integers, timestamps of any unit or zone)."""
         stream = _arrow.to_stream(data, self.schema).__arrow_c_stream__()
-        committed, version, _rows, _files = self._t.append(stream, "append", "input")
+        wm = None if watermark is None else to_micros(watermark, "watermark")
+        committed, version, _rows, _files = self._t.append(stream, "append", "input", wm)
         return version if committed else self.version
+
+    def forget(self, keys: Any) -> dict[str, Any]:
+        """Erases `keys` (``bazof forget``; a key value or a list of them,
+        single-column keys): every file of the current version holding their
+        events is rewritten without them, as one commit F. Versions before F
+        still return the keys until the next :meth:`vacuum`, which expires
+        them all whatever its arguments and deletes the old files; from then
+        on no retained version holds the keys, and every other key reads as
+        before. The keys are not recorded in the table's metadata. Returns
+        {committed, version (F or None), events_removed, files_rewritten,
+        files_dropped, files_added, files_removed}."""
+        if isinstance(keys, (str, bytes, int)) or not hasattr(keys, "__iter__"):
+            keys = [keys]
+        texts = [str(k) for k in keys]
+        if not texts:
+            raise InvalidInput("forget: no key given")
+        return self._t.forget(texts)
+
+    def set_watermark(self, t: EventTimeLike) -> int:
+        """Advances the completeness watermark to event time `t` as one commit
+        (``bazof watermark set``) and returns the new version. Scans as of
+        `t` or earlier are then complete; events at or before it that arrive
+        later are accepted and counted as late (:meth:`timeline`).
+        InvalidInput if `t` is before the current watermark."""
+        return self._t.set_watermark(to_micros(t, "watermark"))
+
+    @property
+    def watermark(self) -> Optional[pa.TimestampScalar]:
+        """The current completeness watermark (UTC), or None."""
+        us = self._t.timeline()["watermark"]
+        return None if us is None else pa.scalar(us, pa.timestamp("us", tz="UTC"))
+
+    def timeline(self) -> dict[str, Any]:
+        """The current version's watermark and history horizon (microseconds
+        since the epoch, or None) and lateness profile of the events that
+        arrived behind the watermark: ``late_events`` = {count,
+        max_lateness_us, p50/p90/p99_lateness_us (bucket upper bounds),
+        buckets: [{le_us, count}, ...]} (as ``bazof info`` shows it)."""
+        return self._t.timeline()
 
     def stage(self, data: Any, task: int = 0, *, sequence: int = 0) -> StagedFiles:
         """Writes the rows of `data` (anything :meth:`append` takes, with the
@@ -415,7 +464,7 @@ class Table:
 
     def compact(self, segment_duration: Optional[DurationLike] = None,
                 target_file_size: Optional[ByteSizeLike] = None, *, dry_run: bool = False,
-                threads: int = 0) -> CompactResult:
+                threads: int = 0, horizon: Optional[EventTimeLike] = None) -> CompactResult:
         """Compacts the table's latest version (``bazof compact``): rewrites its
         deltas into files per segment of event time and builds a base for each,
         as one new version. No scan result changes, at any version or event
@@ -427,6 +476,10 @@ class Table:
         compaction.segment_duration. `target_file_size`: "128MiB" or bytes;
         None = compaction.target_file_size. `dry_run`: report what would be
         merged, write nothing. `threads`: merge threads (0 = cores).
+        `horizon`: history horizon (``--horizon``): events at or before it are
+        collapsed into each key's state there; scans as of it or later are
+        unchanged, earlier ones are refused from the new version on. None =
+        the table's retention.event_time property (none by default).
 
         Returns a CompactResult whose ``version`` is the new version (None if
         nothing was committed). Raises InvalidInput for bad arguments or a
@@ -439,7 +492,8 @@ class Table:
             duration_us = _m.duration_micros(segment_duration, "segment_duration")
         size = None if target_file_size is None else _m.byte_size(target_file_size, "target_file_size")
         threads = _m.count(threads, "threads", 0)
-        return _m.compact_result(self._t.compact(duration_us, size, bool(dry_run), threads))
+        hz = None if horizon is None else to_micros(horizon, "horizon")
+        return _m.compact_result(self._t.compact(duration_us, size, bool(dry_run), threads, hz))
 
     def validate(self, version: Optional[int] = None, *, deep: bool = False,
                  check: bool = False) -> ValidationReport:

@@ -37,6 +37,7 @@
 #include "bazof/validate.h"
 #include "bazof/views.h"
 #include "bazof/write.h"
+#include "bazof/timeline.h"
 #include "metadata/properties.h"
 #include "metadata/types.h"
 
@@ -250,8 +251,10 @@ class PyTable {
   PyScan Scan(std::optional<int64_t> as_of_micros, std::optional<int64_t> version,
               std::optional<std::vector<std::string>> columns, std::vector<std::string> key_in,
               std::optional<std::string> key_min, std::optional<std::string> key_max,
-              std::optional<nb::bytes> filter, int threads, int64_t batch_size) const {
+              std::optional<nb::bytes> filter, int threads, int64_t batch_size,
+              bool require_complete) const {
     auto builder = table_->NewScan();
+    builder.RequireComplete(require_complete);
     if (as_of_micros) builder.AsOf(EventTime::FromMicros(*as_of_micros));
     if (version) {
       if (*version < 0) throw CoreError{"invalid_argument", "version must be >= 0"};
@@ -353,11 +356,13 @@ class PyTable {
     return PyJoin(Get(std::move(r)));
   }
 
-  CommitTuple Append(nb::handle stream_capsule, const std::string& operation, const std::string& source) {
+  CommitTuple Append(nb::handle stream_capsule, const std::string& operation, const std::string& source,
+                     std::optional<int64_t> watermark_micros) {
     auto reader = ImportStream(stream_capsule);
     AppendOptions options;
     options.operation = operation;
     options.source = source;
+    if (watermark_micros) options.watermark = EventTime::FromMicros(*watermark_micros);
     arrow::Result<CommitResult> r;
     {
       // A stream produced by Python code takes the GIL itself when read.
@@ -391,13 +396,73 @@ class PyTable {
     return TableCapsule(Get(std::move(r)));
   }
 
+  /// Advances the completeness watermark (bazof watermark set); the new version.
+  int64_t SetWatermark(int64_t micros) {
+    arrow::Result<CommitResult> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::SetWatermark(table_, EventTime::FromMicros(micros));
+    }
+    auto c = Get(std::move(r));
+    Reopen();
+    return c.version.value();
+  }
+
+  /// The current version's timeline: watermark, horizon (micros or None) and
+  /// lateness profile (as bazof info --format json shows it).
+  nb::dict Timeline() const {
+    const auto& snap = *table_->current_snapshot();
+    nb::dict d;
+    d["watermark"] = snap.watermark ? nb::cast(snap.watermark->micros()) : nb::none();
+    d["horizon"] = snap.horizon ? nb::cast(snap.horizon->micros()) : nb::none();
+    const LatenessProfile& p = snap.lateness;
+    nb::dict late;
+    late["count"] = p.count;
+    late["max_lateness_us"] = p.max_us;
+    late["p50_lateness_us"] = p.Quantile(0.5);
+    late["p90_lateness_us"] = p.Quantile(0.9);
+    late["p99_lateness_us"] = p.Quantile(0.99);
+    nb::list buckets;
+    for (size_t i = 0; i < kLatenessBuckets; ++i) {
+      nb::dict b;
+      b["le_us"] = i + 1 < kLatenessBuckets ? nb::cast(kLatenessBucketBounds[i]) : nb::none();
+      b["count"] = i < p.buckets.size() ? p.buckets[i] : 0;
+      buckets.append(b);
+    }
+    late["buckets"] = buckets;
+    d["late_events"] = late;
+    return d;
+  }
+
+  /// Forgets keys (bazof forget).
+  nb::dict ForgetKeys(const std::vector<std::string>& keys) {
+    Reopen();
+    arrow::Result<ForgetResult> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::Forget(table_, keys);
+    }
+    auto f = Get(std::move(r));
+    nb::dict d;
+    d["committed"] = f.committed;
+    d["version"] = f.committed ? nb::cast(f.version.value()) : nb::none();
+    d["events_removed"] = f.events_removed;
+    d["files_rewritten"] = f.files_rewritten;
+    d["files_dropped"] = f.files_dropped;
+    d["files_added"] = f.files_added;
+    d["files_removed"] = f.files_removed;
+    if (f.committed) Reopen();
+    return d;
+  }
+
   /// Compacts the latest version (bazof compact). Durations and sizes come
   /// parsed (bazof/_maintenance.py): nullopt = the table's property, a
   /// segment duration of 0 = auto.
   nb::dict Compact(std::optional<int64_t> segment_duration_us, std::optional<int64_t> target_file_bytes,
-                   bool dry_run, int threads) {
+                   bool dry_run, int threads, std::optional<int64_t> horizon_micros) {
     Reopen();
     CompactOptions options;
+    if (horizon_micros) options.horizon = EventTime::FromMicros(*horizon_micros);
     options.segment_duration_us = segment_duration_us;
     options.target_file_bytes = target_file_bytes;
     options.dry_run = dry_run;
@@ -417,7 +482,9 @@ class PyTable {
     d["bytes_read"] = c.bytes_read;
     d["events_read"] = c.events_read;
     d["segments"] = c.segments;
+    if (c.horizon) d["horizon"] = FormatEventTime(*c.horizon);
     if (c.committed) {
+      d["events_collapsed"] = c.events_collapsed;
       d["version"] = c.version.value();
       d["events_written"] = c.events_written;
       d["bases"] = c.bases;
@@ -764,7 +831,7 @@ NB_MODULE(_core, m) {
       .def("schema", &PyTable::schema)
       .def("scan", &PyTable::Scan, nb::arg("as_of").none(), nb::arg("version").none(), nb::arg("columns").none(),
            nb::arg("key_in"), nb::arg("key_min").none(), nb::arg("key_max").none(), nb::arg("filter").none(),
-           nb::arg("threads"), nb::arg("batch_size"))
+           nb::arg("threads"), nb::arg("batch_size"), nb::arg("require_complete") = false)
       .def("intervals", &PyTable::Intervals, nb::arg("start").none(), nb::arg("end").none(),
            nb::arg("version").none(), nb::arg("columns").none(), nb::arg("filter").none(), nb::arg("coalesce"),
            nb::arg("threads"), nb::arg("batch_size"))
@@ -773,11 +840,16 @@ NB_MODULE(_core, m) {
            nb::arg("threads"), nb::arg("batch_size"))
       .def("join_asof", &PyTable::JoinAsOfSpine, nb::arg("spine"), nb::arg("on"), nb::arg("by"),
            nb::arg("columns").none(), nb::arg("version").none(), nb::arg("threads"), nb::arg("batch_size"))
-      .def("append", &PyTable::Append, nb::arg("stream"), nb::arg("operation"), nb::arg("source"))
+      .def("append", &PyTable::Append, nb::arg("stream"), nb::arg("operation"), nb::arg("source"),
+           nb::arg("watermark").none() = nb::none())
+      .def("set_watermark", &PyTable::SetWatermark, nb::arg("micros"))
+      .def("timeline", &PyTable::Timeline)
+      .def("forget", &PyTable::ForgetKeys, nb::arg("keys"))
       .def("history", &PyTable::History, nb::arg("key"), nb::arg("version").none())
       .def("log", &PyTable::Log)
       .def("compact", &PyTable::Compact, nb::arg("segment_duration_us").none(),
-           nb::arg("target_file_bytes").none(), nb::arg("dry_run"), nb::arg("threads"))
+           nb::arg("target_file_bytes").none(), nb::arg("dry_run"), nb::arg("threads"),
+           nb::arg("horizon").none() = nb::none())
       .def("validate", &PyTable::Validate, nb::arg("version").none(), nb::arg("deep"))
       .def("vacuum", &PyTable::Vacuum, nb::arg("retain_versions").none(), nb::arg("retain_micros").none(),
            nb::arg("grace_micros"), nb::arg("dry_run"))

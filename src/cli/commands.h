@@ -73,5 +73,7 @@ void AddValidateCommand(CLI::App& app, Action* run);
 void AddVacuumCommand(CLI::App& app, Action* run);
 void AddIntervalsCommand(CLI::App& app, Action* run);
 void AddDiffCommand(CLI::App& app, Action* run);
+void AddWatermarkCommand(CLI::App& app, Action* run);
+void AddForgetCommand(CLI::App& app, Action* run);
 
 }  // namespace bazof::cli

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "bazof/compact.h"
@@ -17,6 +18,7 @@ struct CompactFlags {
   TableFlags table;
   std::string segment_duration;
   std::string target_file_size;
+  std::optional<std::string> horizon;
   bool dry_run = false;
   bool progress = false;
   int threads = 0;
@@ -37,6 +39,9 @@ arrow::Status RunCompact(const CompactFlags& flags) {
   if (!flags.target_file_size.empty()) {
     ARROW_ASSIGN_OR_RAISE(options.target_file_bytes,
                           metadata::ParseByteSize(flags.target_file_size, "--target-file-size"));
+  }
+  if (flags.horizon) {
+    ARROW_ASSIGN_OR_RAISE(options.horizon, ParseEventTime(*flags.horizon, "--horizon"));
   }
   options.dry_run = flags.dry_run;
   options.threads = flags.threads;
@@ -59,9 +64,11 @@ arrow::Status RunCompact(const CompactFlags& flags) {
                       {"bytes_read", r.bytes_read},
                       {"events_read", r.events_read},
                       {"segments", r.segments}};
+  if (r.horizon) j["horizon"] = FormatEventTime(*r.horizon);
   if (r.committed) {
     j["version"] = r.version.value();
     j["events_written"] = r.events_written;
+    j["events_collapsed"] = r.events_collapsed;
     j["bases"] = r.bases;
     j["base_rows"] = r.base_rows;
     j["files_added"] = r.files_added;
@@ -82,6 +89,11 @@ arrow::Status RunCompact(const CompactFlags& flags) {
               << ": " << r.files_read << " delta file(s), " << r.events_read << " rows -> " << r.segments
               << " segment(s), " << (r.files_added.size() - r.bases) << " delta file(s) with "
               << r.events_written << " rows, " << r.bases << " base(s) with " << r.base_rows << " rows\n";
+    if (r.horizon) {
+      std::cout << "history horizon " << FormatEventTime(*r.horizon) << ": " << r.events_collapsed
+                << " older event(s) collapsed; scans before it are refused from version " << r.version.value()
+                << "\n";
+    }
   }
   return arrow::Status::OK();
 }
@@ -104,6 +116,10 @@ void AddCompactCommand(CLI::App& app, Action* run) {
   cmd->add_option("--target-file-size", flags->target_file_size,
                   "Start a new delta file past this size, e.g. 128MiB (default: the table's "
                   "compaction.target_file_size, 128MiB)");
+  cmd->add_option("--horizon", flags->horizon,
+                  "History horizon: collapse events at or before this event time into each key's "
+                  "state there; scans as of it or later are unchanged, earlier ones are refused "
+                  "(default: the table's retention.event_time, none)");
   cmd->add_flag("--dry-run", flags->dry_run, "Report what would be merged; write nothing");
   cmd->add_flag("--progress", flags->progress, "Report progress on stderr (default when stderr is a terminal)");
   cmd->add_option("--threads", flags->threads, "Threads merging key ranges (default: cores)")

@@ -10,6 +10,7 @@
 #include "bazof/error.h"
 #include "bazof/table.h"
 #include "cli/commands.h"
+#include "metadata/properties.h"
 #include "io/storage.h"
 #include "metadata/types.h"
 
@@ -123,6 +124,28 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
                       {"rows_added", snap->commit->rows_added}};
     if (!snap->commit->description.empty()) info["commit"]["description"] = snap->commit->description;
   }
+  {
+    // The timeline (docs/spec.md, "Completeness watermark", "History horizon").
+    json tl;
+    tl["watermark"] = snap->watermark ? json(FormatEventTime(*snap->watermark)) : json(nullptr);
+    tl["horizon"] = snap->horizon ? json(FormatEventTime(*snap->horizon)) : json(nullptr);
+    const LatenessProfile& p = snap->lateness;
+    json late = {{"count", p.count}, {"max_lateness_us", p.max_us}};
+    for (auto [name, q] : {std::pair{"p50_lateness_us", 0.5}, std::pair{"p90_lateness_us", 0.9},
+                           std::pair{"p99_lateness_us", 0.99}}) {
+      late[name] = p.Quantile(q);
+    }
+    json buckets = json::array();
+    for (size_t i = 0; i < kLatenessBuckets; ++i) {
+      json b;
+      b["le_us"] = i + 1 < kLatenessBuckets ? json(kLatenessBucketBounds[i]) : json(nullptr);
+      b["count"] = i < p.buckets.size() ? p.buckets[i] : 0;
+      buckets.push_back(b);
+    }
+    late["buckets"] = buckets;
+    tl["late_events"] = late;
+    info["timeline"] = tl;
+  }
   info["properties"] = json::object();
   for (const auto& [name, value] : snap->properties) info["properties"][name] = value;
   ARROW_ASSIGN_OR_RAISE(info["segments"], SegmentsJson(storage, snap->segments));
@@ -158,6 +181,18 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
   for (const auto& c : cols) {
     std::cout << "  " << c["name"].get<std::string>() << "  " << c["type"].get<std::string>() << "  ("
               << c["role"].get<std::string>() << ")\n";
+  }
+  std::cout << "watermark: " << (snap->watermark ? FormatEventTime(*snap->watermark) : std::string("(none)"))
+            << "\n";
+  if (snap->horizon) std::cout << "horizon: " << FormatEventTime(*snap->horizon) << " (scans before it are refused)\n";
+  if (snap->lateness.count > 0) {
+    const LatenessProfile& p = snap->lateness;
+    std::cout << "late events: " << p.count << " arrived behind the watermark; lateness max "
+              << metadata::FormatDuration(p.max_us) << ", p50 <= " << metadata::FormatDuration(p.Quantile(0.5))
+              << ", p90 <= " << metadata::FormatDuration(p.Quantile(0.9))
+              << ", p99 <= " << metadata::FormatDuration(p.Quantile(0.99)) << "\n";
+  } else if (snap->watermark) {
+    std::cout << "late events: none\n";
   }
   std::cout << "properties:" << (snap->properties.empty() ? " (none)" : "") << "\n";
   for (const auto& [name, value] : snap->properties) std::cout << "  " << name << " = " << value << "\n";

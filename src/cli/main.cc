@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
   bazof::cli::AddAlterCommand(app, &run);
   bazof::cli::AddValidateCommand(app, &run);
   bazof::cli::AddVacuumCommand(app, &run);
+  bazof::cli::AddWatermarkCommand(app, &run);
+  bazof::cli::AddForgetCommand(app, &run);
   if (std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
     std::cerr << "bazof: error: " << bazof::EscapeForMessage(unknown) << std::endl;
     return 1;

@@ -287,6 +287,8 @@ arrow::Status WriteResult(arrow::RecordBatchReader& reader, OutputFormat format,
   if (format == OutputFormat::kParquet) {
     auto props = parquet::WriterProperties::Builder().compression(parquet::Compression::SNAPPY)->build();
     ARROW_ASSIGN_OR_RAISE(pq, parquet::arrow::FileWriter::Open(*schema, arrow::default_memory_pool(), out, props));
+    // The scan's metadata (bazof.watermark, bazof.complete: docs/spec.md §20.1).
+    if (schema->metadata()) ARROW_RETURN_NOT_OK(pq->AddKeyValueMetadata(schema->metadata()));
   } else {
     text = std::make_unique<TextWriter>(format, out, schema);
     ARROW_RETURN_NOT_OK(text->Begin());

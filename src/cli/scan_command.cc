@@ -1,5 +1,6 @@
 #include <arrow/api.h>
 
+#include <iostream>
 #include <optional>
 
 #include "bazof/error.h"
@@ -18,6 +19,7 @@ struct ScanFlags {
   std::vector<std::string> keys;
   ResultFlags result;
   int threads = 0;
+  bool require_complete = false;
 };
 
 arrow::Status RunScan(const ScanFlags& f) {
@@ -32,7 +34,18 @@ arrow::Status RunScan(const ScanFlags& f) {
   if (!f.columns.empty()) scan.Columns(SplitCommas(f.columns));
   if (!f.keys.empty()) scan.KeyIn(f.keys);
   if (f.threads > 0) scan.Threads(f.threads);
+  scan.RequireComplete(f.require_complete);
   ARROW_ASSIGN_OR_RAISE(auto built, scan.Build());
+  // The result's metadata says whether it is complete (parquet output keeps
+  // it); the other formats hold rows only, so an incomplete scan says so here.
+  if (auto md = built->schema()->metadata()) {
+    auto complete = md->Get("bazof.complete");
+    auto watermark = md->Get("bazof.watermark");
+    if (complete.ok() && *complete == "false" && watermark.ok()) {
+      std::cerr << "bazof: note: the scan is past the completeness watermark " << *watermark
+                << " of table '" << table->location() << "'; its result may still change" << std::endl;
+    }
+  }
   ARROW_ASSIGN_OR_RAISE(auto reader, built->ToReader());
   return f.result.Write(*reader);
 }
@@ -57,6 +70,8 @@ void AddScanCommand(CLI::App& app, Action* run) {
   flags->result.Add(cmd);
   cmd->add_option("--threads", flags->threads, "Merge threads (default: number of cores)")
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--require-complete", flags->require_complete,
+               "Fail unless the as-of time is at or before the table's completeness watermark");
   cmd->callback([run, flags] { *run = [flags] { return RunScan(*flags); }; });
 }
 

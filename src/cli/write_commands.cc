@@ -1,5 +1,6 @@
 // bazof create, append, put, delete.
 #include <iostream>
+#include <optional>
 
 #include "bazof/error.h"
 #include "bazof/write.h"
@@ -89,6 +90,7 @@ void AddAppendCommand(CLI::App& app, Action* run) {
     TableFlags table;
     std::string input;
     std::string format;
+    std::optional<std::string> watermark;
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
@@ -96,13 +98,16 @@ void AddAppendCommand(CLI::App& app, Action* run) {
       "Append the rows of a file as one commit. Columns are matched by name; the key and\n"
       "event-time columns are required; a boolean column _deleted marks tombstones.\n"
       "Rows with equal (key, event time) are kept and the later one wins. An empty input\n"
-      "commits nothing.");
+      "commits nothing (unless --watermark is given).");
   f->table.Add(cmd);
   cmd->add_option("--input", f->input,
                   "CSV (with header), Parquet or JSON Lines file; - reads standard input (with\n"
                   "--input-format; standard input is read into memory first)")
       ->required();
   cmd->add_option("--input-format", f->format, "csv, parquet or jsonl (default: from the extension)");
+  cmd->add_option("--watermark", f->watermark,
+                  "Advance the completeness watermark to this event time in the same commit "
+                  "(never backwards)");
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
       ARROW_ASSIGN_OR_RAISE(auto format, write::ResolveInputFormat(f->format, f->input));
@@ -110,6 +115,9 @@ void AddAppendCommand(CLI::App& app, Action* run) {
       ARROW_ASSIGN_OR_RAISE(auto input, write::OpenInput(f->input, format, table->current_snapshot()->schema));
       AppendOptions options;
       options.source = f->input == "-" ? std::string("standard input") : "input '" + f->input + "'";
+      if (f->watermark) {
+        ARROW_ASSIGN_OR_RAISE(options.watermark, ParseEventTime(*f->watermark, "--watermark"));
+      }
       ARROW_ASSIGN_OR_RAISE(auto result, Append(table, *input, options));
       PrintCommit(result, f->input);
       return arrow::Status::OK();

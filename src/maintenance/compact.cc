@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "bazof/error.h"
+#include "bazof/timeline.h"
 #include "compute_init.h"
 #include "io/storage.h"
 #include "metadata/properties.h"
@@ -150,6 +151,30 @@ arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Tabl
     }
   }
   return starts;
+}
+
+// The history horizon: of each key's events at or before `horizon` only the
+// last (its state there) is kept. A key's rows are adjacent, sorted by time,
+// and never span batches.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> CollapseBehind(const std::shared_ptr<arrow::RecordBatch>& batch,
+                                                                  int nkeys, int64_t horizon) {
+  const int64_t n = batch->num_rows();
+  if (n < 2) return batch;
+  ARROW_ASSIGN_OR_RAISE(auto micros_array, EventMicros(*batch, nkeys));
+  const auto& micros = static_cast<const arrow::TimestampArray&>(*micros_array);
+  ARROW_ASSIGN_OR_RAISE(auto same, SameKeyAsNext(*batch, nkeys));
+  arrow::BooleanBuilder keep;
+  ARROW_RETURN_NOT_OK(keep.Reserve(n));
+  int64_t dropped = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const bool superseded = j + 1 < n && same->Value(j) && micros.Value(j + 1) <= horizon;
+    keep.UnsafeAppend(!superseded);
+    dropped += superseded;
+  }
+  if (dropped == 0) return batch;
+  ARROW_ASSIGN_OR_RAISE(auto mask, keep.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto filtered, arrow::compute::Filter(batch, mask));
+  return filtered.record_batch();
 }
 
 // Routes the all-events stream into per-segment delta files and bases.
@@ -309,8 +334,24 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   if (duration < 0) return InvalidArgument("compaction of '", where, "': segment duration must be positive");
   if (target <= 0) return InvalidArgument("compaction of '", where, "': target file size must be positive");
 
+  std::optional<EventTime> horizon = options.horizon;
+  if (horizon && snap->horizon && *horizon < *snap->horizon) {
+    return InvalidArgument("compaction of '", where, "': horizon ", FormatEventTime(*horizon),
+                           " is before the table's history horizon ", FormatEventTime(*snap->horizon),
+                           " (history before it is already gone)");
+  }
+  if (horizon && (horizon->is_max() || *horizon == EventTime::Min())) {
+    return InvalidArgument("compaction of '", where, "': the horizon must be a finite time");
+  }
+  if (!horizon) {
+    ARROW_ASSIGN_OR_RAISE(horizon, RetentionHorizon(*snap));
+    if (horizon && snap->horizon && *horizon < *snap->horizon) horizon = snap->horizon;
+  }
+  if (!horizon) horizon = snap->horizon;
+
   CompactResult result;
   result.built_from = snap->version;
+  result.horizon = horizon;
   auto deltas = AllDeltas(*snap);
   for (const auto* d : deltas) {
     if (!d->start || !d->end) return Corruption("table '", where, "': delta '", d->path, "' has no event-time range");
@@ -358,10 +399,16 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
 
   auto& storage = *table->storage();
   LayoutWriter layout(storage, snap->schema, starts, snap->version, target);
+  const int nkeys = static_cast<int>(snap->schema.key_columns.size());
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
     ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+    const int64_t collapsed_before = batch ? batch->num_rows() : 0;
     if (!batch) break;
+    if (horizon) {
+      ARROW_ASSIGN_OR_RAISE(batch, CollapseBehind(batch, nkeys, horizon->micros()));
+      result.events_collapsed += collapsed_before - batch->num_rows();
+    }
     result.events_written += batch->num_rows();
     ARROW_RETURN_NOT_OK(layout.Write(*batch));
     if (options.progress) options.progress(result.events_written);
@@ -369,11 +416,13 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   ARROW_ASSIGN_OR_RAISE(auto segments, layout.Finish());
 
   Snapshot next = *snap;
-  next.format_version = 1;
+  next.format_version = horizon ? 2 : 1;
+  next.horizon = horizon;
   next.version = Version(snap->version.value() + 1);
   next.segments = std::move(segments);
   CommitInfo commit;
   commit.operation = "compact";
+  if (horizon) commit.description = "history horizon " + FormatEventTime(*horizon);
   commit.timestamp = write::WallClockNow();
   for (const auto& s : next.segments) {
     if (s.base) {
@@ -399,6 +448,23 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   result.files_added = std::move(commit.files_added);
   result.files_removed = std::move(commit.files_removed);
   return result;
+}
+
+arrow::Result<std::optional<EventTime>> RetentionHorizon(const Snapshot& snapshot) {
+  auto it = snapshot.properties.find("retention.event_time");
+  if (it == snapshot.properties.end() || it->second == "none") return std::nullopt;
+  auto keep = metadata::ParseDuration(it->second, "property retention.event_time");
+  if (!keep.ok()) return Corruption("table property: ", keep.status().message());
+  std::optional<EventTime> anchor = snapshot.watermark;
+  if (!anchor) {
+    for (const auto* f : snapshot.AllFiles()) {
+      if (f->end && (!anchor || *anchor < *f->end)) anchor = f->end;
+    }
+  }
+  if (!anchor) return std::nullopt;
+  int64_t h = 0;
+  if (__builtin_sub_overflow(anchor->micros(), *keep, &h)) return std::nullopt;
+  return EventTime::FromMicros(h);
 }
 
 arrow::Result<ReadCost> LatestReadCost(const Snapshot& snapshot) {

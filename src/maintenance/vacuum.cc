@@ -131,6 +131,12 @@ arrow::Result<VacuumResult> Vacuum(const std::shared_ptr<Table>& table, const Va
       break;
     }
   }
+  // Forget (docs/spec.md §20.4): versions below its erase floor may hold
+  // forgotten keys; they go whatever the rules and the grace period say (a
+  // committed snapshot below the current one is never an in-flight write).
+  if (const auto& cur = loaded[current].snapshot; cur && cur->erase_below) {
+    oldest = std::max(oldest, std::min(cur->erase_below->value(), current));
+  }
   result.oldest_retained = Version(oldest);
   // Snapshots below a gap in the versions (only damage makes them) are
   // expired only when a rule asks for it, and only once old enough.

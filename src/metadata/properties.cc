@@ -29,14 +29,14 @@ bool MultiplyChecked(int64_t a, int64_t b, int64_t* out) {
 arrow::Result<int64_t> ParseDuration(const std::string& text, const std::string& what) {
   static const std::map<std::string, int64_t> kUnits = {
       {"us", 1}, {"ms", 1000}, {"s", 1000000}, {"m", 60000000LL}, {"h", 3600000000LL},
-      {"d", 86400000000LL}, {"w", 7 * 86400000000LL}};
+      {"d", 86400000000LL}, {"w", 7 * 86400000000LL}, {"y", 365 * 86400000000LL}};
   int64_t n = 0;
   std::string unit;
   int64_t micros = 0;
   if (!SplitNumber(text, &n, &unit) || n <= 0 || !kUnits.count(unit) ||
       !MultiplyChecked(n, kUnits.at(unit), &micros)) {
     return InvalidArgument(what + " '" + text +
-                           "': not a positive duration like 30d, 12h, 15m, 90s, 500ms or 2w");
+                           "': not a positive duration like 7y, 30d, 12h, 15m, 90s, 500ms or 2w");
   }
   return micros;
 }
@@ -86,6 +86,9 @@ const std::vector<KnownProperty>& KnownProperties() {
        "Compaction is advised when a latest scan reads more than this many rows per row of its "
        "largest file."},
       {"compaction.auto", "false", "Compact after a commit when the policy advises it."},
+      {"retention.event_time", "none",
+       "History horizon compaction applies: events older than this before the watermark (or, without "
+       "one, before the latest event time) are collapsed into each key's state (like compact --horizon)."},
   };
   return kProps;
 }
@@ -95,6 +98,9 @@ namespace {
 arrow::Status CheckValue(const std::string& name, const std::string& value, const std::string& what) {
   if (name == "compaction.segment_duration") {
     return value == "auto" ? arrow::Status::OK() : ParseDuration(value, what).status();
+  }
+  if (name == "retention.event_time") {
+    return value == "none" ? arrow::Status::OK() : ParseDuration(value, what).status();
   }
   if (name == "compaction.target_file_size") return ParseByteSize(value, what).status();
   if (name == "compaction.max_deltas") {

@@ -12,7 +12,7 @@
 
 namespace bazof::metadata {
 
-/// "<integer><unit>" with unit us, ms, s, m, h, d or w; > 0. Returns
+/// "<integer><unit>" with unit us, ms, s, m, h, d, w or y (365 d); > 0. Returns
 /// microseconds. kInvalidArgument names `what` and the text.
 arrow::Result<int64_t> ParseDuration(const std::string& text, const std::string& what);
 

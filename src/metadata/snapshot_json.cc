@@ -233,6 +233,42 @@ arrow::Result<CommitInfo> ParseCommit(const JsonNode& node) {
   return c;
 }
 
+// The optional `timeline` object (docs/spec.md, "Completeness watermark",
+// "History horizon").
+arrow::Status ParseTimeline(const JsonNode& node, Snapshot* snap) {
+  ARROW_RETURN_NOT_OK(node.ExpectObject());
+  ARROW_ASSIGN_OR_RAISE(snap->watermark, GetOptTime(node, "watermark"));
+  ARROW_ASSIGN_OR_RAISE(snap->horizon, GetOptTime(node, "horizon"));
+  ARROW_ASSIGN_OR_RAISE(auto erase, node.OptField("erase_below_version"));
+  if (erase) {
+    ARROW_ASSIGN_OR_RAISE(auto v, erase->Int(0, kMaxVersion));
+    snap->erase_below = Version(v);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto late, node.OptField("late_events"));
+  if (late) {
+    ARROW_RETURN_NOT_OK(late->ExpectObject());
+    LatenessProfile& p = snap->lateness;
+    ARROW_ASSIGN_OR_RAISE(auto count, late->Field("count"));
+    ARROW_ASSIGN_OR_RAISE(p.count, count.Int(0, kMaxInt64));
+    ARROW_ASSIGN_OR_RAISE(auto max, late->Field("max_lateness_us"));
+    ARROW_ASSIGN_OR_RAISE(p.max_us, max.Int(0, kMaxInt64));
+    ARROW_ASSIGN_OR_RAISE(auto buckets, late->Field("buckets"));
+    ARROW_ASSIGN_OR_RAISE(auto elems, buckets.Elements());
+    if (elems.size() != kLatenessBuckets) {
+      return buckets.Error("expected " + std::to_string(kLatenessBuckets) + " bucket counts, found " +
+                           std::to_string(elems.size()));
+    }
+    int64_t sum = 0;
+    for (const auto& e : elems) {
+      ARROW_ASSIGN_OR_RAISE(auto n, e.Int(0, kMaxInt64));
+      p.buckets.push_back(n);
+      if (__builtin_add_overflow(sum, n, &sum)) return buckets.Error("bucket counts overflow");
+    }
+    if (sum != p.count) return buckets.Error("bucket counts do not add up to 'count'");
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Status ParseSchema(const JsonNode& schema, bool format1, TableSchema* out) {
   ARROW_ASSIGN_OR_RAISE(auto cols_node, schema.Field("columns"));
   ARROW_ASSIGN_OR_RAISE(auto cols, cols_node.Elements());
@@ -308,6 +344,16 @@ arrow::Result<Snapshot> ParseSnapshot(std::string_view text, std::string_view wh
     ARROW_ASSIGN_OR_RAISE(auto commit, root.OptField("commit"));
     if (commit) {
       ARROW_ASSIGN_OR_RAISE(snap.commit, ParseCommit(*commit));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto timeline, root.OptField("timeline"));
+    if (timeline) {
+      ARROW_RETURN_NOT_OK(ParseTimeline(*timeline, &snap));
+    }
+    if (snap.horizon && snap.format_version < 2) {
+      // A format-1 reader would ignore the horizon and answer scans before
+      // it from the collapsed state: such a snapshot must say format 2.
+      ARROW_ASSIGN_OR_RAISE(auto h, timeline->Field("horizon"));
+      return h.Error("a history horizon needs format_version 2");
     }
     ARROW_ASSIGN_OR_RAISE(auto props, root.OptField("properties"));
     if (props) {
@@ -423,7 +469,8 @@ json SegmentsToJson(const std::vector<Segment>& segments) {
 
 arrow::Result<std::string> SerializeSnapshot(const Snapshot& snap) {
   json doc;
-  doc["format_version"] = kFormatVersion;
+  // Format 2 only where a format-1 reader would answer wrongly.
+  doc["format_version"] = snap.horizon ? 2 : 1;
   doc["version"] = snap.version.value();
   json schema;
   json cols = json::array();
@@ -452,6 +499,18 @@ arrow::Result<std::string> SerializeSnapshot(const Snapshot& snap) {
     doc["commit"] = c;
   }
   if (!snap.properties.empty()) doc["properties"] = snap.properties;
+  json timeline = json::object();
+  if (snap.watermark) timeline["watermark"] = FormatEventTime(*snap.watermark);
+  if (snap.horizon) timeline["horizon"] = FormatEventTime(*snap.horizon);
+  if (snap.erase_below) timeline["erase_below_version"] = snap.erase_below->value();
+  if (snap.lateness.count > 0) {
+    json late;
+    late["count"] = snap.lateness.count;
+    late["max_lateness_us"] = snap.lateness.max_us;
+    late["buckets"] = snap.lateness.buckets;
+    timeline["late_events"] = late;
+  }
+  if (!timeline.empty()) doc["timeline"] = timeline;
   doc["segments"] = SegmentsToJson(snap.segments);
   // Every string in `doc` is UTF-8 (inputs are checked where they enter);
   // should one not be, this is an error, not an exception.

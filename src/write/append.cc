@@ -18,6 +18,7 @@
 #include "metadata/types.h"
 #include "write/append_internal.h"
 #include "write/commit.h"
+#include "write/lateness.h"
 #include "write/data_file_writer.h"
 #include "write/utf8_check.h"
 
@@ -301,10 +302,15 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
 arrow::Result<CommitResult> CommitFiles(const std::shared_ptr<Table>& table,
                                         std::shared_ptr<const Snapshot> base, const TableSchema& schema,
                                         const std::vector<DataFileRef>& files, int64_t rows,
-                                        const std::string& operation, int max_attempts) {
+                                        const std::string& operation, int max_attempts,
+                                        std::optional<EventTime> watermark) {
   auto& storage = *table->storage();
   CommitInfo commit{operation, "", rows, {}, {}};
   for (const auto& f : files) commit.files_added.push_back(f.path);
+  if (watermark) commit.description = "watermark " + FormatEventTime(*watermark);
+  // Lateness against the watermark of the version the commit lands on; a
+  // rebase onto a version with another watermark computes it again.
+  std::optional<std::pair<EventTime, LatenessProfile>> lateness;
   for (int attempt = 1;; ++attempt) {
     // The files were written for `schema`; a concurrent schema change would
     // need them rewritten, so refuse rather than guess.
@@ -312,8 +318,21 @@ arrow::Result<CommitResult> CommitFiles(const std::shared_ptr<Table>& table,
       return Conflict("table '", table->location(), "': schema changed since the files were written (version ",
                       base->version.value(), " has another schema)");
     }
+    if (watermark && base->watermark && *watermark < *base->watermark) {
+      return InvalidArgument("table '", table->location(), "': watermark ", FormatEventTime(*watermark),
+                             " is before the current watermark ", FormatEventTime(*base->watermark),
+                             " (version ", base->version.value(), "); watermarks never move back");
+    }
     commit.timestamp = WallClockNow();
     Snapshot next = NextSnapshot(*base, files, Version(base->version.value() + 1), commit);
+    if (base->watermark && !files.empty()) {
+      if (!lateness || lateness->first != *base->watermark) {
+        ARROW_ASSIGN_OR_RAISE(auto profile, LatenessOf(storage, schema, files, *base->watermark));
+        lateness.emplace(*base->watermark, std::move(profile));
+      }
+      next.lateness.Merge(lateness->second);
+    }
+    if (watermark) next.watermark = *watermark;
     auto st = CommitSnapshot(storage, next);
     if (st.ok()) {
       CommitResult result{true, next.version, rows, static_cast<int64_t>(files.size())};
@@ -348,9 +367,9 @@ arrow::Result<CommitResult> Append(const std::shared_ptr<Table>& table,
   const Version planned(snapshot->version.value() + 1);
   ARROW_ASSIGN_OR_RAISE(auto written, write::WriteInputFiles(*table, snapshot->schema, rows, options.source,
                                                              options.chunk_rows, planned));
-  if (written.rows == 0) return CommitResult{};
+  if (written.rows == 0 && !options.watermark) return CommitResult{};
   return write::CommitFiles(table, snapshot, snapshot->schema, written.files, written.rows, options.operation,
-                            options.max_attempts);
+                            options.max_attempts, options.watermark);
 }
 
 }  // namespace bazof

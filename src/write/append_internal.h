@@ -33,10 +33,14 @@ bool SameSchema(const TableSchema& a, const TableSchema& b);
 
 /// Commits `files` (written for `schema`, in tie order) as one new version
 /// over `base`, rebasing onto newer versions up to max_attempts times;
-/// kConflict if the table's schema is no longer `schema`.
+/// kConflict if the table's schema is no longer `schema`. The commit adds
+/// the files' lateness behind the base's watermark to the profile, and
+/// advances the watermark to `watermark` if given (kInvalidArgument if that is
+/// before the watermark of the version it lands on).
 arrow::Result<CommitResult> CommitFiles(const std::shared_ptr<Table>& table,
                                         std::shared_ptr<const Snapshot> base, const TableSchema& schema,
                                         const std::vector<DataFileRef>& files, int64_t rows,
-                                        const std::string& operation, int max_attempts);
+                                        const std::string& operation, int max_attempts,
+                                        std::optional<EventTime> watermark = std::nullopt);
 
 }  // namespace bazof::write

@@ -84,3 +84,35 @@ def changes(events, t1: Optional[int], t2: Optional[int], v1: Optional[int] = No
         elif o[1] != n[1]:
             out.append((k, "update", o[0], n[0], o[1], n[1]))
     return out
+# ---- timeline (docs/spec.md §20) ------------------------------------------------
+
+#: Upper bounds (inclusive, microseconds) of the lateness buckets; one more
+#: bucket holds the rest.
+LATENESS_BOUNDS_US = [1_000_000, 60_000_000, 3_600_000_000, 86_400_000_000, 7 * 86_400_000_000,
+                      30 * 86_400_000_000, 365 * 86_400_000_000]
+
+
+def lateness(commits):
+    """The lateness profile, computed directly. `commits`: [(event_times, watermark before the
+    commit or None)] in commit order. An event is late if its time is <= the watermark in force
+    when its commit landed; its lateness is that watermark minus its time. Returns
+    {"count", "max_lateness_us", "buckets": [count per bucket]}."""
+    buckets = [0] * (len(LATENESS_BOUNDS_US) + 1)
+    count = biggest = 0
+    for times, wm in commits:
+        if wm is None:
+            continue
+        for t in times:
+            if t <= wm:
+                late = wm - t
+                count += 1
+                biggest = max(biggest, late)
+                buckets[next((i for i, b in enumerate(LATENESS_BOUNDS_US) if late <= b),
+                             len(LATENESS_BOUNDS_US))] += 1
+    return {"count": count, "max_lateness_us": biggest, "buckets": buckets}
+
+
+def forget(events: Iterable[Event], keys):
+    """The events that remain once `keys` are forgotten."""
+    gone = set(keys)
+    return [e for e in events if e.key not in gone]
