@@ -5,6 +5,7 @@
 #include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 #include <set>
 
@@ -89,6 +90,34 @@ void CheckSplits(const std::shared_ptr<Table>& table, const ScanBuilder& builder
     got.insert(got.end(), rows.begin(), rows.end());
   }
   ASSERT_EQ(got, expected) << what << ": " << splits.size() << " splits";
+}
+
+// A table of `bands` appends of `per_band` keys each (key(band, i)), one
+// event per key.
+arrow::Result<std::shared_ptr<Table>> BandedTable(int bands, int per_band,
+                                                  const std::function<std::string(int, int)>& key) {
+  auto storage = MemStorage();
+  ARROW_ASSIGN_OR_RAISE(auto table, CreateTable(storage, KvSchema()));
+  for (int band = 0; band < bands; ++band) {
+    std::vector<Ev> rows;
+    for (int i = 0; i < per_band; ++i) rows.push_back(Ev{key(band, i), 1000, "v", false});
+    ARROW_ASSIGN_OR_RAISE(table, Table::Open(storage));
+    ARROW_RETURN_NOT_OK(Append(table, *AppendInput(rows)).status());
+  }
+  return Table::Open(storage);
+}
+
+// Rows of every split read one after the other (-1 on an error).
+int64_t RowsOfSplits(const Table& table, const std::vector<Split>& splits) {
+  int64_t rows = 0;
+  for (const auto& s : splits) {
+    auto scan = ReadSplit(table, s);
+    if (!scan.ok()) return -1;
+    auto t = (*scan)->ToTable();
+    if (!t.ok()) return -1;
+    rows += (*t)->num_rows();
+  }
+  return rows;
 }
 
 class SplitOracleTest : public ::testing::TestWithParam<int> {};
@@ -252,16 +281,10 @@ TEST(SplitTest, RowGroupStatisticsCutOneFile) {
 }
 
 TEST(SplitTest, EachSplitReadsOnlyItsFiles) {
-  auto storage = MemStorage();
-  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
   // Eight appends, each a band of keys of its own.
-  for (int band = 0; band < 8; ++band) {
-    std::vector<Ev> rows;
-    for (int i = 0; i < 50; ++i) rows.push_back({"k" + std::to_string(band) + std::to_string(100 + i), 1000, "v"});
-    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
-    ASSERT_OK(Append(table, *AppendInput(rows)).status());
-  }
-  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  ASSERT_OK_AND_ASSIGN(auto table, BandedTable(8, 50, [](int band, int i) {
+    return "k" + std::to_string(band) + std::to_string(100 + i);
+  }));
   SplitOptions so;
   so.max_splits = 4;
   ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(table->NewScan(), so));
@@ -357,29 +380,16 @@ TEST(SplitTest, EmptyTableIsOneSplit) {
 // than keys, each reading only files whose range meets its own, and
 // together the unsplit scan's rows.
 TEST(SplitTest, KeyListsKeepOnlySplitsWithTheirKeys) {
-  auto storage = MemStorage();
-  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
-  const int64_t t0 = Ms("2024-01-01");
-  for (int f = 0; f < 8; ++f) {  // 8 files of 100 keys each: k1000..k1799
-    std::vector<Ev> rows;
-    for (int i = 0; i < 100; ++i) rows.push_back(Ev{"k" + std::to_string(1000 + f * 100 + i), t0, "v", false});
-    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
-    ASSERT_OK(Append(table, *AppendInput(rows)).status());
-  }
-  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  // 8 files of 100 keys each: k1000..k1799.
+  ASSERT_OK_AND_ASSIGN(auto table,
+                       BandedTable(8, 100, [](int band, int i) { return "k" + std::to_string(1000 + band * 100 + i); }));
   SplitOptions so;
   so.max_splits = 8;
   ASSERT_OK_AND_ASSIGN(auto all, PlanSplits(table->NewScan(), so));
   ASSERT_EQ(all.size(), 8u);
   ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(table->NewScan().KeyIn({"k1050", "k1060", "k1750"}), so));
   EXPECT_LE(splits.size(), 2u);
-  int64_t rows = 0;
-  for (const auto& s : splits) {
-    ASSERT_OK_AND_ASSIGN(auto scan, ReadSplit(*table, s));
-    ASSERT_OK_AND_ASSIGN(auto t, scan->ToTable());
-    rows += t->num_rows();
-  }
-  EXPECT_EQ(rows, 3);
+  EXPECT_EQ(RowsOfSplits(*table, splits), 3);
   // A range is cut by bytes like the whole table: about 1/8 of the bytes per
   // split, here 181 of 800 keys in 2 or 3 files.
   int64_t total = 0;
@@ -388,14 +398,8 @@ TEST(SplitTest, KeyListsKeepOnlySplitsWithTheirKeys) {
   by_bytes.target_bytes = total / 8 + 1;
   ASSERT_OK_AND_ASSIGN(splits, PlanSplits(table->NewScan().KeyRange("k1210", "k1390"), by_bytes));
   EXPECT_LE(splits.size(), 3u);
-  rows = 0;
-  for (const auto& s : splits) {
-    EXPECT_LE(s.files.size(), 3u);
-    ASSERT_OK_AND_ASSIGN(auto scan, ReadSplit(*table, s));
-    ASSERT_OK_AND_ASSIGN(auto t, scan->ToTable());
-    rows += t->num_rows();
-  }
-  EXPECT_EQ(rows, 181);
+  for (const auto& s : splits) EXPECT_LE(s.files.size(), 3u);
+  EXPECT_EQ(RowsOfSplits(*table, splits), 181);
 }
 
 }  // namespace
