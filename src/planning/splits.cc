@@ -291,7 +291,19 @@ arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& builder, const S
   {
     std::vector<Piece> kept;
     for (auto& p : pieces) {
-      if (space.Narrow(&p.lo, &p.hi)) kept.push_back(std::move(p));
+      const std::string lo = p.lo, hi = p.hi;
+      if (!space.Narrow(&p.lo, &p.hi)) continue;
+      // A range keeps the share of the piece's bytes and rows between its
+      // new bounds (spread evenly along the key axis, as for cuts); a key
+      // list keeps the piece whole (its row groups are read whole).
+      if (!space.keys && (p.lo != lo || p.hi != hi) && lo < hi) {
+        const KeyAxis axis(lo, hi);
+        const double width = axis.Pos(hi) - axis.Pos(lo);
+        const double share = width > 0 ? std::clamp((axis.Pos(p.hi) - axis.Pos(p.lo)) / width, 0.0, 1.0) : 1.0;
+        p.bytes *= share;
+        p.rows *= share;
+      }
+      kept.push_back(std::move(p));
     }
     pieces = std::move(kept);
   }

@@ -402,5 +402,21 @@ TEST(SplitTest, KeyListsKeepOnlySplitsWithTheirKeys) {
   EXPECT_EQ(RowsOfSplits(*table, splits), 181);
 }
 
+// Files that each span every key: a range of a tenth of the keys is planned
+// as about a tenth of the bytes, not as every file's whole bytes.
+TEST(SplitTest, KeyRangeCountsItsShareOfEachFile) {
+  ASSERT_OK_AND_ASSIGN(auto table,
+                       BandedTable(8, 100, [](int band, int i) { return "k" + std::to_string(1000 + i * 8 + band); }));
+  ASSERT_OK_AND_ASSIGN(auto all, PlanSplits(table->NewScan()));
+  ASSERT_EQ(all.size(), 1u);
+  SplitOptions so;
+  so.target_bytes = all[0].estimated_bytes / 8 + 1;
+  ASSERT_OK_AND_ASSIGN(all, PlanSplits(table->NewScan(), so));
+  EXPECT_GE(all.size(), 6u);
+  ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(table->NewScan().KeyRange("k1000", "k1079"), so));
+  EXPECT_LE(splits.size(), 2u);
+  EXPECT_EQ(RowsOfSplits(*table, splits), 80);
+}
+
 }  // namespace
 }  // namespace bazof::testing
