@@ -24,17 +24,9 @@ TARGETS=("$@")
 
 # 1. Toolchain: clang with libFuzzer and the sanitizer runtimes (Debian's
 #    default clang, libstdc++ as Arrow's wheel), and what the core needs.
-APT_PKGS=(clang libclang-rt-dev cmake ninja-build ccache nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev python3-venv)
-missing=()
-for p in "${APT_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  log "installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. scripts/apt_ensure.sh
+apt_ensure fuzz clang libclang-rt-dev cmake ninja-build ccache nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev \
+  python3-venv
 # Arrow C++ comes from the pinned pyarrow wheel (scripts/setup.sh makes the
 # full .venv; the fuzz build needs only pyarrow).
 if ! .venv/bin/python -c "import pyarrow" 2>/dev/null; then

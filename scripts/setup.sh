@@ -11,17 +11,9 @@ ROOT=$(pwd)
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # 1. System packages (Debian). Installed only when missing.
-APT_PKGS=(cmake ninja-build g++ ccache pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev)
-missing=()
-for p in "${APT_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  log "installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. scripts/apt_ensure.sh
+apt_ensure setup cmake ninja-build g++ ccache pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev \
+  libbenchmark-dev libcurl4-openssl-dev
 
 # 2. Project-local Python environment with the pinned pyarrow (which also
 #    carries Arrow C++).
@@ -40,12 +32,7 @@ fi
 
 # 2b. A second S3 implementation for the object-storage tests (s3rver, from
 #     the npm registry, pinned by tests/s3rver/package-lock.json).
-if ! command -v npm >/dev/null; then
-  log "installing Debian packages: nodejs npm"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
-fi
+command -v npm >/dev/null || apt_ensure setup nodejs npm
 if [ ! -x tests/s3rver/node_modules/.bin/s3rver ]; then
   log "installing s3rver (npm ci in tests/s3rver)"
   (cd tests/s3rver && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

@@ -305,10 +305,12 @@ BAZOF_C_EXPORT bazof_code bazof_table_delete(bazof_table* table, const char* con
 /* Frees an array of n strings returned by this API (and the strings). */
 BAZOF_C_EXPORT void bazof_strings_free(char** strings, size_t n);
 
-/* Plans the scan `options` describes (as-of, version, columns; options may
- * be NULL; key lists and key ranges are refused: BAZOF_INVALID_ARGUMENT) as
- * splits: key ranges of the version pinned now, in key order, which
- * together return exactly the scan's rows with no key in two splits.
+/* Plans the scan `options` describes (as-of, version, columns, key list,
+ * key range; options may be NULL) as splits: key ranges of the version
+ * pinned now, in key order, which together return exactly the scan's rows
+ * with no key in two splits. Only splits that may hold a listed key or a key
+ * in the range are planned (at least one split); key text is checked as
+ * bazof_table_scan checks it (BAZOF_INVALID_ARGUMENT).
  * `target_bytes` <= 0: 128 MiB per split (or, with max_splits, the data cut
  * into max_splits parts); `max_splits` <= 0: no limit. *out_splits is an
  * array of *out_n JSON texts, freed with bazof_strings_free. */

@@ -64,18 +64,22 @@ struct SplitOptions {
   SplitKind kind = SplitKind::kScan;
 };
 
-/// Plans the scan `scan` describes (as-of, version, columns, filter; key_in,
-/// key_min/key_max are folded into the filter semantics only through
-/// `filter`: set those via Filter()) as splits covering the whole key space
-/// in key order: disjoint ranges, the first open below, the last open above,
-/// so that the union of the splits' results is the scan's result and no key
-/// is in two splits. Cut points come from the key statistics of the files the
-/// scan reads (Parquet row-group min/max where present, else the snapshot's
-/// per-file min/max keys), so that each split reads about target_bytes.
-/// Reads snapshot metadata and Parquet footers, no data pages. The version
-/// is resolved now (current version when the scan names none).
-/// kInvalidArgument when the builder has key_in / key_min / key_max (use a
-/// filter) or bad options.
+/// Plans the scan `scan` describes (as-of, version, columns, filter, key_in,
+/// key_min/key_max, encoded key range) as splits in key order: disjoint
+/// ranges, so that the union of the splits' results is the scan's result and
+/// no key is in two splits. Without key restrictions they cover the whole
+/// key space (the first open below, the last open above); with them (key
+/// lists and ranges, or filter terms on the single key column: ==, is_in,
+/// <, <=, >, >=), splits that hold none of the keys the scan can return are
+/// dropped, and at least one split remains. Key lists and ranges travel in
+/// each split's filter (as is_in / >= / <= terms on the key column). Cut
+/// points come from the key statistics of the files the scan reads (Parquet
+/// row-group min/max where present, else the snapshot's per-file min/max
+/// keys), so that each split reads about target_bytes. Reads snapshot
+/// metadata and Parquet footers, no data pages. The version is resolved now
+/// (current version when the scan names none). kInvalidArgument for what
+/// Build() refuses (bad key text, key lists on composite keys), an empty
+/// encoded range, or bad options.
 arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& scan, const SplitOptions& options = {});
 
 /// The scan of one split on `table` (opened anywhere on the same storage):

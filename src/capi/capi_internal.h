@@ -79,6 +79,22 @@ bazof_code Guard(char** error, F&& body) noexcept {
   }
 }
 
+/// Releases an input stream the C API consumes when it goes out of scope,
+/// on every path that did not move it into a reader (import leaves release
+/// NULL): the contract says such a stream is consumed whatever happens.
+class StreamReleaseGuard {
+ public:
+  explicit StreamReleaseGuard(ArrowArrayStream* stream) : stream_(stream) {}
+  StreamReleaseGuard(const StreamReleaseGuard&) = delete;
+  StreamReleaseGuard& operator=(const StreamReleaseGuard&) = delete;
+  ~StreamReleaseGuard() {
+    if (stream_ && stream_->release) stream_->release(stream_);
+  }
+
+ private:
+  ArrowArrayStream* stream_;
+};
+
 /// kInvalidArgument "<what> is NULL".
 arrow::Status NullArgument(const char* what);
 

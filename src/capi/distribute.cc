@@ -99,12 +99,7 @@ bazof_code bazof_table_scan_split(const bazof_table* table, const char* split_js
 
 bazof_code bazof_table_stage(const bazof_table* table, struct ArrowArrayStream* input, int64_t task,
                              char** out_staged, char** error) {
-  struct ReleaseGuard {
-    ArrowArrayStream* s;
-    ~ReleaseGuard() {
-      if (s && s->release) s->release(s);
-    }
-  } guard{input};
+  bazof::capi::StreamReleaseGuard release_input(input);
   return Guard(error, [&]() -> arrow::Status {
     if (out_staged) *out_staged = nullptr;
     if (!table) return NullArgument("table");

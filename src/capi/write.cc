@@ -65,14 +65,7 @@ extern "C" {
 
 bazof_code bazof_table_append(bazof_table* table, struct ArrowArrayStream* input,
                               int64_t* out_version, char** error) {
-  // The contract says the stream is consumed whatever happens: release it
-  // on every path that did not move it into a reader.
-  struct ReleaseGuard {
-    ArrowArrayStream* s;
-    ~ReleaseGuard() {
-      if (s && s->release) s->release(s);
-    }
-  } guard{input};
+  bazof::capi::StreamReleaseGuard release_input(input);
   return Guard(error, [&]() -> arrow::Status {
     if (out_version) *out_version = -1;
     if (!table) return NullArgument("table");

@@ -7,6 +7,7 @@
 //              every total/n bytes ──▶ splits [cut_i, cut_i+1)
 #include <arrow/api.h>
 #include <arrow/compute/expression.h>
+#include <arrow/compute/api.h>
 #include <parquet/metadata.h>
 
 #include <algorithm>
@@ -84,13 +85,126 @@ bool Meets(const std::optional<std::string>& file_lo, const std::optional<std::s
   return true;
 }
 
+// The filter with the scan's key list and key range as terms on the
+// (single) key column: is_in(key, [...]) and key >= min and key <= max, the
+// keys parsed by the key's type as Build() parses them (it validated them).
+arrow::Result<std::optional<arrow::compute::Expression>> WithKeyTerms(const ScanOptions& o,
+                                                                      const TableSchema& schema,
+                                                                      const read::KeyCodec& codec) {
+  namespace cp = arrow::compute;
+  std::optional<cp::Expression> out = o.filter;
+  if (o.key_in.empty() && !o.key_min && !o.key_max) return out;
+  if (schema.key_columns.size() != 1) {
+    return InvalidArgument("key filters on composite keys are not supported yet");
+  }
+  const auto& type = codec.types()[0];
+  const cp::Expression key = cp::field_ref(schema.key_columns[0].name);
+  auto parse = [&](const std::string& text) -> arrow::Result<std::shared_ptr<arrow::Scalar>> {
+    auto scalar = arrow::Scalar::Parse(type, text);
+    if (!scalar.ok()) {
+      return InvalidArgument("key '", text, "' is not a valid ", type->ToString(), " (column '",
+                             schema.key_columns[0].name, "')");
+    }
+    return *scalar;
+  };
+  auto add = [&](cp::Expression term) { out = out ? cp::and_(*out, std::move(term)) : std::move(term); };
+  if (!o.key_in.empty()) {
+    std::vector<std::shared_ptr<arrow::Scalar>> values;
+    for (const auto& k : o.key_in) {
+      ARROW_ASSIGN_OR_RAISE(auto v, parse(k));
+      values.push_back(std::move(v));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(type));
+    ARROW_RETURN_NOT_OK(builder->AppendScalars(values));
+    ARROW_ASSIGN_OR_RAISE(auto set, builder->Finish());
+    add(cp::call("is_in", {key}, cp::SetLookupOptions(set)));
+  }
+  if (o.key_min) {
+    ARROW_ASSIGN_OR_RAISE(auto v, parse(*o.key_min));
+    add(cp::greater_equal(key, cp::literal(std::move(v))));
+  }
+  if (o.key_max) {
+    ARROW_ASSIGN_OR_RAISE(auto v, parse(*o.key_max));
+    add(cp::less_equal(key, cp::literal(std::move(v))));
+  }
+  return out;
+}
+
+// The encoded keys a scan can return: a sorted key set (from ==/is_in),
+// inclusive bounds (from comparisons) and the [lower, upper) encoded range.
+struct KeySpace {
+  std::optional<std::vector<std::string>> keys;
+  std::optional<std::string> lo, hi;  // inclusive
+  std::optional<std::string> range_lo, range_hi;  // encoded range: inclusive, exclusive
+
+  bool Holds(const std::string& k) const {
+    return (!lo || k >= *lo) && (!hi || k <= *hi) && (!range_lo || k >= *range_lo) && (!range_hi || k < *range_hi);
+  }
+  // Narrows the inclusive bounds of a piece to the keys the scan can return;
+  // false when it holds none.
+  bool Narrow(std::string* plo, std::string* phi) const {
+    if (keys) {
+      auto first = std::lower_bound(keys->begin(), keys->end(), *plo);
+      auto last = std::upper_bound(keys->begin(), keys->end(), *phi);
+      if (first == last) return false;
+      *plo = *first;
+      *phi = *(last - 1);
+      return true;
+    }
+    if ((hi && *plo > *hi) || (lo && *phi < *lo)) return false;
+    if ((range_hi && *plo >= *range_hi) || (range_lo && *phi < *range_lo)) return false;
+    if (lo && *plo < *lo) *plo = *lo;
+    if (range_lo && *plo < *range_lo) *plo = *range_lo;
+    if (hi && *phi > *hi) *phi = *hi;
+    return true;
+  }
+  // Narrows a split's [lower, upper) to the encoded range.
+  void Clip(std::optional<std::string>* lower, std::optional<std::string>* upper) const {
+    if (range_lo && (!*lower || **lower < *range_lo)) *lower = range_lo;
+    if (range_hi && (!*upper || *range_hi < **upper)) *upper = range_hi;
+  }
+  // Whether [lower, upper) may hold a key the scan returns.
+  bool Meets(const std::optional<std::string>& lower, const std::optional<std::string>& upper) const {
+    if (lower && upper && *upper <= *lower) return false;
+    if (keys) {
+      auto it = lower ? std::lower_bound(keys->begin(), keys->end(), *lower) : keys->begin();
+      return it != keys->end() && (!upper || *it < *upper);
+    }
+    if (hi && lower && *lower > *hi) return false;
+    if (lo && upper && *upper <= *lo) return false;
+    return true;
+  }
+};
+
+KeySpace MakeKeySpace(const std::optional<arrow::compute::Expression>& filter, const ScanOptions& o,
+                      const TableSchema& schema, const read::KeyCodec& codec) {
+  KeySpace space;
+  space.range_lo = o.encoded_key_lower;
+  space.range_hi = o.encoded_key_upper;
+  if (filter && schema.key_columns.size() == 1) {
+    auto c = read::DeriveKeyConstraints(*filter, schema.key_columns[0].name, codec);
+    space.lo = std::move(c.lower);
+    space.hi = std::move(c.upper);
+    // Bounds that cross allow no key at all.
+    if (space.lo && space.hi && *space.hi < *space.lo) c.key_in.emplace();
+    if (c.key_in) {
+      std::vector<std::string> kept;
+      for (auto& k : *c.key_in) {
+        if (space.Holds(k)) kept.push_back(std::move(k));
+      }
+      space.keys = std::move(kept);
+    }
+  }
+  return space;
+}
+
 }  // namespace
 
 arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& builder, const SplitOptions& options) {
   const ScanOptions& o = builder.options();
   const auto& table = builder.table();
-  if (!o.key_in.empty() || o.key_min || o.key_max || o.encoded_key_lower || o.encoded_key_upper) {
-    return InvalidArgument("splits: restrict keys with a filter, not with key lists or key ranges");
+  if (o.encoded_key_lower && o.encoded_key_upper && *o.encoded_key_upper <= *o.encoded_key_lower) {
+    return InvalidArgument("splits: the encoded key range is empty (upper is not above lower)");
   }
   if (options.target_bytes && *options.target_bytes <= 0) {
     return InvalidArgument("splits: target bytes must be positive, not ", *options.target_bytes);
@@ -99,7 +213,8 @@ arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& builder, const S
     return InvalidArgument("splits: max splits must be positive, not ", *options.max_splits);
   }
 
-  // Pin the version, and let Build() validate columns, filter and version.
+  // Pin the version, and let Build() validate columns, filter, key lists,
+  // key ranges and version, exactly as for the unsplit scan.
   ScanBuilder pinned = builder;
   const Version version = o.version ? *o.version : table->current_version();
   pinned.AtVersion(version);
@@ -166,19 +281,29 @@ arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& builder, const S
     files.push_back(std::move(info));
   }
 
-  // A filter restricting the key (§7a) leaves pieces outside its range
-  // unread: cut only what the scan reads.
-  if (o.filter && snap->schema.key_columns.size() == 1) {
-    auto keys = read::DeriveKeyConstraints(*o.filter, snap->schema.key_columns[0].name, codec);
-    if (keys.key_in && !keys.key_in->empty()) {
-      if (!keys.lower || *keys.lower < keys.key_in->front()) keys.lower = keys.key_in->front();
-      if (!keys.upper || keys.key_in->back() < *keys.upper) keys.upper = keys.key_in->back();
-    }
+  // Key lists and key ranges travel in the split's filter (§16): every
+  // reader applies them as the unsplit scan does.
+  ARROW_ASSIGN_OR_RAISE(auto filter, WithKeyTerms(o, snap->schema, codec));
+
+  // The keys the scan can return (a filter restricting the key, §7a, key
+  // lists, key ranges, an encoded range): pieces outside are never read, and
+  // splits holding none of them are dropped.
+  const KeySpace space = MakeKeySpace(filter, o, snap->schema, codec);
+  {
     std::vector<Piece> kept;
     for (auto& p : pieces) {
-      if ((keys.lower && p.hi < *keys.lower) || (keys.upper && p.lo > *keys.upper)) continue;
-      if (keys.lower && p.lo < *keys.lower) p.lo = *keys.lower;
-      if (keys.upper && p.hi > *keys.upper) p.hi = *keys.upper;
+      const std::string lo = p.lo, hi = p.hi;
+      if (!space.Narrow(&p.lo, &p.hi)) continue;
+      // A range keeps the share of the piece's bytes and rows between its
+      // new bounds (spread evenly along the key axis, as for cuts); a key
+      // list keeps the piece whole (its row groups are read whole).
+      if (!space.keys && (p.lo != lo || p.hi != hi) && lo < hi) {
+        const KeyAxis axis(lo, hi);
+        const double width = axis.Pos(hi) - axis.Pos(lo);
+        const double share = width > 0 ? std::clamp((axis.Pos(p.hi) - axis.Pos(p.lo)) / width, 0.0, 1.0) : 1.0;
+        p.bytes *= share;
+        p.rows *= share;
+      }
       kept.push_back(std::move(p));
     }
     pieces = std::move(kept);
@@ -224,10 +349,10 @@ arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& builder, const S
   }
 
   // Serialized options every split carries.
-  std::optional<std::string> filter;
-  if (o.filter) {
-    ARROW_ASSIGN_OR_RAISE(auto buf, arrow::compute::Serialize(*o.filter));
-    filter = buf->ToString();
+  std::optional<std::string> serialized;
+  if (filter) {
+    ARROW_ASSIGN_OR_RAISE(auto buf, arrow::compute::Serialize(*filter));
+    serialized = buf->ToString();
   }
   std::vector<Split> out;
   const int count = static_cast<int>(cuts.size()) + 1;
@@ -246,11 +371,18 @@ arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& builder, const S
     s.version = version;
     s.as_of = o.as_of;
     s.columns = o.columns;
-    s.filter = filter;
+    s.filter = serialized;
     if (i > 0) s.lower = cuts[i - 1];
     if (i + 1 < count) s.upper = cuts[i];
-    s.index = i;
-    s.count = count;
+    space.Clip(&s.lower, &s.upper);
+    // Keep a split that may return rows; if none may, one split (which
+    // returns nothing) still stands for the scan.
+    const bool last_chance = i + 1 == count && out.empty();
+    if (!space.Meets(s.lower, s.upper) && !last_chance) continue;
+    if (last_chance && !space.Meets(s.lower, s.upper)) {
+      s.lower = o.encoded_key_lower;
+      s.upper = o.encoded_key_upper;
+    }
     s.table = table->location();
     for (const auto& f : files) {
       if (Meets(f.lo, f.hi, s.lower, s.upper)) s.files.push_back(f.path);
@@ -268,6 +400,10 @@ arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& builder, const S
           static_cast<int64_t>(BytesBelow(pieces, *axis, hi, true) - BytesBelow(pieces, *axis, lo, true));
     }
     out.push_back(std::move(s));
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].index = static_cast<int>(i);
+    out[i].count = static_cast<int>(out.size());
   }
   return out;
 }

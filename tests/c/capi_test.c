@@ -625,6 +625,39 @@ static void test_writes(void) {
   bazof_table_free(copy);
 }
 
+/* Reads n splits on `reader` and joins their "k:v" rows into `all`. */
+static void union_of_splits(const bazof_table* reader, char** splits, size_t n, char* all, size_t cap) {
+  char rows[8192], stream_error[1024];
+  char* err = NULL;
+  struct ArrowArrayStream stream;
+  size_t i;
+  all[0] = '\0';
+  for (i = 0; i < n; ++i) {
+    CHECK_OK(bazof_table_scan_split(reader, splits[i], &stream, &err), err);
+    read_rows(&stream, "k", "v", rows, sizeof rows, stream_error, sizeof stream_error);
+    if (rows[0]) {
+      if (all[0]) strncat(all, ",", cap - strlen(all) - 1);
+      strncat(all, rows, cap - strlen(all) - 1);
+    }
+  }
+}
+
+/* Plans at most 8 splits of `t` with key restrictions `o`: 1..max_n of them,
+ * whose union (read on `reader`) is `want` and the restricted scan. */
+static void check_restricted_splits(const bazof_table* t, const bazof_table* reader, const bazof_scan_options* o,
+                                    size_t max_n, const char* want) {
+  char* err = NULL;
+  char** splits = NULL;
+  size_t n = 0;
+  char all[8192];
+  CHECK_OK(bazof_table_plan_splits(t, o, 0, 8, &splits, &n, &err), err);
+  CHECK(n >= 1 && n <= max_n, "restricted splits: %u", (unsigned)n);
+  union_of_splits(reader, splits, n, all, sizeof all);
+  CHECK(strcmp(all, want) == 0, "restricted splits: %s", all);
+  CHECK(strcmp(all, scan_rows(t, o, "k", "v")) == 0, "restricted scan: %s", all);
+  bazof_strings_free(splits, n);
+}
+
 /* Splits: planned on one handle, read (as JSON text) on another; their rows
  * together are the scan's. Staged commits: two stages, one version, the
  * later task winning the tie; abort; malformed descriptors refused. */
@@ -708,8 +741,22 @@ static void test_splits_and_staged_commits(void) {
   CHECK_ERR(bazof_table_scan_split(reader, "{\"split_format\": 1}", &stream, &err), BAZOF_INVALID_ARGUMENT,
             err, "version");
   CHECK_ERR(bazof_table_scan_split(reader, "not json", &stream, &err), BAZOF_INVALID_ARGUMENT, err, "JSON");
-  CHECK_OK(bazof_scan_options_set_key_in(o, key_col, 1, &err), err);
-  CHECK_ERR(bazof_table_plan_splits(t, o, 0, 0, &splits, &n, &err), BAZOF_INVALID_ARGUMENT, err, "filter");
+  /* Key lists and key ranges restrict splits as they restrict the scan:
+   * only splits holding wanted keys are planned, and their union is the
+   * restricted scan. */
+  {
+    const char* in_keys[] = {"k03", "k31", "zz"};
+    const char* bad_keys[] = {"\xff"};
+    CHECK_OK(bazof_scan_options_set_key_in(o, in_keys, 3, &err), err);
+    check_restricted_splits(t, reader, o, 3, "k03:7,k31:7");
+    CHECK_OK(bazof_scan_options_set_key_in(o, NULL, 0, &err), err);
+    CHECK_OK(bazof_scan_options_set_key_range(o, "k10", "k14", &err), err);
+    check_restricted_splits(t, reader, o, 8, "k10:7,k11:7,k12:7,k13:7,k14:7");
+    CHECK_OK(bazof_scan_options_set_key_range(o, NULL, NULL, &err), err);
+    CHECK_OK(bazof_scan_options_set_key_in(o, bad_keys, 1, &err), err);
+    CHECK_ERR(bazof_table_plan_splits(t, o, 0, 0, &splits, &n, &err), BAZOF_INVALID_ARGUMENT, err, "UTF-8");
+    CHECK(splits == NULL && n == 0, "no splits on error");
+  }
 
   for (i = 0; i < 3; ++i) bazof_string_free(staged[i]);
   bazof_scan_options_free(o);

@@ -5,6 +5,7 @@
 #include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 #include <set>
 
@@ -40,7 +41,7 @@ std::string KeyOf(const std::string& row) { return row.substr(0, row.find('|'));
 // Reads every split (through its JSON, as another process would) and checks
 // the union against the unsplit scan.
 void CheckSplits(const std::shared_ptr<Table>& table, const ScanBuilder& builder, const SplitOptions& options,
-                 const std::string& what) {
+                 const std::string& what, bool tiles = true) {
   ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(builder, options));
   ASSERT_FALSE(splits.empty()) << what;
   if (options.max_splits) {
@@ -57,10 +58,15 @@ void CheckSplits(const std::shared_ptr<Table>& table, const ScanBuilder& builder
     const Split& planned = splits[i];
     ASSERT_EQ(planned.index, static_cast<int>(i));
     ASSERT_EQ(planned.count, static_cast<int>(splits.size()));
-    // Ranges tile the key space in order.
-    ASSERT_EQ(planned.lower, prev_upper) << what;
-    if (i + 1 == splits.size()) {
-      ASSERT_FALSE(planned.upper) << what;
+    // Ranges are disjoint and in key order; with no key restriction they
+    // tile the key space (splits outside a key filter's keys are dropped).
+    if (tiles) {
+      ASSERT_EQ(planned.lower, prev_upper) << what;
+      if (i + 1 == splits.size()) {
+        ASSERT_FALSE(planned.upper) << what;
+      }
+    } else if (i > 0) {
+      ASSERT_TRUE(planned.lower && prev_upper && *planned.lower >= *prev_upper) << what;
     }
     prev_upper = planned.upper;
     ASSERT_OK_AND_ASSIGN(auto split, Split::FromJson(planned.ToJson()));
@@ -84,6 +90,34 @@ void CheckSplits(const std::shared_ptr<Table>& table, const ScanBuilder& builder
     got.insert(got.end(), rows.begin(), rows.end());
   }
   ASSERT_EQ(got, expected) << what << ": " << splits.size() << " splits";
+}
+
+// A table of `bands` appends of `per_band` keys each (key(band, i)), one
+// event per key.
+arrow::Result<std::shared_ptr<Table>> BandedTable(int bands, int per_band,
+                                                  const std::function<std::string(int, int)>& key) {
+  auto storage = MemStorage();
+  ARROW_ASSIGN_OR_RAISE(auto table, CreateTable(storage, KvSchema()));
+  for (int band = 0; band < bands; ++band) {
+    std::vector<Ev> rows;
+    for (int i = 0; i < per_band; ++i) rows.push_back(Ev{key(band, i), 1000, "v", false});
+    ARROW_ASSIGN_OR_RAISE(table, Table::Open(storage));
+    ARROW_RETURN_NOT_OK(Append(table, *AppendInput(rows)).status());
+  }
+  return Table::Open(storage);
+}
+
+// Rows of every split read one after the other (-1 on an error).
+int64_t RowsOfSplits(const Table& table, const std::vector<Split>& splits) {
+  int64_t rows = 0;
+  for (const auto& s : splits) {
+    auto scan = ReadSplit(table, s);
+    if (!scan.ok()) return -1;
+    auto t = (*scan)->ToTable();
+    if (!t.ok()) return -1;
+    rows += (*t)->num_rows();
+  }
+  return rows;
 }
 
 class SplitOracleTest : public ::testing::TestWithParam<int> {};
@@ -133,19 +167,70 @@ TEST_P(SplitOracleTest, UnionOfSplitsIsTheScan) {
       b.AtVersion(Version(v));
       what += " version " + std::to_string(v);
     }
-    bool value_filter = false;
+    bool value_filter = false, tiles = true;
+    // Key lists and key ranges (options, or filter terms on the key).
+    auto some_key = [&] { return "k" + std::to_string(1000 + pick(keys + 3) - 1); };
+    switch (pick(6)) {
+      case 0: {
+        std::vector<std::string> in;
+        for (int64_t i = 0, n = pick(6); i < n; ++i) in.push_back(some_key());
+        if (in.empty()) in.push_back("k0");  // no such key
+        b.KeyIn(in);
+        what += " key_in";
+        for (const auto& k : in) what += " " + k;
+        tiles = false;
+        break;
+      }
+      case 1: {
+        std::optional<std::string> lo, hi;
+        if (pick(2)) lo = some_key();
+        if (pick(3)) hi = some_key();
+        b.KeyRange(lo, hi);
+        what += " key_range [" + lo.value_or("") + ", " + hi.value_or("") + "]";
+        tiles = false;
+        break;
+      }
+      case 2: {
+        arrow::StringBuilder sb;
+        std::string list;
+        for (int64_t i = 0, n = 1 + pick(4); i < n; ++i) {
+          const std::string k = some_key();
+          ASSERT_OK(sb.Append(k));
+          list += " " + k;
+        }
+        ASSERT_OK_AND_ASSIGN(auto set, sb.Finish());
+        b.Filter(cp::call("is_in", {cp::field_ref("key")}, cp::SetLookupOptions(set)));
+        what += " filter key in" + list;
+        tiles = false;
+        break;
+      }
+      case 3: {
+        std::string lo = some_key(), hi = some_key();
+        if (hi < lo) std::swap(lo, hi);
+        if (hi == lo) hi += "5";
+        b.EncodedKeyRange(lo, hi);
+        what += " encoded [" + lo + ", " + hi + ")";
+        tiles = false;
+        break;
+      }
+      default:
+        break;
+    }
     switch (pick(4)) {
       case 0: {
         const std::string bound = "k" + std::to_string(1000 + pick(keys));
-        b.Filter(cp::greater_equal(cp::field_ref("key"), cp::literal(bound)));
+        auto term = cp::greater_equal(cp::field_ref("key"), cp::literal(bound));
+        b.Filter(b.options().filter ? cp::and_(*b.options().filter, term) : term);
         what += " key >= " + bound;
         break;
       }
-      case 1:
-        b.Filter(cp::not_equal(cp::field_ref("value"), cp::literal("v1.0")));
+      case 1: {
+        auto term = cp::not_equal(cp::field_ref("value"), cp::literal("v1.0"));
+        b.Filter(b.options().filter ? cp::and_(*b.options().filter, term) : term);
         what += " value != v1.0";
         value_filter = true;
         break;
+      }
       default:
         break;
     }
@@ -162,7 +247,7 @@ TEST_P(SplitOracleTest, UnionOfSplitsIsTheScan) {
       what += " events";
     }
     if (so.kind == SplitKind::kEvents && !value_filter && pick(2)) b.Columns({});
-    CheckSplits(table, b, so, what);
+    CheckSplits(table, b, so, what, tiles);
     if (::testing::Test::HasFatalFailure()) return;
   }
 }
@@ -196,16 +281,10 @@ TEST(SplitTest, RowGroupStatisticsCutOneFile) {
 }
 
 TEST(SplitTest, EachSplitReadsOnlyItsFiles) {
-  auto storage = MemStorage();
-  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
   // Eight appends, each a band of keys of its own.
-  for (int band = 0; band < 8; ++band) {
-    std::vector<Ev> rows;
-    for (int i = 0; i < 50; ++i) rows.push_back({"k" + std::to_string(band) + std::to_string(100 + i), 1000, "v"});
-    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
-    ASSERT_OK(Append(table, *AppendInput(rows)).status());
-  }
-  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  ASSERT_OK_AND_ASSIGN(auto table, BandedTable(8, 50, [](int band, int i) {
+    return "k" + std::to_string(band) + std::to_string(100 + i);
+  }));
   SplitOptions so;
   so.max_splits = 4;
   ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(table->NewScan(), so));
@@ -286,8 +365,57 @@ TEST(SplitTest, EmptyTableIsOneSplit) {
   ASSERT_OK_AND_ASSIGN(auto scan, ReadSplit(*table, splits[0]));
   ASSERT_OK_AND_ASSIGN(auto t, scan->ToTable());
   EXPECT_EQ(t->num_rows(), 0);
-  auto bad = PlanSplits(table->NewScan().KeyIn({"a"}));
-  EXPECT_EQ(ErrorKindOf(bad.status()), ErrorKind::kInvalidArgument);
+  // A key list is planned like a filter; a key that does not parse is
+  // refused as the unsplit scan refuses it.
+  ASSERT_OK_AND_ASSIGN(splits, PlanSplits(table->NewScan().KeyIn({"a"}), so));
+  ASSERT_EQ(splits.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(scan, ReadSplit(*table, splits[0]));
+  ASSERT_OK_AND_ASSIGN(t, scan->ToTable());
+  EXPECT_EQ(t->num_rows(), 0);
+  auto bad = PlanSplits(table->NewScan().KeyIn({std::string("\xff")}), so);
+  EXPECT_EQ(ErrorKindOf(bad.status()), ErrorKind::kInvalidArgument) << bad.status().ToString();
+}
+
+// A key list keeps only the splits holding one of its keys: no more splits
+// than keys, each reading only files whose range meets its own, and
+// together the unsplit scan's rows.
+TEST(SplitTest, KeyListsKeepOnlySplitsWithTheirKeys) {
+  // 8 files of 100 keys each: k1000..k1799.
+  ASSERT_OK_AND_ASSIGN(auto table,
+                       BandedTable(8, 100, [](int band, int i) { return "k" + std::to_string(1000 + band * 100 + i); }));
+  SplitOptions so;
+  so.max_splits = 8;
+  ASSERT_OK_AND_ASSIGN(auto all, PlanSplits(table->NewScan(), so));
+  ASSERT_EQ(all.size(), 8u);
+  ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(table->NewScan().KeyIn({"k1050", "k1060", "k1750"}), so));
+  EXPECT_LE(splits.size(), 2u);
+  EXPECT_EQ(RowsOfSplits(*table, splits), 3);
+  // A range is cut by bytes like the whole table: about 1/8 of the bytes per
+  // split, here 181 of 800 keys in 2 or 3 files.
+  int64_t total = 0;
+  for (const auto& s : all) total += s.estimated_bytes;
+  SplitOptions by_bytes;
+  by_bytes.target_bytes = total / 8 + 1;
+  ASSERT_OK_AND_ASSIGN(splits, PlanSplits(table->NewScan().KeyRange("k1210", "k1390"), by_bytes));
+  EXPECT_LE(splits.size(), 3u);
+  for (const auto& s : splits) EXPECT_LE(s.files.size(), 3u);
+  EXPECT_EQ(RowsOfSplits(*table, splits), 181);
+}
+
+// Files that each span every key: a range of a tenth of the keys is planned
+// as about a tenth of the bytes, not as every file's whole bytes.
+TEST(SplitTest, KeyRangeCountsItsShareOfEachFile) {
+  ASSERT_OK_AND_ASSIGN(auto table,
+                       BandedTable(8, 100, [](int band, int i) { return "k" + std::to_string(1000 + i * 8 + band); }));
+  ASSERT_OK_AND_ASSIGN(auto all, PlanSplits(table->NewScan()));
+  ASSERT_EQ(all.size(), 1u);
+  SplitOptions so;
+  so.target_bytes = all[0].estimated_bytes / 8 + 1;
+  ASSERT_OK_AND_ASSIGN(all, PlanSplits(table->NewScan(), so));
+  EXPECT_GE(all.size(), 6u);
+  ASSERT_OK_AND_ASSIGN(auto splits, PlanSplits(table->NewScan().KeyRange("k1000", "k1079"), so));
+  EXPECT_LE(splits.size(), 2u);
+  EXPECT_EQ(RowsOfSplits(*table, splits), 80);
 }
 
 }  // namespace

@@ -115,6 +115,24 @@ def test_filters_equal_core_scan(spark, table, i):
     assert_same(got, want)
 
 
+def test_pushed_key_filters_narrow_the_partitions(spark, table):
+    """Key filters Spark pushes (EqualTo / In / ranges on the key) reach planning: only the
+    splits holding wanted keys become partitions, and the answer is the core scan's."""
+    all_parts = read(spark, table.uri, targetBytes=4096).rdd.getNumPartitions()
+    assert all_parts > 3
+    for condition, core, most in [
+            (F.col("key").isin("k0001", "k0399"), [("key", "in", ["k0001", "k0399"])], 2),
+            (F.col("key") == "k0100", [("key", "==", "k0100")], 1),
+            # 30 of 400 keys: about that share of the bytes, so of the splits.
+            ((F.col("key") >= "k0200") & (F.col("key") < "k0230"), [("key", ">=", "k0200"), ("key", "<", "k0230")],
+             all_parts // 5)]:
+        df = read(spark, table.uri, targetBytes=4096).filter(condition)
+        parts = df.rdd.getNumPartitions()
+        assert 1 <= parts <= most < all_parts, (core, parts, all_parts)
+        assert parts == len(table.plan_splits(filter=core, target_bytes=4096))
+        assert_same(df.toArrow(), table.scan(filter=core).to_arrow())
+
+
 def test_pushed_filters(table):
     """Which Spark filters bazof takes (and evaluates exactly); the rest stay with Spark."""
     from pyspark.sql.datasource import (EqualTo, GreaterThan, In, IsNotNull, IsNull, LessThan, Not,

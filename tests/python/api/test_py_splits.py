@@ -104,6 +104,11 @@ def test_union_of_splits_read_elsewhere_is_the_scan(tmp_path, seed):
         if rng.random() < 0.3:
             kw["filter"] = [("key", ">=", f"k{rng.randrange(0, 300):04d}")]
         elif rng.random() < 0.3:
+            # Key lists: only the splits holding one of the keys are planned.
+            kw["filter"] = [("key", "in", [f"k{rng.randrange(0, 300):04d}" for _ in range(rng.randrange(1, 5))])]
+        elif rng.random() < 0.2:
+            kw["filter"] = [("key", "==", f"k{rng.randrange(0, 300):04d}")]
+        elif rng.random() < 0.3:
             kw["filter"] = pc.field("v") > 300
         if rng.random() < 0.5:
             kw["max_splits"] = rng.randrange(1, 9)
@@ -121,6 +126,9 @@ def test_union_of_splits_read_elsewhere_is_the_scan(tmp_path, seed):
             assert bazof.Split.from_bytes(s.to_bytes()) == s
             assert bazof.Split.from_bytes(s.to_json()).to_json() == s.to_json()
             assert pickle.loads(pickle.dumps(s)) == s
+        if "filter" in kw and isinstance(kw["filter"], list) and kw["filter"][0][1] in ("in", "=="):
+            wanted = kw["filter"][0][2]
+            assert len(splits) <= (len(wanted) if isinstance(wanted, list) else 1), kw
         plans.append((kw, splits))
     # Every probe's splits, read one by one in a single other process.
     for kw, splits in plans:
@@ -322,6 +330,11 @@ def test_composite_keys_split_by_file_statistics(tmp_path):
     assert got.equals(t.scan().to_arrow())
     keys = [set(zip(p.column("a").to_pylist(), p.column("b").to_pylist())) for p in parts]
     assert sum(len(k) for k in keys) == len(set().union(*keys)) == got.num_rows
+    # A filter on key columns that the unsplit scan accepts is planned too.
+    for flt in ([("a", "in", [3, 41])], [("a", ">=", 25), ("b", "==", "s2")]):
+        splits = t.plan_splits(filter=flt, max_splits=3)
+        got = pa.concat_tables([t.scan_split(s).to_arrow() for s in splits])
+        assert got.equals(t.scan(filter=flt).to_arrow()), flt
 
 
 def test_history_of_a_key_range_as_events_splits(tmp_path):
