@@ -382,15 +382,7 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
       return InvalidArgument("all-events scans of bazof 0.1 / azof 0.2 tables are not supported (table '",
                              table_->location(), "')");
     }
-    Snapshot without_bases = *snap;
-    auto strip = [](auto&& self, std::vector<Segment>& segs) -> void {
-      for (auto& s : segs) {
-        s.base.reset();
-        self(self, s.segments);
-      }
-    };
-    strip(strip, without_bases.segments);
-    plan = planning::PlanScan(without_bases, o.as_of);
+    plan = planning::PlanScan(planning::WithoutBases(*snap), o.as_of);
   } else {
     plan = planning::PlanScan(*snap, o.as_of);
   }

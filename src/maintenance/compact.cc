@@ -363,15 +363,7 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
 
   // Deltas hold every event (the complete-deltas invariant); bases are derived
   // from them, so the merge reads deltas only.
-  Snapshot without_bases = *snap;
-  auto strip = [](auto&& self, std::vector<Segment>& segs) -> void {
-    for (auto& s : segs) {
-      s.base.reset();
-      self(self, s.segments);
-    }
-  };
-  strip(strip, without_bases.segments);
-  auto plan = planning::PlanScan(without_bases, EventTime::Max());
+  auto plan = planning::PlanScan(planning::WithoutBases(*snap), EventTime::Max());
   const int threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<int64_t> starts;
   if (duration > 0) {

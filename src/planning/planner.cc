@@ -86,6 +86,18 @@ ScanPlan PlanLegacy(const Snapshot& snap, EventTime t) {
 
 }  // namespace
 
+Snapshot WithoutBases(const Snapshot& snapshot) {
+  Snapshot out = snapshot;
+  auto strip = [](auto&& self, std::vector<Segment>& segs) -> void {
+    for (auto& s : segs) {
+      s.base.reset();
+      self(self, s.segments);
+    }
+  };
+  strip(strip, out.segments);
+  return out;
+}
+
 ScanPlan PlanScan(const Snapshot& snapshot, EventTime t) {
   return snapshot.format_version >= 1 ? PlanFormat1(snapshot, t) : PlanLegacy(snapshot, t);
 }

@@ -25,4 +25,9 @@ struct ScanPlan {
 /// Plans scan(t) over `snapshot` (the version is chosen by picking the snapshot).
 ScanPlan PlanScan(const Snapshot& snapshot, EventTime t);
 
+/// `snapshot` with every base removed (nested segments too): deltas hold
+/// every event, so the all-events stream (compaction, all-events scans, the
+/// as-of join) plans from them alone.
+Snapshot WithoutBases(const Snapshot& snapshot);
+
 }  // namespace bazof::planning

@@ -438,17 +438,9 @@ arrow::Result<std::shared_ptr<JoinAsOf>> JoinAsOfBuilder::Build() const {
 
   // The events of the spine's keys: deltas only (they hold every event; a
   // base only the state at its start), as all-events scans read them.
-  Snapshot without_bases = *snap;
-  auto strip = [](auto&& self, std::vector<Segment>& segs) -> void {
-    for (auto& s : segs) {
-      s.base.reset();
-      self(self, s.segments);
-    }
-  };
-  strip(strip, without_bases.segments);
   int64_t max_micros = std::numeric_limits<int64_t>::min();
   for (int64_t t : p.micros) max_micros = std::max(max_micros, t);
-  auto plan = planning::PlanScan(without_bases, EventTime::FromMicros(max_micros));
+  auto plan = planning::PlanScan(planning::WithoutBases(*snap), EventTime::FromMicros(max_micros));
 
   read::ScanReaderOptions& ro = p.reader_options;
   ro.mode = read::MergeMode::kAllEvents;
