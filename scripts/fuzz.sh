@@ -9,6 +9,7 @@
 # from the last), what it finds to build-fuzz/work/findings/<target>-{crash,
 # timeout,oom,leak}-<sha1>. Logs: build-fuzz/work/<target>.log. Exit status 1
 # if any target found something. Installs clang (Debian's) when missing.
+# BAZOF_FUZZ_BUILD_ONLY=1 only builds the targets.
 # BAZOF_FUZZ_JOBS=1 runs the targets one after the other instead;
 # BAZOF_FUZZ_ARGS adds libFuzzer flags (e.g. "-fork=1 -ignore_crashes=1" to go
 # on after a finding and collect them all).
@@ -47,6 +48,8 @@ log "building build-fuzz (${TARGETS[*]})"
 start=$(date +%s)
 cmake --build build-fuzz -j"$(nproc)" --target "${TARGETS[@]}"
 log "built in $(($(date +%s) - start)) s"
+# scripts/test.sh builds the targets early, beside other tests, then runs them.
+[ "${BAZOF_FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 # 3. Run. Arrow is not instrumented: its containers would trip ASan's
 #    container-overflow check (as in scripts/test.sh).
