@@ -360,6 +360,31 @@ def make_lake(kind, request, tmp_path_factory):
     return S3Lake(request.getfixturevalue("s3_server"), _uuid.uuid4().hex)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "s3_seeds(*seeds): on the S3 server ([s3] lake), run only these seeds of "
+        "this random workload unless BAZOF_ALL_S3_SEEDS=1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Random workloads against the S3 server take 3-10x as long as on disk (every request goes
+    through moto, in Python): the [s3] variant of a test marked s3_seeds(...) runs only the seeds
+    it names. Every seed still runs on local disk; BAZOF_ALL_S3_SEEDS=1 runs them all on S3 too."""
+    if os.environ.get("BAZOF_ALL_S3_SEEDS") == "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        mark = item.get_closest_marker("s3_seeds")
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if mark and params.get("lake") == "s3" and params.get("seed") not in mark.args:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(params=["local", "s3"])
 def lake(request, tmp_path_factory):
     """Where a test's tables live: a LocalLake ([local]) or an S3Lake ([s3])."""

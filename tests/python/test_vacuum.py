@@ -22,6 +22,7 @@ def vacuum(run, path, table, *args):
     return json.loads(proc.stdout)
 
 
+@pytest.mark.s3_seeds(22)
 @pytest.mark.parametrize("seed,retain", [(21, 1), (22, 4), (23, 9)])
 def test_retained_versions_scan_as_before(run, lake, tmp_path, seed, retain):
     run("create", "--path", lake.path, "--table", "w", "--schema", "v:int64,s:string")

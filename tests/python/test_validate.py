@@ -45,6 +45,7 @@ def test_valid_after_every_operation(run, tmp_path, seed):
     assert report["versions_checked"] == [3]
 
 
+@pytest.mark.s3_seeds(14)
 @pytest.mark.parametrize("seed", [14, 15])
 def test_valid_after_compactions_in_a_workload(run, lake, tmp_path, seed):
     """Writes and compactions interleaved: compaction lays deltas out per segment, later

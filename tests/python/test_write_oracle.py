@@ -169,6 +169,7 @@ class Workload:
                 "\n  ".join(self.trace)
 
 
+@pytest.mark.s3_seeds(1, 4)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_commits_match_oracle(run, lake, tmp_path, seed):
     run("create", "--path", lake.path, "--table", "o", "--schema", "v:int64,s:string")
