@@ -293,6 +293,16 @@ BAZOF_C_EXPORT bazof_code bazof_table_changes(const bazof_table* table, const ch
                                               int64_t to_version, const bazof_scan_options* options,
                                               struct ArrowArrayStream* out, char** error);
 
+/* ---- Files ----------------------------------------------------------------- */
+
+/* Writes every batch of `input` to a new local Parquet file at `path`
+ * (replacing a file there; snappy, the Arrow schema stored), for clients that
+ * have no Parquet writer of their own (bazof-sql's COPY ... (FORMAT parquet)).
+ * `input` is always consumed (released) when it is not NULL. *out_rows (may
+ * be NULL) is the number of rows written. */
+BAZOF_C_EXPORT bazof_code bazof_write_parquet(struct ArrowArrayStream* input, const char* path,
+                                              int64_t* out_rows, char** error);
+
 /* ---- Writes (each is one atomic commit) ---------------------------------- */
 
 /* After a commit the handle re-reads the table, so its next scan sees the

@@ -944,6 +944,24 @@ static void test_views(void) {
   CHECK_ERR(bazof_table_intervals(t, NULL, NULL, 0, o, &out, &err), BAZOF_INVALID_ARGUMENT, err, "as-of");
   CHECK_ERR(bazof_table_intervals(NULL, NULL, NULL, 0, NULL, &out, &err), BAZOF_INVALID_ARGUMENT, err, "table");
   CHECK_ERR(bazof_table_changes(t, NULL, -1, NULL, -1, NULL, NULL, &err), BAZOF_INVALID_ARGUMENT, err, "out");
+
+  /* A stream written to a Parquet file; the stream is consumed either way. */
+  {
+    char path[4200], magic[4] = {0};
+    int64_t n = -1;
+    FILE* f;
+    snprintf(path, sizeof path, "%s/changes.parquet", g_tmp);
+    CHECK_OK(bazof_table_changes(t, "2024-01-01", -1, "2024-01-03", -1, NULL, &out, &err), err);
+    CHECK_OK(bazof_write_parquet(&out, path, &n, &err), err);
+    CHECK(out.release == NULL && n == 2, "write_parquet: %lld rows", (long long)n);
+    f = fopen(path, "rb");
+    CHECK(f != NULL && fread(magic, 1, 4, f) == 4 && memcmp(magic, "PAR1", 4) == 0, "not a Parquet file");
+    if (f) fclose(f);
+    CHECK_OK(bazof_table_scan(t, NULL, &out, &err), err);
+    CHECK_ERR(bazof_write_parquet(&out, "/no/such/dir/x.parquet", NULL, &err), BAZOF_INVALID_ARGUMENT, err,
+              "/no/such/dir/x.parquet");
+    CHECK(out.release == NULL, "a failed write consumed the stream");
+  }
   bazof_scan_options_free(o);
   bazof_table_free(t);
 }
