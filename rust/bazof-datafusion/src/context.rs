@@ -29,8 +29,8 @@ use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{CopyToSource, DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{
-    Expr as SqlExpr, FunctionArg, Statement as SqlStatement, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Query, TableAlias,
-    TableFactor, TableVersion, Value, Visit, VisitMut, Visitor, VisitorMut,
+    Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Query,
+    Statement as SqlStatement, TableAlias, TableFactor, TableVersion, Value, Visit, VisitMut, Visitor, VisitorMut,
 };
 
 use crate::dialect::BazofDialect;
@@ -264,7 +264,16 @@ impl BazofContext {
             if lower.ends_with(".csv") {
                 self.ctx.read_csv(spine, CsvReadOptions::new()).await?
             } else if lower.ends_with(".json") || lower.ends_with(".ndjson") {
-                self.ctx.read_json(spine, JsonReadOptions::default().file_extension(if lower.ends_with(".json") { ".json" } else { ".ndjson" })).await?
+                self.ctx
+                    .read_json(
+                        spine,
+                        JsonReadOptions::default().file_extension(if lower.ends_with(".json") {
+                            ".json"
+                        } else {
+                            ".ndjson"
+                        }),
+                    )
+                    .await?
             } else {
                 return Err(invalid(format!(
                     "{function}: spine file '{spine}': expected a .csv or .json (newline-delimited) file; read Parquet through a registered table or a query"

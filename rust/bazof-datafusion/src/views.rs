@@ -133,7 +133,9 @@ impl ViewCall {
             }
         }
         if !matches!(out.get("table"), Some(Arg::Text(_))) {
-            return Err(invalid(format!("{function}: the first argument names a bazof table, e.g. {function}('t', ...)")));
+            return Err(invalid(format!(
+                "{function}: the first argument names a bazof table, e.g. {function}('t', ...)"
+            )));
         }
         if function == "bazof_join_asof" {
             for p in ["spine", "on"] {
@@ -170,7 +172,9 @@ impl ViewCall {
         match self.args.get(param) {
             None | Some(Arg::Null) => Ok(false),
             Some(Arg::Bool(b)) => Ok(*b),
-            Some(other) => Err(invalid(format!("{}: argument {param} must be true or false, not {other:?}", self.function))),
+            Some(other) => {
+                Err(invalid(format!("{}: argument {param} must be true or false, not {other:?}", self.function)))
+            }
         }
     }
 
@@ -201,9 +205,7 @@ impl ViewCall {
             "bazof_changes" => {
                 let (from, to) = (self.text("from")?, self.text("to")?);
                 let (from_version, to_version) = (self.int("from_version")?, self.int("to_version")?);
-                Arc::new(move || {
-                    table.changes(from.as_deref(), from_version, to.as_deref(), to_version, &options)
-                })
+                Arc::new(move || table.changes(from.as_deref(), from_version, to.as_deref(), to_version, &options))
             }
             _ => {
                 let on = self.text("on")?.unwrap();

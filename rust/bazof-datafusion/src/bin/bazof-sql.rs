@@ -75,7 +75,18 @@ fn message(e: &DataFusionError) -> String {
 }
 
 fn main() -> ExitCode {
-    let matches = cli().get_matches();
+    let matches = match cli().try_get_matches() {
+        Ok(m) => m,
+        Err(e) if !e.use_stderr() => e.exit(), // --help: printed on stdout, exit 0
+        Err(e) => {
+            // Usage errors are one line and exit code 1, as `bazof`'s.
+            let detail = e.render().to_string();
+            let head = detail.split("\n\n").next().unwrap_or("");
+            let line = head.trim_start_matches("error: ").split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("bazof-sql: error: {line} (see --help)");
+            return ExitCode::FAILURE;
+        }
+    };
     let path = matches.get_one::<String>("path").unwrap();
     let format = matches.get_one::<String>("format").unwrap();
     let sql = matches.get_one::<String>("sql").unwrap();

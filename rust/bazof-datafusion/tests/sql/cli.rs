@@ -53,16 +53,32 @@ fn errors_are_one_line_with_exit_code_1() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(out.stdout.is_empty());
     }
-    let out = bazof_sql(&["--path", &dir, "--format", "xml", "SELECT 1"]);
-    assert_ne!(out.status.code(), Some(0));
+    // Usage errors too: one line, exit code 1.
+    for args in [vec!["--path", dir.as_str(), "--format", "xml", "SELECT 1"], vec!["SELECT 1"], vec!["--bogus"]] {
+        let out = bazof_sql(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("bazof-sql: error: "), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+    assert!(bazof_sql(&["--help"]).status.success());
 }
 
 #[test]
 fn json_output_is_one_object_per_line() {
     let dir = fixture_dir("bazof-0.1");
-    let out = bazof_sql(&["--path", &dir, "--format", "json", "SELECT key, value FROM table0 AT ('2024-02-17') ORDER BY key"]);
+    let out = bazof_sql(&[
+        "--path",
+        &dir,
+        "--format",
+        "json",
+        "SELECT key, value FROM table0 AT ('2024-02-17') ORDER BY key",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "{\"key\":\"1\",\"value\":\"abc2\"}\n{\"key\":\"2\",\"value\":\"xyz\"}\n");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "{\"key\":\"1\",\"value\":\"abc2\"}\n{\"key\":\"2\",\"value\":\"xyz\"}\n"
+    );
 }
 
 #[test]

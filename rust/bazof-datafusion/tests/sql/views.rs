@@ -62,15 +62,22 @@ async fn changes_match_the_core() {
     let core = rows_of(table.changes(Some("2024-01-02"), None, Some("2024-01-05"), None, &all).unwrap());
     assert_eq!(sql, core);
     let kinds = query(&ctx, "SELECT symbol, kind FROM bazof_changes('prices', '2024-01-02', '2024-01-05')").await;
-    assert_eq!(kinds, vec![vec!["A", "update"], vec!["B", "update"], vec!["C", "delete"]].into_iter().filter(|r| {
-        core.iter().any(|c| c[0] == r[0])
-    }).collect::<Vec<_>>());
+    assert_eq!(
+        kinds,
+        vec![vec!["A", "update"], vec!["B", "update"], vec!["C", "delete"]]
+            .into_iter()
+            .filter(|r| { core.iter().any(|c| c[0] == r[0]) })
+            .collect::<Vec<_>>()
+    );
 
     // What version 4 (A's tombstone) changed about the latest state.
     let sql = query(&ctx, "SELECT symbol, kind FROM bazof_changes('prices', from_version => 3, to_version => 4)").await;
     assert_eq!(sql, vec![vec!["A", "delete"]]);
     let core = rows_of(table.changes(None, Some(3), None, Some(4), &all).unwrap());
-    assert_eq!(query(&ctx, "SELECT * FROM bazof_changes('prices', NULL, NULL, from_version => 3, to_version => 4)").await, core);
+    assert_eq!(
+        query(&ctx, "SELECT * FROM bazof_changes('prices', NULL, NULL, from_version => 3, to_version => 4)").await,
+        core
+    );
 }
 
 /// The spine rows of the join tests: (symbol, time).
@@ -121,11 +128,8 @@ async fn join_asof_matches_the_model_in_spine_order() {
     // The spine as a query; DataFusion then filters and aggregates the join.
     let sql = "SELECT count(*), sum(price) FROM bazof_join_asof('prices', \
                'SELECT symbol, ts FROM spine WHERE symbol = ''A''', on => 'ts') WHERE price IS NOT NULL";
-    let a: Vec<i64> = expect(6)
-        .iter()
-        .filter(|r| r[0] == "A" && r[1] != "null")
-        .map(|r| r[1].parse().unwrap())
-        .collect();
+    let a: Vec<i64> =
+        expect(6).iter().filter(|r| r[0] == "A" && r[1] != "null").map(|r| r[1].parse().unwrap()).collect();
     assert_eq!(query(&ctx, sql).await, vec![vec![a.len().to_string(), a.iter().sum::<i64>().to_string()]]);
 }
 
