@@ -262,6 +262,47 @@ BAZOF_C_EXPORT bazof_code bazof_table_join_asof(const bazof_table* table, struct
                                                 const bazof_scan_options* options,
                                                 struct ArrowArrayStream* out, char** error);
 
+/* ---- Timeline views (docs/spec.md, "Validity intervals", "Changes") ------- */
+
+/* Validity intervals (SCD type 2): one row per key and event that is not a
+ * tombstone: key column(s), valid_from (the event's time), valid_to (the
+ * key's next event time, tombstones included; null while current), then the
+ * value columns; sorted by key, then valid_from; same tie rules as scans.
+ * Keeps the intervals overlapping [start, end) (ISO-8601 text as in
+ * bazof_scan_options_set_as_of; NULL = unbounded); times are not clipped.
+ * coalesce != 0 merges consecutive events whose returned values are equal.
+ * `options` (may be NULL) gives the version, value columns, key filters
+ * (single-column keys: key_in and key range narrow what is read), batch size
+ * and threads; an as-of time is an error. The caller releases *out. */
+BAZOF_C_EXPORT bazof_code bazof_table_intervals(const bazof_table* table, const char* start,
+                                                const char* end, int coalesce,
+                                                const bazof_scan_options* options,
+                                                struct ArrowArrayStream* out, char** error);
+
+/* The keys whose state differs between two points (event time, version):
+ * the old one (from_time, from_version) and the new one (to_time,
+ * to_version). Times are ISO-8601 text, inclusive (NULL = latest); versions
+ * < 0 = the handle's current version. Columns: key(s), kind (utf8:
+ * "insert", "update" or "delete"), old_<event time>, new_<event time>, then
+ * old_<c>, new_<c> per value column; rows sorted by key; a new event with
+ * equal values is no change. `options` (may be NULL) gives the value columns
+ * compared, batch size and threads; as-of, version and key filters are an
+ * error. The caller releases *out. */
+BAZOF_C_EXPORT bazof_code bazof_table_changes(const bazof_table* table, const char* from_time,
+                                              int64_t from_version, const char* to_time,
+                                              int64_t to_version, const bazof_scan_options* options,
+                                              struct ArrowArrayStream* out, char** error);
+
+/* ---- Files ----------------------------------------------------------------- */
+
+/* Writes every batch of `input` to a new local Parquet file at `path`
+ * (replacing a file there; snappy, the Arrow schema stored), for clients that
+ * have no Parquet writer of their own (bazof-sql's COPY ... (FORMAT parquet)).
+ * `input` is always consumed (released) when it is not NULL. *out_rows (may
+ * be NULL) is the number of rows written. */
+BAZOF_C_EXPORT bazof_code bazof_write_parquet(struct ArrowArrayStream* input, const char* path,
+                                              int64_t* out_rows, char** error);
+
 /* ---- Writes (each is one atomic commit) ---------------------------------- */
 
 /* After a commit the handle re-reads the table, so its next scan sees the

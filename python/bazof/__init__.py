@@ -27,7 +27,7 @@ from ._errors import (BazofError, CommitConflict, CommitStateUnknown, CorruptTab
 from ._table import Scan, Table, create_table, open_table
 from ._distribute import Split, StagedFiles
 from ._maintenance import AbortedUpload, CompactResult, VacuumedFile, VacuumResult, ValidationProblem, ValidationReport
-from ._engines import BazofDataset, register_datafusion, register_duckdb, scan_bazof
+from ._engines import BazofDataset, datafusion_sql, register_datafusion, register_duckdb, scan_bazof
 
 try:
     __version__ = _version("bazof")
@@ -37,6 +37,6 @@ except _PackageNotFoundError:  # running from a source tree
 __all__ = [
     "BazofDataset", "BazofError", "CommitConflict", "CommitStateUnknown", "CorruptTable", "InvalidInput",
     "NotFound", "Scan", "Split", "StagedFiles", "StorageError", "Table", "TableExists", "TableNotFound", "__version__",
-    "create_table", "open_table", "register_datafusion", "register_duckdb", "scan_bazof",
+    "create_table", "datafusion_sql", "open_table", "register_datafusion", "register_duckdb", "scan_bazof",
     "AbortedUpload", "CompactResult", "VacuumResult", "VacuumedFile", "ValidationProblem", "ValidationReport",
 ]

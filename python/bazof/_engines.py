@@ -111,10 +111,144 @@ def register_datafusion(ctx: Any, name: str, source: Any, as_of: Optional[EventT
                         version: Optional[int] = None, storage_options: StorageOptions = None) -> BazofDataset:
     """Registers table `source` (a Table or a URI) as of `as_of` / `version` as
     `name` in a datafusion.SessionContext. DataFusion pushes projection and
-    filters into the bazof scan."""
-    dataset = BazofDataset(_table(source, storage_options), as_of=as_of, version=version)
+    filters into the bazof scan. Queries run through
+    ``bazof.datafusion_sql(ctx, "SELECT ... FROM name AT ('2019-01-17')")`` may
+    travel in time per reference: AT ('<event time>'), AT (VERSION => n),
+    AT (TIMESTAMP => '...', VERSION => n)."""
+    table = _table(source, storage_options)
+    dataset = BazofDataset(table, as_of=as_of, version=version)
     ctx.register_dataset(name, dataset)
+    _registered(ctx)[name.lower()] = (name, table, as_of, version)
     return dataset
+
+
+# ---- AT (...) time travel in DataFusion SQL -----------------------------------
+
+import re as _re
+import weakref as _weakref
+
+_REGISTRY: "_weakref.WeakKeyDictionary[Any, dict]" = _weakref.WeakKeyDictionary()
+_REGISTRY_BY_ID: dict = {}
+
+
+def _registered(ctx: Any) -> dict:
+    """The bazof tables registered in `ctx` by register_datafusion."""
+    try:
+        return _REGISTRY.setdefault(ctx, {})
+    except TypeError:  # a context that takes no weak references
+        return _REGISTRY_BY_ID.setdefault(id(ctx), {})
+
+
+_TOKEN = _re.compile(r"""
+    (?P<str>'(?:[^']|'')*')
+  | (?P<qid>"(?:[^"]|"")*")
+  | (?P<comment>--[^\n]*|/\*.*?\*/)
+  | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<num>\d+)
+  | (?P<ws>\s+)
+  | (?P<op>=>|.)
+""", _re.X | _re.S)
+
+# Words after a table reference that are not an alias.
+_NOT_ALIAS = {"where", "join", "inner", "left", "right", "full", "cross", "natural", "on", "using", "group",
+              "order", "limit", "offset", "union", "intersect", "except", "having", "window", "qualify",
+              "lateral", "anti", "semi"}
+
+
+def _at_arguments(tokens: list, table: str) -> "tuple[Optional[str], Optional[int]]":
+    """The (event time, version) of the tokens inside AT ( ... )."""
+    args = [t for t in tokens if t[0] not in ("ws", "comment")]
+    at, version, i = None, None, 0
+    usage = (f"time travel on '{table}': expected AT ('<event time>') or AT (TIMESTAMP => '...', "
+             "VERSION => n)")
+    while i < len(args):
+        kind, text = args[i]
+        if kind == "str" and i == 0:
+            at, i = text[1:-1].replace("''", "'"), i + 1
+        elif kind == "id" and i + 2 < len(args) and args[i + 1][1] == "=>":
+            name, (vkind, value) = text.upper(), args[i + 2]
+            if name in ("TIMESTAMP", "EVENT_TIME") and vkind == "str" and at is None:
+                at = value[1:-1].replace("''", "'")
+            elif name == "VERSION" and vkind == "num" and version is None:
+                version = int(value)
+            else:
+                raise InvalidInput(f"{usage}; got {name} => {value}")
+            i += 3
+        else:
+            raise InvalidInput(f"{usage}; got {text!r}")
+        if i < len(args):
+            if args[i][1] != ",":
+                raise InvalidInput(f"{usage}; got {args[i][1]!r}")
+            i += 1
+    if at is None and version is None:
+        raise InvalidInput(usage)
+    return at, version
+
+
+def datafusion_sql(ctx: Any, query: str) -> Any:
+    """Runs `query` with ``ctx.sql`` after resolving bazof's time travel on the
+    tables register_datafusion registered in `ctx`:
+
+        FROM t AT ('2019-01-17')                        -- event time
+        FROM t AT (VERSION => 3)                        -- a version
+        FROM t AT (TIMESTAMP => '2019-01-17', VERSION => 3)  -- both (bitemporal)
+
+    (the same form as bazof-sql and the Rust crate). Each ``t AT (...)``
+    reads a dataset of t as of that point, registered in `ctx` under a
+    generated name (reused for the same point) and aliased back to ``t``.
+    Returns DataFusion's DataFrame. Unknown tables, bad times and malformed
+    AT clauses raise bazof.InvalidInput."""
+    registered = _registered(ctx)
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(query)]
+    out, i = [], 0
+    while i < len(tokens):
+        kind, text = tokens[i]
+        name = None
+        if kind == "id":
+            name = text.lower()
+        elif kind == "qid":
+            name = text[1:-1].replace('""', '"')
+        j = i + 1
+        while j < len(tokens) and tokens[j][0] in ("ws", "comment"):
+            j += 1
+        is_at = (name is not None and j < len(tokens) and tokens[j][0] == "id" and tokens[j][1].upper() == "AT")
+        k = j + 1
+        while is_at and k < len(tokens) and tokens[k][0] in ("ws", "comment"):
+            k += 1
+        if not (is_at and k < len(tokens) and tokens[k][1] == "("):
+            out.append(text)
+            i += 1
+            continue
+        entry = registered.get(name) or registered.get(name.lower())
+        if entry is None:
+            known = ", ".join(sorted(v[0] for v in registered.values())) or "none"
+            raise InvalidInput(f"time travel on '{name}': it is not a bazof table registered with "
+                               f"register_datafusion in this context (registered: {known})")
+        depth, end = 1, k + 1
+        while end < len(tokens) and depth:
+            if tokens[end][1] == "(":
+                depth += 1
+            elif tokens[end][1] == ")":
+                depth -= 1
+            end += 1
+        if depth:
+            raise InvalidInput(f"time travel on '{name}': AT ( without its closing parenthesis")
+        at, version = _at_arguments(tokens[k + 1:end - 1], entry[0])
+        shown, table, base_at, base_version = entry
+        at = base_at if at is None else at
+        version = base_version if version is None else version
+        generated = f"{shown}@v{version if version is not None else 'current'}@{at or 'latest'}"
+        generated = _re.sub(r"[^A-Za-z0-9_@.:-]", "_", generated)
+        if not ctx.table_exist(generated):
+            ctx.register_dataset(generated, BazofDataset(table, as_of=at, version=version))
+        n = end
+        while n < len(tokens) and tokens[n][0] in ("ws", "comment"):
+            n += 1
+        has_alias = n < len(tokens) and (tokens[n][0] == "qid" or (
+            tokens[n][0] == "id" and tokens[n][1].lower() not in _NOT_ALIAS))
+        out.append(f'"{generated}"' + ("" if has_alias else f' AS "{shown}"'))
+        i = end
+    return ctx.sql("".join(out))
 
 
 # ---- Polars ------------------------------------------------------------------

@@ -3,8 +3,21 @@
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "bazof/compact.h"
 #include "bazof/error.h"
@@ -95,7 +108,117 @@ void PrintSegments(const json& segs, int depth) {
   }
 }
 
-arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::string& format) {
+/// Rows in the answer of scan(latest) at `version`: the scan is run, reading
+/// only the key and event-time columns.
+arrow::Result<int64_t> LatestAnswerRows(const Table& table, Version version) {
+  ARROW_ASSIGN_OR_RAISE(auto scan, table.NewScan().AtVersion(version).Columns({}).Build());
+  ARROW_ASSIGN_OR_RAISE(auto reader, scan->ToReader());
+  int64_t rows = 0;
+  for (;;) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+    if (!batch) return rows;
+    rows += batch->num_rows();
+  }
+}
+
+/// Rows of the files a scan reads (`paths`, as Scan::files() names them):
+/// from the snapshot's row counts, or the footers of legacy files.
+arrow::Result<int64_t> RowsRead(io::Storage& storage, const Snapshot& snap, const std::vector<std::string>& paths) {
+  std::map<std::string, const DataFileRef*> by_path;
+  std::function<void(const std::vector<Segment>&)> walk = [&](const std::vector<Segment>& segs) {
+    for (const auto& s : segs) {
+      if (s.base) by_path[s.base->path] = &*s.base;
+      for (const auto& d : s.deltas) by_path[d.path] = &d;
+      walk(s.segments);
+    }
+  };
+  walk(snap.segments);
+  int64_t rows = 0;
+  for (const auto& p : paths) {
+    auto it = by_path.find(p);
+    if (it == by_path.end()) return -1;  // not a file of the snapshot's tree: unknown
+    ARROW_ASSIGN_OR_RAISE(int64_t n, RowCount(storage, *it->second));
+    rows += n;
+  }
+  return rows;
+}
+
+/// The Python interpreter that runs bazof.plot: $BAZOF_PYTHON, else the one
+/// installed beside this executable (pip installs the CLI next to it), else
+/// python3 on PATH.
+std::string PlotPython() {
+  if (const char* env = std::getenv("BAZOF_PYTHON"); env && *env) return env;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const char* name : {"python3", "python"}) {
+      auto candidate = exe.parent_path() / name;
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    }
+  }
+  return "python3";
+}
+
+/// Draws the table (its info JSON) into `out` (.png or .svg) by running
+/// `python -m bazof.plot`; its one-line error becomes ours.
+arrow::Status Plot(const json& info, const std::string& out) {
+  auto ext = std::filesystem::path(out).extension().string();
+  if (ext != ".png" && ext != ".svg") {
+    return InvalidArgument("--plot '", out, "': expected a .png or .svg file name");
+  }
+  auto dir = std::filesystem::temp_directory_path();
+  std::string in_path = (dir / "bazof-info-XXXXXX").string();
+  int fd = ::mkstemp(in_path.data());
+  if (fd < 0) return arrow::Status::IOError("--plot: cannot create a temporary file in ", dir.string());
+  ::close(fd);
+  std::string err_path = in_path + ".err";
+  struct Cleanup {
+    std::string a, b;
+    ~Cleanup() {
+      std::remove(a.c_str());
+      std::remove(b.c_str());
+    }
+  } cleanup{in_path, err_path};
+  {
+    std::ofstream f(in_path);
+    f << info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!f) return arrow::Status::IOError("--plot: cannot write ", in_path);
+  }
+  std::string python = PlotPython();
+  std::vector<std::string> args = {python, "-m", "bazof.plot", "--info", in_path, out};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, python.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    return InvalidArgument("--plot needs Python with bazof and matplotlib: cannot run '", python,
+                           "' (set BAZOF_PYTHON)");
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return arrow::Status::OK();
+  std::ifstream errors(err_path);
+  std::string line, last;
+  while (std::getline(errors, line)) {
+    if (!line.empty()) last = line;
+  }
+  if (last.rfind("bazof.plot: ", 0) == 0) last = last.substr(12);
+  if (last.find("No module named bazof") != std::string::npos ||
+      last.find("No module named 'bazof'") != std::string::npos) {
+    last = "'" + python + "' has no bazof package (set BAZOF_PYTHON to the Python bazof is installed in)";
+  }
+  return InvalidArgument("--plot '", out, "': ", last.empty() ? std::string("the plot failed") : last);
+}
+
+arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::string& format,
+                      const std::string& plot) {
   if (format != "table" && format != "json") {
     return InvalidArgument("--format '", format, "': expected table or json");
   }
@@ -152,13 +275,28 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
   ARROW_ASSIGN_OR_RAISE(auto latest, table->NewScan().AtVersion(snap->version).Build());
   info["latest_scan_files"] = latest->files();
   ARROW_ASSIGN_OR_RAISE(auto cost, LatestReadCost(*snap));
+  // Read amplification by rows actually read: the rows a latest scan decodes
+  // (every row of the files it reads) over the rows of its answer.
+  ARROW_ASSIGN_OR_RAISE(int64_t answered, LatestAnswerRows(*table, snap->version));
+  ARROW_ASSIGN_OR_RAISE(int64_t rows_read, RowsRead(storage, *snap, latest->files()));
+  if (rows_read < 0) rows_read = cost.rows;
+  double amplification = answered > 0 ? static_cast<double>(rows_read) / static_cast<double>(answered) : 0.0;
   info["latest_scan"] = {{"files", cost.files},
                          {"deltas", cost.deltas},
                          {"bytes", cost.bytes},
                          {"rows", cost.rows},
-                         {"read_amplification", cost.read_amplification},
+                         {"rows_read", rows_read},
+                         {"rows_answered", answered},
+                         {"read_amplification", answered > 0 ? json(amplification) : json(nullptr)},
+                         {"largest_file_amplification", cost.read_amplification},
                          {"compaction_advised", cost.compaction_advised},
                          {"reason", cost.reason}};
+  info["time_zone"] = "UTC";
+
+  if (!plot.empty()) {
+    ARROW_RETURN_NOT_OK(Plot(info, plot));
+    if (format != "json") std::cout << "plot written to " << plot << "\n";
+  }
 
   if (format == "json") {
     std::cout << info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
@@ -198,10 +336,14 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
   for (const auto& [name, value] : snap->properties) std::cout << "  " << name << " = " << value << "\n";
   std::cout << "segments:\n";
   PrintSegments(info["segments"], 1);
-  char amp[32];
-  std::snprintf(amp, sizeof(amp), "%.1f", cost.read_amplification);
+  char amp[32], largest[32];
+  std::snprintf(amp, sizeof(amp), "%.2f", amplification);
+  std::snprintf(largest, sizeof(largest), "%.1f", cost.read_amplification);
   std::cout << "a latest scan reads " << cost.files << " file(s): " << cost.deltas << " delta(s), "
-            << cost.bytes << " bytes, " << cost.rows << " rows (read amplification " << amp << ")\n";
+            << cost.bytes << " bytes, " << rows_read << " rows for an answer of " << answered << " rows\n"
+            << "read amplification " << (answered > 0 ? std::string(amp) : std::string("n/a (empty answer)"))
+            << " (rows read / rows answered); " << largest << "x the rows of its largest file\n"
+            << "times are UTC (ISO-8601, Z)\n";
   if (cost.compaction_advised) {
     std::cout << "hint: compaction would help: " << cost.reason << "; run: bazof compact --path "
               << flags.path << " --table " << flags.table << "\n";
@@ -216,16 +358,25 @@ void AddInfoCommand(CLI::App& app, Action* run) {
     TableFlags table;
     int64_t version = -1;
     std::string format = "table";
+    std::string plot;
   };
   auto flags = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
-      "info", "Show a table's format, versions, schema, segments and files (rows, event-time ranges).");
+      "info",
+      "Show a table's format, versions, schema, segments and files (rows, event-time ranges), and what a\n"
+      "latest scan costs. Read amplification = rows a latest scan decodes (every row of the files it\n"
+      "reads) / rows in its answer (measured by running the scan over keys and event times only).\n"
+      "Times are UTC, ISO-8601 with 'Z'.");
   flags->table.Add(cmd);
   cmd->add_option("--version", flags->version, "Describe this version (default: current)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--format", flags->format, "table (default) or json");
+  cmd->add_option("--plot", flags->plot,
+                  "Also draw the segments, bases and deltas on an event-time axis, labelled with their\n"
+                  "commit versions, into FILE (.png or .svg). Needs Python with bazof and matplotlib\n"
+                  "(pip install 'bazof[plot]'); the Python beside this executable, or $BAZOF_PYTHON");
   cmd->callback([run, flags] {
-    *run = [flags] { return RunInfo(flags->table, flags->version, flags->format); };
+    *run = [flags] { return RunInfo(flags->table, flags->version, flags->format, flags->plot); };
   });
 }
 

@@ -869,6 +869,103 @@ static void test_join_asof(void) {
   bazof_table_free(spine_src);
 }
 
+/* Validity intervals and changes between two points, as Arrow C streams. */
+static void test_views(void) {
+  char* err = NULL;
+  char rows[4096], stream_error[1024];
+  bazof_table* t = NULL;
+  bazof_scan_options* o = bazof_scan_options_new();
+  struct ArrowArrayStream out;
+  const char* key_col[] = {"symbol"};
+  const char* aapl[] = {"AAPL"};
+  const char* msft[] = {"MSFT"};
+  const char* price_col[] = {"price"};
+  const char* p5[] = {"5"};
+  const char* p10[] = {"10"};
+  const char* p7[] = {"7"};
+
+  CHECK_OK(bazof_table_create(g_tmp, "views", "symbol:string,price:int64", key_col, 1, NULL, &t, &err), err);
+  if (!t) return;
+  CHECK_OK(bazof_table_put(t, key_col, aapl, 1, "2024-01-01", price_col, p5, 1, NULL, &err), err);   /* v1 */
+  CHECK_OK(bazof_table_put(t, key_col, aapl, 1, "2024-01-03", price_col, p10, 1, NULL, &err), err);  /* v2 */
+  CHECK_OK(bazof_table_put(t, key_col, msft, 1, "2024-01-01", price_col, p7, 1, NULL, &err), err);   /* v3 */
+  CHECK_OK(bazof_table_delete(t, key_col, msft, 1, "2024-01-02", NULL, &err), err);                  /* v4 */
+
+  /* One interval per event; the tombstone closes MSFT's and has no row. */
+  CHECK_OK(bazof_table_intervals(t, NULL, NULL, 0, NULL, &out, &err), err);
+  read_rows(&out, "symbol", "price", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:5,AAPL:10,MSFT:7") == 0, "intervals: %s", rows);
+  CHECK_OK(bazof_table_intervals(t, NULL, NULL, 0, NULL, &out, &err), err);
+  read_rows(&out, "symbol", "valid_to", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:1704240000000,AAPL:null,MSFT:1704153600000") == 0, "valid_to: %s", rows);
+  /* [start, end): an interval ending at start is out. */
+  CHECK_OK(bazof_table_intervals(t, "2024-01-03", NULL, 0, NULL, &out, &err), err);
+  read_rows(&out, "symbol", "price", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:10") == 0, "intervals from 01-03: %s", rows);
+  CHECK_OK(bazof_table_intervals(t, NULL, "2024-01-03", 0, NULL, &out, &err), err);
+  read_rows(&out, "symbol", "price", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:5,MSFT:7") == 0, "intervals before 01-03: %s", rows);
+  /* Key filters and versions of the options. */
+  CHECK_OK(bazof_scan_options_set_key_in(o, msft, 1, &err), err);
+  CHECK_OK(bazof_table_intervals(t, NULL, NULL, 0, o, &out, &err), err);
+  read_rows(&out, "symbol", "price", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "MSFT:7") == 0, "intervals of MSFT: %s", rows);
+  CHECK_OK(bazof_scan_options_set_key_in(o, NULL, 0, &err), err);
+  CHECK_OK(bazof_scan_options_set_version(o, 1, &err), err);
+  CHECK_OK(bazof_table_intervals(t, NULL, NULL, 0, o, &out, &err), err);
+  read_rows(&out, "symbol", "valid_to", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:null") == 0, "intervals at version 1: %s", rows);
+
+  /* Changes between two event times, and between two versions. */
+  CHECK_OK(bazof_table_changes(t, "2024-01-01", -1, "2024-01-03", -1, NULL, &out, &err), err);
+  read_rows(&out, "symbol", "kind", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:update,MSFT:delete") == 0, "changes: %s", rows);
+  CHECK_OK(bazof_table_changes(t, "2024-01-01", -1, "2024-01-03", -1, NULL, &out, &err), err);
+  read_rows(&out, "symbol", "new_price", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:10,MSFT:null") == 0, "new values: %s", rows);
+  CHECK_OK(bazof_table_changes(t, NULL, 3, NULL, 4, NULL, &out, &err), err);
+  read_rows(&out, "symbol", "kind", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "MSFT:delete") == 0, "changes of version 4: %s", rows);
+  CHECK_OK(bazof_table_changes(t, NULL, 0, NULL, -1, NULL, &out, &err), err);
+  read_rows(&out, "symbol", "kind", rows, sizeof rows, stream_error, sizeof stream_error);
+  CHECK(strcmp(rows, "AAPL:insert") == 0, "changes since version 0: %s", rows);
+
+  /* Errors name the argument; nothing is returned. */
+  CHECK_ERR(bazof_table_intervals(t, "yesterday", NULL, 0, NULL, &out, &err), BAZOF_INVALID_ARGUMENT, err,
+            "yesterday");
+  CHECK_ERR(bazof_table_intervals(t, "2024-01-03", "2024-01-01", 0, NULL, &out, &err), BAZOF_INVALID_ARGUMENT,
+            err, "start");
+  CHECK_ERR(bazof_table_changes(t, NULL, -1, "not a time", -1, NULL, &out, &err), BAZOF_INVALID_ARGUMENT, err,
+            "not a time");
+  CHECK_ERR(bazof_table_changes(t, NULL, -1, NULL, -1, o, &out, &err), BAZOF_INVALID_ARGUMENT, err,
+            "do not apply");
+  CHECK_ERR(bazof_table_changes(t, NULL, 99, NULL, -1, NULL, &out, &err), BAZOF_NOT_FOUND, err, "99");
+  CHECK_OK(bazof_scan_options_set_as_of(o, "2024-01-01", &err), err);
+  CHECK_ERR(bazof_table_intervals(t, NULL, NULL, 0, o, &out, &err), BAZOF_INVALID_ARGUMENT, err, "as-of");
+  CHECK_ERR(bazof_table_intervals(NULL, NULL, NULL, 0, NULL, &out, &err), BAZOF_INVALID_ARGUMENT, err, "table");
+  CHECK_ERR(bazof_table_changes(t, NULL, -1, NULL, -1, NULL, NULL, &err), BAZOF_INVALID_ARGUMENT, err, "out");
+
+  /* A stream written to a Parquet file; the stream is consumed either way. */
+  {
+    char path[4200], magic[4] = {0};
+    int64_t n = -1;
+    FILE* f;
+    snprintf(path, sizeof path, "%s/changes.parquet", g_tmp);
+    CHECK_OK(bazof_table_changes(t, "2024-01-01", -1, "2024-01-03", -1, NULL, &out, &err), err);
+    CHECK_OK(bazof_write_parquet(&out, path, &n, &err), err);
+    CHECK(out.release == NULL && n == 2, "write_parquet: %lld rows", (long long)n);
+    f = fopen(path, "rb");
+    CHECK(f != NULL && fread(magic, 1, 4, f) == 4 && memcmp(magic, "PAR1", 4) == 0, "not a Parquet file");
+    if (f) fclose(f);
+    CHECK_OK(bazof_table_scan(t, NULL, &out, &err), err);
+    CHECK_ERR(bazof_write_parquet(&out, "/no/such/dir/x.parquet", NULL, &err), BAZOF_INVALID_ARGUMENT, err,
+              "/no/such/dir/x.parquet");
+    CHECK(out.release == NULL, "a failed write consumed the stream");
+  }
+  bazof_scan_options_free(o);
+  bazof_table_free(t);
+}
+
 int main(void) {
   const char* tmpdir = getenv("TMPDIR");
   snprintf(g_fixtures, sizeof g_fixtures, "%s", BAZOF_FIXTURES_DIR);
@@ -887,6 +984,7 @@ int main(void) {
   test_error_strings_are_one_line();
   test_splits_and_staged_commits();
   test_join_asof();
+  test_views();
 
   nftw(g_tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   printf("%d checks, %d failed\n", g_checks, g_failures);

@@ -29,13 +29,16 @@ use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{CopyToSource, DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{
-    Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Query, TableAlias,
-    TableFactor, TableVersion, Value, Visit, VisitMut, Visitor, VisitorMut,
+    Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Query,
+    Statement as SqlStatement, TableAlias, TableFactor, TableVersion, Value, Visit, VisitMut, Visitor, VisitorMut,
 };
 
 use crate::dialect::BazofDialect;
 use crate::ffi::{self, BazofError, ErrorKind, Table};
 use crate::provider::{df_error, BazofTableProvider};
+use crate::views::{ViewCall, ViewProvider};
+use arrow::record_batch::RecordBatch;
+use datafusion::prelude::{CsvReadOptions, JsonReadOptions};
 
 /// Where a registered table lives.
 #[derive(Debug, Clone)]
@@ -131,16 +134,158 @@ impl BazofContext {
     /// it as a DataFrame (run it with `collect()` or `show()`).
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
         let dialect = BazofDialect;
-        let mut statements = DFParserBuilder::new(sql).with_dialect(&dialect).build()?.parse_statements()?;
+        let sql = copy_format_clause(sql);
+        let mut statements = DFParserBuilder::new(&*sql).with_dialect(&dialect).build()?.parse_statements()?;
         if statements.len() != 1 {
             return plan_err!("expected one SQL statement, found {}", statements.len());
         }
         let mut statement = statements.pop_front().unwrap();
-        let mut scope = QueryScope { ctx: &self.ctx, generated: Vec::new() };
+        if let DFStatement::Statement(s) = &statement {
+            if matches!(s.as_ref(), SqlStatement::ShowTables { .. }) {
+                return self.show_tables();
+            }
+        }
+        if let DFStatement::CopyTo(copy) = &statement {
+            if copy_is_parquet(copy) {
+                return self.copy_to_parquet(copy).await;
+            }
+        }
+        let mut scope = QueryScope { ctx: &self.ctx, generated: Vec::new(), views: Vec::new() };
         self.rewrite(&mut statement, &mut scope)?;
+        for (name, call) in std::mem::take(&mut scope.views) {
+            let provider = self.view_provider(&call).await?;
+            self.ctx.register_table(TableReference::bare(name.clone()), Arc::new(provider))?;
+            scope.generated.push(name);
+        }
         let plan = self.ctx.state().statement_to_plan(statement).await?;
         drop(scope); // the plan holds its providers; the names can go
         self.ctx.execute_logical_plan(plan).await
+    }
+
+    /// `SHOW TABLES`: the registered bazof tables (table_name, location,
+    /// table, version = the current one).
+    fn show_tables(&self) -> Result<DataFrame> {
+        use arrow::array::{Int64Array, StringArray};
+        use arrow::datatypes::{DataType, Field, Schema};
+        let tables = self.tables.read().unwrap().clone();
+        let mut versions = Vec::new();
+        for r in tables.values() {
+            versions.push(Table::open(&r.path, &r.table).map_err(df_error)?.current_version());
+        }
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("table_name", DataType::Utf8, false),
+            Field::new("location", DataType::Utf8, false),
+            Field::new("table", DataType::Utf8, false),
+            Field::new("version", DataType::Int64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from_iter_values(tables.keys())),
+                Arc::new(StringArray::from_iter_values(tables.values().map(|r| r.path.as_str()))),
+                Arc::new(StringArray::from_iter_values(tables.values().map(|r| r.table.as_str()))),
+                Arc::new(Int64Array::from(versions)),
+            ],
+        )?;
+        self.ctx.read_batch(batch)
+    }
+
+    /// `COPY (query) TO 'file' (FORMAT parquet)`: run when planned; the file
+    /// is written by bazof's Parquet writer (`bazof_write_parquet`), so this
+    /// crate builds without DataFusion's Parquet support. Returns `count`.
+    async fn copy_to_parquet(&self, copy: &datafusion::sql::parser::CopyToStatement) -> Result<DataFrame> {
+        use arrow::array::UInt64Array;
+        use arrow::datatypes::{DataType, Field, Schema};
+        if !copy.partitioned_by.is_empty() {
+            return Err(invalid("COPY ... (FORMAT parquet): PARTITIONED BY is not supported".into()));
+        }
+        if let Some((k, _)) = copy.options.iter().find(|(k, _)| !k.eq_ignore_ascii_case("format")) {
+            return Err(invalid(format!("COPY ... (FORMAT parquet): option '{k}' is not supported")));
+        }
+        let source = match &copy.source {
+            CopyToSource::Query(q) => q.to_string(),
+            CopyToSource::Relation(name) => format!("SELECT * FROM {name}"),
+        };
+        let df = Box::pin(self.sql(&source)).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let reader = arrow::record_batch::RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+        let rows = ffi::write_parquet(Box::new(reader), &copy.target).map_err(df_error)?;
+        let schema = Arc::new(Schema::new(vec![Field::new("count", DataType::UInt64, false)]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(UInt64Array::from(vec![rows as u64]))])?;
+        self.ctx.read_batch(batch)
+    }
+
+    /// The provider of a table-function call (crate::views): opens the table,
+    /// reads the join's spine, and asks bazof for the view's schema.
+    async fn view_provider(&self, call: &ViewCall) -> Result<ViewProvider> {
+        let name = call.text("table")?.unwrap();
+        let registered = {
+            let tables = self.tables.read().unwrap();
+            tables.get(&name).or_else(|| tables.get(&name.to_lowercase())).cloned()
+        };
+        let table = match registered {
+            Some(r) => Table::open(&r.path, &r.table),
+            None => {
+                let path = std::path::Path::new(&name);
+                match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+                    (Some(parent), Some(base)) if path.is_dir() && is_table_dir(path) => {
+                        let parent = if parent.as_os_str().is_empty() { "." } else { parent.to_str().unwrap_or(".") };
+                        Table::open(parent, base)
+                    }
+                    _ => {
+                        return Err(invalid(format!(
+                            "{}: '{name}' is neither a registered bazof table (registered: {}) nor a table directory",
+                            call.function,
+                            self.table_names().join(", ")
+                        )))
+                    }
+                }
+            }
+        }
+        .map_err(df_error)?;
+        let spine = match call.text("spine")? {
+            Some(spine) => Some(self.spine(&call.function, &spine).await?),
+            None => None,
+        };
+        call.provider(Arc::new(table), spine)
+    }
+
+    /// The rows of a join's spine: a query, a table of the context, or a CSV
+    /// or JSON (newline-delimited) file.
+    async fn spine(&self, function: &str, spine: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
+        let head = spine.trim_start().get(..6).unwrap_or("").to_ascii_lowercase();
+        let df = if head.starts_with("select") || head.starts_with("with") {
+            Box::pin(self.sql(spine)).await?
+        } else if self.ctx.table_exist(spine)? {
+            self.ctx.table(spine).await?
+        } else if std::path::Path::new(spine).is_file() {
+            let lower = spine.to_ascii_lowercase();
+            if lower.ends_with(".csv") {
+                self.ctx.read_csv(spine, CsvReadOptions::new()).await?
+            } else if lower.ends_with(".json") || lower.ends_with(".ndjson") {
+                self.ctx
+                    .read_json(
+                        spine,
+                        JsonReadOptions::default().file_extension(if lower.ends_with(".json") {
+                            ".json"
+                        } else {
+                            ".ndjson"
+                        }),
+                    )
+                    .await?
+            } else {
+                return Err(invalid(format!(
+                    "{function}: spine file '{spine}': expected a .csv or .json (newline-delimited) file; read Parquet through a registered table or a query"
+                )));
+            }
+        } else {
+            return Err(invalid(format!(
+                "{function}: spine '{spine}' is neither a query (SELECT ...), a table of the context, nor a file"
+            )));
+        };
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        Ok((schema, df.collect().await?))
     }
 
     fn rewrite(&self, statement: &mut DFStatement, scope: &mut QueryScope<'_>) -> Result<()> {
@@ -172,6 +317,38 @@ impl BazofContext {
     }
 }
 
+/// DuckDB's `COPY ... TO 'f' (FORMAT x)` as DataFusion's `... STORED AS x`.
+fn copy_format_clause(sql: &str) -> std::borrow::Cow<'_, str> {
+    let t = sql.trim().trim_end_matches(';').trim_end();
+    let is_copy = t.get(..4).map_or(false, |head| head.eq_ignore_ascii_case("copy"));
+    if is_copy && t.ends_with(')') {
+        if let Some(open) = t.rfind('(') {
+            let words: Vec<&str> = t[open + 1..t.len() - 1].split_whitespace().collect();
+            if let [kw, format] = words.as_slice() {
+                if kw.eq_ignore_ascii_case("format") {
+                    return format!("{} STORED AS {format}", &t[..open]).into();
+                }
+            }
+        }
+    }
+    sql.into()
+}
+
+/// Whether a COPY writes Parquet: STORED AS PARQUET, (FORMAT parquet), or
+/// no format and a target ending in .parquet.
+fn copy_is_parquet(copy: &datafusion::sql::parser::CopyToStatement) -> bool {
+    let format = copy.stored_as.clone().or_else(|| {
+        copy.options.iter().find(|(k, _)| k.eq_ignore_ascii_case("format")).map(|(_, v)| match v {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        })
+    });
+    match format {
+        Some(f) => f.eq_ignore_ascii_case("parquet"),
+        None => copy.target.to_ascii_lowercase().ends_with(".parquet"),
+    }
+}
+
 fn is_table_dir(dir: &std::path::Path) -> bool {
     if dir.join("version.txt").is_file() {
         return true;
@@ -191,6 +368,8 @@ fn is_table_dir(dir: &std::path::Path) -> bool {
 struct QueryScope<'a> {
     ctx: &'a SessionContext,
     generated: Vec<String>,
+    /// Table-function calls found by the rewrite, under their generated names.
+    views: Vec<(String, ViewCall)>,
 }
 
 impl Drop for QueryScope<'_> {
@@ -259,6 +438,25 @@ impl Rewriter<'_, '_> {
             _ => None,
         };
         let key = ident.as_ref().map(normalize);
+        if let (Some(function), Some(call_args)) = (key.as_deref(), args.as_ref()) {
+            if crate::views::FUNCTIONS.contains(&function) {
+                let call = ViewCall::parse(function, call_args)?;
+                let id = self.context.next_id.fetch_add(1, Ordering::Relaxed);
+                let shown = format!("{function}#{id}");
+                self.scope.views.push((shown.clone(), call));
+                *name = ObjectName::from(vec![Ident::with_quote('"', shown)]);
+                *args = None;
+                if alias.is_none() {
+                    *alias = Some(TableAlias {
+                        explicit: true,
+                        name: Ident::new(function.to_string()),
+                        columns: vec![],
+                        at: None,
+                    });
+                }
+                return Ok(());
+            }
+        }
         let bazof = key
             .as_ref()
             .filter(|k| args.is_none() && !self.ctes.contains(*k))

@@ -115,6 +115,41 @@ extern "C" {
         out_max_rows: *mut i64,
         error: *mut *mut c_char,
     ) -> bazof_code;
+    pub fn bazof_table_join_asof(
+        table: *const bazof_table,
+        spine: *mut FFI_ArrowArrayStream,
+        on: *const c_char,
+        by: *const *const c_char,
+        n_by: usize,
+        options: *const bazof_scan_options,
+        out: *mut FFI_ArrowArrayStream,
+        error: *mut *mut c_char,
+    ) -> bazof_code;
+    pub fn bazof_table_intervals(
+        table: *const bazof_table,
+        start: *const c_char,
+        end: *const c_char,
+        coalesce: i32,
+        options: *const bazof_scan_options,
+        out: *mut FFI_ArrowArrayStream,
+        error: *mut *mut c_char,
+    ) -> bazof_code;
+    pub fn bazof_table_changes(
+        table: *const bazof_table,
+        from_time: *const c_char,
+        from_version: i64,
+        to_time: *const c_char,
+        to_version: i64,
+        options: *const bazof_scan_options,
+        out: *mut FFI_ArrowArrayStream,
+        error: *mut *mut c_char,
+    ) -> bazof_code;
+    pub fn bazof_write_parquet(
+        input: *mut FFI_ArrowArrayStream,
+        path: *const c_char,
+        out_rows: *mut i64,
+        error: *mut *mut c_char,
+    ) -> bazof_code;
     pub fn bazof_table_append(
         table: *mut bazof_table,
         input: *mut FFI_ArrowArrayStream,
@@ -254,6 +289,18 @@ pub fn parse_event_time(text: &str) -> Result<i64> {
     let code = unsafe { bazof_parse_event_time(c.as_ptr(), &mut micros, &mut err) };
     check(code, err)?;
     Ok(micros)
+}
+
+/// Writes every batch of `input` to a new local Parquet file at `path` with
+/// bazof's Arrow (`bazof_write_parquet`); returns the number of rows.
+pub fn write_parquet(input: Box<dyn RecordBatchReader + Send>, path: &str) -> Result<i64> {
+    let mut stream = FFI_ArrowArrayStream::new(input);
+    let path = cstring(path, "path")?;
+    let mut rows = 0i64;
+    let mut err = ptr::null_mut();
+    // SAFETY: the C API consumes (releases) the stream.
+    check(unsafe { bazof_write_parquet(&mut stream, path.as_ptr(), &mut rows, &mut err) }, err)?;
+    Ok(rows)
 }
 
 /// What a scan reads (see `bazof_scan_options` in bazof.h).
@@ -481,6 +528,97 @@ impl Table {
         let mut err = ptr::null_mut();
         // SAFETY: live handles; out is a valid empty stream struct.
         check(unsafe { bazof_table_scan(self.raw, o.0, &mut stream, &mut err) }, err)?;
+        import(stream)
+    }
+
+    /// The as-of join (`bazof_table_join_asof`): every row of `spine`, in
+    /// spine order, with the table's event time and value columns as of the
+    /// row's time column `on`. `by`: the spine's key columns (empty = the
+    /// table's key names). `options` may give the version, value columns and
+    /// batch size (an as-of time or key filters are an error).
+    pub fn join_asof(
+        &self,
+        spine: Box<dyn RecordBatchReader + Send>,
+        on: &str,
+        by: &[String],
+        options: &ScanOptions,
+    ) -> Result<ArrowArrayStreamReader> {
+        let mut spine = FFI_ArrowArrayStream::new(spine);
+        let on = cstring(on, "column")?;
+        let by = CStrings::new(by, "column")?;
+        let o = options.to_c()?;
+        let mut stream = FFI_ArrowArrayStream::empty();
+        let mut err = ptr::null_mut();
+        // SAFETY: live handles; the C API consumes (releases) the spine.
+        let code = unsafe {
+            bazof_table_join_asof(self.raw, &mut spine, on.as_ptr(), by.as_ptr(), by.len(), o.0, &mut stream, &mut err)
+        };
+        check(code, err)?;
+        import(stream)
+    }
+
+    /// Validity intervals (`bazof_table_intervals`) overlapping [start, end)
+    /// (ISO-8601 text; None = unbounded). `options` may give the version,
+    /// value columns, key filters and batch size.
+    pub fn intervals(
+        &self,
+        start: Option<&str>,
+        end: Option<&str>,
+        coalesce: bool,
+        options: &ScanOptions,
+    ) -> Result<ArrowArrayStreamReader> {
+        let start = start.map(|s| cstring(s, "start")).transpose()?;
+        let end = end.map(|s| cstring(s, "end")).transpose()?;
+        let o = options.to_c()?;
+        let mut stream = FFI_ArrowArrayStream::empty();
+        let mut err = ptr::null_mut();
+        // SAFETY: live handles, valid (or NULL) strings, a valid empty stream.
+        let code = unsafe {
+            bazof_table_intervals(
+                self.raw,
+                start.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+                end.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+                coalesce as i32,
+                o.0,
+                &mut stream,
+                &mut err,
+            )
+        };
+        check(code, err)?;
+        import(stream)
+    }
+
+    /// Changes (`bazof_table_changes`) between (from, from_version) and (to,
+    /// to_version): times ISO-8601 text, None = latest; versions None = the
+    /// handle's current version. `options` may give value columns and batch
+    /// size.
+    pub fn changes(
+        &self,
+        from: Option<&str>,
+        from_version: Option<i64>,
+        to: Option<&str>,
+        to_version: Option<i64>,
+        options: &ScanOptions,
+    ) -> Result<ArrowArrayStreamReader> {
+        let from = from.map(|s| cstring(s, "from")).transpose()?;
+        let to = to.map(|s| cstring(s, "to")).transpose()?;
+        let o = options.to_c()?;
+        let mut stream = FFI_ArrowArrayStream::empty();
+        let mut err = ptr::null_mut();
+        // SAFETY: live handles, valid (or NULL) strings, a valid empty stream.
+        let code = unsafe {
+            bazof_table_changes(
+                self.raw,
+                from.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+                from_version.unwrap_or(-1),
+                to.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+                to_version.unwrap_or(-1),
+                o.0,
+                &mut stream,
+                &mut err,
+            )
+        };
+        check(code, err)?;
         import(stream)
     }
 

@@ -6,6 +6,8 @@
 //! * [`BazofContext`]: a `SessionContext` whose SQL reads `FROM t AT (...)`
 //!   (event time), `FOR SYSTEM_TIME AS OF` (commit time) and
 //!   `AT (VERSION => n)`; see the crate README for the syntax.
+//! * [`views`]: table functions `bazof_intervals`, `bazof_changes` and
+//!   `bazof_join_asof` (the as-of join) in [`BazofContext`]'s SQL.
 //! * [`ffi`]: the bazof C API (`include/bazof/bazof.h`) and a thin safe
 //!   layer over it; bazof itself is C++, reached only through that API.
 //!
@@ -25,6 +27,7 @@ pub mod dialect;
 pub mod ffi;
 pub mod filters;
 pub mod provider;
+pub mod views;
 
 pub use context::BazofContext;
 pub use dialect::BazofDialect;

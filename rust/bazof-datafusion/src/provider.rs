@@ -340,7 +340,7 @@ impl ExecutionPlan for BazofScanExec {
 
 /// Picks the projected columns (by name) out of a bazof batch, typed by the
 /// provider's schema (which has no bazof field metadata).
-fn project(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+pub(crate) fn project(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     let columns = schema
         .fields()
         .iter()

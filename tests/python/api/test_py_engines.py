@@ -139,3 +139,46 @@ def test_pandas(ltm):
     assert list(df["key"]) == ["AAPL", "GOOG"]
     assert df["event_time"].dt.tz is not None
     assert dict(zip(df["key"], df["value"])) == revenue(ltm, "2019-01-17")
+
+
+def test_datafusion_sql_at_time_travel(ltm, gen_table):
+    ctx = datafusion.SessionContext()
+    bazof.register_datafusion(ctx, "rev", ltm)
+    sql = "SELECT key, value FROM rev AT ('2019-01-17') WHERE key IN ('AAPL', 'GOOG') ORDER BY key"
+    got = bazof.datafusion_sql(ctx, sql).to_pylist()
+    assert {r["key"]: r["value"] for r in got} == revenue(ltm, "2019-01-17")
+    # Now against then in one query, with aliases, named arguments and a quoted name.
+    sql = """SELECT n.key, n.value AS now, t.value AS then
+             FROM rev n JOIN "rev" AT (TIMESTAMP => '2019-01-17') AS t ON n.key = t.key
+             WHERE n.key IN ('AAPL', 'GOOG') ORDER BY n.key"""
+    got = bazof.datafusion_sql(ctx, sql).to_pylist()
+    assert {r["key"]: r["now"] for r in got} == revenue(ltm, None)
+    assert {r["key"]: r["then"] for r in got} == revenue(ltm, "2019-01-17")
+    # Versions, and both; a string holding "AT (" is left alone.
+    bazof.register_datafusion(ctx, "g", gen_table)
+    for at, version in [(None, 1), ("2022-06-30", 1)]:
+        clause = f"AT (VERSION => {version})" if at is None else f"AT (TIMESTAMP => '{at}', VERSION => {version})"
+        want = gen_table.scan(as_of=at, version=version).to_arrow().num_rows
+        sql = f"SELECT count(*) AS n, 'g AT (x)' AS s FROM g {clause}"
+        assert bazof.datafusion_sql(ctx, sql).to_pylist() == [{"n": want, "s": "g AT (x)"}]
+    with pytest.raises(bazof.InvalidInput, match="'nope'.*not a bazof table"):
+        bazof.datafusion_sql(ctx, "SELECT * FROM nope AT ('2019-01-17')")
+    with pytest.raises(bazof.InvalidInput, match="rev.*expected AT"):
+        bazof.datafusion_sql(ctx, "SELECT * FROM rev AT (COLOUR => 'red')")
+    with pytest.raises(bazof.InvalidInput, match="yesterday"):
+        bazof.datafusion_sql(ctx, "SELECT * FROM rev AT ('yesterday')").to_pylist()
+
+
+def test_duckdb_over_join_and_interval_results(tmp_path):
+    # README: DuckDB reads bazof's join/interval answers as Arrow, never the history.
+    t = bazof.create_table(str(tmp_path / "prices"), pa.schema([("price", pa.float64())]), key="symbol")
+    t.append(pa.table({"symbol": ["AAPL", "AAPL", "MSFT"], "price": [185.6, 187.1, 370.9],
+                       "event_time": [dt.datetime(2024, 1, d) for d in (2, 4, 2)]}))
+    spine = pa.table({"symbol": ["AAPL", "MSFT", "AAPL"],
+                      "ts": pa.array([dt.datetime(2024, 1, d) for d in (3, 1, 5)], pa.timestamp("us"))})
+    con = duckdb.connect()
+    con.register("f", t.join_asof(spine, on="ts").to_arrow())
+    assert con.sql("SELECT symbol, price FROM f").fetchall() == [("AAPL", 185.6), ("MSFT", None), ("AAPL", 187.1)]
+    con.register("iv", t.intervals().to_arrow())
+    assert con.sql("SELECT count(*) FROM iv WHERE valid_to IS NULL").fetchall() == [(2,)]
+    con.close()

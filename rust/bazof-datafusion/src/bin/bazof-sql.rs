@@ -1,13 +1,17 @@
-//! bazof-sql --path DIR [--format table|csv] "SQL"
+//! bazof-sql --path DIR [--format table|csv|json] "SQL"
 //!
 //! Registers every bazof table directly under DIR (by its directory name)
 //! and runs one SQL statement, with AT (...) / FOR SYSTEM_TIME AS OF time
-//! travel. Output: a text table (default) or CSV with a header. Errors are
-//! one line on stderr, `bazof-sql: error: <message>`, exit code 1.
+//! travel, SHOW TABLES, COPY (query) TO 'file' (FORMAT parquet|csv|json) and
+//! the table functions bazof_intervals, bazof_changes and bazof_join_asof.
+//! Output: a text table (default), CSV with a header, or JSON (one object
+//! per line, as `bazof scan --format json`). Errors are one line on stderr,
+//! `bazof-sql: error: <message>`, exit code 1.
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use arrow::csv::WriterBuilder;
+use arrow::json::LineDelimitedWriter;
 use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 use bazof_datafusion::BazofContext;
@@ -18,15 +22,15 @@ fn cli() -> Command {
     Command::new("bazof-sql")
         .about("Run SQL (DataFusion) on the bazof tables under a directory, with AT (...) time travel")
         .after_help(
-            "Time travel:\n  FROM t AT ('2019-01-17')                     event time\n  FROM t AT (VERSION => 3)                     a version\n  FROM t AT (TIMESTAMP => '2019-01-17', VERSION => 3)   both\n  FROM t FOR SYSTEM_TIME AS OF '2024-05-01T12:00:00Z'   commit time",
+            "Time travel:\n  FROM t AT ('2019-01-17')                     event time\n  FROM t AT (VERSION => 3)                     a version\n  FROM t AT (TIMESTAMP => '2019-01-17', VERSION => 3)   both\n  FROM t FOR SYSTEM_TIME AS OF '2024-05-01T12:00:00Z'   commit time\n\nAlso:\n  SHOW TABLES                                  the tables under --path, with their current version\n  COPY (SELECT ...) TO 'out.parquet' (FORMAT parquet)   also csv, json\n  FROM bazof_intervals('t' [, start, end])     validity intervals (SCD type 2)\n  FROM bazof_changes('t', t1, t2)              the keys whose state differs between t1 and t2\n  FROM bazof_join_asof('t', 'spine', on => 'ts' [, by => 'k'])   as-of join of a spine\n                                               (a table, a .csv/.json file or a query)\n\nErrors: one line on stderr, exit code 1.",
         )
         .arg(Arg::new("path").long("path").required(true).help("Directory whose sub-directories are bazof tables"))
         .arg(
             Arg::new("format")
                 .long("format")
                 .default_value("table")
-                .value_parser(["table", "csv"])
-                .help("Output format: table or csv (with a header)"),
+                .value_parser(["table", "csv", "json"])
+                .help("Output format: table, csv (with a header) or json (one object per line)"),
         )
         .arg(Arg::new("sql").required(true).help("One SQL statement"))
 }
@@ -49,6 +53,14 @@ async fn run(path: &str, format: &str, sql: &str) -> Result<()> {
                 writer.write(b)?;
             }
         }
+        "json" => {
+            let mut out = std::io::stdout().lock();
+            let mut writer = LineDelimitedWriter::new(&mut out);
+            for b in &batches {
+                writer.write(b)?;
+            }
+            writer.finish()?;
+        }
         _ => println!("{}", pretty_format_batches(&batches)?),
     }
     Ok(())
@@ -63,7 +75,18 @@ fn message(e: &DataFusionError) -> String {
 }
 
 fn main() -> ExitCode {
-    let matches = cli().get_matches();
+    let matches = match cli().try_get_matches() {
+        Ok(m) => m,
+        Err(e) if !e.use_stderr() => e.exit(), // --help: printed on stdout, exit 0
+        Err(e) => {
+            // Usage errors are one line and exit code 1, as `bazof`'s.
+            let detail = e.render().to_string();
+            let head = detail.split("\n\n").next().unwrap_or("");
+            let line = head.trim_start_matches("error: ").split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("bazof-sql: error: {line} (see --help)");
+            return ExitCode::FAILURE;
+        }
+    };
     let path = matches.get_one::<String>("path").unwrap();
     let format = matches.get_one::<String>("format").unwrap();
     let sql = matches.get_one::<String>("sql").unwrap();

@@ -8,3 +8,4 @@ mod errors;
 mod fixtures;
 mod pushdown;
 mod time_travel;
+mod views;
