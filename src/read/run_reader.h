@@ -113,3 +113,39 @@ class RunSource {
 };
 
 }  // namespace bazof::read
+
+namespace bazof::read {
+
+/// Random access to the row groups of one opened, sorted data file, for reads
+/// that first locate rows by key and event time and then decode the value
+/// columns only of the row groups where rows were picked (the as-of join).
+/// Not thread-safe: one thread at a time per object.
+class RowGroupAccess {
+ public:
+  static arrow::Result<std::unique_ptr<RowGroupAccess>> Make(io::Storage& storage,
+                                                             std::shared_ptr<OpenedFile> file,
+                                                             const ScanShape& shape);
+  ~RowGroupAccess();
+  /// Row groups whose key statistics admit a key of `key_in` (sorted,
+  /// encoded), ascending.
+  std::vector<int> RowGroupsFor(const std::vector<std::string>& key_in) const;
+  /// Row group `rg` whole, key side only: `keys`, `event_micros`, `deleted`
+  /// (and `versions` when `with_versions`) are set; `batch` holds the key
+  /// columns (the views point into it); [begin, end) is every row.
+  arrow::Result<std::shared_ptr<RunBatch>> ReadKeys(int rg, bool with_versions = false);
+  /// The event-time and value columns (ScanShape::output_schema after the
+  /// keys, output types) of rows `rows` (ascending) of row group `rg`.
+  arrow::Result<arrow::ArrayVector> TakeValues(int rg, const std::vector<int64_t>& rows);
+  const OpenedFile& file() const { return *file_; }
+
+ private:
+  RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape);
+  arrow::Result<std::shared_ptr<arrow::Table>> Read(int rg, const std::vector<int>& leaves);
+  struct Impl;
+  io::Storage& storage_;
+  std::shared_ptr<OpenedFile> file_;
+  const ScanShape& shape_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bazof::read
