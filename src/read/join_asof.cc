@@ -4,11 +4,12 @@
 // candidate in one file is found from the key and event-time columns alone:
 // the last row at or before (key, time). The spine is sorted by (encoded key,
 // time) once; each file's row groups that can hold a spine key are read on
-// the key side only (keys, event time, tombstone flag) and walked together
-// with the sorted spine; the winner of a spine row across files is the
-// candidate with the greatest (event time, file rank, row position), as the
-// merge decides ties. Value columns are decoded afterwards, only in the row
-// groups that hold a live winner, and only the winners are taken from them.
+// the key side only (keys and event time) and walked together with the
+// sorted spine; the winner of a spine row across files is the candidate with
+// the greatest (event time, file rank, row position), as the merge decides
+// ties. Value columns and tombstone flags are decoded afterwards, only in the
+// row groups that hold a winner, and only the winners are taken from them (a
+// tombstone winner matches nothing).
 // Files are independent, so they are walked on parallel threads. One Take
 // per column then puts the output in the spine's own order.
 //
@@ -180,7 +181,6 @@ class JoinAsOfImpl : public JoinAsOf {
     int32_t file = -1;  // index into p_.files; -1 = none
     int32_t row_group = 0;
     int64_t row = 0;
-    bool deleted = false;
   };
 
   // Whether a is the later event under the tie rule: event time, then the
@@ -280,7 +280,6 @@ class JoinAsOfImpl : public JoinAsOf {
         const auto& e = rb->event_micros;
         const int64_t rows = static_cast<int64_t>(k.size());
         if (rows == 0) continue;
-        const auto* deleted = rb->deleted ? &static_cast<const arrow::BooleanArray&>(*rb->deleted) : nullptr;
         std::vector<uint64_t> kp(rows);
         for (int64_t i = 0; i < rows; ++i) kp[i] = Prefix8(k[i]);
         // The spine rows whose keys fall in this row group's key range.
@@ -318,7 +317,7 @@ class JoinAsOfImpl : public JoinAsOf {
           }
           r = lo;
           if (r == 0 || CompareKeys(kp[r - 1], k[r - 1], sp, sk) != 0) continue;
-          Candidate c{e[r - 1], static_cast<int32_t>(fi), rg, r - 1, deleted != nullptr && deleted->Value(r - 1)};
+          Candidate c{e[r - 1], static_cast<int32_t>(fi), rg, r - 1};
           if (Later(c, mine[s])) mine[s] = c;
         }
       }
@@ -335,7 +334,8 @@ class JoinAsOfImpl : public JoinAsOf {
     }
     best.clear();
 
-    // Phase 2: per file, the live winners' rows, grouped by row group.
+    // Phase 2: per file, the winners' rows, grouped by row group; a winner
+    // that is a tombstone (its flag is read with the values) matches nothing.
     struct Pick {
       int32_t row_group;
       int64_t row;
@@ -344,7 +344,7 @@ class JoinAsOfImpl : public JoinAsOf {
     std::vector<std::vector<Pick>> picks(n_files);
     for (int64_t s = 0; s < n; ++s) {
       const auto& w = winner[s];
-      if (w.file >= 0 && !w.deleted) picks[w.file].push_back(Pick{w.row_group, w.row, s});
+      if (w.file >= 0) picks[w.file].push_back(Pick{w.row_group, w.row, s});
     }
     winner = {};
     // gathered[file]: its winners' columns, one ArrayVector per row group
@@ -366,8 +366,14 @@ class JoinAsOfImpl : public JoinAsOf {
           if (rows.empty() || rows.back() != mine[j].row) rows.push_back(mine[j].row);
           local[mine[j].s] = taken + static_cast<int64_t>(rows.size()) - 1;
         }
-        ARROW_ASSIGN_OR_RAISE(auto columns, access[fi]->TakeValues(rg, rows));
-        gathered[fi].push_back(std::move(columns));
+        ARROW_ASSIGN_OR_RAISE(auto got, access[fi]->TakeValues(rg, rows));
+        if (got.deleted) {
+          const auto& deleted = static_cast<const arrow::BooleanArray&>(*got.deleted);
+          for (size_t x = i; x < j; ++x) {
+            if (deleted.Value(local[mine[x].s] - taken)) local[mine[x].s] = -1;
+          }
+        }
+        gathered[fi].push_back(std::move(got.columns));
         taken += static_cast<int64_t>(rows.size());
         i = j;
       }
@@ -389,7 +395,9 @@ class JoinAsOfImpl : public JoinAsOf {
     gathered.clear();
     std::vector<int64_t> matched(n_spine, -1);
     for (int64_t fi = 0; fi < n_files; ++fi) {
-      for (const auto& pick : picks[fi]) matched[p_.valid_rows[order[pick.s]]] = offset[fi] + local[pick.s];
+      for (const auto& pick : picks[fi]) {
+        if (local[pick.s] >= 0) matched[p_.valid_rows[order[pick.s]]] = offset[fi] + local[pick.s];
+      }
     }
     return Assemble(matched, columns_parts);
   }

@@ -544,11 +544,9 @@ arrow::Result<std::shared_ptr<arrow::Table>> RowGroupAccess::Read(int rg, const 
   return (*table)->CombineChunks();
 }
 
-arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(int rg, bool with_versions) {
+arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(int rg) {
   std::vector<int> leaves = file_->key_leaves;
   leaves.push_back(file_->event_time_leaf);
-  if (file_->deleted_leaf >= 0) leaves.push_back(file_->deleted_leaf);
-  if (file_->version_leaf >= 0 && with_versions) leaves.push_back(file_->version_leaf);
   std::sort(leaves.begin(), leaves.end());
   leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
   ARROW_ASSIGN_OR_RAISE(auto table, Read(rg, leaves));
@@ -573,14 +571,6 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(int rg, bool w
   auto et = column(impl_->et_name);
   if (!et) return Corruption(Quote(storage_, file_->planned.ref.path), "row group ", rg, " has no event time");
   if (auto st = EventMicros(*et, &rb->event_micros); !st.ok()) return where(st);
-  if (file_->deleted_leaf >= 0) {
-    rb->deleted = column(kDeletedColumn);
-    if (rb->deleted->null_count() > 0) return where(Corruption("null in column '", kDeletedColumn, "'"));
-  }
-  if (file_->version_leaf >= 0 && with_versions) {
-    rb->versions = column(kVersionColumn);
-    if (rb->versions->null_count() > 0) return where(Corruption("null in column '", kVersionColumn, "'"));
-  }
   rb->file_version = file_->planned.ref.version ? file_->planned.ref.version->value() : 0;
   const int64_t rows = table->num_rows();
   rb->batch = arrow::RecordBatch::Make(arrow::schema(fields), rows, keys);
@@ -590,11 +580,12 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(int rg, bool w
   return rb;
 }
 
-arrow::Result<arrow::ArrayVector> RowGroupAccess::TakeValues(int rg, const std::vector<int64_t>& rows) {
+arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(int rg, const std::vector<int64_t>& rows) {
   std::vector<int> leaves = {file_->event_time_leaf};
   for (int l : file_->value_leaves) {
     if (l >= 0) leaves.push_back(l);
   }
+  if (file_->deleted_leaf >= 0) leaves.push_back(file_->deleted_leaf);
   std::sort(leaves.begin(), leaves.end());
   leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
   ARROW_ASSIGN_OR_RAISE(auto table, Read(rg, leaves));
@@ -602,7 +593,8 @@ arrow::Result<arrow::ArrayVector> RowGroupAccess::TakeValues(int rg, const std::
   ARROW_RETURN_NOT_OK(ib.AppendValues(rows));
   ARROW_ASSIGN_OR_RAISE(auto indices, ib.Finish());
   const int64_t n = static_cast<int64_t>(rows.size());
-  arrow::ArrayVector out;
+  Taken taken_rows;
+  arrow::ArrayVector& out = taken_rows.columns;
   auto take = [&](const std::string& name,
                   const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
     auto c = table->GetColumnByName(name);
@@ -624,7 +616,14 @@ arrow::Result<arrow::ArrayVector> RowGroupAccess::TakeValues(int rg, const std::
       out.push_back(std::move(a));
     }
   }
-  return out;
+  if (file_->deleted_leaf >= 0) {
+    ARROW_ASSIGN_OR_RAISE(taken_rows.deleted, take(kDeletedColumn, arrow::boolean()));
+    if (taken_rows.deleted->null_count() > 0) {
+      return Corruption(Quote(storage_, file_->planned.ref.path), "row group ", rg, ": null in column '",
+                        kDeletedColumn, "'");
+    }
+  }
+  return taken_rows;
 }
 
 }  // namespace bazof::read

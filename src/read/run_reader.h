@@ -129,13 +129,22 @@ class RowGroupAccess {
   /// Row groups whose key statistics admit a key of `key_in` (sorted,
   /// encoded), ascending.
   std::vector<int> RowGroupsFor(const std::vector<std::string>& key_in) const;
-  /// Row group `rg` whole, key side only: `keys`, `event_micros`, `deleted`
-  /// (and `versions` when `with_versions`) are set; `batch` holds the key
-  /// columns (the views point into it); [begin, end) is every row.
-  arrow::Result<std::shared_ptr<RunBatch>> ReadKeys(int rg, bool with_versions = false);
-  /// The event-time and value columns (ScanShape::output_schema after the
-  /// keys, output types) of rows `rows` (ascending) of row group `rg`.
-  arrow::Result<arrow::ArrayVector> TakeValues(int rg, const std::vector<int64_t>& rows);
+  /// Row group `rg` whole, keys and event times only (`keys`,
+  /// `event_micros`; `batch` holds the key columns, the views point into
+  /// it); [begin, end) is every row. The key and event-time columns are the
+  /// file's first two, so on object storage this is one ranged read.
+  arrow::Result<std::shared_ptr<RunBatch>> ReadKeys(int rg);
+  /// Rows picked from a row group.
+  struct Taken {
+    /// Event time and value columns (ScanShape::output_schema after the
+    /// keys, output types).
+    arrow::ArrayVector columns;
+    /// BooleanArray of the rows' tombstone flags, or null (none in the file).
+    std::shared_ptr<arrow::Array> deleted;
+  };
+  /// Rows `rows` (ascending) of row group `rg`: their event time, values and
+  /// tombstone flags (one ranged read on object storage).
+  arrow::Result<Taken> TakeValues(int rg, const std::vector<int64_t>& rows);
   const OpenedFile& file() const { return *file_; }
 
  private:
