@@ -4,11 +4,13 @@ cache), alternating, median of N of the process's CPU seconds (user + system: ro
 shared, loaded machine) and of its wall time; outputs compared byte for byte.
 
     python bench/keyed_ab.py --before /work/main/build/bazof --after build/bazof \
-        --work DIR --qspec QSPEC.json [--runs 5]
+        --work DIR --qspec QSPEC.json [--runs 5] [--queries "W1 q6,j1,j2"] [--spines SPINEDIR]
 
 DIR is a --work directory field_bench.py left behind (`--work DIR --queries q3,q4,q6`): W1 in
 DIR/w1data, W2 in DIR/w2; QSPEC.json is W1's qspec (the "w1"/"qspec" object of the report json
-field_bench.py wrote: T, the q3/q6 key, the q4 keys).
+field_bench.py wrote: T, the q3/q6 key, the q4 keys). --spines: a directory holding j1's and
+j2's spines (spine_j1.parquet, spine_j2.parquet, as `field_bench.py --only-joins` writes them):
+adds the as-of joins (`bazof join-asof`, output to Parquet, compared as Arrow tables).
 """
 from __future__ import annotations
 
@@ -23,6 +25,18 @@ import time
 
 
 def run(exe: str, args: list[str]) -> tuple[float, float, str]:
+    if "join-asof" in args:
+        import pyarrow.parquet as pq
+
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            p = subprocess.Popen([exe] + args + ["--format", "parquet", "--output", f"{d}/out.parquet"],
+                                 stderr=subprocess.PIPE)
+            _, status, ru = os.wait4(p.pid, 0)
+            wall = time.perf_counter() - t0
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise RuntimeError(f"{exe} {' '.join(args)} failed: {p.stderr.read().decode()[-2000:]}")
+            return ru.ru_utime + ru.ru_stime, wall, pq.read_table(f"{d}/out.parquet")
     with tempfile.TemporaryFile("w+") as out:
         t0 = time.perf_counter()
         p = subprocess.Popen([exe] + args + ["--format", "csv"], stdout=out, stderr=subprocess.PIPE)
@@ -41,6 +55,8 @@ def main() -> int:
     ap.add_argument("--work", required=True)
     ap.add_argument("--qspec", required=True, help="W1's qspec as JSON (from field_bench's report json)")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--queries", help="comma-separated subset of the query names (default: all)")
+    ap.add_argument("--spines", help="directory with spine_j1.parquet and spine_j2.parquet (adds j1, j2)")
     args = ap.parse_args()
     w = args.work
     spec = json.loads(open(args.qspec).read())
@@ -53,6 +69,13 @@ def main() -> int:
                   "--key", "AAPL"],
         "W2 q6": ["history", "--path", f"{w}/w2", "--table", "ltm_revenue", "--key", "AAPL"],
     }
+    if args.spines:
+        for j in ("j1", "j2"):
+            queries[j] = ["join-asof", "--path", f"{w}/w1data", "--table", "w1", "--spine",
+                          f"{args.spines}/spine_{j}.parquet", "--on", "t", "--by", "key"]
+    if args.queries:
+        wanted = [q.strip() for q in args.queries.split(",")]
+        queries = {q: queries[q] for q in wanted}
     print("| query | before CPU ms | after CPU ms | before / after | before wall ms | after wall ms | same output |")
     print("|---|---|---|---|---|---|---|")
     bad = 0
@@ -66,7 +89,7 @@ def main() -> int:
                 cpu[side].append(c)
                 wall[side].append(t)
                 outs[side] = o
-        same = outs["before"] == outs["after"]
+        same = outs["before"].equals(outs["after"]) if q in ("j1", "j2") else outs["before"] == outs["after"]
         bad += not same
         m = {s: statistics.median(v) * 1000 for s, v in cpu.items()}
         mw = {s: statistics.median(v) * 1000 for s, v in wall.items()}

@@ -35,7 +35,8 @@ struct JoinAsOfOptions {
   /// an earlier output column's) name.
   std::string suffix = "_right";
   int64_t batch_size = 64 * 1024;
-  /// Threads merging the table's key ranges; 0 = number of cores.
+  /// Threads reading the table's data files (one file per thread at a time);
+  /// 0 = number of cores.
   int threads = 0;
 };
 
@@ -52,8 +53,9 @@ class JoinAsOf {
   /// Runs the join: every spine row, in spine order. A spine row whose key or
   /// time is null, whose key has no event at or before its time, or whose
   /// last such event is a tombstone gets nulls in the table's columns.
-  /// Memory: the spine, its sort permutation, the matched rows, and the
-  /// scan's batches (batch size x files x threads).
+  /// Memory: the spine, its sort permutation and about 24 bytes per spine row
+  /// and thread for candidates, the matched rows (returned columns only), and
+  /// per thread the decoded columns of one row group.
   virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ToReader() const = 0;
   /// Runs the join into one table.
   arrow::Result<std::shared_ptr<arrow::Table>> ToTable() const;

@@ -1,19 +1,29 @@
 // The as-of join (docs/spec.md, "As-of join").
 //
-// The table's history is already sorted by (key, event time), so the join is
-// one streaming pass: sort the spine by (encoded key, time), read the events
-// of the spine's keys (the all-events merge: each event time's tie winner,
-// tombstones included) in the same order, and walk both together. Each spine
-// row gets the index of its matched event among the events kept; the kept
-// events are gathered once, and one Take per column produces the output in
-// the spine's own order (the assignment is indexed by the original row, so
-// no inverse permutation is needed).
+// Every data file is sorted by (key, event time), so each spine row's
+// candidate in one file is found from the key and event-time columns alone:
+// the last row at or before (key, time). The spine is sorted by (encoded key,
+// time) once; each file's row groups that can hold a spine key are read on
+// the key side only (keys and event time) and walked together with the
+// sorted spine; the winner of a spine row across files is the candidate with
+// the greatest (event time, file rank, row position), as the merge decides
+// ties. Value columns and tombstone flags are decoded afterwards, only in the
+// row groups that hold a winner, and only the winners are taken from them (a
+// tombstone winner matches nothing).
+// Files are independent, so they are walked on parallel threads. One Take
+// per column then puts the output in the spine's own order.
+//
+// A file not sorted by key (never written by format 1) falls back to the
+// all-events merge.
 #include "bazof/join.h"
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <functional>
 #include <numeric>
 #include <thread>
 
@@ -86,6 +96,23 @@ arrow::Status ToMicros(const arrow::Array& a, std::vector<int64_t>* micros, std:
   }
 }
 
+// The first 8 bytes of an encoded key, big-endian, zero-padded: comparing
+// these first settles almost every comparison without a memcmp call.
+inline uint64_t Prefix8(std::string_view key) {
+  uint64_t v = 0;
+  if (!key.empty()) std::memcpy(&v, key.data(), std::min<size_t>(8, key.size()));
+  return __builtin_bswap64(v);
+}
+
+// Three-way comparison of encoded keys a and b, given their Prefix8. Equal
+// prefixes of keys no longer than 8 bytes differ only by length (the shorter
+// one is a prefix of the other, zero-padded).
+inline int CompareKeys(uint64_t pa, std::string_view a, uint64_t pb, std::string_view b) {
+  if (pa != pb) return pa < pb ? -1 : 1;
+  if (a.size() <= 8 && b.size() <= 8) return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+  return a.compare(b);
+}
+
 bool IsIntegerType(arrow::Type::type id) { return arrow::is_integer(id); }
 bool IsStringType(arrow::Type::type id) {
   return id == arrow::Type::STRING || id == arrow::Type::LARGE_STRING || id == arrow::Type::STRING_VIEW;
@@ -122,6 +149,7 @@ class JoinAsOfImpl : public JoinAsOf {
     std::vector<int64_t> micros;                      // per valid row
     std::shared_ptr<arrow::Schema> schema;
     std::string table;
+    std::shared_ptr<read::FooterCache> footer_cache;
   };
 
   explicit JoinAsOfImpl(Plan plan) : p_(std::move(plan)) {}
@@ -142,6 +170,270 @@ class JoinAsOfImpl : public JoinAsOf {
 
  private:
   arrow::Result<std::shared_ptr<arrow::Table>> Run() const {
+    const bool sorted = std::all_of(p_.files.begin(), p_.files.end(),
+                                    [](const planning::PlannedFile& f) { return f.ref.sorted; });
+    return sorted ? RunByFile() : RunMerge();
+  }
+
+  // One spine row's best candidate so far.
+  struct Candidate {
+    int64_t time = std::numeric_limits<int64_t>::min();
+    int32_t file = -1;  // index into p_.files; -1 = none
+    int32_t row_group = 0;
+    int64_t row = 0;
+  };
+
+  // Whether a is the later event under the tie rule: event time, then the
+  // file's rank, then position in the file.
+  bool Later(const Candidate& a, const Candidate& b) const {
+    if (b.file < 0) return a.file >= 0;
+    if (a.file < 0) return false;
+    if (a.time != b.time) return a.time > b.time;
+    const int64_t ra = p_.files[a.file].rank, rb = p_.files[b.file].rank;
+    if (ra != rb) return ra > rb;
+    if (a.file != b.file) return a.file > b.file;
+    if (a.row_group != b.row_group) return a.row_group > b.row_group;
+    return a.row > b.row;
+  }
+
+  // Runs fn(i, worker) for i in [0, n) on up to `threads` threads; the first
+  // error wins.
+  static arrow::Status ParallelFor(int64_t n, int threads, const std::function<arrow::Status(int64_t, int)>& fn) {
+    const int t = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
+    std::atomic<int64_t> next{0};
+    std::vector<arrow::Status> status(t);
+    auto work = [&](int worker) {
+      while (true) {
+        const int64_t i = next.fetch_add(1);
+        if (i >= n) return;
+        auto st = fn(i, worker);
+        if (!st.ok()) {
+          status[worker] = st;
+          next.store(n);
+          return;
+        }
+      }
+    };
+    if (t == 1) {
+      work(0);
+    } else {
+      std::vector<std::thread> pool;
+      for (int w = 0; w < t; ++w) pool.emplace_back(work, w);
+      for (auto& th : pool) th.join();
+    }
+    for (auto& st : status) ARROW_RETURN_NOT_OK(st);
+    return arrow::Status::OK();
+  }
+
+  arrow::Result<std::shared_ptr<arrow::Table>> RunByFile() const {
+    const auto& codec = p_.shape->codec;
+    const int64_t n_spine = p_.spine->num_rows();
+    const int64_t n = static_cast<int64_t>(p_.valid_rows.size());
+    const size_t n_keys = codec.num_columns();
+    const int n_out = p_.shape->output_schema->num_fields() - static_cast<int>(n_keys);  // event time + values
+
+    // The spine in (key, time) order, keys and times laid out in that order.
+    read::KeyCodes codes;
+    if (n > 0) ARROW_RETURN_NOT_OK(codec.Encode(p_.keys, &codes));
+    std::vector<uint64_t> prefix(n);
+    for (int64_t i = 0; i < n; ++i) prefix[i] = Prefix8(codes.views[i]);
+    std::vector<int64_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      const int c = CompareKeys(prefix[a], codes.views[a], prefix[b], codes.views[b]);
+      if (c != 0) return c < 0;
+      return p_.micros[a] < p_.micros[b];
+    });
+    std::vector<std::string_view> skey(n);
+    std::vector<uint64_t> sprefix(n);
+    std::vector<int64_t> stime(n);
+    for (int64_t i = 0; i < n; ++i) {
+      skey[i] = codes.views[order[i]];
+      sprefix[i] = prefix[order[i]];
+      stime[i] = p_.micros[order[i]];
+    }
+    prefix = {};
+    std::vector<std::string> unique;
+    for (int64_t i = 0; i < n; ++i) {
+      if (unique.empty() || unique.back() != skey[i]) unique.emplace_back(skey[i]);
+    }
+
+    const int threads = std::max(1, p_.reader_options.threads);
+    const int64_t n_files = n > 0 ? static_cast<int64_t>(p_.files.size()) : 0;
+    std::vector<std::unique_ptr<read::RowGroupAccess>> access(n_files);
+    // Per worker: each sorted spine row's best candidate among its files.
+    const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n_files)));
+    std::vector<std::vector<Candidate>> best(workers);
+
+    // Phase 1: the key side of every file, walked against the spine.
+    ARROW_RETURN_NOT_OK(ParallelFor(n_files, threads, [&](int64_t fi, int worker) -> arrow::Status {
+      if (best[worker].empty()) best[worker].resize(n);
+      auto& mine = best[worker];
+      ARROW_ASSIGN_OR_RAISE(auto opened, read::OpenDataFile(*p_.storage, p_.files[fi], *p_.shape,
+                                                            p_.footer_cache.get()));
+      ARROW_ASSIGN_OR_RAISE(access[fi], read::RowGroupAccess::Make(*p_.storage, opened, *p_.shape));
+      const int64_t file_start = p_.files[fi].ref.start ? p_.files[fi].ref.start->micros()
+                                                        : std::numeric_limits<int64_t>::min();
+      for (int rg : access[fi]->RowGroupsFor(unique)) {
+        ARROW_ASSIGN_OR_RAISE(auto rb, access[fi]->ReadKeys(rg));
+        const auto& k = rb->keys.views;
+        const auto& e = rb->event_micros;
+        const int64_t rows = static_cast<int64_t>(k.size());
+        if (rows == 0) continue;
+        std::vector<uint64_t> kp(rows);
+        for (int64_t i = 0; i < rows; ++i) kp[i] = Prefix8(k[i]);
+        // The spine rows whose keys fall in this row group's key range.
+        int64_t s = std::lower_bound(skey.begin(), skey.end(), k.front()) - skey.begin();
+        const int64_t s_end = std::upper_bound(skey.begin() + s, skey.end(), k.back()) - skey.begin();
+        int64_t r = 0;  // rows before r are at or before the previous spine row's (key, time)
+        for (; s < s_end; ++s) {
+          const std::string_view sk = skey[s];
+          const uint64_t sp = sprefix[s];
+          const int64_t st = stime[s];
+          if (st < file_start) continue;  // every event of the file is later
+          auto at_or_before = [&](int64_t row) {
+            const int c = CompareKeys(kp[row], k[row], sp, sk);
+            return c < 0 || (c == 0 && e[row] <= st);
+          };
+          // The first row after (sk, st): gallop from r, then bisect.
+          int64_t lo = r, step = 1;
+          while (lo < rows && at_or_before(lo)) {
+            const int64_t probe = lo + step;
+            if (probe >= rows || !at_or_before(probe)) {
+              int64_t a = lo + 1, b = std::min(probe, rows);
+              while (a < b) {
+                const int64_t m = a + (b - a) / 2;
+                if (at_or_before(m)) {
+                  a = m + 1;
+                } else {
+                  b = m;
+                }
+              }
+              lo = a;
+              break;
+            }
+            lo = probe + 1;
+            step <<= 1;
+          }
+          r = lo;
+          if (r == 0 || CompareKeys(kp[r - 1], k[r - 1], sp, sk) != 0) continue;
+          Candidate c{e[r - 1], static_cast<int32_t>(fi), rg, r - 1};
+          if (Later(c, mine[s])) mine[s] = c;
+        }
+      }
+      return arrow::Status::OK();
+    }));
+
+    // The winner of each sorted spine row across workers.
+    std::vector<Candidate> winner(n);
+    for (const auto& mine : best) {
+      if (mine.empty()) continue;
+      for (int64_t s = 0; s < n; ++s) {
+        if (Later(mine[s], winner[s])) winner[s] = mine[s];
+      }
+    }
+    best.clear();
+
+    // Phase 2: per file, the winners' rows, grouped by row group; a winner
+    // that is a tombstone (its flag is read with the values) matches nothing.
+    struct Pick {
+      int32_t row_group;
+      int64_t row;
+      int64_t s;
+    };
+    std::vector<std::vector<Pick>> picks(n_files);
+    for (int64_t s = 0; s < n; ++s) {
+      const auto& w = winner[s];
+      if (w.file >= 0) picks[w.file].push_back(Pick{w.row_group, w.row, s});
+    }
+    winner = {};
+    // gathered[file]: its winners' columns, one ArrayVector per row group
+    // read; local[s]: sorted spine row s's position among its file's rows.
+    std::vector<std::vector<arrow::ArrayVector>> gathered(n_files);
+    std::vector<int64_t> local(n, -1);
+    ARROW_RETURN_NOT_OK(ParallelFor(n_files, threads, [&](int64_t fi, int) -> arrow::Status {
+      auto& mine = picks[fi];
+      if (mine.empty()) return arrow::Status::OK();
+      std::sort(mine.begin(), mine.end(), [](const Pick& a, const Pick& b) {
+        return a.row_group != b.row_group ? a.row_group < b.row_group : a.row < b.row;
+      });
+      int64_t taken = 0;
+      for (size_t i = 0; i < mine.size();) {
+        const int32_t rg = mine[i].row_group;
+        std::vector<int64_t> rows;
+        size_t j = i;
+        for (; j < mine.size() && mine[j].row_group == rg; ++j) {
+          if (rows.empty() || rows.back() != mine[j].row) rows.push_back(mine[j].row);
+          local[mine[j].s] = taken + static_cast<int64_t>(rows.size()) - 1;
+        }
+        ARROW_ASSIGN_OR_RAISE(auto got, access[fi]->TakeValues(rg, rows));
+        if (got.deleted) {
+          const auto& deleted = static_cast<const arrow::BooleanArray&>(*got.deleted);
+          for (size_t x = i; x < j; ++x) {
+            if (deleted.Value(local[mine[x].s] - taken)) local[mine[x].s] = -1;
+          }
+        }
+        gathered[fi].push_back(std::move(got.columns));
+        taken += static_cast<int64_t>(rows.size());
+        i = j;
+      }
+      return arrow::Status::OK();
+    }));
+    access.clear();
+
+    // Concatenated in file order; offset[fi]: the file's first row there.
+    std::vector<int64_t> offset(n_files + 1, 0);
+    std::vector<arrow::ArrayVector> columns_parts(n_out);
+    for (int64_t fi = 0; fi < n_files; ++fi) {
+      int64_t rows = 0;
+      for (auto& part : gathered[fi]) {
+        rows += part[0]->length();
+        for (int c = 0; c < n_out; ++c) columns_parts[c].push_back(std::move(part[c]));
+      }
+      offset[fi + 1] = offset[fi] + rows;
+    }
+    gathered.clear();
+    std::vector<int64_t> matched(n_spine, -1);
+    for (int64_t fi = 0; fi < n_files; ++fi) {
+      for (const auto& pick : picks[fi]) {
+        if (local[pick.s] >= 0) matched[p_.valid_rows[order[pick.s]]] = offset[fi] + local[pick.s];
+      }
+    }
+    return Assemble(matched, columns_parts);
+  }
+
+  // The output: the spine's columns, then columns_parts[c] concatenated and
+  // taken by `matched` (-1: null).
+  arrow::Result<std::shared_ptr<arrow::Table>> Assemble(const std::vector<int64_t>& matched,
+                                                        const std::vector<arrow::ArrayVector>& columns_parts) const {
+    const int64_t n_spine = p_.spine->num_rows();
+    const size_t n_keys = p_.shape->codec.num_columns();
+    arrow::Int64Builder idx;
+    ARROW_RETURN_NOT_OK(idx.Reserve(n_spine));
+    for (int64_t i = 0; i < n_spine; ++i) {
+      if (matched[i] < 0) idx.UnsafeAppendNull();
+      else idx.UnsafeAppend(matched[i]);
+    }
+    ARROW_ASSIGN_OR_RAISE(auto indices, idx.Finish());
+    arrow::ChunkedArrayVector columns = p_.spine->columns();
+    for (size_t c = 0; c < columns_parts.size(); ++c) {
+      auto type = p_.shape->output_schema->field(static_cast<int>(n_keys + c))->type();
+      std::shared_ptr<arrow::Array> all;
+      if (columns_parts[c].empty()) {
+        ARROW_ASSIGN_OR_RAISE(all, arrow::MakeEmptyArray(type));
+      } else if (columns_parts[c].size() == 1) {
+        all = columns_parts[c][0];
+      } else {
+        ARROW_ASSIGN_OR_RAISE(all, arrow::Concatenate(columns_parts[c]));
+      }
+      ARROW_ASSIGN_OR_RAISE(auto out, arrow::compute::Take(*all, *indices));
+      columns.push_back(std::make_shared<arrow::ChunkedArray>(std::move(out)));
+    }
+    return arrow::Table::Make(p_.schema, std::move(columns), n_spine);
+  }
+
+  // The all-events merge of the files (when one is not sorted by key).
+  arrow::Result<std::shared_ptr<arrow::Table>> RunMerge() const {
     const auto& codec = p_.shape->codec;
     const int64_t n_spine = p_.spine->num_rows();
     const int64_t n = static_cast<int64_t>(p_.valid_rows.size());
@@ -245,26 +537,7 @@ class JoinAsOfImpl : public JoinAsOf {
       }
     }
 
-    arrow::Int64Builder idx;
-    ARROW_RETURN_NOT_OK(idx.Reserve(n_spine));
-    for (int64_t i = 0; i < n_spine; ++i) {
-      if (matched[i] < 0) idx.UnsafeAppendNull();
-      else idx.UnsafeAppend(matched[i]);
-    }
-    ARROW_ASSIGN_OR_RAISE(auto indices, idx.Finish());
-    arrow::ChunkedArrayVector columns = p_.spine->columns();
-    for (int c = 0; c < n_out; ++c) {
-      auto type = p_.shape->output_schema->field(static_cast<int>(n_keys) + c)->type();
-      std::shared_ptr<arrow::Array> all;
-      if (gathered_columns[c].empty()) {
-        ARROW_ASSIGN_OR_RAISE(all, arrow::MakeEmptyArray(type));
-      } else {
-        ARROW_ASSIGN_OR_RAISE(all, arrow::Concatenate(gathered_columns[c]));
-      }
-      ARROW_ASSIGN_OR_RAISE(auto out, arrow::compute::Take(*all, *indices));
-      columns.push_back(std::make_shared<arrow::ChunkedArray>(std::move(out)));
-    }
-    return arrow::Table::Make(p_.schema, std::move(columns), n_spine);
+    return Assemble(matched, gathered_columns);
   }
 
   Plan p_;
@@ -355,6 +628,7 @@ arrow::Result<std::shared_ptr<JoinAsOf>> JoinAsOfBuilder::Build() const {
   JoinAsOfImpl::Plan p;
   p.storage = table_->storage();
   p.table = table_->location();
+  p.footer_cache = table_->footer_cache();
   ARROW_ASSIGN_OR_RAISE(p.spine, spine_->CombineChunks());
 
   // Output schema: the spine's, then event time and values, renamed on collision.

@@ -491,3 +491,139 @@ arrow::Result<std::unique_ptr<RunSource>> RunSource::Make(io::Storage& storage,
 }
 
 }  // namespace bazof::read
+
+namespace bazof::read {
+
+struct RowGroupAccess::Impl {
+  std::unique_ptr<parquet::arrow::FileReader> reader;
+  std::string et_name;
+  std::vector<std::string> value_names;  // as the file spells them; "" = absent
+};
+
+RowGroupAccess::RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape)
+    : storage_(storage), file_(std::move(file)), shape_(shape), impl_(std::make_unique<Impl>()) {}
+
+RowGroupAccess::~RowGroupAccess() = default;
+
+arrow::Result<std::unique_ptr<RowGroupAccess>> RowGroupAccess::Make(io::Storage& storage,
+                                                                    std::shared_ptr<OpenedFile> file,
+                                                                    const ScanShape& shape) {
+  if (!file->planned.ref.sorted) {
+    return arrow::Status::NotImplemented(Quote(storage, file->planned.ref.path), "not sorted by key");
+  }
+  std::unique_ptr<RowGroupAccess> out(new RowGroupAccess(storage, file, shape));
+  ARROW_ASSIGN_OR_RAISE(out->impl_->reader, MakeReader(storage, file->planned.ref.path, file->metadata,
+                                                       1 << 30, file->planned.ref.size));
+  const auto& fields = file->metadata->schema();
+  auto leaf_name = [&](int leaf) { return fields->Column(leaf)->path()->ToDotVector()[0]; };
+  out->impl_->et_name = leaf_name(file->event_time_leaf);
+  for (int l : file->value_leaves) out->impl_->value_names.push_back(l >= 0 ? leaf_name(l) : "");
+  return out;
+}
+
+std::vector<int> RowGroupAccess::RowGroupsFor(const std::vector<std::string>& key_in) const {
+  std::vector<int> out;
+  for (int rg = 0; rg < file_->metadata->num_row_groups(); ++rg) {
+    if (file_->metadata->RowGroup(rg)->num_rows() == 0) continue;
+    const auto& b = file_->row_group_bounds[rg];
+    if (b && !key_in.empty()) {
+      auto it = std::lower_bound(key_in.begin(), key_in.end(), b->first);
+      if (it == key_in.end() || *it > b->second) continue;
+    }
+    out.push_back(rg);
+  }
+  return out;
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> RowGroupAccess::Read(int rg, const std::vector<int>& leaves) {
+  auto table = impl_->reader->ReadRowGroup(rg, leaves);
+  if (!table.ok()) {
+    return WithContext(metadata::PageReadError(table.status(), "row group " + std::to_string(rg) + ": "),
+                       Quote(storage_, file_->planned.ref.path));
+  }
+  return (*table)->CombineChunks();
+}
+
+arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(int rg) {
+  std::vector<int> leaves = file_->key_leaves;
+  leaves.push_back(file_->event_time_leaf);
+  std::sort(leaves.begin(), leaves.end());
+  leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
+  ARROW_ASSIGN_OR_RAISE(auto table, Read(rg, leaves));
+  auto column = [&](const std::string& name) -> std::shared_ptr<arrow::Array> {
+    auto c = table->GetColumnByName(name);
+    return c && c->num_chunks() > 0 ? c->chunk(0) : nullptr;
+  };
+  auto rb = std::make_shared<RunBatch>();
+  const auto& schema = shape_.schema;
+  arrow::ArrayVector keys;
+  arrow::FieldVector fields;
+  for (size_t k = 0; k < schema.key_columns.size(); ++k) {
+    auto a = column(schema.key_columns[k].name);
+    if (!a) return Corruption(Quote(storage_, file_->planned.ref.path), "row group ", rg, " has no key column");
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, schema.key_columns[k].type));
+    keys.push_back(a);
+    fields.push_back(shape_.output_schema->field(static_cast<int>(k)));
+  }
+  auto where = [&](const arrow::Status& st) {
+    return WithContext(st, Quote(storage_, file_->planned.ref.path) + "row group " + std::to_string(rg) + ": ");
+  };
+  auto et = column(impl_->et_name);
+  if (!et) return Corruption(Quote(storage_, file_->planned.ref.path), "row group ", rg, " has no event time");
+  if (auto st = EventMicros(*et, &rb->event_micros); !st.ok()) return where(st);
+  rb->file_version = file_->planned.ref.version ? file_->planned.ref.version->value() : 0;
+  const int64_t rows = table->num_rows();
+  rb->batch = arrow::RecordBatch::Make(arrow::schema(fields), rows, keys);
+  if (auto st = shape_.codec.Encode(keys, &rb->keys); !st.ok()) return where(st);
+  rb->begin = 0;
+  rb->end = rows;
+  return rb;
+}
+
+arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(int rg, const std::vector<int64_t>& rows) {
+  std::vector<int> leaves = {file_->event_time_leaf};
+  for (int l : file_->value_leaves) {
+    if (l >= 0) leaves.push_back(l);
+  }
+  if (file_->deleted_leaf >= 0) leaves.push_back(file_->deleted_leaf);
+  std::sort(leaves.begin(), leaves.end());
+  leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
+  ARROW_ASSIGN_OR_RAISE(auto table, Read(rg, leaves));
+  arrow::Int64Builder ib;
+  ARROW_RETURN_NOT_OK(ib.AppendValues(rows));
+  ARROW_ASSIGN_OR_RAISE(auto indices, ib.Finish());
+  const int64_t n = static_cast<int64_t>(rows.size());
+  Taken taken_rows;
+  arrow::ArrayVector& out = taken_rows.columns;
+  auto take = [&](const std::string& name,
+                  const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+    auto c = table->GetColumnByName(name);
+    if (!c || c->num_chunks() == 0) {
+      return Corruption(Quote(storage_, file_->planned.ref.path), "row group ", rg, " has no column '", name, "'");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(*c->chunk(0), *indices));
+    return CastTo(taken, type);
+  };
+  ARROW_ASSIGN_OR_RAISE(auto et, take(impl_->et_name, shape_.schema.event_time.type));
+  out.push_back(std::move(et));
+  for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
+    const auto& spec = shape_.schema.value_columns[shape_.value_columns[i]];
+    if (impl_->value_names[i].empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(spec.type, n));
+      out.push_back(std::move(nulls));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto a, take(impl_->value_names[i], spec.type));
+      out.push_back(std::move(a));
+    }
+  }
+  if (file_->deleted_leaf >= 0) {
+    ARROW_ASSIGN_OR_RAISE(taken_rows.deleted, take(kDeletedColumn, arrow::boolean()));
+    if (taken_rows.deleted->null_count() > 0) {
+      return Corruption(Quote(storage_, file_->planned.ref.path), "row group ", rg, ": null in column '",
+                        kDeletedColumn, "'");
+    }
+  }
+  return taken_rows;
+}
+
+}  // namespace bazof::read

@@ -113,3 +113,48 @@ class RunSource {
 };
 
 }  // namespace bazof::read
+
+namespace bazof::read {
+
+/// Random access to the row groups of one opened, sorted data file, for reads
+/// that first locate rows by key and event time and then decode the value
+/// columns only of the row groups where rows were picked (the as-of join).
+/// Not thread-safe: one thread at a time per object.
+class RowGroupAccess {
+ public:
+  static arrow::Result<std::unique_ptr<RowGroupAccess>> Make(io::Storage& storage,
+                                                             std::shared_ptr<OpenedFile> file,
+                                                             const ScanShape& shape);
+  ~RowGroupAccess();
+  /// Row groups whose key statistics admit a key of `key_in` (sorted,
+  /// encoded), ascending.
+  std::vector<int> RowGroupsFor(const std::vector<std::string>& key_in) const;
+  /// Row group `rg` whole, keys and event times only (`keys`,
+  /// `event_micros`; `batch` holds the key columns, the views point into
+  /// it); [begin, end) is every row. The key and event-time columns are the
+  /// file's first two, so on object storage this is one ranged read.
+  arrow::Result<std::shared_ptr<RunBatch>> ReadKeys(int rg);
+  /// Rows picked from a row group.
+  struct Taken {
+    /// Event time and value columns (ScanShape::output_schema after the
+    /// keys, output types).
+    arrow::ArrayVector columns;
+    /// BooleanArray of the rows' tombstone flags, or null (none in the file).
+    std::shared_ptr<arrow::Array> deleted;
+  };
+  /// Rows `rows` (ascending) of row group `rg`: their event time, values and
+  /// tombstone flags (one ranged read on object storage).
+  arrow::Result<Taken> TakeValues(int rg, const std::vector<int64_t>& rows);
+  const OpenedFile& file() const { return *file_; }
+
+ private:
+  RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape);
+  arrow::Result<std::shared_ptr<arrow::Table>> Read(int rg, const std::vector<int>& leaves);
+  struct Impl;
+  io::Storage& storage_;
+  std::shared_ptr<OpenedFile> file_;
+  const ScanShape& shape_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bazof::read

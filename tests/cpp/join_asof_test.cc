@@ -11,6 +11,7 @@
 #include "bazof/error.h"
 #include "bazof/join.h"
 #include "bazof/write.h"
+#include "table_builder.h"
 #include "test_util.h"
 
 namespace bazof::testing {
@@ -134,6 +135,58 @@ TEST_P(JoinAsOfOracleTest, EveryVersionMatchesTheOracle) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfOracleTest, ::testing::Range(0, 25));
+
+// Files in many small row groups, so a key's events straddle row-group
+// boundaries; keys that share their first 8 bytes or are prefixes of one
+// another ("c", "customer", "customer-1", "customer-10"), so every branch of
+// the key comparison runs; ties across and within files.
+class JoinAsOfRowGroupOracleTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(JoinAsOfRowGroupOracleTest, SmallRowGroupsAndSharedPrefixesMatchTheOracle) {
+  std::mt19937_64 rng(9100 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const int64_t days = 3 + pick(20);
+  std::vector<std::string> names = {"c", "cu", "customer", "customer-1", "customer-10", "customer-2",
+                                    "customerX", "customers-long-name-1", "customers-long-name-2", "d"};
+  const int64_t keys = 3 + pick(static_cast<int64_t>(names.size()) - 2);
+  TableBuilder b;
+  b.AddSegment(t0);
+  std::vector<OracleEvent> events;
+  const int commits = 2 + static_cast<int>(pick(5));
+  for (int64_t v = 1; v <= commits; ++v) {
+    std::vector<Ev> batch;
+    for (int64_t i = 0, n = 1 + pick(60); i < n; ++i) {
+      Ev e{names[pick(keys)], t0 + pick(days) * day, "v" + std::to_string(v) + "." + std::to_string(i),
+           pick(6) == 0};
+      if (e.deleted) e.value.clear();
+      events.push_back({e, v, i});
+      batch.push_back(e);
+    }
+    ASSERT_OK(b.AddDelta(v, batch, 0, /*row_group_rows=*/1 + pick(5)));
+    ASSERT_OK(b.Commit(v));
+  }
+  ASSERT_OK_AND_ASSIGN(auto table, b.Open());
+  for (int64_t version = 1; version <= commits; ++version) {
+    std::vector<SpineRow> spine;
+    for (int64_t i = 0, n = 1 + pick(80); i < n; ++i) {
+      SpineRow r;
+      r.key = pick(8) == 0 ? std::string("customer-") : names[pick(static_cast<int64_t>(names.size()))];
+      r.ms = t0 + (pick(days + 2) - 1) * day + (pick(3) - 1);
+      spine.push_back(r);
+    }
+    JoinAsOfOptions jo;
+    jo.on = "ts";
+    jo.version = Version(version);
+    jo.threads = 1 + static_cast<int>(pick(3));
+    ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
+    ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+    ExpectMatchesOracle(*got, spine, events, version,
+                        "seed " + std::to_string(GetParam()) + " version " + std::to_string(version));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfRowGroupOracleTest, ::testing::Range(0, 30));
 
 class JoinAsOfTest : public ::testing::Test {
  protected:
