@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <limits>
 
 #include "compute_init.h"
+#include "read/recycling_pool.h"
+#include "read/views_util.h"
 
 namespace bazof::read {
 
@@ -46,6 +49,7 @@ struct Cursor {
   std::unique_ptr<RunSource> source;
   std::shared_ptr<RunBatch> batch;
   int64_t row = 0;
+  int64_t rank = 0;
   KeyRef current;  // the key at row, while batch is not null
 
   const KeyRef& key() const { return current; }
@@ -56,73 +60,234 @@ struct Cursor {
     if (batch) current = KeyRef::Of(batch->keys.views[row]);
   }
   // Moves to the next row, loading the next batch when needed; batch becomes
-  // null at the end of the run.
-  arrow::Status Advance() {
+  // null at the end of the run. A batch left behind goes to `retired`, which
+  // keeps it alive while the current step still refers to its rows.
+  arrow::Status Advance(std::vector<std::shared_ptr<RunBatch>>* retired) {
     if (++row < batch->end) {
       current = KeyRef::Of(batch->keys.views[row]);
       return arrow::Status::OK();
     }
+    retired->push_back(std::move(batch));
     ARROW_ASSIGN_OR_RAISE(auto next, source->Next());
     Load(std::move(next));
     return arrow::Status::OK();
   }
 };
 
-// Gathers the selected rows into output columns. Rows are recorded as indices
-// into the source batches they come from and gathered column by column with
-// one Take per output batch (vectorized, no per-row virtual calls). Source
-// batches are held until then, at most max_sources at a time: past that, the
-// rows so far are gathered into a piece and the batches released, so memory
-// stays bounded however many source rows one output batch spans.
+// One output row's origin: row `row` of source `src`.
+struct RowRef {
+  uint32_t src;
+  int64_t row;
+};
+
+// Appends `n` bits of `bit(i)` to a new bitmap; returns the number of zeros.
+template <typename Bit>
+arrow::Result<std::shared_ptr<arrow::Buffer>> MakeBitmap(int64_t n, Bit bit, int64_t* zeros) {
+  ARROW_ASSIGN_OR_RAISE(auto buf, arrow::AllocateBuffer(arrow::bit_util::BytesForBits(n), RecyclingPool()));
+  uint8_t* out = buf->mutable_data();
+  int64_t z = 0;
+  for (int64_t i = 0; i < n; i += 8) {
+    uint8_t byte = 0;
+    const int64_t m = std::min<int64_t>(8, n - i);
+    for (int64_t j = 0; j < m; ++j) {
+      const bool b = bit(i + j);
+      byte |= static_cast<uint8_t>(b) << j;
+      z += !b;
+    }
+    out[i / 8] = byte;
+  }
+  *zeros = z;
+  return std::shared_ptr<arrow::Buffer>(std::move(buf));
+}
+
+// Copies rows `refs` of the arrays `srcs` (one per source, all of `type`)
+// into a new array, row by row: the vectorized equivalent of a Take over a
+// chunked array, without concatenating the sources first. Returns nullptr
+// for types it does not handle (the caller falls back to Take).
+arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<arrow::DataType>& type,
+                                                          const std::vector<const arrow::ArrayData*>& srcs,
+                                                          const std::vector<RowRef>& refs) {
+  const int64_t n = static_cast<int64_t>(refs.size());
+  int width = 0;  // bytes per value of a fixed-width type
+  enum { kFixed, kBool, kBinary, kLargeBinary } kind;
+  switch (type->id()) {
+    case arrow::Type::INT8: case arrow::Type::UINT8: case arrow::Type::INT16: case arrow::Type::UINT16:
+    case arrow::Type::INT32: case arrow::Type::UINT32: case arrow::Type::INT64: case arrow::Type::UINT64:
+    case arrow::Type::HALF_FLOAT: case arrow::Type::FLOAT: case arrow::Type::DOUBLE:
+    case arrow::Type::DATE32: case arrow::Type::DATE64: case arrow::Type::TIME32: case arrow::Type::TIME64:
+    case arrow::Type::TIMESTAMP: case arrow::Type::DURATION: case arrow::Type::DECIMAL32:
+    case arrow::Type::DECIMAL64: case arrow::Type::DECIMAL128: case arrow::Type::DECIMAL256:
+    case arrow::Type::FIXED_SIZE_BINARY: case arrow::Type::INTERVAL_MONTHS: case arrow::Type::INTERVAL_DAY_TIME:
+    case arrow::Type::INTERVAL_MONTH_DAY_NANO:
+      width = static_cast<const arrow::FixedWidthType&>(*type).bit_width() / 8;
+      kind = kFixed;
+      break;
+    case arrow::Type::BOOL: kind = kBool; break;
+    case arrow::Type::STRING: case arrow::Type::BINARY: kind = kBinary; break;
+    case arrow::Type::LARGE_STRING: case arrow::Type::LARGE_BINARY: kind = kLargeBinary; break;
+    default: return nullptr;
+  }
+  if (kind == kFixed && width <= 0) return nullptr;
+  bool nulls = false;
+  for (const auto* d : srcs) nulls = nulls || d->GetNullCount() > 0;
+  std::shared_ptr<arrow::Buffer> validity;
+  int64_t null_count = 0;
+  if (nulls) {
+    ARROW_ASSIGN_OR_RAISE(validity, MakeBitmap(n, [&](int64_t i) {
+      const arrow::ArrayData& d = *srcs[refs[i].src];
+      return d.buffers[0] == nullptr || arrow::bit_util::GetBit(d.buffers[0]->data(), d.offset + refs[i].row);
+    }, &null_count));
+  }
+  std::vector<std::shared_ptr<arrow::Buffer>> buffers{validity};
+  switch (kind) {
+    case kFixed: {
+      ARROW_ASSIGN_OR_RAISE(auto values, arrow::AllocateBuffer(n * width, RecyclingPool()));
+      uint8_t* out = values->mutable_data();
+      std::vector<const uint8_t*> base(srcs.size());
+      for (size_t s = 0; s < srcs.size(); ++s) base[s] = srcs[s]->buffers[1]->data() + srcs[s]->offset * width;
+      switch (width) {
+        case 8:
+          for (int64_t i = 0; i < n; ++i) {
+            std::memcpy(out + i * 8, base[refs[i].src] + refs[i].row * 8, 8);
+          }
+          break;
+        case 4:
+          for (int64_t i = 0; i < n; ++i) {
+            std::memcpy(out + i * 4, base[refs[i].src] + refs[i].row * 4, 4);
+          }
+          break;
+        default:
+          for (int64_t i = 0; i < n; ++i) {
+            std::memcpy(out + i * width, base[refs[i].src] + refs[i].row * width, width);
+          }
+      }
+      buffers.push_back(std::move(values));
+      break;
+    }
+    case kBool: {
+      int64_t unused;
+      ARROW_ASSIGN_OR_RAISE(auto values, MakeBitmap(n, [&](int64_t i) {
+        const arrow::ArrayData& d = *srcs[refs[i].src];
+        return arrow::bit_util::GetBit(d.buffers[1]->data(), d.offset + refs[i].row);
+      }, &unused));
+      buffers.push_back(std::move(values));
+      break;
+    }
+    case kBinary:
+    case kLargeBinary: {
+      const bool large = kind == kLargeBinary;
+      const int off_width = large ? 8 : 4;
+      auto offset_at = [&](const arrow::ArrayData& d, int64_t row) -> int64_t {
+        return large ? d.GetValues<int64_t>(1)[row] : d.GetValues<int32_t>(1)[row];
+      };
+      int64_t total = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const arrow::ArrayData& d = *srcs[refs[i].src];
+        total += offset_at(d, refs[i].row + 1) - offset_at(d, refs[i].row);
+      }
+      if (!large && total > std::numeric_limits<int32_t>::max()) return nullptr;
+      ARROW_ASSIGN_OR_RAISE(auto offsets, arrow::AllocateBuffer((n + 1) * off_width, RecyclingPool()));
+      ARROW_ASSIGN_OR_RAISE(auto data, arrow::AllocateBuffer(total, RecyclingPool()));
+      uint8_t* out = data->mutable_data();
+      int64_t pos = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const arrow::ArrayData& d = *srcs[refs[i].src];
+        const int64_t b = offset_at(d, refs[i].row), e = offset_at(d, refs[i].row + 1);
+        if (large) {
+          reinterpret_cast<int64_t*>(offsets->mutable_data())[i] = pos;
+        } else {
+          reinterpret_cast<int32_t*>(offsets->mutable_data())[i] = static_cast<int32_t>(pos);
+        }
+        if (e > b) std::memcpy(out + pos, d.buffers[2]->data() + b, e - b);
+        pos += e - b;
+      }
+      if (large) {
+        reinterpret_cast<int64_t*>(offsets->mutable_data())[n] = pos;
+      } else {
+        reinterpret_cast<int32_t*>(offsets->mutable_data())[n] = static_cast<int32_t>(pos);
+      }
+      buffers.push_back(std::move(offsets));
+      buffers.push_back(std::move(data));
+      break;
+    }
+  }
+  return arrow::MakeArray(arrow::ArrayData::Make(type, n, std::move(buffers), null_count));
+}
+
+// Gathers the selected rows into output columns. Rows are recorded as
+// (source batch, row) and gathered column by column when the output batch is
+// finished (GatherColumn: no per-row virtual calls, no concatenation of the
+// sources). Source batches are held until then, at most max_sources at a
+// time: past that, the rows so far are gathered into a piece and the batches
+// released, so memory stays bounded however many source rows one output
+// batch spans.
+//
+// Output columns come from the sources' columns (keys, event time, values),
+// plus, by mode: kAllEvents the tombstone flag and committing version
+// (last two fields); kIntervals `valid_to` (after the event time, taken from
+// the next event's row).
 class OutputAssembler {
  public:
-  // with_meta: the last two fields of `schema` are the tombstone flag and
-  // the committing version, taken from RunBatch::IsDeleted / VersionOf
-  // rather than from the batch's columns.
-  OutputAssembler(std::shared_ptr<arrow::Schema> schema, bool with_meta)
-      : schema_(std::move(schema)), with_meta_(with_meta) {}
+  OutputAssembler(std::shared_ptr<arrow::Schema> schema, MergeMode mode, size_t num_keys)
+      : schema_(std::move(schema)), mode_(mode), num_keys_(static_cast<int>(num_keys)) {}
 
   arrow::Status Init(size_t num_runs) {
     ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
-    num_columns_ = schema_->num_fields() - (with_meta_ ? 2 : 0);
     max_sources_ = 2 * num_runs + 2;
-    return arrow::Status::OK();
-  }
-
-  arrow::Status Add(const std::shared_ptr<RunBatch>& batch, int64_t row) {
-    if (with_meta_) {
-      ARROW_RETURN_NOT_OK(deleted_.Append(batch->IsDeleted(row)));
-      ARROW_RETURN_NOT_OK(versions_.Append(batch->VersionOf(row)));
+    if (mode_ == MergeMode::kIntervals) {
+      const auto& et = static_cast<const arrow::TimestampType&>(*schema_->field(num_keys_)->type());
+      micros_unit_ = et.unit() == arrow::TimeUnit::MICRO;
     }
-    if (batch.get() != last_) {
-      // A cursor's batches arrive in order, so the batch is new or recent.
-      auto it = std::find_if(sources_.rbegin(), sources_.rend(),
-                             [&](const Source& s) { return s.batch.get() == batch.get(); });
-      if (it != sources_.rend()) {
-        last_source_ = static_cast<int32_t>(sources_.rend() - it) - 1;
+    // Output column -> source column (-1: valid_to, -2: tombstone flag,
+    // -3: version).
+    const int fields = schema_->num_fields();
+    for (int c = 0; c < fields; ++c) {
+      if (mode_ == MergeMode::kAllEvents && c >= fields - 2) {
+        source_column_.push_back(c == fields - 2 ? -2 : -3);
+      } else if (mode_ == MergeMode::kIntervals && c > num_keys_) {
+        source_column_.push_back(c == num_keys_ + 1 ? -1 : c - 1);
       } else {
-        if (sources_.size() >= max_sources_) ARROW_RETURN_NOT_OK(Gather());
-        sources_.push_back(Source{batch, next_base_, row, row});
-        last_source_ = static_cast<int32_t>(sources_.size()) - 1;
-        next_base_ += batch->batch->num_rows();
+        source_column_.push_back(c);
       }
-      last_ = batch.get();
     }
-    Source& src = sources_[last_source_];
-    src.min_row = std::min(src.min_row, row);
-    src.max_row = std::max(src.max_row, row);
-    indices_.push_back(src.base + row);
-    source_of_.push_back(last_source_);
-    ++rows_;
     return arrow::Status::OK();
   }
 
-  int64_t rows() const { return rows_; }
+  // A row of the output: row `row` of `batch`.
+  arrow::Status Add(const RunBatch* batch, int64_t row) {
+    ARROW_ASSIGN_OR_RAISE(uint32_t src, SourceOf(batch));
+    refs_.push_back(RowRef{src, row});
+    if (mode_ == MergeMode::kAllEvents) {
+      deleted_.push_back(batch->IsDeleted(row));
+      versions_.push_back(batch->VersionOf(row));
+    }
+    return arrow::Status::OK();
+  }
+
+  // kIntervals: the row of event (batch, row), closed by the event at row
+  // `to_row` of `to` (null: open) whose time is `to_micros`.
+  arrow::Status AddInterval(const RunBatch* batch, int64_t row, const RunBatch* to, int64_t to_row,
+                            int64_t to_micros) {
+    ARROW_RETURN_NOT_OK(Add(batch, row));
+    if (to) {
+      // The column's own value (exact in any unit); in microseconds it is
+      // the merge's event time.
+      valid_to_.push_back(micros_unit_ ? to_micros
+                                       : to->batch->column_data(num_keys_)->GetValues<int64_t>(1)[to_row]);
+      valid_to_set_.push_back(1);
+    } else {
+      valid_to_.push_back(0);
+      valid_to_set_.push_back(0);
+    }
+    return arrow::Status::OK();
+  }
+
+  int64_t rows() const { return rows_ + static_cast<int64_t>(refs_.size()); }
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Finish() {
     ARROW_RETURN_NOT_OK(Gather());
     std::vector<std::shared_ptr<arrow::Array>> cols;
-    for (int c = 0; c < num_columns_; ++c) {
+    for (int c = 0; c < schema_->num_fields(); ++c) {
       if (pieces_.empty()) {
         ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeEmptyArray(schema_->field(c)->type()));
         cols.push_back(std::move(a));
@@ -135,12 +300,6 @@ class OutputAssembler {
         cols.push_back(std::move(a));
       }
     }
-    if (with_meta_) {
-      ARROW_ASSIGN_OR_RAISE(auto d, deleted_.Finish());
-      cols.push_back(std::move(d));
-      ARROW_ASSIGN_OR_RAISE(auto v, versions_.Finish());
-      cols.push_back(std::move(v));
-    }
     auto out = arrow::RecordBatch::Make(schema_, rows_, std::move(cols));
     pieces_.clear();
     rows_ = 0;
@@ -150,78 +309,121 @@ class OutputAssembler {
  private:
   struct Source {
     std::shared_ptr<RunBatch> batch;
-    int64_t base;  // index of its first row among all sources' rows
     int64_t min_row, max_row;  // the rows taken from it lie in [min_row, max_row]
   };
 
-  // Takes the recorded rows from the held sources into a new piece.
-  arrow::Status Gather() {
-    if (indices_.empty()) {
-      source_of_.clear();
-      sources_.clear();
-      last_ = nullptr;
-      next_base_ = 0;
-      return arrow::Status::OK();
+  arrow::Result<uint32_t> SourceOf(const RunBatch* batch) {
+    if (batch != last_) {
+      // A cursor's batches arrive in order, so the batch is new or recent.
+      auto it = std::find_if(sources_.rbegin(), sources_.rend(),
+                             [&](const Source& s) { return s.batch.get() == batch; });
+      if (it != sources_.rend()) {
+        last_source_ = static_cast<uint32_t>(sources_.rend() - it) - 1;
+      } else {
+        if (sources_.size() >= max_sources_) ARROW_RETURN_NOT_OK(Gather());
+        sources_.push_back(Source{const_cast<RunBatch*>(batch)->shared_from_this(), INT64_MAX, -1});
+        last_source_ = static_cast<uint32_t>(sources_.size()) - 1;
+      }
+      last_ = batch;
     }
-    // Only the row range each source contributes is handed to Take: a
-    // chunked Take may concatenate its chunks, and whole source batches
-    // would make that many times the rows taken.
-    std::vector<int64_t> shift(sources_.size());
-    int64_t sliced_base = 0;
+    return last_source_;
+  }
+
+  // Arrow Take over the row ranges the sources contribute (types
+  // GatherColumn does not handle).
+  arrow::Result<std::shared_ptr<arrow::Array>> TakeColumn(int source_column,
+                                                          const std::shared_ptr<arrow::DataType>& type) {
+    for (const auto& r : refs_) {
+      Source& s = sources_[r.src];
+      s.min_row = std::min(s.min_row, r.row);
+      s.max_row = std::max(s.max_row, r.row);
+    }
+    std::vector<int64_t> base(sources_.size());
+    arrow::ArrayVector chunks;
+    int64_t next = 0;
     for (size_t i = 0; i < sources_.size(); ++i) {
       const Source& s = sources_[i];
-      shift[i] = sliced_base - s.base - s.min_row;
-      sliced_base += s.max_row - s.min_row + 1;
+      base[i] = next - std::max<int64_t>(0, s.min_row);
+      if (s.max_row < 0) continue;
+      chunks.push_back(s.batch->batch->column(source_column)->Slice(s.min_row, s.max_row - s.min_row + 1));
+      next += s.max_row - s.min_row + 1;
     }
-    for (size_t r = 0; r < indices_.size(); ++r) indices_[r] += shift[source_of_[r]];
-    auto indices = std::make_shared<arrow::Int64Array>(static_cast<int64_t>(indices_.size()),
-                                                       arrow::Buffer::Wrap(indices_));
-    auto slice = [](const Source& s, int c) {
-      return s.batch->batch->column(c)->Slice(s.min_row, s.max_row - s.min_row + 1);
-    };
-    std::vector<std::shared_ptr<arrow::Array>> piece;
-    for (int c = 0; c < num_columns_; ++c) {
-      std::shared_ptr<arrow::Array> taken;
-      if (sources_.size() == 1) {
-        ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(slice(sources_[0], c), indices));
-        taken = d.make_array();
-      } else {
-        arrow::ArrayVector chunks;
-        for (const auto& s : sources_) chunks.push_back(slice(s, c));
-        auto values = std::make_shared<arrow::ChunkedArray>(std::move(chunks), schema_->field(c)->type());
-        ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(values, indices));
-        const auto& ca = d.chunked_array();
-        if (ca->num_chunks() == 1) {
-          taken = ca->chunk(0);
+    std::vector<int64_t> idx(refs_.size());
+    for (size_t i = 0; i < refs_.size(); ++i) idx[i] = base[refs_[i].src] + refs_[i].row;
+    auto indices = std::make_shared<arrow::Int64Array>(static_cast<int64_t>(idx.size()), arrow::Buffer::Wrap(idx));
+    auto values = std::make_shared<arrow::ChunkedArray>(std::move(chunks), type);
+    ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(values, indices));
+    const auto& ca = d.chunked_array();
+    if (ca->num_chunks() == 1) return ca->chunk(0);
+    return arrow::Concatenate(ca->chunks());
+  }
+
+  static arrow::Result<std::shared_ptr<arrow::Buffer>> CopyOf(const std::vector<int64_t>& v) {
+    ARROW_ASSIGN_OR_RAISE(auto b, arrow::AllocateBuffer(static_cast<int64_t>(v.size()) * 8, RecyclingPool()));
+    if (!v.empty()) std::memcpy(b->mutable_data(), v.data(), v.size() * 8);
+    return std::shared_ptr<arrow::Buffer>(std::move(b));
+  }
+
+  // Copies the recorded rows from the held sources into a new piece.
+  arrow::Status Gather() {
+    const int64_t n = static_cast<int64_t>(refs_.size());
+    if (n > 0) {
+      std::vector<std::shared_ptr<arrow::Array>> piece;
+      std::vector<const arrow::ArrayData*> srcs(sources_.size());
+      for (int c = 0; c < schema_->num_fields(); ++c) {
+        const auto& type = schema_->field(c)->type();
+        const int sc = source_column_[c];
+        std::shared_ptr<arrow::Array> a;
+        if (sc >= 0) {
+          for (size_t s = 0; s < sources_.size(); ++s) srcs[s] = sources_[s].batch->batch->column_data(sc).get();
+          ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, refs_));
+          if (!a) {
+            ARROW_ASSIGN_OR_RAISE(a, TakeColumn(sc, type));
+          }
+        } else if (sc == -1) {
+          int64_t nulls = 0;
+          ARROW_ASSIGN_OR_RAISE(auto validity, MakeBitmap(n, [&](int64_t i) { return valid_to_set_[i] != 0; }, &nulls));
+          ARROW_ASSIGN_OR_RAISE(auto owned, CopyOf(valid_to_));
+          a = arrow::MakeArray(arrow::ArrayData::Make(type, n, {nulls ? validity : nullptr, std::move(owned)}, nulls));
+        } else if (sc == -2) {
+          int64_t unused;
+          ARROW_ASSIGN_OR_RAISE(auto bits, MakeBitmap(n, [&](int64_t i) { return deleted_[i] != 0; }, &unused));
+          a = arrow::MakeArray(arrow::ArrayData::Make(type, n, {nullptr, std::move(bits)}, 0));
         } else {
-          ARROW_ASSIGN_OR_RAISE(taken, arrow::Concatenate(ca->chunks()));
+          ARROW_ASSIGN_OR_RAISE(auto owned, CopyOf(versions_));
+          a = arrow::MakeArray(arrow::ArrayData::Make(type, n, {nullptr, std::move(owned)}, 0));
         }
+        piece.push_back(std::move(a));
       }
-      piece.push_back(std::move(taken));
+      pieces_.push_back(std::move(piece));
+      rows_ += n;
     }
-    pieces_.push_back(std::move(piece));
     sources_.clear();
-    indices_.clear();
-    source_of_.clear();
+    refs_.clear();
+    deleted_.clear();
+    versions_.clear();
+    valid_to_.clear();
+    valid_to_set_.clear();
     last_ = nullptr;
-    next_base_ = 0;
     return arrow::Status::OK();
   }
 
   std::shared_ptr<arrow::Schema> schema_;
-  bool with_meta_;
-  int num_columns_ = 0;
+  MergeMode mode_;
+  int num_keys_;
+  bool micros_unit_ = false;  // kIntervals: the event-time column is in microseconds
+  std::vector<int> source_column_;
   size_t max_sources_ = 4;
-  arrow::BooleanBuilder deleted_;
-  arrow::Int64Builder versions_;
   std::vector<Source> sources_;
-  std::vector<int64_t> indices_;
-  std::vector<int32_t> source_of_;  // per index: its source in sources_
+  std::vector<RowRef> refs_;
+  std::vector<uint8_t> deleted_;
+  std::vector<int64_t> versions_;
+  std::vector<int64_t> valid_to_;
+  std::vector<uint8_t> valid_to_set_;
   std::vector<std::vector<std::shared_ptr<arrow::Array>>> pieces_;
   const RunBatch* last_ = nullptr;
-  int32_t last_source_ = 0;
-  int64_t next_base_ = 0;
-  int64_t rows_ = 0;
+  uint32_t last_source_ = 0;
+  int64_t rows_ = 0;  // rows gathered into pieces_
 };
 
 }  // namespace
@@ -232,7 +434,8 @@ struct MergeReader::Impl {
   // that are always exhausted): tree[0] is the cursor with the smallest key,
   // tree[n] for n >= 1 the loser of the match at internal node n. Replacing
   // the winner costs one comparison per level (log2 k), half a binary heap's
-  // pop plus push.
+  // pop plus push. Equal keys leave in cursor order (ties go to the lower
+  // index), so a key's rows arrive run by run in plan order.
   std::vector<int> tree;
   int leaves = 1;
   EventTime as_of;
@@ -240,33 +443,43 @@ struct MergeReader::Impl {
   size_t key_in_pos = 0;
   int64_t batch_size;
   MergeMode mode;
+  IntervalSpec spec;
+  size_t num_keys;
   OutputAssembler out;
   bool started = false;
-  // kAllEvents: the rows of the current key, gathered from every run.
+  // Batches cursors left during the current step (its rows may refer to them).
+  std::vector<std::shared_ptr<RunBatch>> retired;
+  // kAllEvents, kIntervals: the rows of the current key, gathered from every run.
   struct Event {
     int64_t time;
     int64_t rank;
-    std::shared_ptr<RunBatch> batch;
+    const RunBatch* batch;
     int64_t row;
   };
   std::vector<Event> events;
 
   Impl(std::shared_ptr<arrow::Schema> schema, EventTime t, std::vector<std::string> keys, int64_t bs,
-       MergeMode m)
+       MergeMode m, IntervalSpec is)
       : as_of(t),
         key_in(std::move(keys)),
         batch_size(bs),
         mode(m),
-        out(std::move(schema), m == MergeMode::kAllEvents) {}
+        spec(is),
+        num_keys(is.num_keys),
+        out(std::move(schema), m, is.num_keys) {}
 
   bool Exhausted(int i) const {
     return i >= static_cast<int>(cursors.size()) || cursors[i].batch == nullptr;
   }
-  // Whether cursor a goes before cursor b: smaller key; exhausted last.
+  // Whether cursor a goes before cursor b: smaller key, then lower index;
+  // exhausted last.
   bool Before(int a, int b) const {
     if (Exhausted(a)) return false;
     if (Exhausted(b)) return true;
-    return cursors[a].key() < cursors[b].key();
+    const KeyRef& ka = cursors[a].key();
+    const KeyRef& kb = cursors[b].key();
+    if (ka < kb) return true;
+    return a < b && !(kb < ka);
   }
   bool Done() const { return Exhausted(tree[0]); }
   // Builds the tree from every cursor's current row.
@@ -299,6 +512,7 @@ struct MergeReader::Impl {
     for (size_t i = 0; i < cursors.size(); ++i) {
       ARROW_ASSIGN_OR_RAISE(auto first, cursors[i].source->Next());
       cursors[i].Load(std::move(first));
+      cursors[i].rank = cursors[i].source->rank();
     }
     BuildTree();
     return arrow::Status::OK();
@@ -311,35 +525,39 @@ struct MergeReader::Impl {
     return key_in_pos < key_in.size() && std::string_view(key_in[key_in_pos]) == key;
   }
 
-  // Consumes every row of the smallest key; appends the winner if any.
-  arrow::Status Step() { return mode == MergeMode::kAsOf ? StepAsOf() : StepAllEvents(); }
+  // Consumes every row of the smallest key; appends what the mode emits.
+  arrow::Status Step() {
+    arrow::Status st = mode == MergeMode::kAsOf ? StepAsOf() : StepEvents();
+    retired.clear();
+    return st;
+  }
 
   arrow::Status StepAsOf() {
     const int first = tree[0];
-    // The key's bytes may live in a batch that its cursor is about to leave.
-    std::shared_ptr<RunBatch> key_owner = cursors[first].batch;
+    // The key's bytes live in a batch its cursor may leave (then `retired`
+    // holds it until the step ends).
     const KeyRef key = cursors[first].key();
     const bool wanted = Wanted(key.view);
 
-    std::shared_ptr<RunBatch> best_batch;
+    const RunBatch* best_batch = nullptr;
     int64_t best_row = 0, best_time = 0, best_rank = 0;
     const int64_t t = as_of.micros();
     int ci = first;
     while (true) {
       Cursor& c = cursors[ci];
-      const int64_t rank = c.source->rank();
+      const int64_t rank = c.rank;
       while (c.batch && c.key() == key) {
         const int64_t et = c.batch->event_micros[c.row];
         // Within a run, rows of a key ascend in event time and a later row
         // wins a tie, hence ">=" on (time, rank) for the same run.
         if (wanted && et <= t &&
             (!best_batch || et > best_time || (et == best_time && rank >= best_rank))) {
-          best_batch = c.batch;
+          best_batch = c.batch.get();
           best_row = c.row;
           best_time = et;
           best_rank = rank;
         }
-        ARROW_RETURN_NOT_OK(c.Advance());
+        ARROW_RETURN_NOT_OK(c.Advance(&retired));
       }
       Replay(ci);
       ci = tree[0];
@@ -351,11 +569,20 @@ struct MergeReader::Impl {
     return arrow::Status::OK();
   }
 
-  // Consumes every row of the smallest key; appends, per event time, the row
-  // that wins ties there.
-  arrow::Status StepAllEvents() {
+  // Whether the first spec.compared value columns of two rows are equal.
+  bool SameValues(const Event& a, const Event& b) const {
+    for (int c = 0; c < spec.compared; ++c) {
+      const int col = static_cast<int>(num_keys) + 1 + c;
+      if (!CellsEqual(*a.batch->batch->column(col), a.row, *b.batch->batch->column(col), b.row)) return false;
+    }
+    return true;
+  }
+
+  // Consumes every row of the smallest key; reduces them to one event per
+  // event time (the tie winner) and appends those (kAllEvents) or the
+  // intervals they make (kIntervals).
+  arrow::Status StepEvents() {
     const int first = tree[0];
-    std::shared_ptr<RunBatch> key_owner = cursors[first].batch;
     const KeyRef key = cursors[first].key();
     const bool wanted = Wanted(key.view);
     const int64_t t = as_of.micros();
@@ -363,34 +590,73 @@ struct MergeReader::Impl {
     int ci = first;
     while (true) {
       Cursor& c = cursors[ci];
-      const int64_t rank = c.source->rank();
+      const int64_t rank = c.rank;
       while (c.batch && c.key() == key) {
         const int64_t et = c.batch->event_micros[c.row];
-        if (wanted && et <= t) events.push_back(Event{et, rank, c.batch, c.row});
-        ARROW_RETURN_NOT_OK(c.Advance());
+        if (wanted && et <= t) events.push_back(Event{et, rank, c.batch.get(), c.row});
+        ARROW_RETURN_NOT_OK(c.Advance(&retired));
       }
       Replay(ci);
       ci = tree[0];
       if (Exhausted(ci) || cursors[ci].key() != key) break;
     }
     // Each run's rows are in (time, row) order, so a stable sort on (time,
-    // rank) leaves every tie group ordered by rank, then row: its last row wins.
-    std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    // rank) leaves every tie group ordered by rank, then row: its last row
+    // wins. Runs that are disjoint in time and planned in time order (a
+    // compacted table's segments) arrive sorted already.
+    auto by_time_rank = [](const Event& a, const Event& b) {
       return a.time != b.time ? a.time < b.time : a.rank < b.rank;
-    });
+    };
+    if (!std::is_sorted(events.begin(), events.end(), by_time_rank)) {
+      std::stable_sort(events.begin(), events.end(), by_time_rank);
+    }
+    // Keep the last row of each event time.
+    size_t m = 0;
     for (size_t i = 0; i < events.size(); ++i) {
       if (i + 1 < events.size() && events[i + 1].time == events[i].time) continue;
-      ARROW_RETURN_NOT_OK(out.Add(events[i].batch, events[i].row));
+      events[m++] = events[i];
     }
-    events.clear();
+    events.resize(m);
+    if (mode == MergeMode::kAllEvents) {
+      for (const Event& e : events) ARROW_RETURN_NOT_OK(out.Add(e.batch, e.row));
+      return arrow::Status::OK();
+    }
+    for (size_t i = 0; i < m; ++i) {
+      const Event& e = events[i];
+      if (e.batch->IsDeleted(e.row)) continue;  // a tombstone only closes the interval before it
+      size_t last = i, next = i + 1;
+      if (spec.coalesce) {
+        while (next < m && !events[next].batch->IsDeleted(events[next].row) && SameValues(events[last], events[next])) {
+          last = next++;
+        }
+      }
+      const bool open = next >= m;
+      const int64_t valid_to = open ? std::numeric_limits<int64_t>::max() : events[next].time;
+      if (e.time < spec.end && valid_to > spec.start) {
+        ARROW_RETURN_NOT_OK(out.AddInterval(e.batch, e.row, open ? nullptr : events[next].batch,
+                                            open ? 0 : events[next].row, valid_to));
+      }
+      i = last;
+    }
     return arrow::Status::OK();
   }
 };
 
+std::shared_ptr<arrow::Schema> IntervalSchema(const arrow::Schema& scan_schema, size_t num_keys) {
+  const auto& f = scan_schema.fields();
+  arrow::FieldVector fields(f.begin(), f.begin() + num_keys);
+  const auto& et = f[num_keys]->type();
+  fields.push_back(arrow::field("valid_from", et, false));
+  fields.push_back(arrow::field("valid_to", et, true));
+  fields.insert(fields.end(), f.begin() + num_keys + 1, f.end());
+  return arrow::schema(std::move(fields));
+}
+
 MergeReader::MergeReader(std::vector<std::unique_ptr<RunSource>> runs,
                          std::shared_ptr<arrow::Schema> schema, EventTime as_of,
-                         std::vector<std::string> key_in, int64_t batch_size, MergeMode mode)
-    : impl_(std::make_unique<Impl>(std::move(schema), as_of, std::move(key_in), batch_size, mode)) {
+                         std::vector<std::string> key_in, int64_t batch_size, MergeMode mode,
+                         IntervalSpec intervals)
+    : impl_(std::make_unique<Impl>(std::move(schema), as_of, std::move(key_in), batch_size, mode, intervals)) {
   for (auto& r : runs) impl_->cursors.push_back(Cursor{std::move(r), nullptr, 0});
 }
 

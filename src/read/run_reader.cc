@@ -16,6 +16,7 @@
 #include "metadata/page_checksums.h"
 #include "metadata/types.h"
 #include "read/footer_cache.h"
+#include "read/recycling_pool.h"
 
 namespace bazof::read {
 namespace {
@@ -39,7 +40,10 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
     std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size, int64_t size) {
   ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name, size));
   parquet::arrow::FileReaderBuilder builder;
-  auto st = builder.Open(input, ::bazof::metadata::DataFileReaderProperties(), std::move(metadata));
+  // Decoded pages and batches recycle their blocks (read/recycling_pool.h).
+  parquet::ReaderProperties reader_props = ::bazof::metadata::DataFileReaderProperties();
+  reader_props.set_memory_pool(RecyclingPool());
+  auto st = builder.Open(input, reader_props, std::move(metadata));
   if (!st.ok()) {
     return Corruption(Quote(storage, name), "not a Parquet file (", st.message(), ")");
   }
@@ -48,7 +52,7 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
   props.set_pre_buffer(true);
   props.set_use_threads(false);  // parallelism comes from key-range partitions
   std::unique_ptr<parquet::arrow::FileReader> reader;
-  ARROW_RETURN_NOT_OK(builder.properties(props)->Build(&reader));
+  ARROW_RETURN_NOT_OK(builder.memory_pool(RecyclingPool())->properties(props)->Build(&reader));
   return reader;
 }
 
@@ -326,16 +330,6 @@ class ParquetRun : public RunSource {
 };
 
 }  // namespace
-
-bool RunBatch::IsDeleted(int64_t row) const {
-  if (!deleted) return false;
-  return static_cast<const arrow::BooleanArray&>(*deleted).Value(row);
-}
-
-int64_t RunBatch::VersionOf(int64_t row) const {
-  if (!versions) return file_version;
-  return static_cast<const arrow::Int64Array&>(*versions).Value(row);
-}
 
 arrow::Result<std::shared_ptr<const ScanShape>> MakeScanShape(const Snapshot& snapshot,
                                                              std::vector<int> value_columns) {

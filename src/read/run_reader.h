@@ -2,6 +2,7 @@
 // (key, event_time), with keys encoded and event times in microseconds.
 #pragma once
 
+#include <arrow/array.h>
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
@@ -72,7 +73,8 @@ arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
 std::optional<std::string> PrefixSuccessor(std::string prefix);
 
 /// One batch of a run. `columns` are in output order and output types.
-struct RunBatch {
+/// Always owned by a shared_ptr (the merge hands out references to it).
+struct RunBatch : std::enable_shared_from_this<RunBatch> {
   std::shared_ptr<arrow::RecordBatch> batch;
   KeyCodes keys;
   std::vector<int64_t> event_micros;
@@ -80,9 +82,13 @@ struct RunBatch {
   std::shared_ptr<arrow::Array> versions;  ///< Int64Array of _bazof_version, or null
   int64_t file_version = 0;                ///< the file's recorded version
   int64_t begin = 0, end = 0;              ///< rows of this run in [begin, end)
-  bool IsDeleted(int64_t row) const;
+  bool IsDeleted(int64_t row) const {
+    return deleted && static_cast<const arrow::BooleanArray&>(*deleted).Value(row);
+  }
   /// The version that committed the row's event.
-  int64_t VersionOf(int64_t row) const;
+  int64_t VersionOf(int64_t row) const {
+    return versions ? static_cast<const arrow::Int64Array&>(*versions).Value(row) : file_version;
+  }
 };
 
 /// Restriction of a run to part of the key space.

@@ -129,6 +129,9 @@ class PartitionedReader : public arrow::RecordBatchReader {
       fields.push_back(arrow::field(kDeletedColumn, arrow::boolean(), false));
       fields.push_back(arrow::field(kVersionColumn, arrow::int64(), false));
       schema_ = arrow::schema(std::move(fields));
+    } else if (options_.mode == MergeMode::kIntervals) {
+      options_.intervals.num_keys = shape_->schema.key_columns.size();
+      schema_ = IntervalSchema(*schema_, options_.intervals.num_keys);
     }
     for (auto& r : ranges) partitions_.push_back(std::make_unique<Partition>(std::move(r)));
   }
@@ -179,7 +182,8 @@ class PartitionedReader : public arrow::RecordBatchReader {
         runs.push_back(std::move(run));
       }
       return std::make_unique<MergeReader>(std::move(runs), schema_, options_.as_of,
-                                           options_.key_in, options_.batch_size, options_.mode);
+                                           options_.key_in, options_.batch_size, options_.mode,
+                                           options_.intervals);
     };
     partitions_[i]->Start(make, options_.max_queued_batches);
   }

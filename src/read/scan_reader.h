@@ -31,6 +31,8 @@ struct ScanReaderOptions {
   /// as-of state; the schema gains trailing `_bazof_deleted` and
   /// `_bazof_version` columns.
   MergeMode mode = MergeMode::kAsOf;
+  /// kIntervals: the window and coalescing (its num_keys is filled in).
+  IntervalSpec intervals;
   /// Footers of files already opened by this Table (null: read every footer).
   std::shared_ptr<FooterCache> footer_cache;
 };

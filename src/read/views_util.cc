@@ -7,26 +7,6 @@
 
 namespace bazof::read {
 
-void TimestampMicros(const arrow::Array& a, std::vector<int64_t>* out) {
-  const auto& ts = static_cast<const arrow::TimestampArray&>(a);
-  const auto unit = static_cast<const arrow::TimestampType&>(*a.type()).unit();
-  const int64_t n = ts.length();
-  const int64_t* v = ts.raw_values();
-  out->resize(n);
-  for (int64_t i = 0; i < n; ++i) {
-    switch (unit) {
-      case arrow::TimeUnit::SECOND: (*out)[i] = v[i] * 1000000; break;
-      case arrow::TimeUnit::MILLI: (*out)[i] = v[i] * 1000; break;
-      case arrow::TimeUnit::MICRO: (*out)[i] = v[i]; break;
-      case arrow::TimeUnit::NANO: {
-        const int64_t q = v[i] / 1000;
-        (*out)[i] = v[i] % 1000 < 0 ? q - 1 : q;
-        break;
-      }
-    }
-  }
-}
-
 namespace {
 
 template <typename T>

@@ -12,11 +12,6 @@
 
 namespace bazof::read {
 
-/// Microseconds since the epoch of each row of a timestamp array, floored,
-/// as the merge compares event times. Nulls read as 0 (event times are never
-/// null in a merge's output).
-void TimestampMicros(const arrow::Array& a, std::vector<int64_t>* out);
-
 /// Whether row i of `a` equals row j of `b` (same type): nulls equal nulls,
 /// NaN equals NaN.
 bool CellsEqual(const arrow::Array& a, int64_t i, const arrow::Array& b, int64_t j);
