@@ -203,8 +203,8 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
   std::cout << "a latest scan reads " << cost.files << " file(s): " << cost.deltas << " delta(s), "
             << cost.bytes << " bytes, " << cost.rows << " rows (read amplification " << amp << ")\n";
   if (cost.compaction_advised) {
-    std::cout << "hint: compaction would help: " << cost.reason << "; run: bazof compact --path "
-              << flags.path << " --table " << flags.table << "\n";
+    std::cout << "hint: compaction would help: " << cost.reason << "; run: bazof compact "
+              << table->location() << "\n";
   }
   return arrow::Status::OK();
 }
