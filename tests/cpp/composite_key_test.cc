@@ -151,8 +151,9 @@ TEST(CommitTimeTest, VersionAtCommitTimeFollowsTheLog) {
     ASSERT_OK_AND_ASSIGN(auto t, ParseCommitTime(e.commit->timestamp));
     ASSERT_OK_AND_ASSIGN(auto v, VersionAtCommitTime(*table, t));
     EXPECT_EQ(v.value(), e.version.value());
+    if (e.version.value() == 0) continue;  // before the first commit: NotFound, checked below
     ASSERT_OK_AND_ASSIGN(auto before, VersionAtCommitTime(*table, CommitTime{t.micros - 1}));
-    if (e.version.value() > 0) EXPECT_EQ(before.value(), e.version.value() - 1);
+    EXPECT_EQ(before.value(), e.version.value() - 1);
   }
   ASSERT_OK_AND_ASSIGN(auto first, ParseCommitTime(log[0].commit->timestamp));
   auto r = VersionAtCommitTime(*table, CommitTime{first.micros - 1});
