@@ -13,6 +13,7 @@
 #include "bazof/error.h"
 #include "compute_init.h"
 #include "io/storage.h"
+#include "metadata/key_text.h"
 #include "metadata/snapshot_json.h"
 #include "text_escape.h"
 #include "metadata/table_files.h"
@@ -276,22 +277,38 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
   ro.batch_size = o.batch_size;
   ro.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   ro.footer_cache = table_->footer_cache();
-  if (!o.key_in.empty()) {
-    if (schema.key_columns.size() != 1) {
-      return InvalidArgument("key filters on composite keys are not supported yet");
-    }
-    for (const auto& k : o.key_in) {
-      if (arrow::is_string(key_types[0]->id())) {
-        ARROW_RETURN_NOT_OK(CheckUtf8(k, "key (column '" + schema.key_columns[0].name + "')"));
+  // Listed keys, as the text of each key column, encoded for the reader.
+  auto encode_key = [&](const std::vector<std::string>& texts) -> arrow::Result<std::string> {
+    KeyValue scalars;
+    for (size_t c = 0; c < texts.size(); ++c) {
+      const auto& column = schema.key_columns[c].name;
+      if (arrow::is_string(key_types[c]->id())) {
+        ARROW_RETURN_NOT_OK(CheckUtf8(texts[c], "key (column '" + column + "')"));
       }
-      auto scalar = arrow::Scalar::Parse(key_types[0], k);
+      auto scalar = arrow::Scalar::Parse(key_types[c], texts[c]);
       if (!scalar.ok()) {
-        return InvalidArgument("key '", k, "' is not a valid ", key_types[0]->ToString(),
-                               " (column '", schema.key_columns[0].name, "')");
+        return InvalidArgument("key '", texts[c], "' is not a valid ", key_types[c]->ToString(), " (column '",
+                               column, "')");
       }
-      ARROW_ASSIGN_OR_RAISE(auto code, codec.EncodeScalars({*scalar}));
-      ro.key_in.push_back(std::move(code));
+      scalars.push_back(*std::move(scalar));
     }
+    return codec.EncodeScalars(scalars);
+  };
+  if (!o.key_in.empty() && schema.key_columns.size() != 1) {
+    return InvalidArgument("table '", table_->location(), "' has a composite key (",
+                           schema.key_columns.size(), " columns): list keys by column (keys_in, ",
+                           "--key col=value,col=value)");
+  }
+  for (const auto& k : o.key_in) {
+    ARROW_ASSIGN_OR_RAISE(auto code, encode_key({k}));
+    ro.key_in.push_back(std::move(code));
+  }
+  for (const auto& pairs : o.keys_in) {
+    ARROW_ASSIGN_OR_RAISE(auto texts, metadata::KeyTexts(schema, pairs));
+    ARROW_ASSIGN_OR_RAISE(auto code, encode_key(texts));
+    ro.key_in.push_back(std::move(code));
+  }
+  if (!ro.key_in.empty()) {
     std::sort(ro.key_in.begin(), ro.key_in.end());
     ro.key_in.erase(std::unique(ro.key_in.begin(), ro.key_in.end()), ro.key_in.end());
   }

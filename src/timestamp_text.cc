@@ -32,7 +32,8 @@ bool ParseTimestampFloored(std::string_view text, arrow::TimeUnit::type unit, in
       keep = 9;
       break;
   }
-  if (digits == 0 || digits > 9 || digits <= keep) return false;
+  // ISO-8601 allows any number of fraction digits; Arrow's parser takes 9.
+  if (digits == 0 || digits <= keep) return false;
   std::string cut(text.substr(0, keep == 0 ? dot : dot + 1 + keep));
   cut.append(text.substr(end));
   return arrow::internal::ParseTimestampISO8601(cut.data(), cut.size(), unit, out);

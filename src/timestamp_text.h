@@ -11,7 +11,7 @@
 namespace bazof {
 
 /// Parses `text` with Arrow's ISO-8601 parser into `unit`. Fractional-second
-/// digits beyond the unit's precision (up to 9 in all) are dropped first:
+/// digits beyond the unit's precision (any number of them) are dropped first:
 /// the fraction only ever adds to the whole seconds, so dropping digits
 /// floors, before 1970 too. False if the text is not a timestamp.
 bool ParseTimestampFloored(std::string_view text, arrow::TimeUnit::type unit, int64_t* out);

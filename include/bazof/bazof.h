@@ -212,6 +212,16 @@ BAZOF_C_EXPORT bazof_code bazof_scan_options_set_columns(bazof_scan_options* opt
 BAZOF_C_EXPORT bazof_code bazof_scan_options_set_key_in(bazof_scan_options* options,
                                                         const char* const* keys, size_t n,
                                                         char** error);
+/* Keep only these keys, for keys of any number of columns: `values` holds
+ * n_keys rows of n_columns texts (row-major: key k, column c at
+ * values[k * n_columns + c]), each parsed by its column's type; `key_columns`
+ * names the n_columns columns (every key column once, any order; it may be
+ * NULL for a single-column key). n_keys = 0 removes the filter. Adds to
+ * set_key_in. Same encoding as bazof_table_put's key_columns/key_values. */
+BAZOF_C_EXPORT bazof_code bazof_scan_options_set_keys(bazof_scan_options* options,
+                                                      const char* const* key_columns, size_t n_columns,
+                                                      const char* const* values, size_t n_keys,
+                                                      char** error);
 /* Keep only keys in [min, max] (inclusive; NULL = unbounded on that side). */
 BAZOF_C_EXPORT bazof_code bazof_scan_options_set_key_range(bazof_scan_options* options,
                                                            const char* min, const char* max,

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,23 @@ arrow::Result<std::vector<LogEntry>> ReadLog(const Table& table);
 /// (int64; null for legacy), description (string; what an alter changed;
 /// null for legacy). The CLI's `log` prints this table.
 arrow::Result<std::shared_ptr<arrow::Table>> LogTable(const std::vector<LogEntry>& log);
+
+/// A wall-clock commit time (microseconds since 1970-01-01T00:00:00Z): when
+/// a version was committed, as its CommitInfo::timestamp records. Not an
+/// event time.
+struct CommitTime {
+  int64_t micros = 0;
+};
+
+/// Parses a commit time as ParseEventTime parses event times ("2024-05-01",
+/// "2024-05-01T12:00:00Z", offsets); kInvalidArgument naming `what`.
+arrow::Result<CommitTime> ParseCommitTime(std::string_view text, std::string_view what = "commit time");
+
+/// The latest retained version committed at or before `t` (commit-time
+/// travel, docs/spec.md "Commit-time travel"). kNotFound when `t` precedes
+/// the first retained commit; kInvalidArgument when no retained version
+/// records a commit time (legacy tables). O(versions) snapshot reads.
+arrow::Result<Version> VersionAtCommitTime(const Table& table, CommitTime t);
 
 /// Every event of one key committed in versions <= `version` (default:
 /// current), in event-time order (ties: commit order). Columns: the key

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bazof/event_time.h"
@@ -93,6 +94,12 @@ struct ScanOptions {
   /// Keep only these keys (single-column keys, as text parsed by the key's
   /// type). Empty = all keys.
   std::vector<std::string> key_in;
+  /// Keep only these keys, for keys of any number of columns (docs/spec.md
+  /// "Key text"): each key as (column, text) pairs, one per key column, text
+  /// parsed by the column's type; a single-column key may leave the column
+  /// empty. Adds to key_in; empty = no restriction. Files and row groups
+  /// that cannot hold a listed key are not read.
+  std::vector<std::vector<std::pair<std::string, std::string>>> keys_in;
   /// Keep only keys in [key_min, key_max] (inclusive; single-column keys, as
   /// text parsed by the key's type). nullopt = unbounded on that side.
   std::optional<std::string> key_min, key_max;
@@ -132,6 +139,11 @@ class ScanBuilder {
   ScanBuilder& AtVersion(Version v) { options_.version = v; return *this; }
   ScanBuilder& Columns(std::vector<std::string> columns) { options_.columns = std::move(columns); return *this; }
   ScanBuilder& KeyIn(std::vector<std::string> keys) { options_.key_in = std::move(keys); return *this; }
+  /// See ScanOptions::keys_in.
+  ScanBuilder& KeysIn(std::vector<std::vector<std::pair<std::string, std::string>>> keys) {
+    options_.keys_in = std::move(keys);
+    return *this;
+  }
   ScanBuilder& KeyRange(std::optional<std::string> min, std::optional<std::string> max) {
     options_.key_min = std::move(min);
     options_.key_max = std::move(max);

@@ -25,6 +25,7 @@ import pyarrow as _pyarrow  # noqa: F401  (loads Arrow's shared libraries before
 from ._errors import (BazofError, CommitConflict, CommitStateUnknown, CorruptTable, InvalidInput, NotFound,
                       StorageError, TableExists, TableNotFound)
 from ._table import Scan, Table, create_table, open_table
+from ._write_table import write_table
 from ._distribute import Split, StagedFiles
 from ._maintenance import AbortedUpload, CompactResult, VacuumedFile, VacuumResult, ValidationProblem, ValidationReport
 from ._engines import BazofDataset, datafusion_sql, register_datafusion, register_duckdb, scan_bazof
@@ -37,6 +38,7 @@ except _PackageNotFoundError:  # running from a source tree
 __all__ = [
     "BazofDataset", "BazofError", "CommitConflict", "CommitStateUnknown", "CorruptTable", "InvalidInput",
     "NotFound", "Scan", "Split", "StagedFiles", "StorageError", "Table", "TableExists", "TableNotFound", "__version__",
-    "create_table", "datafusion_sql", "open_table", "register_datafusion", "register_duckdb", "scan_bazof",
+    "create_table", "datafusion_sql", "open_table", "write_table", "register_datafusion", "register_duckdb",
+    "scan_bazof",
     "AbortedUpload", "CompactResult", "VacuumResult", "VacuumedFile", "ValidationProblem", "ValidationReport",
 ]

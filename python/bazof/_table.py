@@ -7,6 +7,7 @@ import os
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from . import _arrow, _core
 from ._distribute import Split, StagedFiles, staged_texts
@@ -163,7 +164,8 @@ class Table:
 
     def scan(self, as_of: Optional[EventTimeLike] = None, version: Optional[int] = None,
              columns: Optional[Sequence[str]] = None, filter: Optional[_arrow.FilterLike] = None,
-             *, threads: int = 0, batch_size: int = 64 * 1024, require_complete: bool = False) -> Scan:
+             *, keys: Optional[Sequence[Any]] = None, as_of_commit: Optional[EventTimeLike] = None,
+             threads: int = 0, batch_size: int = 64 * 1024, require_complete: bool = False) -> Scan:
         """The state of every key as of event time `as_of` (inclusive; None =
         latest) in table version `version` (None = current).
 
@@ -179,14 +181,30 @@ class Table:
         time always come first). `filter`: a pyarrow.compute.Expression or
         (column, op, value) tuples; it applies to each key's winning row, and
         comparisons of the key column (==, in, <, <=, >, >=) also restrict
-        which keys and row groups are read. `threads`: merge threads (0 =
-        cores)."""
+        which keys and row groups are read. `keys`: only these keys (a list of
+        key values: a value for a one-column key, a tuple in key-column order
+        or a dict {column: value} for a composite key); files and row groups
+        that cannot hold them are not read. `as_of_commit`: commit-time travel
+        instead of `version`: the version :meth:`version_at` gives for that
+        wall-clock time. `threads`: merge threads (0 = cores)."""
+        if as_of_commit is not None:
+            if version is not None:
+                raise InvalidInput("scan: give version or as_of_commit, not both")
+            version = self.version_at(as_of_commit)
         as_of_us = None if as_of is None else to_micros(as_of, "as_of")
         blob = None if filter is None else _arrow.serialize(_arrow.to_expression(filter))
         if isinstance(columns, str):
             raise InvalidInput("columns: expected a list of column names, not a string")
         cols = None if columns is None else [str(c) for c in columns]
-        return Scan(self._t.scan(as_of_us, version, cols, [], None, None, blob, threads, batch_size,
+        if keys is None:
+            key_list = []
+        elif isinstance(keys, (str, bytes, tuple, Mapping)) or not hasattr(keys, "__iter__"):
+            raise InvalidInput("keys: expected a list of keys (e.g. ['AAPL'] or [('AAPL', 'XNAS')])")
+        else:
+            key_list = [self._key_pairs(k, "keys") for k in keys]
+            if not key_list:
+                raise InvalidInput("keys: the list is empty (None = all keys)")
+        return Scan(self._t.scan(as_of_us, version, cols, key_list, None, None, blob, threads, batch_size,
                                  bool(require_complete)))
 
     def join_asof(self, spine: Any, on: str = "ts", by: Optional[Sequence[str] | str] = None,
@@ -329,9 +347,22 @@ class Table:
         return Scan(self._t.changes(t1_us, t2_us, from_version, to_version, cols, threads, batch_size))
 
     def log(self) -> pa.Table:
-        """One row per version: version, timestamp (commit wall clock), operation,
-        rows_added, files_added, files_removed (as ``bazof log`` prints)."""
-        return pa.RecordBatchReader._import_from_c_capsule(self._t.log()).read_all()
+        """One row per retained version: version, timestamp (the commit's wall
+        clock, timestamp[us, tz=UTC]; null for legacy snapshots), operation,
+        rows_added, files_added, files_removed, description (as ``bazof log``
+        prints)."""
+        t = pa.RecordBatchReader._import_from_c_capsule(self._t.log()).read_all()
+        i = t.schema.get_field_index("timestamp")
+        typed = pa.compute.cast(t.column(i), pa.timestamp("us", tz="UTC"))
+        return t.set_column(i, pa.field("timestamp", typed.type), typed)
+
+    def version_at(self, commit_time: EventTimeLike) -> int:
+        """The latest retained version committed at or before `commit_time`
+        (a wall-clock time: datetime, naive = UTC, date, pandas.Timestamp or
+        ISO-8601 text), as deltalake's ``load_as_version(datetime)``. Raises
+        NotFound when `commit_time` precedes the first retained commit and
+        InvalidInput for a legacy table (no commit times)."""
+        return self._t.version_at(to_micros(commit_time, "commit_time"))
 
     # ---- writing -----------------------------------------------------------
 
@@ -425,12 +456,15 @@ class Table:
         period."""
         self._t.abort_staged(staged_texts(staged))
 
-    def put(self, key: Any, event_time: EventTimeLike, **values: Any) -> int:
+    def put(self, key: Any, event_time: EventTimeLike, /, **values: Any) -> int:
         """Sets `key`'s values from `event_time` on (one commit); value columns
-        not given are null. Returns the new version."""
+        not given are null. Returns the new version. `key`: a value for a
+        one-column key; a tuple (in key-column order) or a dict {column: value}
+        for a composite key. `key` and `event_time` are positional only, so a
+        value column may be called ``key`` or ``event_time``."""
         return self._put(key, event_time, values, deleted=False)
 
-    def delete(self, key: Any, event_time: EventTimeLike) -> int:
+    def delete(self, key: Any, event_time: EventTimeLike, /) -> int:
         """Deletes `key` from `event_time` on (a tombstone; one commit).
         Returns the new version."""
         return self._put(key, event_time, {}, deleted=True)
@@ -443,8 +477,11 @@ class Table:
         micros = to_micros(event_time, "event_time")
         fields = [schema.field(k) for k in keys]
         row = list(key_values)
-        fields.append(pa.field(self.event_time_column, pa.timestamp("us", tz="UTC")))
-        row.append(micros)
+        # In the column's unit, finer parts floored (as the CLI's put does).
+        et_type = schema.field(self.event_time_column).type
+        unit = et_type.unit if pa.types.is_timestamp(et_type) else "us"
+        fields.append(pa.field(self.event_time_column, pa.timestamp(unit, tz="UTC")))
+        row.append({"s": micros // 1_000_000, "ms": micros // 1000, "us": micros, "ns": micros * 1000}[unit])
         value_names = set(schema.names[len(keys) + 1:])
         for name, value in values.items():
             if name not in value_names:
@@ -596,8 +633,14 @@ class Table:
             if missing:
                 raise InvalidInput(f"{what}: key column(s) {missing} not given (the key is {keys})")
             return [key[k] for k in keys]
+        if isinstance(key, tuple):
+            if len(key) != len(keys):
+                raise InvalidInput(f"{what}: the key has {len(keys)} column(s) {keys}, the tuple {key!r} "
+                                   f"has {len(key)} value(s)")
+            return list(key)
         if len(keys) != 1:
-            raise InvalidInput(f"{what}: the key has columns {keys}; give a dict {{column: value}}")
+            raise InvalidInput(f"{what}: the key has columns {keys}; give a tuple in that order or a dict "
+                               f"{{column: value}}")
         return [key]
 
     def _key_pairs(self, key: Any, what: str) -> list[tuple[str, str]]:
@@ -614,18 +657,22 @@ def open_table(uri: str | os.PathLike, storage_options: StorageOptions = None) -
     return Table(_core.Table.open(location, name, _options(uri, storage_options)))
 
 
-def create_table(uri: str | os.PathLike, schema: pa.Schema, key: Sequence[str] | str = ("key",),
+def create_table(uri: str | os.PathLike, schema: Any, key: Sequence[str] | str = ("key",),
                  event_time: str = "event_time", storage_options: StorageOptions = None) -> Table:
     """Creates an empty table (version 0) at `uri` and returns it.
 
-    `schema`: a pyarrow.Schema of the columns. The key column(s) and the
+    `schema`: a pyarrow.Schema of the columns, or data whose schema to take
+    (a pyarrow Table/RecordBatch, a pandas or Polars DataFrame, ...; its rows
+    are not written: see :func:`bazof.write_table`). The key column(s) and the
     event-time column may be in it (keys: string, binary, bool, integers,
     date or timestamp; event time: a timestamp) or are added (keys as string,
     the event time as timestamp[ms, UTC]). Value types: string, binary, bool,
     integers, float32/64, date32, timestamp (stored as UTC), decimal128.
     Raises TableExists if a table is already there."""
     if not isinstance(schema, pa.Schema):
-        raise InvalidInput(f"schema: expected a pyarrow.Schema, not {type(schema).__name__}")
+        from ._write_table import schema_of
+
+        schema = schema_of(schema)
     keys = [key] if isinstance(key, str) else [str(k) for k in key]
     location, name = _split_uri(uri)
     return Table(_core.Table.create(location, name, schema.__arrow_c_schema__(), keys, event_time,

@@ -249,7 +249,8 @@ class PyTable {
   }
 
   PyScan Scan(std::optional<int64_t> as_of_micros, std::optional<int64_t> version,
-              std::optional<std::vector<std::string>> columns, std::vector<std::string> key_in,
+              std::optional<std::vector<std::string>> columns,
+              std::vector<std::vector<std::pair<std::string, std::string>>> keys_in,
               std::optional<std::string> key_min, std::optional<std::string> key_max,
               std::optional<nb::bytes> filter, int threads, int64_t batch_size,
               bool require_complete) const {
@@ -261,7 +262,7 @@ class PyTable {
       builder.AtVersion(Version(*version));
     }
     if (columns) builder.Columns(std::move(*columns));
-    if (!key_in.empty()) builder.KeyIn(std::move(key_in));
+    if (!keys_in.empty()) builder.KeysIn(std::move(keys_in));
     if (key_min || key_max) builder.KeyRange(std::move(key_min), std::move(key_max));
     if (filter) {
       // pyarrow serializes expressions with Arrow's own format (what
@@ -384,6 +385,16 @@ class PyTable {
       r = KeyHistory(*table_, key, v);
     }
     return TableCapsule(Get(std::move(r)));
+  }
+
+  /// The latest version committed at or before a wall-clock time (bazof/inspect.h).
+  int64_t VersionAt(int64_t commit_micros) const {
+    arrow::Result<Version> r;
+    {
+      nb::gil_scoped_release release;
+      r = VersionAtCommitTime(*table_, CommitTime{commit_micros});
+    }
+    return Get(std::move(r)).value();
   }
 
   nb::object Log() const {
@@ -735,7 +746,7 @@ int64_t ParseByteSize(const std::string& text, const std::string& what) {
 }
 
 nb::object ParseType(const std::string& text, const std::string& what) {
-  auto t = metadata::ParseTypeName(text);
+  auto t = metadata::ParseUserTypeName(text);
   if (!t.ok()) throw CoreError{"invalid_argument", EscapeForMessage(what + ": " + t.status().message())};
   return SchemaCapsule(*arrow::schema({arrow::field("type", *t)}));
 }
@@ -830,7 +841,7 @@ NB_MODULE(_core, m) {
       .def_prop_ro("properties", &PyTable::properties)
       .def("schema", &PyTable::schema)
       .def("scan", &PyTable::Scan, nb::arg("as_of").none(), nb::arg("version").none(), nb::arg("columns").none(),
-           nb::arg("key_in"), nb::arg("key_min").none(), nb::arg("key_max").none(), nb::arg("filter").none(),
+           nb::arg("keys_in"), nb::arg("key_min").none(), nb::arg("key_max").none(), nb::arg("filter").none(),
            nb::arg("threads"), nb::arg("batch_size"), nb::arg("require_complete") = false)
       .def("intervals", &PyTable::Intervals, nb::arg("start").none(), nb::arg("end").none(),
            nb::arg("version").none(), nb::arg("columns").none(), nb::arg("filter").none(), nb::arg("coalesce"),
@@ -847,6 +858,7 @@ NB_MODULE(_core, m) {
       .def("forget", &PyTable::ForgetKeys, nb::arg("keys"))
       .def("history", &PyTable::History, nb::arg("key"), nb::arg("version").none())
       .def("log", &PyTable::Log)
+      .def("version_at", &PyTable::VersionAt, nb::arg("commit_micros"))
       .def("compact", &PyTable::Compact, nb::arg("segment_duration_us").none(),
            nb::arg("target_file_bytes").none(), nb::arg("dry_run"), nb::arg("threads"),
            nb::arg("horizon").none() = nb::none())

@@ -47,6 +47,7 @@ struct bazof_scan_options {
   std::optional<int64_t> version;
   std::optional<std::vector<std::string>> columns;
   std::vector<std::string> key_in;
+  std::vector<std::vector<std::pair<std::string, std::string>>> keys_in;
   std::optional<std::string> key_min, key_max;
   std::optional<int64_t> batch_size;
   std::optional<int> threads;

@@ -21,6 +21,7 @@ arrow::Result<std::shared_ptr<Scan>> BuildScan(const bazof_table& handle,
     if (o->version) b.AtVersion(Version(*o->version));
     if (o->columns) b.Columns(*o->columns);
     if (!o->key_in.empty()) b.KeyIn(o->key_in);
+    if (!o->keys_in.empty()) b.KeysIn(o->keys_in);
     if (o->key_min || o->key_max) b.KeyRange(o->key_min, o->key_max);
     if (o->batch_size) b.BatchSize(*o->batch_size);
     if (o->threads) b.Threads(*o->threads);
@@ -95,6 +96,31 @@ bazof_code bazof_scan_options_set_key_in(bazof_scan_options* options, const char
   return Guard(error, [&]() -> arrow::Status {
     if (!options) return NullArgument("scan options");
     ARROW_ASSIGN_OR_RAISE(options->key_in, bazof::capi::Strings(keys, n, "keys"));
+    return arrow::Status::OK();
+  });
+}
+
+bazof_code bazof_scan_options_set_keys(bazof_scan_options* options, const char* const* key_columns,
+                                       size_t n_columns, const char* const* values, size_t n_keys,
+                                       char** error) {
+  return Guard(error, [&]() -> arrow::Status {
+    if (!options) return NullArgument("scan options");
+    if (n_keys > 0 && n_columns == 0) return bazof::InvalidArgument("keys: n_columns is 0");
+    ARROW_ASSIGN_OR_RAISE(auto texts, bazof::capi::Strings(values, n_keys * n_columns, "values"));
+    std::vector<std::string> columns(n_columns);
+    if (key_columns) {
+      for (size_t c = 0; c < n_columns; ++c) {
+        if (!key_columns[c]) return bazof::InvalidArgument("key_columns[", c, "] is NULL");
+        columns[c] = key_columns[c];
+      }
+    } else if (n_columns != 1 && n_keys > 0) {
+      return bazof::InvalidArgument("keys: key_columns is NULL with ", n_columns, " columns (name them)");
+    }
+    std::vector<std::vector<std::pair<std::string, std::string>>> keys(n_keys);
+    for (size_t k = 0; k < n_keys; ++k) {
+      for (size_t c = 0; c < n_columns; ++c) keys[k].emplace_back(columns[c], texts[k * n_columns + c]);
+    }
+    options->keys_in = std::move(keys);
     return arrow::Status::OK();
   });
 }

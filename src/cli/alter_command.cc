@@ -31,7 +31,7 @@ arrow::Result<std::pair<std::string, std::shared_ptr<arrow::DataType>>> ParseCol
     *not_null = true;
     type = Trim(type.substr(0, type.size() - suffix.size()));
   }
-  auto parsed = metadata::ParseTypeName(type);
+  auto parsed = metadata::ParseUserTypeName(type);
   if (!parsed.ok()) return InvalidArgument(op, " '", arg, "': ", parsed.status().message());
   return std::make_pair(name, *parsed);
 }

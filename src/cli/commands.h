@@ -2,22 +2,32 @@
 // and sets `*run` to the action to execute when that subcommand was chosen.
 #pragma once
 
+#include <arrow/result.h>
 #include <arrow/status.h>
 
 #include <CLI/CLI.hpp>
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "bazof/table.h"
 
 namespace bazof::cli {
 
 using Action = std::function<arrow::Status()>;
 
-/// Flags every table command takes.
+/// Flags every table command takes: the table as one positional URI
+/// (`lake/stocks`, `file:///data/lake/stocks`, `s3://bucket/lake/stocks`), or
+/// as `--path DIR --table NAME`; both may be given when they agree.
+/// Resolved once for the command that ran (ResolveTableFlags, called by
+/// main before the action), after which `path` and `table` hold the location
+/// and the name.
 struct TableFlags {
+  std::string uri;  ///< the positional table URI, if given
   std::string path;
   std::string table;
   // Object storage (include/bazof/storage_options.h); AWS_* environment
@@ -25,18 +35,16 @@ struct TableFlags {
   std::string s3_endpoint;
   std::string s3_region;
   std::vector<std::string> s3_options;
-  void Add(CLI::App* cmd) {
-    cmd->add_option("--path", path, "Directory or URI (file://, s3://bucket/prefix) holding the table")
-        ->required();
-    cmd->add_option("--table", table, "Table name (a directory under --path)")->required();
-    cmd->add_option("--s3-endpoint", s3_endpoint,
-                    "S3-compatible server, e.g. http://127.0.0.1:9000 (default: AWS_ENDPOINT_URL_S3, "
-                    "AWS_ENDPOINT_URL, else AWS)");
-    cmd->add_option("--s3-region", s3_region, "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION)");
-    cmd->add_option("--s3-option", s3_options,
-                    "S3 option KEY=VALUE, repeatable: anonymous, conditional_writes, max_attempts, "
-                    "connect_timeout, request_timeout, scheme, session_token, ...");
-  }
+  /// A command whose own positionals follow the table's gets the first one
+  /// back when `--path/--table` named the table: `claim(text)` returns true
+  /// if it takes it (e.g. put's col=value), false if it is a (disagreeing)
+  /// table URI.
+  std::function<bool(const std::string&)> claim;
+  /// Registers the flags on `cmd` (and `cmd` for ResolveTableFlags).
+  void Add(CLI::App* cmd);
+  /// Sets path and table from the URI and the flags; kInvalidArgument when
+  /// no table is named or the URI and --path/--table disagree.
+  arrow::Status Resolve();
   /// The storage options the flags give; unknown keys are refused when the
   /// storage is opened.
   std::map<std::string, std::string> storage_options() const {
@@ -51,12 +59,44 @@ struct TableFlags {
   }
 };
 
+/// `--as-of-commit TIME` beside a read command's `--version N`: commit-time
+/// travel to the latest version committed at or before TIME (wall clock).
+struct CommitTimeFlag {
+  std::optional<std::string> time;
+  /// Registers the option on `cmd`, exclusive with `version` (may be null).
+  void Add(CLI::App* cmd, CLI::Option* version);
+  /// The version to read: `version` (-1 = current) unless TIME was given.
+  arrow::Result<int64_t> Resolve(const Table& table, int64_t version) const;
+};
+
+/// A table's root URI -> (location, name), as Python's open_table splits it:
+/// "lake/stocks" -> ("lake", "stocks"), "stocks" -> (".", "stocks"),
+/// "s3://b/lake/t/" -> ("s3://b/lake", "t"). kInvalidArgument when it names
+/// no table directory ("s3://bucket", "", "/").
+arrow::Result<std::pair<std::string, std::string>> SplitTableUri(const std::string& uri);
+
+/// Resolves the TableFlags of every command that was parsed; main calls it
+/// once after parsing, before running the action.
+arrow::Status ResolveTableFlags();
+
 /// "a,b,,c" -> {"a", "b", "", "c"} (empty parts are kept, so that callers can
 /// refuse them by name).
 std::vector<std::string> SplitCommas(const std::string& s);
 
-/// `--key K` (single-column keys) or `--key col=value` (any key), repeated.
+/// One key as the CLI spells it (docs/spec.md "Key text"): `K` for a
+/// single-column key, `col=value,col=value` for any key (every key column
+/// once). An argument whose comma-separated parts are not all col=value is
+/// one part: col=value when it starts with an identifier and '=', else a bare
+/// value (empty column name).
+std::vector<std::pair<std::string, std::string>> ParseKeyArg(const std::string& arg);
+
+/// The parts of one key given over several `--key` arguments (put, delete,
+/// history also take `--key a=1 --key b=2`).
 std::vector<std::pair<std::string, std::string>> ParseKeyArgs(const std::vector<std::string>& args);
+
+/// The help of a one-key `--key` option.
+inline constexpr const char* kKeyHelp =
+    "The key: K for a single-column key, or col=value,col=value naming every key column";
 
 void AddScanCommand(CLI::App& app, Action* run);
 void AddJoinAsOfCommand(CLI::App& app, Action* run);
@@ -75,5 +115,7 @@ void AddIntervalsCommand(CLI::App& app, Action* run);
 void AddDiffCommand(CLI::App& app, Action* run);
 void AddWatermarkCommand(CLI::App& app, Action* run);
 void AddForgetCommand(CLI::App& app, Action* run);
+/// Registered last: it lists every command registered before it.
+void AddCompletionCommand(CLI::App& app, Action* run);
 
 }  // namespace bazof::cli

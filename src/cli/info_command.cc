@@ -345,8 +345,8 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
             << " (rows read / rows answered); " << largest << "x the rows of its largest file\n"
             << "times are UTC (ISO-8601, Z)\n";
   if (cost.compaction_advised) {
-    std::cout << "hint: compaction would help: " << cost.reason << "; run: bazof compact --path "
-              << flags.path << " --table " << flags.table << "\n";
+    std::cout << "hint: compaction would help: " << cost.reason << "; run: bazof compact "
+              << table->location() << "\n";
   }
   return arrow::Status::OK();
 }

@@ -21,6 +21,7 @@ struct JoinFlags {
   std::string on;
   std::string by;
   int64_t version = -1;
+  CommitTimeFlag as_of_commit;
   std::string columns;
   std::string format = "table";
   std::string output;
@@ -38,7 +39,8 @@ arrow::Status RunJoin(const JoinFlags& f) {
   o.on = f.on;
   if (!f.by.empty()) o.by = SplitCommas(f.by);
   if (!f.columns.empty()) o.columns = SplitCommas(f.columns);
-  if (f.version >= 0) o.version = Version(f.version);
+  ARROW_ASSIGN_OR_RAISE(int64_t version, f.as_of_commit.Resolve(*table, f.version));
+  if (version >= 0) o.version = Version(version);
   o.threads = f.threads;
 
   // Text formats parse the key columns as the table's key types and the time
@@ -84,9 +86,10 @@ void AddJoinAsOfCommand(CLI::App& app, Action* run) {
   cmd->add_option("--on", flags->on, "The spine's time column (timestamp or date; text = UTC)")->required();
   cmd->add_option("--by", flags->by,
                   "Comma-separated spine key column(s), in table key order (default: the table's key names)");
-  cmd->add_option("--version", flags->version,
-                  "Join the table as committed at this version (default: current)")
-      ->check(CLI::NonNegativeNumber);
+  auto* version = cmd->add_option("--version", flags->version,
+                                  "Join the table as committed at this version (default: current)")
+                      ->check(CLI::NonNegativeNumber);
+  flags->as_of_commit.Add(cmd, version);
   cmd->add_option("--columns", flags->columns, "Comma-separated value columns to return (default: all)");
   cmd->add_option("--format", flags->format, "table (default), csv, json (one object per line) or parquet");
   cmd->add_option("--output", flags->output, "Write to this file instead of stdout (required for parquet)");

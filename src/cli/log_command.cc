@@ -43,6 +43,7 @@ void AddHistoryCommand(CLI::App& app, Action* run) {
     TableFlags table;
     std::vector<std::string> key;
     int64_t version = -1;
+    CommitTimeFlag as_of_commit;
     std::string format = "table";
   };
   auto f = std::make_shared<Flags>();
@@ -50,15 +51,17 @@ void AddHistoryCommand(CLI::App& app, Action* run) {
       "history",
       "Every event of one key in event-time order, with the version that committed it\nand whether it is a tombstone.");
   f->table.Add(cmd);
-  cmd->add_option("--key", f->key, "The key: K, or col=value per key column")->required();
-  cmd->add_option("--version", f->version, "As committed at this version (default: current)")
-      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--key", f->key, kKeyHelp)->required();
+  auto* version = cmd->add_option("--version", f->version, "As committed at this version (default: current)")
+                      ->check(CLI::NonNegativeNumber);
+  f->as_of_commit.Add(cmd, version);
   cmd->add_option("--format", f->format, "table (default), csv or json");
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
       ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table, f->table.storage_options()));
       std::optional<Version> v;
-      if (f->version >= 0) v = Version(f->version);
+      ARROW_ASSIGN_OR_RAISE(int64_t version, f->as_of_commit.Resolve(*table, f->version));
+      if (version >= 0) v = Version(version);
       ARROW_ASSIGN_OR_RAISE(auto events, KeyHistory(*table, ParseKeyArgs(f->key), v));
       return WriteTable(events, f->format);
     };

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   bazof::cli::AddVacuumCommand(app, &run);
   bazof::cli::AddWatermarkCommand(app, &run);
   bazof::cli::AddForgetCommand(app, &run);
+  bazof::cli::AddCompletionCommand(app, &run);
   if (std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
     std::cerr << "bazof: error: " << bazof::EscapeForMessage(unknown) << std::endl;
     return 1;
@@ -101,7 +102,8 @@ int main(int argc, char** argv) {
     return 1;
   };
   try {
-    arrow::Status st = run();
+    arrow::Status st = bazof::cli::ResolveTableFlags();
+    if (st.ok()) st = run();
     if (!st.ok()) {
       std::cerr << "bazof: error: " << bazof::ErrorLine(st) << std::endl;
       return 1;

@@ -15,6 +15,7 @@ struct ScanFlags {
   TableFlags table;
   std::optional<std::string> as_of;
   int64_t version = -1;
+  CommitTimeFlag as_of_commit;
   std::string columns;
   std::vector<std::string> keys;
   ResultFlags result;
@@ -30,9 +31,20 @@ arrow::Status RunScan(const ScanFlags& f) {
     ARROW_ASSIGN_OR_RAISE(auto t, ParseEventTime(*f.as_of, "--as-of"));
     scan.AsOf(t);
   }
-  if (f.version >= 0) scan.AtVersion(Version(f.version));
+  ARROW_ASSIGN_OR_RAISE(int64_t version, f.as_of_commit.Resolve(*table, f.version));
+  if (version >= 0) scan.AtVersion(Version(version));
   if (!f.columns.empty()) scan.Columns(SplitCommas(f.columns));
-  if (!f.keys.empty()) scan.KeyIn(f.keys);
+  if (!f.keys.empty()) {
+    std::vector<std::vector<std::pair<std::string, std::string>>> keys;
+    const auto& key_columns = table->current_snapshot()->schema.key_columns;
+    for (const auto& k : f.keys) {
+      // A single-column key's value is taken whole unless it starts with
+      // "<key column>=" (a string key may hold '=' and ',').
+      const bool whole = key_columns.size() == 1 && k.rfind(key_columns[0].name + "=", 0) != 0;
+      keys.push_back(whole ? std::vector<std::pair<std::string, std::string>>{{"", k}} : ParseKeyArg(k));
+    }
+    scan.KeysIn(std::move(keys));
+  }
   if (f.threads > 0) scan.Threads(f.threads);
   scan.RequireComplete(f.require_complete);
   ARROW_ASSIGN_OR_RAISE(auto built, scan.Build());
@@ -62,11 +74,13 @@ void AddScanCommand(CLI::App& app, Action* run) {
   cmd->add_option("--as-of", flags->as_of,
                   "Event time, inclusive: 2019-01-17 (midnight UTC), 2019-01-17T10:00:00 (UTC), "
                   "...Z or ...+02:00. Default: latest");
-  cmd->add_option("--version", flags->version,
-                  "Read the table as committed at this version (default: current)")
-      ->check(CLI::NonNegativeNumber);
+  auto* version = cmd->add_option("--version", flags->version,
+                                  "Read the table as committed at this version (default: current)")
+                      ->check(CLI::NonNegativeNumber);
+  flags->as_of_commit.Add(cmd, version);
   cmd->add_option("--columns", flags->columns, "Comma-separated value columns to return (default: all)");
-  cmd->add_option("--key", flags->keys, "Only this key (repeat for several)");
+  cmd->add_option("--key", flags->keys,
+                  "Only this key: K, or col=value,col=value for a composite key (repeat for several)");
   flags->result.Add(cmd);
   cmd->add_option("--threads", flags->threads, "Merge threads (default: number of cores)")
       ->check(CLI::PositiveNumber);

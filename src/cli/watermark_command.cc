@@ -24,13 +24,20 @@ void AddWatermarkCommand(CLI::App& app, Action* run) {
   auto set = std::make_shared<Flags>();
   auto* set_cmd = cmd->add_subcommand("set", "Advance the watermark to an event time, as one commit (never backwards).");
   set->table.Add(set_cmd);
-  set_cmd->add_option("time", set->time, "Event time (ISO-8601; no zone = UTC)")->required();
+  set_cmd->add_option("time", set->time, "Event time (ISO-8601; no zone = UTC)");
+  // With --path/--table, the time lands in the table URI's place.
+  set->table.claim = [time = &set->time](const std::string& text) {  // a raw pointer: no cycle
+    if (!time->empty()) return false;
+    *time = text;
+    return true;
+  };
   set_cmd->add_option("--format", set->format, "table (default) or json");
   set_cmd->callback([run, set] {
     *run = [set]() -> arrow::Status {
       if (set->format != "table" && set->format != "json") {
         return InvalidArgument("--format '", set->format, "': expected table or json");
       }
+      if (set->time.empty()) return InvalidArgument("watermark set: give the event time (e.g. 2024-01-31)");
       ARROW_ASSIGN_OR_RAISE(auto t, ParseEventTime(set->time, "watermark"));
       ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(set->table.path, set->table.table, set->table.storage_options()));
       ARROW_ASSIGN_OR_RAISE(auto r, SetWatermark(table, t));

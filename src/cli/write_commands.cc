@@ -45,15 +45,31 @@ std::vector<std::string> SplitCommas(const std::string& s) {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> ParseKeyArg(const std::string& arg) {
+  // col=value,col=value when every comma-separated part is col=value;
+  // otherwise the whole argument is one part (a value may hold commas).
+  std::vector<std::pair<std::string, std::string>> parts;
+  for (const auto& part : SplitCommas(arg)) {
+    auto eq = part.find('=');
+    if (eq == std::string::npos || !IsIdentifier(std::string_view(part).substr(0, eq))) {
+      parts.clear();
+      break;
+    }
+    parts.emplace_back(part.substr(0, eq), part.substr(eq + 1));
+  }
+  if (!parts.empty()) return parts;
+  // One column named, its value holding ',' (col=a,b), or a bare value.
+  auto eq = arg.find('=');
+  if (eq != std::string::npos && IsIdentifier(std::string_view(arg).substr(0, eq))) {
+    return {{arg.substr(0, eq), arg.substr(eq + 1)}};
+  }
+  return {{"", arg}};
+}
+
 std::vector<std::pair<std::string, std::string>> ParseKeyArgs(const std::vector<std::string>& args) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& a : args) {
-    auto eq = a.find('=');
-    if (eq != std::string::npos && IsIdentifier(std::string_view(a).substr(0, eq))) {
-      out.emplace_back(a.substr(0, eq), a.substr(eq + 1));
-    } else {
-      out.emplace_back("", a);
-    }
+    for (auto& part : ParseKeyArg(a)) out.push_back(std::move(part));
   }
   return out;
 }
@@ -91,6 +107,10 @@ void AddAppendCommand(CLI::App& app, Action* run) {
     std::string input;
     std::string format;
     std::optional<std::string> watermark;
+    std::string delimiter = ",";
+    std::vector<std::string> timestamp_formats;
+    std::vector<std::string> null_values;
+    CLI::Option* null_values_option = nullptr;
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
@@ -105,6 +125,15 @@ void AddAppendCommand(CLI::App& app, Action* run) {
                   "--input-format; standard input is read into memory first)")
       ->required();
   cmd->add_option("--input-format", f->format, "csv, parquet or jsonl (default: from the extension)");
+  cmd->add_option("--csv-delimiter", f->delimiter, "CSV field delimiter: one character, or tab (default ,)");
+  cmd->add_option("--timestamp-format", f->timestamp_formats,
+                  "strptime format of timestamp text not in ISO-8601, e.g. '%d/%m/%Y %H:%M' (repeatable,\n"
+                  "tried in order after ISO-8601; no zone = UTC; csv and jsonl)");
+  f->null_values_option = cmd->add_option("--null-values", f->null_values,
+                  "CSV null markers, comma-separated, e.g. NA,null (they replace the default, under which\n"
+                  "only an empty field is null; --null-values '' keeps that, --null-values none has no\n"
+                  "null marker)")
+      ->delimiter(',');
   cmd->add_option("--watermark", f->watermark,
                   "Advance the completeness watermark to this event time in the same commit "
                   "(never backwards)");
@@ -112,7 +141,20 @@ void AddAppendCommand(CLI::App& app, Action* run) {
     *run = [f]() -> arrow::Status {
       ARROW_ASSIGN_OR_RAISE(auto format, write::ResolveInputFormat(f->format, f->input));
       ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table, f->table.storage_options()));
-      ARROW_ASSIGN_OR_RAISE(auto input, write::OpenInput(f->input, format, table->current_snapshot()->schema));
+      write::InputOptions input_options;
+      if (f->delimiter == "tab" || f->delimiter == "\\t") f->delimiter = "\t";
+      if (f->delimiter.size() != 1 || f->delimiter == "\n" || f->delimiter == "\r" || f->delimiter == "\"") {
+        return InvalidArgument("--csv-delimiter '", f->delimiter, "': expected one character (or tab)");
+      }
+      input_options.csv_delimiter = f->delimiter[0];
+      input_options.timestamp_formats = f->timestamp_formats;
+      if (f->null_values_option->count() > 0) {
+        input_options.null_values = f->null_values;
+        if (f->null_values.empty()) input_options.null_values = std::vector<std::string>{""};
+        if (f->null_values == std::vector<std::string>{"none"}) input_options.null_values->clear();
+      }
+      ARROW_ASSIGN_OR_RAISE(auto input,
+                            write::OpenInput(f->input, format, table->current_snapshot()->schema, input_options));
       AppendOptions options;
       options.source = f->input == "-" ? std::string("standard input") : "input '" + f->input + "'";
       if (f->watermark) {
@@ -137,9 +179,18 @@ void AddPutCommands(CLI::App& app, Action* run) {
     auto* cmd = deleted ? app.add_subcommand("delete", "Delete a key from an event time on (one commit).")
                         : app.add_subcommand("put", "Set a key's values from an event time on (one commit).");
     f->table.Add(cmd);
-    cmd->add_option("--key", f->key, "The key: K, or col=value per key column")->required();
+    cmd->add_option("--key", f->key, kKeyHelp)->required();
     cmd->add_option("--event-time", f->event_time, "When it happened (ISO-8601; no zone = UTC)")->required();
-    if (!deleted) cmd->add_option("values", f->values, "col=value ... (columns not given are null)");
+    if (!deleted) {
+      cmd->add_option("values", f->values, "col=value ... (columns not given are null)");
+      // With --path/--table, the first col=value lands in the table URI's place.
+      // A raw pointer: the flags own the claim (no cycle).
+      f->table.claim = [values = &f->values](const std::string& text) {
+        if (text.find('=') == std::string::npos) return false;
+        values->insert(values->begin(), text);
+        return true;
+      };
+    }
     cmd->callback([run, f, deleted] {
       *run = [f, deleted]() -> arrow::Status {
         PutRequest req;

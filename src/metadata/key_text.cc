@@ -18,8 +18,10 @@ arrow::Result<std::vector<std::string>> KeyTexts(
     if (!known) return InvalidArgument("--key: '", kv.first, "' is not a key column");
   }
   if (key.size() != columns.size()) {
-    return InvalidArgument("--key: the table has ", columns.size(), " key column(s), got ", key.size(),
-                           " value(s)");
+    std::string names;
+    for (const auto& k : columns) names += (names.empty() ? "" : ", ") + k.name;
+    return InvalidArgument("--key: the table has ", columns.size(), " key column(s) (", names, "), got ",
+                           key.size(), " value(s)");
   }
   std::vector<std::string> texts;
   for (const auto& k : columns) {

@@ -4,7 +4,9 @@
 #include <arrow/type_traits.h>
 
 
+#include <cctype>
 #include <charconv>
+#include <utility>
 
 #include "bazof/error.h"
 
@@ -52,6 +54,44 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(std::string_view n
   return InvalidArgument("unknown type '", name,
                          "' (expected string, binary, bool, int8..int64, uint8..uint64, "
                          "float32, float64, date, timestamp[s|ms|us|ns], decimal(p,s))");
+}
+
+arrow::Result<std::shared_ptr<arrow::DataType>> ParseUserTypeName(std::string_view name) {
+  std::string n;
+  for (char c : name) {
+    if (c != ' ' && c != '\t') n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  static const std::pair<const char*, const char*> kAliases[] = {
+      {"str", "string"},     {"utf8", "string"},     {"large_string", "string"}, {"large_utf8", "string"},
+      {"boolean", "bool"},   {"int", "int32"},       {"integer", "int32"},       {"long", "int64"},
+      {"bigint", "int64"},   {"float", "float32"},   {"double", "float64"},      {"date32", "date"},
+      {"date32[day]", "date"}, {"large_binary", "binary"}, {"bytes", "binary"},
+  };
+  for (const auto& [alias, canonical] : kAliases) {
+    if (n == alias) return ParseTypeName(canonical);
+  }
+  // Arrow's spelling of a zoned timestamp: timestamp[us,tz=UTC].
+  if (n.starts_with("timestamp[") && n.ends_with("]")) {
+    const auto comma = n.find(",tz=");
+    if (comma != std::string::npos) {
+      const std::string zone = n.substr(comma + 4, n.size() - comma - 5);
+      if (zone != "utc" && zone != "+00:00" && zone != "z" && zone != "etc/utc") {
+        return InvalidArgument("type '", name, "': timestamps are stored in UTC; use timestamp[",
+                               n.substr(10, comma - 10), ", tz=UTC] (values in other zones are converted on write)");
+      }
+      n = n.substr(0, comma) + "]";
+    }
+  }
+  if (n.starts_with("decimal128(")) n = "decimal(" + n.substr(11);
+  auto parsed = ParseTypeName(n);
+  if (!parsed.ok() && parsed.status().message().starts_with("unknown type")) {
+    // The message names what the user typed.
+    return InvalidArgument("unknown type '", name,
+                           "' (expected string, binary, bool, int8..int64, uint8..uint64, float32 (float), "
+                           "float64 (double), date, timestamp[s|ms|us|ns] (or timestamp[us, tz=UTC]), "
+                           "decimal(p,s))");
+  }
+  return parsed;
 }
 
 arrow::Result<std::string> TypeName(const arrow::DataType& type) {

@@ -16,6 +16,14 @@ namespace bazof::metadata {
 /// decimal(p,s).
 arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(std::string_view name);
 
+/// A type as a user may type it (create --schema, alter, Python): the
+/// format's names, plus Arrow's and common aliases -- float/double,
+/// int (int32), long (int64), boolean, utf8/large_string/str, date32,
+/// date32[day], timestamp[us, tz=UTC] (any unit; the zone must be UTC),
+/// decimal128(p, s) -- case-insensitive, spaces ignored. Errors list the
+/// names accepted.
+arrow::Result<std::shared_ptr<arrow::DataType>> ParseUserTypeName(std::string_view name);
+
 /// The format's name for an Arrow type; error if the type is not supported.
 arrow::Result<std::string> TypeName(const arrow::DataType& type);
 

@@ -18,6 +18,7 @@
 #include "bazof/error.h"
 #include "bazof/split.h"
 #include "io/storage.h"
+#include "metadata/key_text.h"
 #include "planning/planner.h"
 #include "read/run_reader.h"
 #include "read/scan_filter.h"
@@ -93,6 +94,25 @@ arrow::Result<std::optional<arrow::compute::Expression>> WithKeyTerms(const Scan
                                                                       const read::KeyCodec& codec) {
   namespace cp = arrow::compute;
   std::optional<cp::Expression> out = o.filter;
+  auto add = [&](cp::Expression term) { out = out ? cp::and_(*out, std::move(term)) : std::move(term); };
+  if (!o.keys_in.empty()) {
+    // Keys by column: (k1 == a and k2 == b) or ..., one term per listed key.
+    std::vector<cp::Expression> any;
+    for (const auto& pairs : o.keys_in) {
+      ARROW_ASSIGN_OR_RAISE(auto texts, metadata::KeyTexts(schema, pairs));
+      std::vector<cp::Expression> all;
+      for (size_t c = 0; c < texts.size(); ++c) {
+        auto scalar = arrow::Scalar::Parse(codec.types()[c], texts[c]);
+        if (!scalar.ok()) {
+          return InvalidArgument("key '", texts[c], "' is not a valid ", codec.types()[c]->ToString(),
+                                 " (column '", schema.key_columns[c].name, "')");
+        }
+        all.push_back(cp::equal(cp::field_ref(schema.key_columns[c].name), cp::literal(*std::move(scalar))));
+      }
+      any.push_back(cp::and_(std::move(all)));
+    }
+    add(cp::or_(std::move(any)));
+  }
   if (o.key_in.empty() && !o.key_min && !o.key_max) return out;
   if (schema.key_columns.size() != 1) {
     return InvalidArgument("key filters on composite keys are not supported yet");
@@ -107,7 +127,6 @@ arrow::Result<std::optional<arrow::compute::Expression>> WithKeyTerms(const Scan
     }
     return *scalar;
   };
-  auto add = [&](cp::Expression term) { out = out ? cp::and_(*out, std::move(term)) : std::move(term); };
   if (!o.key_in.empty()) {
     std::vector<std::shared_ptr<arrow::Scalar>> values;
     for (const auto& k : o.key_in) {

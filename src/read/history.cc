@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include "bazof/error.h"
@@ -25,6 +26,39 @@ arrow::Result<std::vector<LogEntry>> ReadLog(const Table& table) {
     out.push_back(LogEntry{Version(v), snap->commit});
   }
   return out;
+}
+
+arrow::Result<CommitTime> ParseCommitTime(std::string_view text, std::string_view what) {
+  ARROW_ASSIGN_OR_RAISE(auto t, ParseEventTime(text, what));
+  return CommitTime{t.micros()};
+}
+
+arrow::Result<Version> VersionAtCommitTime(const Table& table, CommitTime t) {
+  ARROW_ASSIGN_OR_RAISE(auto log, ReadLog(table));
+  std::optional<Version> found;
+  std::optional<std::string> first;
+  for (const auto& e : log) {
+    if (!e.commit || e.commit->timestamp.empty()) continue;
+    if (!first) first = e.commit->timestamp;
+    auto committed = ParseEventTime(e.commit->timestamp, "commit timestamp");
+    if (!committed.ok()) {
+      return Corruption("table '", table.location(), "' version ", e.version.value(), ": commit timestamp '",
+                        e.commit->timestamp, "' is not RFC 3339");
+    }
+    // Versions are committed in order; a clock that stepped back does not
+    // hide a later version committed at or before t.
+    if (committed->micros() <= t.micros) found = e.version;
+  }
+  const std::string shown = FormatEventTime(EventTime::FromMicros(t.micros));
+  if (!first) {
+    return InvalidArgument("table '", table.location(), "' records no commit times (legacy snapshots): ",
+                           "name a version instead of a commit time");
+  }
+  if (!found) {
+    return NotFound("table '", table.location(), "': no version was committed at or before ",
+                                   shown, " (the first retained commit is at ", *first, ")");
+  }
+  return *found;
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> LogTable(const std::vector<LogEntry>& log) {

@@ -6,6 +6,7 @@
 //   another writer took N+1 (kConflict) ──▶ re-read s<M>, same files, try s<M+1>.json
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
+#include <arrow/type_traits.h>
 
 #include <thread>
 
@@ -46,7 +47,31 @@ bool Convertible(const arrow::DataType& from, const arrow::DataType& to) {
   // lose digits or overflow (pandas and Polars infer their own precision).
   if (from.id() == arrow::Type::DECIMAL128 && to.id() == arrow::Type::DECIMAL128) return true;
   if (from.id() == arrow::Type::NA) return true;  // an all-null column
+  // Floats into a decimal column when exact (FloatsToDecimal).
+  if (arrow::is_floating(from.id()) && to.id() == arrow::Type::DECIMAL128) return true;
   return false;
+}
+
+// Floats into a decimal column (docs/spec.md §10a): each float is read as its
+// shortest decimal text (0.1, not 0.1000000000000000055...) and must fit the
+// column's precision and scale exactly; otherwise the first value that does
+// not is named. Arrow's direct float->decimal cast rounds silently.
+arrow::Result<std::shared_ptr<arrow::Array>> FloatsToDecimal(const arrow::Array& a,
+                                                             const std::shared_ptr<arrow::DataType>& to,
+                                                             const std::string& where, const std::string& column,
+                                                             int64_t first_row) {
+  ARROW_ASSIGN_OR_RAISE(auto text, arrow::compute::Cast(a, arrow::utf8()));
+  auto cast = arrow::compute::Cast(*text, to, arrow::compute::CastOptions::Safe());
+  if (cast.ok()) return *cast;
+  const auto& strings = static_cast<const arrow::StringArray&>(*text);
+  for (int64_t r = 0; r < strings.length(); ++r) {
+    if (strings.IsNull(r) || arrow::compute::Cast(*strings.Slice(r, 1), to).ok()) continue;
+    return InvalidArgument(where, ": row ", first_row + r, ": column '", column, "': float ", strings.GetView(r),
+                           " is not exactly a ", to->ToString(),
+                           " value (floats go into a decimal column only when their shortest decimal form "
+                           "fits its precision and scale; round them first)");
+  }
+  return InvalidArgument(where, ": column '", column, "': ", cast.status().message());
 }
 
 // Turns input batches into data-file batches (DataFileSchema order), checking
@@ -76,7 +101,22 @@ class Normalizer {
         return InvalidArgument(source_, ": column '", spec.name, "' is ", a->type()->ToString(),
                                ", the table has ", spec.type->ToString());
       }
+      if (arrow::is_floating(a->type_id()) && spec.type->id() == arrow::Type::DECIMAL128) {
+        return FloatsToDecimal(*a, spec.type, source_, spec.name, rows_seen_ + 1);
+      }
       auto cast = arrow::compute::Cast(*a, spec.type, arrow::compute::CastOptions::Safe());
+      if (!cast.ok() && a->type_id() == arrow::Type::TIMESTAMP && spec.type->id() == arrow::Type::TIMESTAMP) {
+        // Typed timestamps finer than the column are refused, not floored
+        // (docs/spec.md §10a): name the first such value.
+        for (int64_t r = 0; r < a->length(); ++r) {
+          if (a->IsNull(r) || arrow::compute::Cast(*a->Slice(r, 1), spec.type).ok()) continue;
+          ARROW_ASSIGN_OR_RAISE(auto value, a->GetScalar(r));
+          return InvalidArgument(source_, ": row ", rows_seen_ + r + 1, ": column '", spec.name, "': ",
+                                 value->ToString(), " has more precision than the column's ",
+                                 spec.type->ToString(), "; typed timestamps are not truncated (floor them to the "
+                                 "column's unit first)");
+        }
+      }
       if (!cast.ok()) {
         return InvalidArgument(source_, ": column '", spec.name, "': ", cast.status().message());
       }

@@ -27,8 +27,8 @@ std::vector<std::string> SplitTopLevel(const std::string& s) {
   int depth = 0;
   std::string cur;
   for (char c : s) {
-    if (c == '(') ++depth;
-    if (c == ')') --depth;
+    if (c == '(' || c == '[') ++depth;
+    if (c == ')' || c == ']') --depth;
     if (c == ',' && depth == 0) {
       out.push_back(Trim(cur));
       cur.clear();
@@ -75,7 +75,7 @@ arrow::Result<TableSchema> ParseSchemaSpec(const std::string& spec,
     c.name = Trim(entry.substr(0, colon));
     ARROW_RETURN_NOT_OK(CheckName(c.name, "--schema"));
     if (!seen.insert(c.name).second) return InvalidArgument("--schema: column '", c.name, "' is listed twice");
-    auto type = metadata::ParseTypeName(Trim(entry.substr(colon + 1)));
+    auto type = metadata::ParseUserTypeName(Trim(entry.substr(colon + 1)));
     if (!type.ok()) return InvalidArgument("--schema: column '", c.name, "': ", type.status().message());
     c.type = *type;
     listed.push_back(std::move(c));

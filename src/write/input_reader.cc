@@ -29,8 +29,9 @@ constexpr const char* kInputDeleted = "_deleted";
 class TextColumnsReader : public arrow::RecordBatchReader {
  public:
   TextColumnsReader(std::shared_ptr<arrow::RecordBatchReader> inner,
-                 std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> types)
-      : inner_(std::move(inner)), types_(std::move(types)) {
+                 std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> types,
+                 std::vector<std::shared_ptr<arrow::TimestampParser>> timestamp_formats = {})
+      : inner_(std::move(inner)), types_(std::move(types)), timestamp_formats_(std::move(timestamp_formats)) {
     arrow::FieldVector fields;
     for (const auto& f : inner_->schema()->fields()) {
       auto it = types_.find(f->name());
@@ -51,7 +52,7 @@ class TextColumnsReader : public arrow::RecordBatchReader {
         cols.push_back(batch->column(c));
       } else {
         ARROW_ASSIGN_OR_RAISE(auto typed, ParseText(static_cast<const arrow::StringArray&>(*batch->column(c)),
-                                                    it->second, it->first, rows_ + 1));
+                                                    it->second, it->first, rows_ + 1, timestamp_formats_));
         cols.push_back(typed);
       }
     }
@@ -63,6 +64,7 @@ class TextColumnsReader : public arrow::RecordBatchReader {
  private:
   std::shared_ptr<arrow::RecordBatchReader> inner_;
   std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> types_;
+  std::vector<std::shared_ptr<arrow::TimestampParser>> timestamp_formats_;
   std::shared_ptr<arrow::Schema> schema_;
   int64_t rows_ = 0;
 };
@@ -227,7 +229,23 @@ arrow::Result<InputFormat> ResolveInputFormat(const std::string& name, const std
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::string& path,
                                                                    InputFormat format,
-                                                                   const TableSchema& schema) {
+                                                                   const TableSchema& schema,
+                                                                   const InputOptions& options) {
+  if (format == InputFormat::kParquet &&
+      (options.csv_delimiter != ',' || !options.timestamp_formats.empty() || options.null_values)) {
+    return InvalidArgument("input '", path, "': --csv-delimiter, --timestamp-format and --null-values apply to ",
+                           "text inputs (csv, jsonl), not parquet");
+  }
+  if (format == InputFormat::kJsonl && (options.csv_delimiter != ',' || options.null_values)) {
+    return InvalidArgument("input '", path, "': --csv-delimiter and --null-values apply to csv inputs");
+  }
+  std::vector<std::shared_ptr<arrow::TimestampParser>> formats;
+  for (const auto& f : options.timestamp_formats) {
+    if (f.find('%') == std::string::npos) {
+      return InvalidArgument("--timestamp-format '", f, "': not a strptime format (e.g. %d/%m/%Y %H:%M:%S)");
+    }
+    formats.push_back(arrow::TimestampParser::MakeStrptime(f));
+  }
   // The input as random access (Parquet) and as a stream that can be opened
   // again (CSV restarts with larger blocks when a field outgrows one).
   std::shared_ptr<arrow::io::RandomAccessFile> file;
@@ -271,12 +289,14 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
       auto read = arrow::csv::ReadOptions::Defaults();
       read.block_size = kFirstCsvBlock;
       auto parse = arrow::csv::ParseOptions::Defaults();
+      parse.delimiter = options.csv_delimiter;
       auto convert = arrow::csv::ConvertOptions::Defaults();
-      // docs/spec.md §10a: an empty field (quoted or not) is null, and only
-      // that: "NA", "null", "NaN", "#N/A" ... are text, as put keeps them.
-      convert.null_values = {""};
-      convert.strings_can_be_null = true;
-      convert.quoted_strings_can_be_null = true;
+      // docs/spec.md §10a: by default an empty field (quoted or not) is null,
+      // and only that: "NA", "null", "NaN", "#N/A" ... are text, as put keeps
+      // them; --null-values names the markers instead.
+      convert.null_values = options.null_values ? *options.null_values : std::vector<std::string>{""};
+      convert.strings_can_be_null = !convert.null_values.empty();
+      convert.quoted_strings_can_be_null = !convert.null_values.empty();
       // UTF-8 is checked by the append, which names the row and the column.
       convert.check_utf8 = false;
       // Fields are read as text and converted by TypedCsvReader, whose errors
@@ -285,7 +305,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
       for (auto& [name, type] : types) convert.column_types[name] = arrow::utf8();
       auto reader = CsvReader::Make(open, read, parse, convert);
       if (!reader.ok()) return InvalidArgument("input '", path, "': ", reader.status().message());
-      return std::make_shared<TextColumnsReader>(*reader, std::move(types));
+      return std::make_shared<TextColumnsReader>(*reader, std::move(types), std::move(formats));
     }
     case InputFormat::kJsonl: {
       auto read = arrow::json::ReadOptions::Defaults();
@@ -309,7 +329,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
         }
         return InvalidArgument("input '", path, "': ", reader.status().message());
       }
-      return std::make_shared<TextColumnsReader>(*reader, std::move(timestamps));
+      return std::make_shared<TextColumnsReader>(*reader, std::move(timestamps), std::move(formats));
     }
     case InputFormat::kParquet: {
       parquet::arrow::FileReaderBuilder builder;

@@ -5,7 +5,9 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "bazof/snapshot.h"
 
@@ -17,11 +19,25 @@ enum class InputFormat { kCsv, kJsonl, kParquet };
 /// extension when `name` is empty.
 arrow::Result<InputFormat> ResolveInputFormat(const std::string& name, const std::string& path);
 
+/// How text inputs are read (docs/spec.md §10a, CSV options).
+struct InputOptions {
+  /// The CSV field delimiter.
+  char csv_delimiter = ',';
+  /// strptime formats (e.g. "%d/%m/%Y %H:%M") tried after ISO-8601 for
+  /// timestamp columns of CSV and JSON Lines; no zone = UTC.
+  std::vector<std::string> timestamp_formats;
+  /// The CSV fields that are null (quoted or not). nullopt = the empty field
+  /// only; an empty list = none (an empty field is then an empty string, and
+  /// an error in a number column).
+  std::optional<std::vector<std::string>> null_values;
+};
+
 /// Opens `path` (local path or URI). CSV and JSON values are parsed into the
 /// table's types; errors while reading name the row and column (the caller,
 /// Append, names the input).
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::string& path,
                                                                    InputFormat format,
-                                                                   const TableSchema& schema);
+                                                                   const TableSchema& schema,
+                                                                   const InputOptions& options = {});
 
 }  // namespace bazof::write

@@ -2,6 +2,7 @@
 #include <arrow/api.h>
 
 #include "bazof/error.h"
+#include "timestamp_text.h"
 #include "bazof/write.h"
 #include "metadata/key_text.h"
 #include "text_escape.h"
@@ -41,10 +42,21 @@ arrow::Result<CommitResult> Put(const std::shared_ptr<Table>& table, const PutRe
   auto et = ParseEventTime(req.event_time, "--event-time");
   if (!et.ok()) return et.status();
   {
-    ARROW_ASSIGN_OR_RAISE(auto micros, arrow::MakeArrayFromScalar(
-                                           arrow::TimestampScalar(et->micros(), arrow::TimeUnit::MICRO, "UTC"), 1));
-    fields.push_back(arrow::field(schema.event_time.name, micros->type()));
-    arrays.push_back(micros);
+    // In the column's unit, finer digits floored as text always is
+    // (docs/spec.md §10a), so nanoseconds given to a timestamp[ms] column
+    // are not a cast error.
+    auto unit = arrow::TimeUnit::MICRO;
+    if (schema.event_time.type->id() == arrow::Type::TIMESTAMP) {
+      unit = static_cast<const arrow::TimestampType&>(*schema.event_time.type).unit();
+    }
+    int64_t value = et->micros();
+    if (unit != arrow::TimeUnit::MICRO && !ParseTimestampFloored(req.event_time, unit, &value)) {
+      return InvalidArgument("--event-time '", req.event_time, "' does not fit column '", schema.event_time.name,
+                             "' (", schema.event_time.type->ToString(), ")");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto times, arrow::MakeArrayFromScalar(arrow::TimestampScalar(value, unit, "UTC"), 1));
+    fields.push_back(arrow::field(schema.event_time.name, times->type()));
+    arrays.push_back(times);
   }
   for (const auto& [name, text] : req.values) {
     int i = schema.FindValueColumn(name);

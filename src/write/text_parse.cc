@@ -14,9 +14,9 @@ namespace bazof::write {
 // parser with the format's rule that a timestamp without a zone is UTC (and
 // offsets convert to UTC); everything else is Arrow's cast. On failure the
 // error names the row (1-based, header excluded), the column and the value.
-arrow::Result<std::shared_ptr<arrow::Array>> ParseText(const arrow::StringArray& text,
-                                                       const std::shared_ptr<arrow::DataType>& type,
-                                                       const std::string& column, int64_t first_row) {
+arrow::Result<std::shared_ptr<arrow::Array>> ParseText(
+    const arrow::StringArray& text, const std::shared_ptr<arrow::DataType>& type, const std::string& column,
+    int64_t first_row, const std::vector<std::shared_ptr<arrow::TimestampParser>>& timestamp_formats) {
   auto bad = [&](int64_t i, const char* what) {
     return InvalidArgument("row ", first_row + i, ": column '", column, "': '",
                            QuoteForMessage(text.GetView(i), 100), "' is not ", what);
@@ -32,8 +32,13 @@ arrow::Result<std::shared_ptr<arrow::Array>> ParseText(const arrow::StringArray&
       }
       int64_t v = 0;
       auto s = text.GetView(i);
-      if (!ParseTimestampFloored(s, unit, &v)) {
-        return bad(i, "an ISO-8601 timestamp");
+      bool parsed = ParseTimestampFloored(s, unit, &v);
+      for (size_t f = 0; !parsed && f < timestamp_formats.size(); ++f) {
+        parsed = (*timestamp_formats[f])(s.data(), s.size(), unit, &v);
+      }
+      if (!parsed) {
+        return bad(i, timestamp_formats.empty() ? "an ISO-8601 timestamp"
+                                                : "an ISO-8601 timestamp nor in a --timestamp-format");
       }
       b.UnsafeAppend(v);
     }

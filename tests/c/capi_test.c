@@ -413,6 +413,21 @@ static void test_fixture_table0(void) {
   CHECK(strcmp(scan_rows(t, o, "key", "value"), "1:abc2,2:xyz2") == 0, "key <= 2");
   CHECK_OK(bazof_scan_options_set_key_range(o, NULL, NULL, &err), err);
   CHECK_ERR(bazof_scan_options_set_key_in(o, NULL, 2, &err), BAZOF_INVALID_ARGUMENT, err, "keys");
+  /* Keys by column (any number of key columns; NULL names = the single key column). */
+  {
+    const char* by_column_values[] = {"3", "1"};
+    const char* key_column[] = {"key"};
+    CHECK_OK(bazof_scan_options_set_keys(o, NULL, 1, by_column_values, 2, &err), err);
+    CHECK(strcmp(scan_rows(t, o, "key", "value"), "1:abc2,3:www2") == 0, "keys: %s",
+          scan_rows(t, o, "key", "value"));
+    CHECK_OK(bazof_scan_options_set_keys(o, key_column, 1, by_column_values + 1, 1, &err), err);
+    CHECK(strcmp(scan_rows(t, o, "key", "value"), "1:abc2") == 0, "keys by name: %s",
+          scan_rows(t, o, "key", "value"));
+    CHECK_ERR(bazof_scan_options_set_keys(o, NULL, 2, by_column_values, 1, &err), BAZOF_INVALID_ARGUMENT, err,
+              "key_columns");
+    CHECK_OK(bazof_scan_options_set_keys(o, NULL, 1, NULL, 0, &err), err);
+    CHECK(strcmp(scan_rows(t, o, "key", "value"), "1:abc2,2:xyz2,3:www2") == 0, "keys removed");
+  }
 
   /* Projection: no value columns -> key and event time only. */
   CHECK_OK(bazof_scan_options_set_columns(o, NULL, 0, &err), err);
