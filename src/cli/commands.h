@@ -75,5 +75,6 @@ void AddIntervalsCommand(CLI::App& app, Action* run);
 void AddDiffCommand(CLI::App& app, Action* run);
 void AddWatermarkCommand(CLI::App& app, Action* run);
 void AddForgetCommand(CLI::App& app, Action* run);
+void AddRestoreCommand(CLI::App& app, Action* run);
 
 }  // namespace bazof::cli
