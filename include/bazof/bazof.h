@@ -330,14 +330,24 @@ BAZOF_C_EXPORT bazof_code bazof_table_append(bazof_table* table, struct ArrowArr
 
 /* Commits one event: key columns = values (text parsed by the column types;
  * for a single-column key, key_columns may be NULL or hold ""), the event
- * time as text, and value columns = values (NULL value_columns when
- * n_values is 0; unnamed value columns are null). */
+ * time as text, and value columns = values. Every value column must be
+ * given (BAZOF_INVALID_ARGUMENT otherwise; see bazof_table_put_partial). */
 BAZOF_C_EXPORT bazof_code bazof_table_put(bazof_table* table, const char* const* key_columns,
                                           const char* const* key_values, size_t n_key,
                                           const char* event_time,
                                           const char* const* value_columns,
                                           const char* const* values, size_t n_values,
                                           int64_t* out_version, char** error);
+
+/* A partial put: as bazof_table_put, but the value columns not given keep
+ * the key's values as of `event_time` at the latest version (null where the
+ * key has no state there or is deleted). At least one value is required. */
+BAZOF_C_EXPORT bazof_code bazof_table_put_partial(bazof_table* table, const char* const* key_columns,
+                                                  const char* const* key_values, size_t n_key,
+                                                  const char* event_time,
+                                                  const char* const* value_columns,
+                                                  const char* const* values, size_t n_values,
+                                                  int64_t* out_version, char** error);
 
 /* Commits a tombstone: from `event_time` on, the key does not exist. */
 BAZOF_C_EXPORT bazof_code bazof_table_delete(bazof_table* table, const char* const* key_columns,

@@ -22,6 +22,15 @@ struct CompactOptions {
   /// events as the table has keys, so bases add about as many rows as the
   /// events); nullopt = the table's compaction.segment_duration (default auto).
   std::optional<int64_t> segment_duration_us;
+  /// Fewest events of an auto-layout segment (unless the table holds fewer,
+  /// then it is one segment); nullopt = the table's
+  /// compaction.min_segment_rows property (default 100000). Not applied to a
+  /// fixed segment duration.
+  std::optional<int64_t> min_segment_rows;
+  /// Rewrite even when the layout is already what compaction would make
+  /// (by default such a compaction reports nothing_to_compact and commits
+  /// nothing).
+  bool force = false;
   /// Size at which a segment's delta output starts a new file; nullopt = the
   /// table's compaction.target_file_size property (default 128 MiB).
   std::optional<int64_t> target_file_bytes;
@@ -42,6 +51,11 @@ struct CompactOptions {
 
 struct CompactResult {
   bool committed = false;      ///< false: dry run, or nothing to compact
+  /// True when compaction would not improve the layout (no deltas, or the
+  /// layout is already compacted and nothing was appended since); then
+  /// nothing is written or committed, and `reason` says why.
+  bool nothing_to_compact = false;
+  std::string reason;
   Version version;             ///< the new version (when committed)
   Version built_from;          ///< the version compacted (B of the new bases)
   int64_t files_read = 0;      ///< deltas merged

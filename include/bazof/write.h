@@ -2,8 +2,10 @@
 // commit (docs/spec.md, "Commit protocol").
 #pragma once
 
+#include <arrow/compute/expression.h>
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
+#include <arrow/table.h>
 
 #include <memory>
 #include <optional>
@@ -55,6 +57,10 @@ struct CommitResult {
   std::optional<Version> compacted_version;
   /// Why that automatic compaction failed (the write itself succeeded).
   std::string auto_compaction_error;
+  /// Delete only: the key had no event at any time before this tombstone
+  /// (committed anyway, unless PutRequest::strict). `warning` says so.
+  bool key_had_no_events = false;
+  std::string warning;
 };
 
 struct AppendOptions {
@@ -90,9 +96,70 @@ struct PutRequest {
   std::string event_time;
   std::vector<std::pair<std::string, std::string>> values;
   bool deleted = false;
+  /// A partial put: value columns not given are carried forward from the
+  /// key's state as of event_time (see CarryForward). Without it a put must
+  /// give every value column.
+  bool partial = false;
+  /// A delete of a key that has no event at any time (a typo?) is refused
+  /// (kInvalidArgument) instead of committed with a warning.
+  bool strict = false;
 };
 
 /// Commits one event (or tombstone). Values are parsed by the column types.
+/// A put (not a delete) must give at least one value column, and every value
+/// column unless `partial` (CheckPutValues); kInvalidArgument otherwise.
 arrow::Result<CommitResult> Put(const std::shared_ptr<Table>& table, const PutRequest& request);
+
+/// A predicate delete: which keys, and when.
+struct DeleteWhereOptions {
+  /// The tombstones' event time T; keys are matched by their state as of T
+  /// at the current version. Must be finite.
+  EventTime as_of = EventTime::Max();
+  /// Keys whose state as of T this expression holds for (it may name key,
+  /// event-time and value columns, as ScanOptions::filter; key comparisons
+  /// prune files and row groups). nullopt = no condition beyond key_in.
+  std::optional<arrow::compute::Expression> filter;
+  /// Only these keys (single-column keys, as text); empty = any key. A
+  /// filter or keys are required.
+  std::vector<std::string> key_in;
+  /// Report the matching keys; commit nothing.
+  bool dry_run = false;
+};
+
+struct DeleteWhereResult {
+  int64_t keys = 0;  ///< keys matched (and deleted, unless a dry run)
+  /// The key column(s) of the matched keys, sorted by key.
+  std::shared_ptr<arrow::Table> matched;
+  /// The commit (committed == false for a dry run or when nothing matched).
+  CommitResult commit;
+};
+
+/// Commits, as one version, a tombstone at `options.as_of` for every key that
+/// exists as of it and whose state there matches the filter (keys already
+/// absent then are not matched). The matched keys are held in memory.
+/// kInvalidArgument without a filter and keys, or for a bad filter.
+arrow::Result<DeleteWhereResult> DeleteWhere(const std::shared_ptr<Table>& table, const DeleteWhereOptions& options);
+
+/// The put rule (docs/spec.md, "put"): `given` names the value columns a put
+/// gives. kInvalidArgument, naming `what` and the columns, if it gives none
+/// (a table without value columns excepted) or, unless `partial`, not all.
+arrow::Status CheckPutValues(const TableSchema& schema, const std::vector<std::string>& given, bool partial,
+                             const std::string& what);
+
+/// True if the key of `row` (its key column(s); one row) has any event,
+/// tombstones included, at any event time in the table's current version.
+/// Reads only the files and row groups that may hold the key.
+arrow::Result<bool> KeyHasEvents(const std::shared_ptr<Table>& table, const arrow::RecordBatch& row);
+
+/// The warning of a delete whose key has no event (`key` as text).
+std::string UnknownKeyWarning(const std::string& key);
+
+/// A partial put's row: `row` (one row with the key column(s), the
+/// event-time column, some value columns and optionally `_deleted`) with each
+/// value column it lacks taken from the key's state as of the row's event
+/// time at the table's current version; null where the key has no state
+/// there or its state is a tombstone. Given columns are kept as they are.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> CarryForward(const std::shared_ptr<Table>& table,
+                                                                const std::shared_ptr<arrow::RecordBatch>& row);
 
 }  // namespace bazof

@@ -115,7 +115,9 @@ def one_row(fields: Sequence[pa.Field], values: Iterable[Any], what: str) -> pa.
             else:
                 arrays.append(pa.array([value], type=field.type))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, OverflowError,
-                ValueError) as e:
+                ValueError):
+            # One line naming the value, the type and the column; Arrow's own
+            # message (a cast error) would only repeat it less clearly.
             raise InvalidInput(f"{what}: {value!r} is not a valid {field.type} for column "
-                               f"'{field.name}' ({e})") from None
+                               f"'{field.name}'") from None
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))

@@ -58,6 +58,10 @@ class CompactResult:
     bytes_read: int
     events_read: int  #: rows of the merged deltas
     segments: int  #: segments of the new layout
+    #: True when the table was already compacted with nothing written since:
+    #: nothing was written or committed, and ``reason`` says why
+    nothing_to_compact: bool = False
+    reason: str = ""
     horizon: Optional[str] = None  #: the new version's history horizon (RFC 3339), if any
     version: Optional[int] = None  #: the new version
     events_collapsed: Optional[int] = None  #: events dropped behind the horizon
@@ -69,6 +73,22 @@ class CompactResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The object ``bazof compact --format json`` prints."""
+        return _plain(self)
+
+
+@dataclass(frozen=True)
+class DeleteWhereResult:
+    """What a predicate delete (:meth:`Table.delete` with a filter) did
+    (``bazof delete --where ... --format json``)."""
+
+    table: str
+    dry_run: bool
+    keys: int  #: keys matched (and deleted, unless a dry run)
+    committed: bool
+    version: Optional[int]  #: the new version, None if nothing was committed
+    matched: list[list[str]]  #: the matched keys, each its key column values as text
+
+    def to_dict(self) -> dict[str, Any]:
         return _plain(self)
 
 

@@ -4,6 +4,7 @@ alter.h). Each method is one call into the C++ core."""
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import pyarrow as pa
@@ -346,6 +347,16 @@ class Table:
         cols = None if columns is None else [str(c) for c in columns]
         return Scan(self._t.changes(t1_us, t2_us, from_version, to_version, cols, threads, batch_size))
 
+    def restore(self, version: int) -> int:
+        """Commits a new version whose data, schema and properties are those
+        of `version` (``bazof restore``, as Delta's RESTORE): every scan of
+        the new version equals the same scan at `version`; the watermark is
+        kept. Returns the new version. Raises InvalidInput for a version
+        beyond the current one or before a forget, TableNotFound-like errors
+        for a vacuumed one, CommitConflict if another writer won."""
+        version = _m.count(version, "version", 0)
+        return self._t.restore(version)["version"]
+
     def log(self) -> pa.Table:
         """One row per retained version: version, timestamp (the commit's wall
         clock, timestamp[us, tz=UTC]; null for legacy snapshots), operation,
@@ -456,20 +467,47 @@ class Table:
         period."""
         self._t.abort_staged(staged_texts(staged))
 
-    def put(self, key: Any, event_time: EventTimeLike, /, **values: Any) -> int:
-        """Sets `key`'s values from `event_time` on (one commit); value columns
-        not given are null. Returns the new version. `key`: a value for a
-        one-column key; a tuple (in key-column order) or a dict {column: value}
-        for a composite key. `key` and `event_time` are positional only, so a
-        value column may be called ``key`` or ``event_time``."""
-        return self._put(key, event_time, values, deleted=False)
+    def put(self, key: Any, event_time: EventTimeLike, /, *, partial: bool = False, **values: Any) -> int:
+        """Sets `key`'s values from `event_time` on (one commit). Give every
+        value column (None = null); with `partial=True`, the value columns not
+        given keep the key's values as of `event_time` (at the latest version;
+        null where the key has no state there or is deleted). A put with no
+        value is refused (InvalidInput). Returns the new version. `key`: a
+        value for a one-column key; a tuple (in key-column order) or a dict
+        {column: value} for a composite key. `key` and `event_time` are
+        positional only, so a value column may be called ``key`` or
+        ``event_time``."""
+        return self._put(key, event_time, values, deleted=False, partial=partial)
 
-    def delete(self, key: Any, event_time: EventTimeLike, /) -> int:
+    def delete(self, key: Any = None, event_time: Optional[EventTimeLike] = None, *,
+               filter: Optional[_arrow.FilterLike] = None, strict: bool = False,
+               dry_run: bool = False) -> Any:
         """Deletes `key` from `event_time` on (a tombstone; one commit).
-        Returns the new version."""
-        return self._put(key, event_time, {}, deleted=True)
+        Returns the new version. A key with no event at any time (a typo?) is
+        deleted with a UserWarning (``warnings.warn``), or refused with
+        InvalidInput if `strict`.
 
-    def _put(self, key: Any, event_time: EventTimeLike, values: Mapping[str, Any], deleted: bool) -> int:
+        With `filter` instead of a key (a pyarrow.compute.Expression or what
+        :meth:`scan` takes): a predicate delete (``bazof delete --where``),
+        one commit of a tombstone at `event_time` for every key whose state as
+        of `event_time` matches; `dry_run` only lists them. Returns a
+        DeleteWhereResult (``keys`` is the count, ``matched`` the keys)."""
+        if event_time is None:
+            raise InvalidInput("delete: event_time is required")
+        if filter is not None:
+            if key is not None:
+                raise InvalidInput("delete: give a key or a filter, not both")
+            blob = _arrow.serialize(_arrow.to_expression(filter))
+            d = self._t.delete_where(to_micros(event_time, "event_time"), blob, bool(dry_run))
+            return _m.DeleteWhereResult(**d)
+        if key is None:
+            raise InvalidInput("delete: give a key (or a filter)")
+        if dry_run:
+            raise InvalidInput("delete: dry_run needs a filter")
+        return self._put(key, event_time, {}, deleted=True, strict=strict)
+
+    def _put(self, key: Any, event_time: EventTimeLike, values: Mapping[str, Any], deleted: bool,
+             partial: bool = False, strict: bool = False) -> int:
         what = "delete" if deleted else "put"
         schema = self.schema
         keys = self.key_columns
@@ -486,14 +524,23 @@ class Table:
         for name, value in values.items():
             if name not in value_names:
                 raise InvalidInput(f"{what}: the table has no value column '{name}'")
-            if value is None:
-                continue  # not given = null
             fields.append(schema.field(name))
             row.append(value)
+        if not deleted:
+            self._t.check_put(list(values), bool(partial), what)
         fields.append(pa.field("_deleted", pa.bool_()))
         row.append(deleted)
         batch = _arrow.one_row(fields, row, what)
         stream = pa.Table.from_batches([batch]).__arrow_c_stream__()
+        if partial and not deleted:
+            stream = self._t.carry_forward(stream)
+        unknown_key = deleted and not self._t.key_has_events(pa.Table.from_batches([batch]).__arrow_c_stream__())
+        if unknown_key:
+            text = ",".join(str(v) for v in key_values)
+            if strict:
+                raise InvalidInput(f"delete of key '{text}': the key has no event at any time; "
+                                   "nothing committed (strict)")
+            warnings.warn(self._t.unknown_key_warning(text), UserWarning, stacklevel=3)
         _committed, version, _rows, _files = self._t.append(stream, what, what)
         return version
 
@@ -501,7 +548,8 @@ class Table:
 
     def compact(self, segment_duration: Optional[DurationLike] = None,
                 target_file_size: Optional[ByteSizeLike] = None, *, dry_run: bool = False,
-                threads: int = 0, horizon: Optional[EventTimeLike] = None) -> CompactResult:
+                threads: int = 0, horizon: Optional[EventTimeLike] = None, force: bool = False,
+                min_segment_rows: Optional[int] = None) -> CompactResult:
         """Compacts the table's latest version (``bazof compact``): rewrites its
         deltas into files per segment of event time and builds a base for each,
         as one new version. No scan result changes, at any version or event
@@ -517,6 +565,11 @@ class Table:
         collapsed into each key's state there; scans as of it or later are
         unchanged, earlier ones are refused from the new version on. None =
         the table's retention.event_time property (none by default).
+        `min_segment_rows`: fewest events of an auto-layout segment (None =
+        compaction.min_segment_rows, 100000); a smaller table is one segment.
+        A table already compacted with nothing written since is left alone
+        (``nothing_to_compact`` is True, no version is committed) unless
+        `force`.
 
         Returns a CompactResult whose ``version`` is the new version (None if
         nothing was committed). Raises InvalidInput for bad arguments or a
@@ -530,7 +583,8 @@ class Table:
         size = None if target_file_size is None else _m.byte_size(target_file_size, "target_file_size")
         threads = _m.count(threads, "threads", 0)
         hz = None if horizon is None else to_micros(horizon, "horizon")
-        return _m.compact_result(self._t.compact(duration_us, size, bool(dry_run), threads, hz))
+        rows = None if min_segment_rows is None else _m.count(min_segment_rows, "min_segment_rows", 1)
+        return _m.compact_result(self._t.compact(duration_us, size, bool(dry_run), threads, hz, bool(force), rows))
 
     def validate(self, version: Optional[int] = None, *, deep: bool = False,
                  check: bool = False) -> ValidationReport:

@@ -24,6 +24,8 @@
 
 #include "bazof/alter.h"
 #include "bazof/compact.h"
+#include "bazof/restore.h"
+#include "bazof/result_json.h"
 #include "bazof/error.h"
 #include "read/guarded_reader.h"
 #include "text_escape.h"
@@ -159,6 +161,12 @@ std::shared_ptr<arrow::Schema> ArrowSchemaOf(const TableSchema& s) {
   fields.push_back(arrow::field(s.event_time.name, s.event_time.type, false));
   for (const auto& v : s.value_columns) fields.push_back(arrow::field(v.name, v.type, true));
   return arrow::schema(std::move(fields));
+}
+
+// A result's JSON (include/bazof/result_json.h, the form the CLI prints) as
+// a Python dict: one serializer for both surfaces.
+nb::dict JsonDict(const std::string& json) {
+  return nb::cast<nb::dict>(nb::module_::import_("json").attr("loads")(json));
 }
 
 class PyScan {
@@ -375,6 +383,46 @@ class PyTable {
     return {c.committed, c.version.value(), c.rows, c.files};
   }
 
+  /// The put rule (bazof::CheckPutValues) for the value columns `given`.
+  void CheckPut(const std::vector<std::string>& given, bool partial, const std::string& what) const {
+    Check(CheckPutValues(table_->current_snapshot()->schema, given, partial, what));
+  }
+
+  /// A partial put's row (bazof::CarryForward) from the latest version: the
+  /// one-row stream with the value columns it lacks carried forward.
+  nb::object CarryForwardRow(nb::handle stream_capsule) {
+    Reopen();
+    auto reader = ImportStream(stream_capsule);
+    arrow::Result<std::shared_ptr<arrow::RecordBatch>> r;
+    {
+      nb::gil_scoped_release release;
+      r = [&]() -> arrow::Result<std::shared_ptr<arrow::RecordBatch>> {
+        ARROW_ASSIGN_OR_RAISE(auto t, reader->ToTable());
+        ARROW_ASSIGN_OR_RAISE(auto batch, t->CombineChunksToBatch());
+        return CarryForward(table_, batch);
+      }();
+    }
+    auto batch = Get(std::move(r));
+    return TableCapsule(Get(arrow::Table::FromRecordBatches({batch})));
+  }
+
+  /// Whether the key of a one-row stream has any event (bazof::KeyHasEvents)
+  /// at the latest version.
+  bool KeyHasEventsRow(nb::handle stream_capsule) {
+    Reopen();
+    auto reader = ImportStream(stream_capsule);
+    arrow::Result<bool> r;
+    {
+      nb::gil_scoped_release release;
+      r = [&]() -> arrow::Result<bool> {
+        ARROW_ASSIGN_OR_RAISE(auto t, reader->ToTable());
+        ARROW_ASSIGN_OR_RAISE(auto batch, t->CombineChunksToBatch());
+        return KeyHasEvents(table_, *batch);
+      }();
+    }
+    return Get(std::move(r));
+  }
+
   nb::object History(const std::vector<std::pair<std::string, std::string>>& key,
                      std::optional<int64_t> version) const {
     std::optional<Version> v;
@@ -470,7 +518,8 @@ class PyTable {
   /// parsed (bazof/_maintenance.py): nullopt = the table's property, a
   /// segment duration of 0 = auto.
   nb::dict Compact(std::optional<int64_t> segment_duration_us, std::optional<int64_t> target_file_bytes,
-                   bool dry_run, int threads, std::optional<int64_t> horizon_micros) {
+                   bool dry_run, int threads, std::optional<int64_t> horizon_micros, bool force,
+                   std::optional<int64_t> min_segment_rows) {
     Reopen();
     CompactOptions options;
     if (horizon_micros) options.horizon = EventTime::FromMicros(*horizon_micros);
@@ -478,33 +527,51 @@ class PyTable {
     options.target_file_bytes = target_file_bytes;
     options.dry_run = dry_run;
     options.threads = threads;
+    options.force = force;
+    options.min_segment_rows = min_segment_rows;
     arrow::Result<CompactResult> r;
     {
       nb::gil_scoped_release release;
       r = bazof::Compact(table_, options);
     }
     auto c = Get(std::move(r));
-    nb::dict d;
-    d["table"] = table_->location();
-    d["dry_run"] = dry_run;
-    d["committed"] = c.committed;
-    d["built_from_version"] = c.built_from.value();
-    d["files_read"] = c.files_read;
-    d["bytes_read"] = c.bytes_read;
-    d["events_read"] = c.events_read;
-    d["segments"] = c.segments;
-    if (c.horizon) d["horizon"] = FormatEventTime(*c.horizon);
-    if (c.committed) {
-      d["events_collapsed"] = c.events_collapsed;
-      d["version"] = c.version.value();
-      d["events_written"] = c.events_written;
-      d["bases"] = c.bases;
-      d["base_rows"] = c.base_rows;
-      d["files_added"] = c.files_added;
-      d["files_removed"] = c.files_removed;
-      Reopen();
+    if (c.committed) Reopen();
+    return JsonDict(ToJson(c, table_->location(), dry_run));
+  }
+
+  /// A predicate delete (bazof::DeleteWhere) as of `as_of_micros` with a
+  /// serialized Arrow expression.
+  nb::dict DeleteWhereFilter(int64_t as_of_micros, nb::bytes filter, bool dry_run) {
+    Reopen();
+    DeleteWhereOptions o;
+    o.as_of = EventTime::FromMicros(as_of_micros);
+    auto buffer = arrow::Buffer::FromString(std::string(filter.c_str(), filter.size()));
+    auto expr = arrow::compute::Deserialize(std::move(buffer));
+    if (!expr.ok()) throw CoreError{"invalid_argument", "filter: " + ErrorLine(expr.status())};
+    o.filter = *std::move(expr);
+    o.dry_run = dry_run;
+    arrow::Result<DeleteWhereResult> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::DeleteWhere(table_, o);
     }
-    return d;
+    auto c = Get(std::move(r));
+    if (c.commit.committed) Reopen();
+    return JsonDict(ToJson(c, table_->location(), dry_run));
+  }
+
+  /// Restores version `version` as a new version (bazof restore).
+  nb::dict RestoreVersion(int64_t version) {
+    Reopen();
+    if (version < 0) throw CoreError{"invalid_argument", "restore: version must be >= 0"};
+    arrow::Result<RestoreResult> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::Restore(table_, Version(version));
+    }
+    auto c = Get(std::move(r));
+    Reopen();
+    return JsonDict(ToJson(c, table_->location()));
   }
 
   /// Validates every retained version, or `version` (bazof validate).
@@ -520,35 +587,7 @@ class PyTable {
       nb::gil_scoped_release release;
       r = ValidateTable(table_->storage(), options);
     }
-    auto report = Get(std::move(r));
-    auto values = [](const std::vector<Version>& vs) {
-      std::vector<int64_t> out;
-      for (const auto& v : vs) out.push_back(v.value());
-      return out;
-    };
-    auto list = [&](const std::vector<ValidationProblem>& ps) {
-      nb::list out;
-      for (const auto& p : ps) {
-        nb::dict pd;
-        pd["object"] = p.object;
-        pd["problem"] = p.problem;
-        pd["versions"] = values(p.versions);
-        pd["text"] = p.ToString();
-        out.append(pd);
-      }
-      return out;
-    };
-    nb::list problems = list(report.problems);
-    nb::dict d;
-    d["table"] = report.table;
-    d["valid"] = report.ok();
-    d["deep"] = report.deep;
-    d["versions_checked"] = values(report.versions_checked);
-    d["files_checked"] = report.files_checked;
-    d["problems"] = problems;
-    d["unverifiable"] = list(report.unverifiable);
-    d["verified"] = report.verified();
-    return d;
+    return JsonDict(ToJson(Get(std::move(r)), /*with_text=*/true));
   }
 
   /// Expires old versions and deletes unneeded files (bazof vacuum).
@@ -565,38 +604,7 @@ class PyTable {
       nb::gil_scoped_release release;
       r = bazof::Vacuum(table_, options);
     }
-    auto v = Get(std::move(r));
-    std::vector<int64_t> expired;
-    for (const auto& e : v.expired_versions) expired.push_back(e.value());
-    nb::list deleted;
-    for (const auto& f : v.deleted) {
-      nb::dict fd;
-      fd["file"] = f.name;
-      fd["bytes"] = f.bytes;
-      fd["reason"] = f.reason;
-      deleted.append(fd);
-    }
-    nb::dict d;
-    d["table"] = table_->location();
-    d["dry_run"] = v.dry_run;
-    d["current_version"] = v.current_version.value();
-    d["oldest_retained_version"] = v.oldest_retained.value();
-    d["expired_versions"] = expired;
-    d["deleted"] = deleted;
-    d["deleted_bytes"] = v.deleted_bytes;
-    d["versions_kept_by_grace"] = v.versions_kept_by_grace;
-    d["orphans_kept_by_grace"] = v.orphans_kept_by_grace;
-    nb::list aborted;
-    for (const auto& u : v.aborted_uploads) {
-      nb::dict ud;
-      ud["file"] = u.name;
-      ud["upload_id"] = u.upload_id;
-      ud["initiated"] = u.initiated ? FormatEventTime(*u.initiated) : std::string();
-      aborted.append(ud);
-    }
-    d["aborted_uploads"] = aborted;
-    d["uploads_kept_by_grace"] = v.uploads_kept_by_grace;
-    return d;
+    return JsonDict(ToJson(Get(std::move(r)), table_->location()));
   }
 
   /// One alter operation (bazof alter). `op` names it; `type_capsule` is a
@@ -859,9 +867,16 @@ NB_MODULE(_core, m) {
       .def("history", &PyTable::History, nb::arg("key"), nb::arg("version").none())
       .def("log", &PyTable::Log)
       .def("version_at", &PyTable::VersionAt, nb::arg("commit_micros"))
+      .def("restore", &PyTable::RestoreVersion, nb::arg("version"))
+      .def("delete_where", &PyTable::DeleteWhereFilter, nb::arg("as_of"), nb::arg("filter"), nb::arg("dry_run"))
+      .def("check_put", &PyTable::CheckPut, nb::arg("given"), nb::arg("partial"), nb::arg("what"))
+      .def("carry_forward", &PyTable::CarryForwardRow, nb::arg("stream"))
+      .def("key_has_events", &PyTable::KeyHasEventsRow, nb::arg("stream"))
+      .def_static("unknown_key_warning", &bazof::UnknownKeyWarning, nb::arg("key"))
       .def("compact", &PyTable::Compact, nb::arg("segment_duration_us").none(),
            nb::arg("target_file_bytes").none(), nb::arg("dry_run"), nb::arg("threads"),
-           nb::arg("horizon").none() = nb::none())
+           nb::arg("horizon").none() = nb::none(), nb::arg("force") = false,
+           nb::arg("min_segment_rows").none() = nb::none())
       .def("validate", &PyTable::Validate, nb::arg("version").none(), nb::arg("deep"))
       .def("vacuum", &PyTable::Vacuum, nb::arg("retain_versions").none(), nb::arg("retain_micros").none(),
            nb::arg("grace_micros"), nb::arg("dry_run"))

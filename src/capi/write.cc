@@ -37,7 +37,7 @@ arrow::Result<std::vector<std::pair<std::string, std::string>>> Pairs(const char
 arrow::Status PutOrDelete(bazof_table* table, const char* const* key_columns,
                           const char* const* key_values, size_t n_key, const char* event_time,
                           const char* const* value_columns, const char* const* values,
-                          size_t n_values, bool deleted, int64_t* out_version) {
+                          size_t n_values, bool deleted, int64_t* out_version, bool partial = false) {
   if (out_version) *out_version = -1;
   if (!table) return NullArgument("table");
   if (!event_time) return NullArgument("event time");
@@ -51,6 +51,7 @@ arrow::Status PutOrDelete(bazof_table* table, const char* const* key_columns,
     if (request.values[i].first.empty()) return InvalidArgument("value column ", i, " has no name");
   }
   request.deleted = deleted;
+  request.partial = partial;
   ARROW_ASSIGN_OR_RAISE(auto result, Put(table->Get(), request));
   return Finish(table, result, out_version);
 }
@@ -86,6 +87,16 @@ bazof_code bazof_table_put(bazof_table* table, const char* const* key_columns,
   return Guard(error, [&]() -> arrow::Status {
     return bazof::capi::PutOrDelete(table, key_columns, key_values, n_key, event_time,
                                     value_columns, values, n_values, false, out_version);
+  });
+}
+
+bazof_code bazof_table_put_partial(bazof_table* table, const char* const* key_columns,
+                                   const char* const* key_values, size_t n_key, const char* event_time,
+                                   const char* const* value_columns, const char* const* values,
+                                   size_t n_values, int64_t* out_version, char** error) {
+  return Guard(error, [&]() -> arrow::Status {
+    return bazof::capi::PutOrDelete(table, key_columns, key_values, n_key, event_time, value_columns,
+                                    values, n_values, false, out_version, true);
   });
 }
 

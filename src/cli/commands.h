@@ -115,6 +115,7 @@ void AddIntervalsCommand(CLI::App& app, Action* run);
 void AddDiffCommand(CLI::App& app, Action* run);
 void AddWatermarkCommand(CLI::App& app, Action* run);
 void AddForgetCommand(CLI::App& app, Action* run);
+void AddRestoreCommand(CLI::App& app, Action* run);
 /// Registered last: it lists every command registered before it.
 void AddCompletionCommand(CLI::App& app, Action* run);
 

@@ -3,10 +3,10 @@
 
 #include <iostream>
 #include <optional>
-#include <nlohmann/json.hpp>
 
 #include "bazof/compact.h"
 #include "bazof/error.h"
+#include "bazof/result_json.h"
 #include "bazof/table.h"
 #include "cli/commands.h"
 #include "metadata/properties.h"
@@ -20,6 +20,8 @@ struct CompactFlags {
   std::string target_file_size;
   std::optional<std::string> horizon;
   bool dry_run = false;
+  bool force = false;
+  std::optional<int64_t> min_segment_rows;
   bool progress = false;
   int threads = 0;
   std::string format = "table";
@@ -44,6 +46,8 @@ arrow::Status RunCompact(const CompactFlags& flags) {
     ARROW_ASSIGN_OR_RAISE(options.horizon, ParseEventTime(*flags.horizon, "--horizon"));
   }
   options.dry_run = flags.dry_run;
+  options.force = flags.force;
+  options.min_segment_rows = flags.min_segment_rows;
   options.threads = flags.threads;
   if (flags.progress || isatty(STDERR_FILENO)) {
     options.progress = [last = int64_t{0}](int64_t events) mutable {
@@ -56,30 +60,12 @@ arrow::Status RunCompact(const CompactFlags& flags) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.table.path, flags.table.table, flags.table.storage_options()));
   ARROW_ASSIGN_OR_RAISE(auto r, Compact(table, options));
 
-  nlohmann::json j = {{"table", table->location()},
-                      {"dry_run", flags.dry_run},
-                      {"committed", r.committed},
-                      {"built_from_version", r.built_from.value()},
-                      {"files_read", r.files_read},
-                      {"bytes_read", r.bytes_read},
-                      {"events_read", r.events_read},
-                      {"segments", r.segments}};
-  if (r.horizon) j["horizon"] = FormatEventTime(*r.horizon);
-  if (r.committed) {
-    j["version"] = r.version.value();
-    j["events_written"] = r.events_written;
-    j["events_collapsed"] = r.events_collapsed;
-    j["bases"] = r.bases;
-    j["base_rows"] = r.base_rows;
-    j["files_added"] = r.files_added;
-    j["files_removed"] = r.files_removed;
-  }
   if (flags.format == "json") {
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    std::cout << ToJson(r, table->location(), flags.dry_run) << std::endl;
     return arrow::Status::OK();
   }
-  if (r.files_read == 0) {
-    std::cout << "nothing to compact: version " << r.built_from.value() << " has no deltas\n";
+  if (r.nothing_to_compact) {
+    std::cout << "nothing to compact: " << r.reason << "; nothing committed\n";
   } else if (flags.dry_run) {
     std::cout << "would merge " << r.files_read << " delta file(s) (" << r.events_read << " rows, "
               << r.bytes_read << " bytes) of version " << r.built_from.value() << " into " << r.segments
@@ -107,7 +93,8 @@ void AddCompactCommand(CLI::App& app, Action* run) {
       "Rewrite the current version's deltas into one set of files per segment of event time and "
       "build a base (the state at the segment's start) for each, as one new version. No scan "
       "result changes; scans then read fewer, larger files. Old files stay for older versions "
-      "until vacuum.");
+      "until vacuum. A table already compacted, with nothing written since, is left as it is "
+      "('nothing to compact', exit 0, no new version).");
   flags->table.Add(cmd);
   cmd->add_option("--segment-duration", flags->segment_duration,
                   "Event-time length of segments, e.g. 30d, 12h, 1w, or auto: segments of about "
@@ -120,6 +107,13 @@ void AddCompactCommand(CLI::App& app, Action* run) {
                   "History horizon: collapse events at or before this event time into each key's "
                   "state there; scans as of it or later are unchanged, earlier ones are refused "
                   "(default: the table's retention.event_time, none)");
+  cmd->add_option("--min-segment-rows", flags->min_segment_rows,
+                  "Fewest events of an auto-layout segment; a table with fewer is one segment "
+                  "(default: the table's compaction.min_segment_rows, 100000)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--force", flags->force,
+                "Rewrite even when the table is already compacted (by default that reports "
+                "'nothing to compact' and commits nothing)");
   cmd->add_flag("--dry-run", flags->dry_run, "Report what would be merged; write nothing");
   cmd->add_flag("--progress", flags->progress, "Report progress on stderr (default when stderr is a terminal)");
   cmd->add_option("--threads", flags->threads, "Threads merging key ranges (default: cores)")

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   bazof::cli::AddVacuumCommand(app, &run);
   bazof::cli::AddWatermarkCommand(app, &run);
   bazof::cli::AddForgetCommand(app, &run);
+  bazof::cli::AddRestoreCommand(app, &run);
   bazof::cli::AddCompletionCommand(app, &run);
   if (std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
     std::cerr << "bazof: error: " << bazof::EscapeForMessage(unknown) << std::endl;

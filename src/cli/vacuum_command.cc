@@ -1,8 +1,8 @@
 // bazof vacuum.
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "bazof/error.h"
+#include "bazof/result_json.h"
 #include "bazof/vacuum.h"
 #include "cli/commands.h"
 #include "metadata/properties.h"
@@ -49,26 +49,7 @@ arrow::Status RunVacuum(const VacuumFlags& f, bool has_retain_versions) {
   ARROW_ASSIGN_OR_RAISE(auto r, Vacuum(table, o));
 
   if (f.format == "json") {
-    nlohmann::json j;
-    j["table"] = table->location();
-    j["dry_run"] = r.dry_run;
-    j["current_version"] = r.current_version.value();
-    j["oldest_retained_version"] = r.oldest_retained.value();
-    j["expired_versions"] = nlohmann::json::array();
-    for (const auto& v : r.expired_versions) j["expired_versions"].push_back(v.value());
-    j["deleted"] = nlohmann::json::array();
-    for (const auto& d : r.deleted) j["deleted"].push_back({{"file", d.name}, {"bytes", d.bytes}, {"reason", d.reason}});
-    j["deleted_bytes"] = r.deleted_bytes;
-    j["versions_kept_by_grace"] = r.versions_kept_by_grace;
-    j["orphans_kept_by_grace"] = r.orphans_kept_by_grace;
-    j["aborted_uploads"] = nlohmann::json::array();
-    for (const auto& u : r.aborted_uploads) {
-      j["aborted_uploads"].push_back({{"file", u.name},
-                                      {"upload_id", u.upload_id},
-                                      {"initiated", u.initiated ? FormatEventTime(*u.initiated) : std::string()}});
-    }
-    j["uploads_kept_by_grace"] = r.uploads_kept_by_grace;
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    std::cout << ToJson(r, table->location()) << std::endl;
     return arrow::Status::OK();
   }
   const char* verb = r.dry_run ? "would delete " : "deleted ";

@@ -1,8 +1,8 @@
 // bazof validate.
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "bazof/error.h"
+#include "bazof/result_json.h"
 #include "bazof/validate.h"
 #include "text_escape.h"
 #include "cli/commands.h"
@@ -27,27 +27,7 @@ arrow::Status RunValidate(const TableFlags& flags, int64_t version, bool deep, c
   const std::string checked = VersionSpan(report.versions_checked) + ", " + std::to_string(report.files_checked) +
                               " data file(s) checked" + (report.deep ? " (deep)" : "");
   if (format == "json") {
-    nlohmann::json j;
-    j["table"] = report.table;
-    j["valid"] = report.ok();
-    j["deep"] = report.deep;
-    j["versions_checked"] = nlohmann::json::array();
-    for (const auto& v : report.versions_checked) j["versions_checked"].push_back(v.value());
-    j["files_checked"] = report.files_checked;
-    auto list = [](const std::vector<ValidationProblem>& ps) {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& p : ps) {
-        nlohmann::json versions = nlohmann::json::array();
-        for (const auto& v : p.versions) versions.push_back(v.value());
-        out.push_back({{"object", p.object}, {"problem", p.problem}, {"versions", versions}});
-      }
-      return out;
-    };
-    j["problems"] = list(report.problems);
-    // Deep only: files whose pages carry no CRC (docs/spec.md §6.1).
-    j["unverifiable"] = list(report.unverifiable);
-    j["verified"] = report.verified();
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    std::cout << ToJson(report) << std::endl;
   } else {
     // One line per problem, whatever a message (a Parquet error) holds.
     for (const auto& p : report.problems) std::cout << EscapeForMessage(p.ToString()) << "\n";

@@ -3,8 +3,10 @@
 #include <optional>
 
 #include "bazof/error.h"
+#include "bazof/result_json.h"
 #include "bazof/write.h"
 #include "cli/commands.h"
+#include "cli/delete_where.h"
 #include "write/input_reader.h"
 
 namespace bazof::cli {
@@ -174,15 +176,25 @@ void AddPutCommands(CLI::App& app, Action* run) {
       std::vector<std::string> key;
       std::string event_time;
       std::vector<std::string> values;
+      bool partial = false;
+      bool strict = false;
+      std::string format = "table";
+      DeleteWhereFlags where;
     };
     auto f = std::make_shared<Flags>();
     auto* cmd = deleted ? app.add_subcommand("delete", "Delete a key from an event time on (one commit).")
-                        : app.add_subcommand("put", "Set a key's values from an event time on (one commit).");
+                        : app.add_subcommand("put",
+                                             "Set a key's values from an event time on (one commit). Give "
+                                             "every value column as col=value, or --partial to give some and "
+                                             "carry the others forward from the key's state at that event "
+                                             "time (null where it has none, or is deleted). A put with no "
+                                             "value is refused.");
     f->table.Add(cmd);
-    cmd->add_option("--key", f->key, kKeyHelp)->required();
+    auto* key = cmd->add_option("--key", f->key, kKeyHelp);
     cmd->add_option("--event-time", f->event_time, "When it happened (ISO-8601; no zone = UTC)")->required();
+    if (!deleted) key->required();
     if (!deleted) {
-      cmd->add_option("values", f->values, "col=value ... (columns not given are null)");
+      cmd->add_option("values", f->values, "col=value ... (every value column, unless --partial)");
       // With --path/--table, the first col=value lands in the table URI's place.
       // A raw pointer: the flags own the claim (no cycle).
       f->table.claim = [values = &f->values](const std::string& text) {
@@ -190,13 +202,39 @@ void AddPutCommands(CLI::App& app, Action* run) {
         values->insert(values->begin(), text);
         return true;
       };
+      cmd->add_flag("--partial", f->partial,
+                    "Partial put: value columns not given keep the key's values as of --event-time "
+                    "(at the latest version); null where the key has no state there or is deleted");
+    } else {
+      cmd->add_flag("--strict", f->strict,
+                    "Refuse to delete a key that has no event at any time (by default such a delete "
+                    "is committed with a warning on stderr)");
+      cmd->add_option("--format", f->format, "table (default) or json (with key_had_no_events and warning)");
+      cmd->add_option("--where", f->where.where,
+                      "Predicate delete instead of --key: a tombstone at --event-time for every key whose "
+                      "state then matches 'column OP value' (OP: = != < <= > >=; repeat to join with and)")
+          ->excludes(key);
+      cmd->add_flag("--dry-run", f->where.dry_run, "With --where: list the matching keys; commit nothing");
     }
     cmd->callback([run, f, deleted] {
       *run = [f, deleted]() -> arrow::Status {
+        if (deleted && !f->where.where.empty()) {
+          ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table, f->table.storage_options()));
+          f->where.event_time = f->event_time;
+          f->where.format = f->format;
+          return RunDeleteWhere(table, f->where);
+        }
+        if (f->key.empty()) return InvalidArgument("--key is required (or, for delete, --where)");
+        if (f->where.dry_run) return InvalidArgument("--dry-run needs --where");
         PutRequest req;
         req.key = ParseKeyArgs(f->key);
         req.event_time = f->event_time;
         req.deleted = deleted;
+        req.partial = f->partial;
+        req.strict = f->strict;
+        if (f->format != "table" && f->format != "json") {
+          return InvalidArgument("--format '", f->format, "': expected table or json");
+        }
         for (const auto& v : f->values) {
           auto eq = v.find('=');
           if (eq == std::string::npos || eq == 0) return InvalidArgument("'", v, "' is not col=value");
@@ -204,7 +242,12 @@ void AddPutCommands(CLI::App& app, Action* run) {
         }
         ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table, f->table.storage_options()));
         ARROW_ASSIGN_OR_RAISE(auto result, Put(table, req));
-        PrintCommit(result, deleted ? "delete" : "put");
+        if (!result.warning.empty()) std::cerr << "bazof: warning: " << result.warning << std::endl;
+        if (f->format == "json") {
+          std::cout << ToJson(result, table->location()) << std::endl;
+        } else {
+          PrintCommit(result, deleted ? "delete" : "put");
+        }
         return arrow::Status::OK();
       };
     });

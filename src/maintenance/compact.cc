@@ -111,7 +111,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> EventMicros(const arrow::RecordBatc
 arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Table>& table, const Snapshot& snap,
                                                       const std::vector<planning::PlannedFile>& files,
                                                       int64_t first, int64_t min_time, int64_t max_time,
-                                                      int threads) {
+                                                      int64_t min_rows, int threads) {
   const int64_t span = std::max<int64_t>(1, max_time - min_time);
   int64_t granule = 1;
   for (int64_t g : {86400000000LL, 3600000000LL, 60000000LL, 1000000LL, 1000LL}) {
@@ -139,18 +139,67 @@ arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Tabl
     const auto& m = static_cast<const arrow::TimestampArray&>(*micros);
     for (int64_t j = 0; j < m.length(); ++j) ++per_granule[FloorDiv(m.Value(j), granule)];
   }
+  // A segment holds at least `threshold` events: a small table is one
+  // segment, and no cut leaves a small remainder at the end.
+  const int64_t threshold = std::max<int64_t>(keys, min_rows);
   std::vector<int64_t> starts{first};
   int64_t acc = 0;
   for (auto it = per_granule.begin(); it != per_granule.end(); ++it) {
     acc += it->second;
     auto next = std::next(it);
-    if (acc >= keys && next != per_granule.end()) {
+    if (acc >= threshold && next != per_granule.end()) {
       const int64_t start = next->first * granule;
-      if (start > starts.back()) starts.push_back(start);
-      acc = 0;
+      if (start > starts.back()) {
+        starts.push_back(start);
+        acc = 0;
+      }
     }
   }
+  if (starts.size() > 1 && acc < threshold) starts.pop_back();
   return starts;
+}
+
+// True if `snap` is laid out as a compaction of its own version would lay it
+// out: one flat list of segments, every file from one build (no delta
+// appended since), each delta inside its segment, no more files than the
+// target size needs, the same horizon; with `starts`, the same segment starts.
+// Metadata only.
+bool LayoutIsCompacted(const Snapshot& snap, const std::vector<int64_t>* starts, int64_t target_bytes,
+                       const std::optional<EventTime>& horizon) {
+  if (horizon != snap.horizon) return false;
+  // Every file of a compaction records the version it was built from; a file
+  // with another version was appended (or put, or deleted) since.
+  std::optional<Version> built;
+  for (const auto& seg : snap.segments) {
+    if (!seg.segments.empty()) return false;
+    std::vector<const DataFileRef*> files;
+    if (seg.base) files.push_back(&*seg.base);
+    for (const auto& d : seg.deltas) files.push_back(&d);
+    for (const auto* f : files) {
+      if (!f->version || (built && *built != *f->version)) return false;
+      built = f->version;
+    }
+    int64_t bytes = 0;
+    for (const auto& d : seg.deltas) {
+      if (!d.start || !d.end || *d.start < seg.start || (seg.end && *seg.end < *d.end) || d.size < 0) return false;
+      bytes += d.size;
+    }
+    // Compaction starts a new file only past the target size.
+    if (static_cast<int64_t>(seg.deltas.size()) > 1 + bytes / std::max<int64_t>(target_bytes, 1)) return false;
+  }
+  if (!built) return false;
+  if (starts) {
+    if (starts->size() != snap.segments.size()) return false;
+    for (size_t i = 0; i < starts->size(); ++i) {
+      if ((*starts)[i] != snap.segments[i].start.micros()) return false;
+    }
+  }
+  return true;
+}
+
+std::string NothingToCompact(const Snapshot& snap) {
+  return "version " + std::to_string(snap.version.value()) + " is already compacted (" +
+         std::to_string(snap.segments.size()) + " segment(s), nothing written since)";
 }
 
 // The history horizon: of each key's events at or before `horizon` only the
@@ -359,7 +408,13 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
     result.bytes_read += std::max<int64_t>(d->size, 0);
     result.events_read += std::max<int64_t>(d->rows, 0);
   }
-  if (deltas.empty()) return result;  // nothing was ever written
+  if (deltas.empty()) {  // nothing was ever written
+    result.nothing_to_compact = true;
+    result.reason = "version " + std::to_string(snap->version.value()) + " has no deltas";
+    return result;
+  }
+  const int64_t min_rows = options.min_segment_rows.value_or(policy.min_segment_rows);
+  if (min_rows < 1) return InvalidArgument("compaction of '", where, "': minimum segment rows must be >= 1");
 
   // Deltas hold every event (the complete-deltas invariant); bases are derived
   // from them, so the merge reads deltas only.
@@ -368,13 +423,26 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   std::vector<int64_t> starts;
   if (duration > 0) {
     ARROW_ASSIGN_OR_RAISE(starts, SegmentStarts(*snap, deltas, duration, where));
-  } else {
+  }
+  // Nothing to do when compacting would rewrite the same events into the same
+  // layout. An auto layout is judged by its starts, unless the table's last
+  // commit was itself a compaction (then the cheap checks suffice).
+  const bool clean = !options.force && LayoutIsCompacted(*snap, duration > 0 ? &starts : nullptr, target, horizon);
+  auto nothing = [&] {
+    result.nothing_to_compact = true;
+    result.reason = NothingToCompact(*snap);
+    result.segments = static_cast<int64_t>(snap->segments.size());
+    return result;
+  };
+  if (clean && (duration > 0 || (snap->commit && snap->commit->operation == "compact"))) return nothing();
+  if (duration == 0) {
     int64_t first = snap->segments.front().start.micros(), lo = INT64_MAX, hi = INT64_MIN;
     for (const auto* d : deltas) {
       lo = std::min(lo, d->start->micros());
       hi = std::max(hi, d->end->micros());
     }
-    ARROW_ASSIGN_OR_RAISE(starts, AutoSegmentStarts(table, *snap, plan.files, std::min(first, lo), lo, hi, threads));
+    ARROW_ASSIGN_OR_RAISE(starts, AutoSegmentStarts(table, *snap, plan.files, std::min(first, lo), lo, hi, min_rows, threads));
+    if (clean && LayoutIsCompacted(*snap, &starts, target, horizon)) return nothing();
   }
   result.segments = static_cast<int64_t>(starts.size());
   if (options.dry_run) return result;

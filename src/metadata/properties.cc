@@ -79,6 +79,9 @@ const std::vector<KnownProperty>& KnownProperties() {
       {"compaction.segment_duration", "auto",
        "Event-time length of the segments compaction lays out (each gets a base), or auto: "
        "segments holding about as many events as the table has keys."},
+      {"compaction.min_segment_rows", "100000",
+       "Fewest events an auto-layout segment holds (unless the whole table holds fewer: then it is one "
+       "segment), so compaction never cuts a small table into many small files."},
       {"compaction.target_file_size", "128MiB", "Size at which compaction starts a new data file."},
       {"compaction.max_deltas", "32",
        "Compaction is advised (and run, with compaction.auto) when a latest scan reads more delta files."},
@@ -103,7 +106,7 @@ arrow::Status CheckValue(const std::string& name, const std::string& value, cons
     return value == "none" ? arrow::Status::OK() : ParseDuration(value, what).status();
   }
   if (name == "compaction.target_file_size") return ParseByteSize(value, what).status();
-  if (name == "compaction.max_deltas") {
+  if (name == "compaction.max_deltas" || name == "compaction.min_segment_rows") {
     int64_t n = 0;
     std::string rest;
     if (!SplitNumber(value, &n, &rest) || !rest.empty() || n < 1) {
@@ -164,6 +167,10 @@ arrow::Result<CompactionPolicy> PolicyFromProperties(const std::map<std::string,
   policy.segment_duration_us = duration == "auto" ? 0 : ParseDuration(duration, "").ValueOrDie();
   policy.target_file_bytes = ParseByteSize(get("compaction.target_file_size"), "").ValueOrDie();
   // Both were checked above (from_chars, no overflow); these cannot fail.
+  {
+    const std::string text = get("compaction.min_segment_rows");
+    std::from_chars(text.data(), text.data() + text.size(), policy.min_segment_rows);
+  }
   {
     const std::string text = get("compaction.max_deltas");
     std::from_chars(text.data(), text.data() + text.size(), policy.max_deltas);

@@ -45,6 +45,7 @@ arrow::Status ValidateProperty(const std::string& name, const std::string& value
 /// names not set).
 struct CompactionPolicy {
   int64_t segment_duration_us = 0;  ///< compaction.segment_duration; 0 = auto
+  int64_t min_segment_rows = 0;     ///< compaction.min_segment_rows (auto layout)
   int64_t target_file_bytes = 0;    ///< compaction.target_file_size
   int64_t max_deltas = 0;           ///< compaction.max_deltas
   double max_read_amplification = 0;  ///< compaction.max_read_amplification

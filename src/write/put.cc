@@ -68,16 +68,40 @@ arrow::Result<CommitResult> Put(const std::shared_ptr<Table>& table, const PutRe
     fields.push_back(arrow::field(name, a->type()));
     arrays.push_back(a);
   }
+  if (!req.deleted) {
+    std::vector<std::string> given;
+    for (const auto& [name, text] : req.values) given.push_back(name);
+    ARROW_RETURN_NOT_OK(CheckPutValues(schema, given, req.partial, "put"));
+  }
   ARROW_ASSIGN_OR_RAISE(auto deleted, arrow::MakeArrayFromScalar(arrow::BooleanScalar(req.deleted), 1));
   fields.push_back(arrow::field("_deleted", arrow::boolean()));
   arrays.push_back(deleted);
 
   auto batch = arrow::RecordBatch::Make(arrow::schema(fields), 1, arrays);
+  if (req.partial && !req.deleted) {
+    ARROW_ASSIGN_OR_RAISE(batch, CarryForward(table, batch));
+  }
   ARROW_ASSIGN_OR_RAISE(auto reader, arrow::RecordBatchReader::Make({batch}));
+  bool unknown_key = false;
+  std::string key_text;
+  if (req.deleted) {
+    for (const auto& t : key_texts) key_text += (key_text.empty() ? "" : ",") + t;
+    ARROW_ASSIGN_OR_RAISE(bool known, KeyHasEvents(table, *batch));
+    if (!known && req.strict) {
+      return InvalidArgument("delete of key '", key_text,
+                             "': the key has no event at any time; nothing committed (strict)");
+    }
+    unknown_key = !known;
+  }
   AppendOptions options;
   options.operation = req.deleted ? "delete" : "put";
   options.source = req.deleted ? "delete" : "put";
-  return Append(table, *reader, options);
+  ARROW_ASSIGN_OR_RAISE(auto result, Append(table, *reader, options));
+  if (unknown_key) {
+    result.key_had_no_events = true;
+    result.warning = UnknownKeyWarning(key_text);
+  }
+  return result;
 }
 
 }  // namespace bazof

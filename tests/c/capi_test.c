@@ -981,6 +981,35 @@ static void test_views(void) {
   bazof_table_free(t);
 }
 
+/* A put must give every value column; bazof_table_put_partial carries the
+ * others forward from the key's state at that event time. */
+static void test_put_partial(void) {
+  bazof_table* t = NULL;
+  char* err = NULL;
+  int64_t version = 0;
+  const char* key_col[] = {"symbol"};
+  const char* ibm[] = {"IBM"};
+  const char* both_cols[] = {"price", "qty"};
+  const char* both[] = {"10", "3"};
+  const char* qty_col[] = {"qty"};
+  const char* q9[] = {"9"};
+  CHECK_OK(bazof_table_create(g_tmp, "wide", "symbol:string,price:int64,qty:int64", key_col, 1, NULL, &t, &err),
+           err);
+  if (!t) return;
+  CHECK_ERR(bazof_table_put(t, key_col, ibm, 1, "2024-01-01", NULL, NULL, 0, &version, &err),
+            BAZOF_INVALID_ARGUMENT, err, "no value column");
+  CHECK_ERR(bazof_table_put(t, key_col, ibm, 1, "2024-01-01", qty_col, q9, 1, &version, &err),
+            BAZOF_INVALID_ARGUMENT, err, "'price' not given");
+  CHECK(bazof_table_current_version(t) == 0, "refused puts commit nothing");
+  CHECK_OK(bazof_table_put(t, key_col, ibm, 1, "2024-01-01", both_cols, both, 2, &version, &err), err);
+  CHECK_OK(bazof_table_put_partial(t, key_col, ibm, 1, "2024-02-01", qty_col, q9, 1, &version, &err), err);
+  CHECK(version == 2, "version %lld", (long long)version);
+  CHECK(strcmp(scan_rows(t, NULL, "symbol", "price"), "IBM:10") == 0, "carried: %s",
+        scan_rows(t, NULL, "symbol", "price"));
+  CHECK(strcmp(scan_rows(t, NULL, "symbol", "qty"), "IBM:9") == 0, "given: %s", scan_rows(t, NULL, "symbol", "qty"));
+  bazof_table_free(t);
+}
+
 int main(void) {
   const char* tmpdir = getenv("TMPDIR");
   snprintf(g_fixtures, sizeof g_fixtures, "%s", BAZOF_FIXTURES_DIR);
@@ -996,6 +1025,7 @@ int main(void) {
   test_fixture_table0();
   test_fixture_azof_table1();
   test_writes();
+  test_put_partial();
   test_error_strings_are_one_line();
   test_splits_and_staged_commits();
   test_join_asof();

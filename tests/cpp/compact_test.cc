@@ -67,6 +67,9 @@ TEST_P(CompactOracleTest, CompactionNeverChangesAScan) {
       o.segment_duration_us = pick(3) == 0 ? 0 : (1 + pick(days / 2 + 1)) * day * 1000;
       o.target_file_bytes = pick(2) ? 1 : 1 << 30;  // 1: a new file after every row group
       o.threads = 1 + static_cast<int>(pick(2));
+      // Small segments and a rewrite every time: the layouts under test.
+      o.min_segment_rows = 1;
+      o.force = true;
       ASSERT_OK_AND_ASSIGN(auto r, Compact(table, o));
       ASSERT_TRUE(r.committed);
       ASSERT_EQ(r.version.value(), v);
@@ -194,7 +197,9 @@ TEST(CompactTest, AutoSegmentsHoldAboutAsManyEventsAsKeys) {
   }
   ASSERT_OK(Append(table, *AppendInput(rows)).status());
   ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
-  ASSERT_OK_AND_ASSIGN(auto r, Compact(table));  // the default policy: auto
+  CompactOptions o;
+  o.min_segment_rows = 1;  // auto, without the minimum segment size
+  ASSERT_OK_AND_ASSIGN(auto r, Compact(table, o));
   ASSERT_TRUE(r.committed);
   ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
   const auto& segs = table->current_snapshot()->segments;
@@ -207,11 +212,89 @@ TEST(CompactTest, AutoSegmentsHoldAboutAsManyEventsAsKeys) {
   EXPECT_LE(cost.rows, 2 * 10 + 10);
 }
 
+// Appends `n` monthly events of each of `keys` keys (the shape of the
+// issue's 564-row stocks table), one append per key.
+std::shared_ptr<Table> MonthlyTable(std::shared_ptr<io::Storage> storage, int keys, int months) {
+  auto table = CreateTable(storage, KvSchema()).ValueOrDie();
+  for (int k = 0; k < keys; ++k) {
+    std::vector<Ev> rows;
+    for (int m = 0; m < months; ++m) {
+      rows.push_back({"k" + std::to_string(k), Ms("2000-01-01") + m * 30LL * 86400000LL, "x" + std::to_string(m), false});
+    }
+    EXPECT_TRUE(Append(Table::Open(storage).ValueOrDie(), *AppendInput(rows)).ok());
+  }
+  return Table::Open(storage).ValueOrDie();
+}
+
+TEST(CompactTest, SmallTableCompactsToOneSegmentAndOnlyOnce) {
+  auto storage = MemStorage();
+  auto table = MonthlyTable(storage, 5, 113);  // 565 events, 5 appends
+  ASSERT_OK_AND_ASSIGN(auto r, Compact(table));
+  ASSERT_TRUE(r.committed);
+  EXPECT_FALSE(r.nothing_to_compact);
+  EXPECT_EQ(r.segments, 1);  // was 113: a segment per 5 events, each with a base
+  EXPECT_EQ(r.bases, 0);
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  EXPECT_EQ(table->current_version().value(), 6);
+  ASSERT_OK_AND_ASSIGN(auto cost, LatestReadCost(*table->current_snapshot()));
+  EXPECT_EQ(cost.files, 1);
+  // Again: nothing would improve, so nothing is committed.
+  ASSERT_OK_AND_ASSIGN(auto again, Compact(table));
+  EXPECT_FALSE(again.committed);
+  EXPECT_TRUE(again.nothing_to_compact);
+  EXPECT_NE(again.reason.find("already compacted"), std::string::npos) << again.reason;
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  EXPECT_EQ(table->current_version().value(), 6);
+  // A table of one append is as compact as compaction would make it.
+  auto single = MonthlyTable(MemStorage(), 1, 40);
+  ASSERT_OK_AND_ASSIGN(auto one, Compact(single));
+  EXPECT_TRUE(one.nothing_to_compact) << one.segments;
+}
+
+TEST(CompactTest, CompactedTablesAreNotRewrittenUntilWrittenTo) {
+  const int64_t durations[] = {0, 60 * 86400000000LL};  // auto, then 60 days
+  for (int64_t duration : durations) {
+    auto storage = MemStorage();
+    auto table = MonthlyTable(storage, 10, 60);
+    CompactOptions o;
+    o.min_segment_rows = 1;
+    o.segment_duration_us = duration;
+    ASSERT_OK_AND_ASSIGN(auto r, Compact(table, o));
+    ASSERT_TRUE(r.committed);
+    EXPECT_GT(r.segments, 10);
+    EXPECT_GT(r.bases, 10);
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    const int64_t v = table->current_version().value();
+    ASSERT_OK_AND_ASSIGN(auto again, Compact(table, o));
+    EXPECT_TRUE(again.nothing_to_compact) << duration;
+    EXPECT_FALSE(again.committed);
+    o.dry_run = true;
+    ASSERT_OK_AND_ASSIGN(auto dry, Compact(table, o));
+    EXPECT_TRUE(dry.nothing_to_compact);
+    o.dry_run = false;
+    o.force = true;
+    ASSERT_OK_AND_ASSIGN(auto forced, Compact(table, o));
+    EXPECT_TRUE(forced.committed);
+    o.force = false;
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    EXPECT_EQ(table->current_version().value(), v + 1);
+    // A late event written since: compaction folds it in.
+    ASSERT_OK(Append(table, *AppendInput({{"k3", Ms("2000-02-15"), "late", false}})).status());
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    ASSERT_OK_AND_ASSIGN(auto late, Compact(table, o));
+    EXPECT_TRUE(late.committed) << late.reason;
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    ASSERT_OK_AND_ASSIGN(auto got, ScanKv(table, Ms("2000-02-20"), std::nullopt, 1));
+    EXPECT_EQ(got["k3"].second, "late");
+  }
+}
+
 TEST(CompactTest, DryRunWritesNothingAndEmptyTableHasNothingToDo) {
   auto storage = MemStorage();
   ASSERT_OK_AND_ASSIGN(auto empty, CreateTable(storage, KvSchema()));
   ASSERT_OK_AND_ASSIGN(auto none, Compact(empty));
   EXPECT_FALSE(none.committed);
+  EXPECT_TRUE(none.nothing_to_compact);
   EXPECT_EQ(none.files_read, 0);
   storage = MemStorage();
   auto table = TableWithPuts(storage, 10);

@@ -120,11 +120,11 @@ def test_appends_after_evolution(run, table, tmp_path):
         ["c", "2024-01-03T00:00:00.000Z", "", "7", "2.5", ""],
         ["d", "2024-01-04T00:00:00.000Z", "plum", "9007199254740993", "", ""],
         ["e", "2024-01-05T00:00:00.000Z", "", "", "", "1234.50"]]
-    # put takes the new names too.
+    # put takes the new names too (partial: qty and price carried forward).
     committed(run("put", "--path", path, "--table", t, "--key", "a", "--event-time", "2024-02-01",
-                  "name=apricot", "weight=0.5"), rows=1)
+                  "--partial", "name=apricot", "weight=0.5"), rows=1)
     assert scan_csv(run, path, t, "--key", "a")[1] == [
-        ["a", "2024-02-01T00:00:00.000Z", "apricot", "", "", "0.50"]]
+        ["a", "2024-02-01T00:00:00.000Z", "apricot", "2147483647", "1.5", "0.50"]]
 
 
 def test_input_with_the_old_name_of_a_renamed_column_is_refused(run, table, tmp_path):
@@ -199,7 +199,7 @@ def test_properties(run, table):
     assert len(log_rows(run, path, t)) == 4
     # Writes keep them; unset removes one; older versions keep theirs.
     committed(run("put", "--path", path, "--table", t, "--key", "c", "--event-time", "2024-01-03",
-                  "label=fig"), rows=1)
+                  "--partial", "label=fig"), rows=1)
     assert info_json(run, path, t)["properties"]["team.owner"] == "pricing"
     assert alter(run, path, t, "unset-property", "team.owner") == (5, "unset property team.owner")
     assert info_json(run, path, t)["properties"] == {"compaction.max_deltas": "8"}

@@ -277,7 +277,8 @@ def test_read_only_keeps_the_os_reason(cli, run, small_fs, tmp_path):
     subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
     csv_path = write_csv(tmp_path / "in.csv", ["key", "event_time", "value"], [["a", "2024-01-01", "x"]])
     assert_one_line_error(cli("append", *t, "--input", csv_path), "Read-only file system")
-    assert_one_line_error(cli("put", *t, "--key", "a", "--event-time", "2024-01-01"), "Read-only file system")
+    assert_one_line_error(cli("put", *t, "--key", "a", "--event-time", "2024-01-01", "value=x"),
+                          "Read-only file system")
 
 
 def test_python_errors_are_the_same_one_line(cli, rich_table):

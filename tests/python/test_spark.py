@@ -211,7 +211,7 @@ def test_overwrite_is_refused(spark, target):
 
 
 def test_failed_job_commits_nothing_and_removes_staged_files(spark, target):
-    target.put("k00000", "2024-01-01", v=-1)
+    target.put("k00000", "2024-01-01", v=-1, note=None)
     before = _files(target.uri)
 
     @F.udf("bigint")

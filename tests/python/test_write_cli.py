@@ -381,23 +381,25 @@ def test_put_and_delete(run, create):
     assert committed(run("put", *base, "--key", "k1", "--event-time", "2024-01-01T00:00:00Z",
                          "value=hello, world", "n=7"), rows=1) == 1
     assert committed(run("put", *base, "--key", "key=k2", "--event-time", "2024-01-01",
-                         "n=-3"), rows=1) == 2
+                         "--partial", "n=-3"), rows=1) == 2                # no state: value null
+    # A put without values is refused (it would commit a row of nulls).
+    assert run("put", *base, "--key", "k1", "--event-time", "2024-02-01", check=False).returncode == 1
     assert committed(run("put", *base, "--key", "k1", "--event-time",
-                         "2024-02-01T02:00:00+02:00"), rows=1) == 3        # all columns null
+                         "2024-02-01T02:00:00+02:00", "value=", "n=0"), rows=1) == 3
     assert committed(run("delete", *base, "--key", "k2", "--event-time", "2024-03-01"),
                      rows=1) == 4
-    assert scan_rows(run, path, t)[1] == [["k1", "2024-02-01T00:00:00.000Z", "", ""]]
+    assert scan_rows(run, path, t)[1] == [["k1", "2024-02-01T00:00:00.000Z", "", "0"]]
     assert scan_rows(run, path, t, "--as-of", "2024-01-31")[1] == [
         ["k1", "2024-01-01T00:00:00.000Z", "hello, world", "7"],
         ["k2", "2024-01-01T00:00:00.000Z", "", "-3"]]
     assert scan_rows(run, path, t, "--version", "3")[1] == [
-        ["k1", "2024-02-01T00:00:00.000Z", "", ""], ["k2", "2024-01-01T00:00:00.000Z", "", "-3"]]
+        ["k1", "2024-02-01T00:00:00.000Z", "", "0"], ["k2", "2024-01-01T00:00:00.000Z", "", "-3"]]
     # delete then put again later
     assert committed(run("put", *base, "--key", "k2", "--event-time", "2024-04-01",
-                         "value=back"), rows=1) == 5
+                         "--partial", "value=back"), rows=1) == 5   # deleted: n null
     assert scan_rows(run, path, t)[1][1] == ["k2", "2024-04-01T00:00:00.000Z", "back", ""]
     assert scan_rows(run, path, t, "--as-of", "2024-03-15")[1] == [
-        ["k1", "2024-02-01T00:00:00.000Z", "", ""]]
+        ["k1", "2024-02-01T00:00:00.000Z", "", "0"]]
 
 
 def test_delete_of_unknown_key_commits_a_tombstone(run, create):

@@ -89,6 +89,8 @@ class Workload:
         r = self.rng
         key, t = r.choice(KEYS), r.choice(TIMES)
         v, s = self.random_values()
+        while v is None or s is None:  # a put gives every value column (the CLI has no null text)
+            v, s = self.random_values()
         args = [f"v={v}"] if v is not None else []
         if s is not None:
             args.append(f"s={s}")

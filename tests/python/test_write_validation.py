@@ -27,7 +27,7 @@ def table(run, tmp_path):
         ["b", "2024-01-02T00:00:00Z", "", "", "", "", ""]])
     committed(run("append", "--path", path, "--table", t, "--input", f), rows=2)
     committed(run("put", "--path", path, "--table", t, "--key", "c", "--event-time",
-                  "2024-02-01", "value=y", "qty=3"), rows=1)
+                  "2024-02-01", "--partial", "value=y", "qty=3"), rows=1)
     return path, t
 
 
@@ -226,7 +226,7 @@ PUT_CASES = [
     ("missing_key", ["--event-time", "2024-01-01", "value=v"], ["--key"]),
     ("missing_event_time", ["--key", "z", "value=v"], ["--event-time"]),
     ("bad_event_time", ["--key", "z", "--event-time", "not-a-time"], ["not-a-time"]),
-    ("empty_key", ["--key", "", "--event-time", "2024-01-01"], ["key"]),
+    ("empty_key", ["--key", "", "--event-time", "2024-01-01", "--partial", "value=v"], ["key"]),
     ("assignment_without_equals", ["--key", "z", "--event-time", "2024-01-01", "valueonly"],
      ["valueonly"]),
     ("deleted_column_reserved", ["--key", "z", "--event-time", "2024-01-01", "_bazof_deleted=true"],

@@ -85,7 +85,7 @@ def test_scans_show_the_new_schema_and_old_versions_keep_theirs(table):
     assert got.column("c").to_pylist() == [None, None]
     assert table.schema.names == got.schema.names
     # New rows take the new columns; the old version still reads as before.
-    table.put("c1", "2024-01-01", n=2**40, label="new", c=7)
+    table.put("c1", "2024-01-01", n=2**40, d=None, label="new", c=7)
     assert table.scan(filter=[("key", "=", "c1")]).to_arrow().to_pylist()[0]["c"] == 7
     assert table.scan(version=v1).to_arrow().equals(old_rows)
     assert table.validate(deep=True, check=True)

@@ -246,7 +246,7 @@ def test_vacuum_grace_zero(tmp_path, grace):
 def test_vacuum_sees_other_writers_commits(tmp_path):
     t, _ = workload_table(tmp_path / "t", 40, commits=3)
     other = bazof.open_table(tmp_path / "t")
-    other.put("k1", "2024-01-01", v=1)
+    other.put("k1", "2024-01-01", v=1, s=None)
     r = t.vacuum(retain_versions=1, grace=US)
     assert r.current_version == other.version == t.version == 4
     assert r.expired_versions == [0, 1, 2, 3]

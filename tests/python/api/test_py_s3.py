@@ -49,7 +49,7 @@ def workload(uri, storage_options=None):
     t.add_column("note", "string")
     t.widen_column("price", pa.decimal128(14, 3))
     t.set_property("compaction.max_deltas", 8)
-    t.put("MSFT", "2024-01-06", price="371.10", note="relisted")
+    t.put("MSFT", "2024-01-06", price="371.10", venue=None, note="relisted")
     vacuumed = t.vacuum(retain_versions=3, grace=dt.timedelta(microseconds=1))
     report = t.validate(deep=True, check=True)
     again = bazof.open_table(uri, storage_options=storage_options)

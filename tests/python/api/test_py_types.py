@@ -154,7 +154,7 @@ def test_put_typed_values(tmp_path):
     t.put("AAPL", pd.Timestamp("2024-01-02T14:30:00+00:00"), price=decimal.Decimal("185.64"),
           day=dt.date(2024, 1, 2), seen=dt.datetime(2024, 1, 2, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
           ok=True, n=3)
-    t.put("MSFT", "2024-01-02", price="370.87", n=None)  # text converts by the column's type; None = null
+    t.put("MSFT", "2024-01-02", price="370.87", n=None, partial=True)  # text converts by the column's type; None = null
     rows = {r["sym"]: r for r in t.scan().to_arrow().to_pylist()}
     assert rows["AAPL"]["price"] == decimal.Decimal("185.64")
     assert rows["AAPL"]["seen"] == dt.datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
