@@ -25,7 +25,7 @@ def test_composite_keys_as_tuples(tmp_path):
                            key=["sym", "venue"])
     t.put(("AAPL", 1), "2024-01-01", key="k1", price=1.0)  # a value column named `key`
     t.put({"venue": 2, "sym": "AAPL"}, "2024-01-01", key="k2", price=2.0)
-    t.put(("MSFT", 1), "2024-01-01", price=3.0)
+    t.put(("MSFT", 1), "2024-01-01", key=None, price=3.0)
     t.put(("AAPL", 1), "2024-02-01", key="k3", price=4.0)
     rows = state(t.scan(keys=[("AAPL", 1), ("MSFT", 1), ("NONE", 1)]))
     assert [(r["sym"], r["venue"], r["key"], r["price"]) for r in rows] == [
@@ -48,7 +48,7 @@ def test_composite_keys_as_tuples(tmp_path):
 def test_single_key_scan_keys_and_event_time_value_name(tmp_path):
     t = bazof.create_table(tmp_path / "s", pa.schema([("v", pa.int64()), ("key", pa.string())]), key="id")
     t.put("a", "2024-01-01", v=1, key="x")
-    t.put("b", "2024-01-01", v=2)
+    t.put("b", "2024-01-01", v=2, key=None)
     assert [r["v"] for r in state(t.scan(keys=["b", ("a",)]))] == [1, 2]
     assert state(t.scan(keys=["a"]))[0]["key"] == "x"
 
