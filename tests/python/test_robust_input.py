@@ -229,7 +229,7 @@ def test_csv_nanosecond_timestamps_are_floored(run, tmp_path):
     assert et == [1704067200123, -1]  # floored, before 1970 too
     assert at == [1704067200999999, 1704063600123456]
     # put and --as-of take 9 digits as well (--as-of floors to microseconds).
-    run("put", *t, "--key", "c", "--event-time", "2024-01-02T00:00:00.001000000Z", "value=z")
+    run("put", *t, "--key", "c", "--event-time", "2024-01-02T00:00:00.001000000Z", "value=z", "at=2024-01-02T00:00:00Z")
     assert "c" not in csv_map(run("scan", *t, "--format", "csv", "--as-of", "2024-01-02T00:00:00.000999999Z").stdout)
     assert csv_map(run("scan", *t, "--format", "csv", "--as-of", "2024-01-02T00:00:00.001000999Z").stdout)["c"] == "z"
 
