@@ -73,7 +73,7 @@ class Soak:
     def op_put(self):
         key, t = self.rng.choice(KEYS), T0 + self.rng.randrange(60) * DAY_US
         v = str(self.rng.randrange(10_000))
-        return ["put", *self.base(), "--key", key, "--event-time", fmt_ts(t, "ms"), f"v={v}"], \
+        return ["put", *self.base(), "--key", key, "--event-time", fmt_ts(t, "ms"), f"v={v}", "--partial"], \
             [(key, t, False, v)], None
 
     def op_delete(self):
