@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bazof/progress.h"
 #include "bazof/snapshot.h"
 #include "bazof/table.h"
 
@@ -45,8 +46,10 @@ struct CompactOptions {
   /// retention.event_time property (none by default). kInvalidArgument if
   /// before the table's current horizon.
   std::optional<EventTime> horizon;
-  /// Called now and then with the number of events merged so far.
-  std::function<void(int64_t events)> progress;
+  /// Progress (include/bazof/progress.h): phase "plan" (events read to lay
+  /// out auto segments; also in a dry run) and phase "merge" (events of the
+  /// deltas merged and rewritten), both in unit "events".
+  ProgressCallback progress;
 };
 
 struct CompactResult {

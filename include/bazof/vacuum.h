@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bazof/progress.h"
 #include "bazof/table.h"
 
 namespace bazof {
@@ -31,6 +32,10 @@ struct VacuumOptions {
   bool dry_run = false;
   /// The time vacuum compares against; nullopt = the wall clock (tests set it).
   std::optional<std::chrono::system_clock::time_point> now;
+  /// Progress (include/bazof/progress.h): phase "read snapshots" (unit
+  /// "snapshots"; also in a dry run), then phase "delete" (unit "files":
+  /// files deleted and uploads aborted; not in a dry run).
+  ProgressCallback progress;
 };
 
 /// One file vacuum deleted (or, in a dry run, would delete).

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "bazof/progress.h"
 #include "bazof/snapshot.h"
 #include "bazof/table.h"
 
@@ -77,6 +78,9 @@ struct AppendOptions {
   /// commit (docs/spec.md, "Completeness watermark"); committed even when
   /// the input has no rows. kInvalidArgument if before the current one.
   std::optional<EventTime> watermark;
+  /// Progress (include/bazof/progress.h): phase "append", unit "rows" (rows
+  /// taken from the input, sorted and written; total unknown until the end).
+  ProgressCallback progress;
 };
 
 /// Appends every row of `rows` as one commit. Columns are matched by name:

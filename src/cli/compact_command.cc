@@ -1,6 +1,4 @@
 // bazof compact: rewrite deltas per segment and build bases, as one commit.
-#include <unistd.h>
-
 #include <iostream>
 #include <optional>
 
@@ -9,6 +7,7 @@
 #include "bazof/result_json.h"
 #include "bazof/table.h"
 #include "cli/commands.h"
+#include "cli/progress_bar.h"
 #include "metadata/properties.h"
 
 namespace bazof::cli {
@@ -22,7 +21,7 @@ struct CompactFlags {
   bool dry_run = false;
   bool force = false;
   std::optional<int64_t> min_segment_rows;
-  bool progress = false;
+  ProgressFlags progress;
   int threads = 0;
   std::string format = "table";
 };
@@ -49,14 +48,7 @@ arrow::Status RunCompact(const CompactFlags& flags) {
   options.force = flags.force;
   options.min_segment_rows = flags.min_segment_rows;
   options.threads = flags.threads;
-  if (flags.progress || isatty(STDERR_FILENO)) {
-    options.progress = [last = int64_t{0}](int64_t events) mutable {
-      if (events - last >= 1000000) {
-        std::cerr << "compact: " << events << " events merged" << std::endl;
-        last = events;
-      }
-    };
-  }
+  options.progress = flags.progress.Callback("compact");
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.table.path, flags.table.table, flags.table.storage_options()));
   ARROW_ASSIGN_OR_RAISE(auto r, Compact(table, options));
 
@@ -115,7 +107,7 @@ void AddCompactCommand(CLI::App& app, Action* run) {
                 "Rewrite even when the table is already compacted (by default that reports "
                 "'nothing to compact' and commits nothing)");
   cmd->add_flag("--dry-run", flags->dry_run, "Report what would be merged; write nothing");
-  cmd->add_flag("--progress", flags->progress, "Report progress on stderr (default when stderr is a terminal)");
+  flags->progress.Add(cmd);
   cmd->add_option("--threads", flags->threads, "Threads merging key ranges (default: cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--format", flags->format, "table (default) or json");

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/progress_bar.h"
 #include "io/storage.h"
 #include "write/gen.h"
 
@@ -10,6 +11,7 @@ void AddGenCommand(CLI::App& app, Action* run) {
   struct Flags {
     TableFlags table;
     write::GenOptions gen;
+    ProgressFlags progress;
   };
   auto flags = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
@@ -24,11 +26,14 @@ void AddGenCommand(CLI::App& app, Action* run) {
   cmd->add_option("--seed", flags->gen.seed, "Random seed")->capture_default_str();
   cmd->add_option("--segments", flags->gen.segments, "Event-time segments over 2020-2024 (month-aligned)")
       ->check(CLI::Range(1, 60))->capture_default_str();
+  flags->progress.Add(cmd);
   cmd->callback([run, flags] {
     *run = [flags]() -> arrow::Status {
       ARROW_ASSIGN_OR_RAISE(auto storage, io::OpenStorage(flags->table.path, flags->table.table, /*create_location=*/true,
                                                                    flags->table.storage_options()));
-      ARROW_ASSIGN_OR_RAISE(auto summary, write::GenerateSampleTable(*storage, flags->gen));
+      write::GenOptions gen = flags->gen;  // the bar ends with this scope, before any error is printed
+      gen.progress = flags->progress.Callback("gen");
+      ARROW_ASSIGN_OR_RAISE(auto summary, write::GenerateSampleTable(*storage, gen));
       std::cout << "wrote " << summary.events << " events in " << summary.files
                 << " files to " << storage->display_root() << "; version " << summary.version
                 << std::endl;

@@ -5,6 +5,7 @@
 #include "bazof/result_json.h"
 #include "bazof/vacuum.h"
 #include "cli/commands.h"
+#include "cli/progress_bar.h"
 #include "metadata/properties.h"
 
 namespace bazof::cli {
@@ -22,6 +23,7 @@ struct VacuumFlags {
   std::string grace = "1h";
   bool dry_run = false;
   std::string format = "text";
+  ProgressFlags progress;
 };
 
 arrow::Status RunVacuum(const VacuumFlags& f, bool has_retain_versions) {
@@ -41,6 +43,7 @@ arrow::Status RunVacuum(const VacuumFlags& f, bool has_retain_versions) {
               << std::endl;
   }
   o.dry_run = f.dry_run;
+  o.progress = f.progress.Callback("vacuum");
   if (o.retain_versions && *o.retain_versions < 1) {
     return InvalidArgument("--retain-versions ", *o.retain_versions,
                            ": must be at least 1 (the current version is always kept)");
@@ -105,6 +108,7 @@ void AddVacuumCommand(CLI::App& app, Action* run) {
       ->capture_default_str();
   cmd->add_flag("--dry-run", f->dry_run, "List what would be deleted; delete nothing");
   cmd->add_option("--format", f->format, "text (default) or json");
+  f->progress.Add(cmd);
   cmd->callback([run, f, retain] {
     const bool has_retain = retain->count() > 0;
     *run = [f, has_retain] { return RunVacuum(*f, has_retain); };

@@ -7,6 +7,7 @@
 #include "bazof/write.h"
 #include "cli/commands.h"
 #include "cli/delete_where.h"
+#include "cli/progress_bar.h"
 #include "write/input_reader.h"
 
 namespace bazof::cli {
@@ -113,6 +114,7 @@ void AddAppendCommand(CLI::App& app, Action* run) {
     std::vector<std::string> timestamp_formats;
     std::vector<std::string> null_values;
     CLI::Option* null_values_option = nullptr;
+    ProgressFlags progress;
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
@@ -139,6 +141,7 @@ void AddAppendCommand(CLI::App& app, Action* run) {
   cmd->add_option("--watermark", f->watermark,
                   "Advance the completeness watermark to this event time in the same commit "
                   "(never backwards)");
+  f->progress.Add(cmd);
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
       ARROW_ASSIGN_OR_RAISE(auto format, write::ResolveInputFormat(f->format, f->input));
@@ -155,6 +158,9 @@ void AddAppendCommand(CLI::App& app, Action* run) {
         if (f->null_values.empty()) input_options.null_values = std::vector<std::string>{""};
         if (f->null_values == std::vector<std::string>{"none"}) input_options.null_values->clear();
       }
+      // The bar follows the input (bytes of a text file, rows of a Parquet
+      // file), which the append consumes as it sorts and writes.
+      input_options.progress = f->progress.Callback("append");
       ARROW_ASSIGN_OR_RAISE(auto input,
                             write::OpenInput(f->input, format, table->current_snapshot()->schema, input_options));
       AppendOptions options;

@@ -21,6 +21,7 @@
 #include "io/storage.h"
 #include "metadata/properties.h"
 #include "planning/planner.h"
+#include "progress_reporter.h"
 #include "read/run_reader.h"
 #include "read/scan_reader.h"
 #include "write/commit.h"
@@ -111,7 +112,8 @@ arrow::Result<std::shared_ptr<arrow::Array>> EventMicros(const arrow::RecordBatc
 arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Table>& table, const Snapshot& snap,
                                                       const std::vector<planning::PlannedFile>& files,
                                                       int64_t first, int64_t min_time, int64_t max_time,
-                                                      int64_t min_rows, int threads) {
+                                                      int64_t min_rows, int threads,
+                                                      internal::ProgressReporter& progress) {
   const int64_t span = std::max<int64_t>(1, max_time - min_time);
   int64_t granule = 1;
   for (int64_t g : {86400000000LL, 3600000000LL, 60000000LL, 1000000LL, 1000LL}) {
@@ -135,6 +137,7 @@ arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Tabl
     if (batch->num_rows() == 0) continue;
     ARROW_ASSIGN_OR_RAISE(auto same, SameKeyAsNext(*batch, nkeys));
     keys += 1 + (same ? same->length() - same->true_count() : 0);  // keys never span batches
+    progress.Add(batch->num_rows());
     ARROW_ASSIGN_OR_RAISE(auto micros, EventMicros(*batch, nkeys));
     const auto& m = static_cast<const arrow::TimestampArray&>(*micros);
     for (int64_t j = 0; j < m.length(); ++j) ++per_granule[FloorDiv(m.Value(j), granule)];
@@ -441,7 +444,10 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
       lo = std::min(lo, d->start->micros());
       hi = std::max(hi, d->end->micros());
     }
-    ARROW_ASSIGN_OR_RAISE(starts, AutoSegmentStarts(table, *snap, plan.files, std::min(first, lo), lo, hi, min_rows, threads));
+    internal::ProgressReporter planning(options.progress, "plan", "events", result.events_read);
+    ARROW_ASSIGN_OR_RAISE(starts, AutoSegmentStarts(table, *snap, plan.files, std::min(first, lo), lo, hi, min_rows,
+                                                    threads, planning));
+    planning.Finish();
     if (clean && LayoutIsCompacted(*snap, &starts, target, horizon)) return nothing();
   }
   result.segments = static_cast<int64_t>(starts.size());
@@ -459,6 +465,7 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
 
   auto& storage = *table->storage();
   LayoutWriter layout(storage, snap->schema, starts, snap->version, target);
+  internal::ProgressReporter merging(options.progress, "merge", "events", result.events_read);
   const int nkeys = static_cast<int>(snap->schema.key_columns.size());
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
@@ -471,9 +478,10 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
     }
     result.events_written += batch->num_rows();
     ARROW_RETURN_NOT_OK(layout.Write(*batch));
-    if (options.progress) options.progress(result.events_written);
+    merging.Add(collapsed_before);
   }
   ARROW_ASSIGN_OR_RAISE(auto segments, layout.Finish());
+  merging.Finish();
 
   Snapshot next = *snap;
   next.format_version = horizon ? 2 : 1;

@@ -20,6 +20,7 @@
 #include "bazof/error.h"
 #include "io/storage.h"
 #include "metadata/table_files.h"
+#include "progress_reporter.h"
 
 namespace bazof {
 namespace {
@@ -90,10 +91,13 @@ arrow::Result<VacuumResult> Vacuum(const std::shared_ptr<Table>& table, const Va
   while (snaps.count(lowest - 1)) --lowest;
 
   std::map<int64_t, Loaded> loaded;
+  internal::ProgressReporter reading(o.progress, "read snapshots", "snapshots", static_cast<int64_t>(snaps.size()));
   for (const auto& [v, _] : snaps) {
     auto s = metadata::ReadSnapshotFile(storage, v);
     loaded[v] = s.ok() ? Loaded{*s, arrow::Status::OK()} : Loaded{nullptr, s.status()};
+    reading.Add(1);
   }
+  reading.Finish();
 
   // The oldest retained version M: every rule given keeps what it keeps.
   int64_t oldest = lowest;
@@ -230,12 +234,18 @@ arrow::Result<VacuumResult> Vacuum(const std::shared_ptr<Table>& table, const Va
   if (!pointer_ok) ARROW_RETURN_NOT_OK(storage.ReplaceFile(metadata::kVersionFile, std::to_string(current)));
   // 3-5. Delete, in plan order: snapshots (oldest first) before the files
   // they reference, so a crash never leaves a snapshot without its files.
+  internal::ProgressReporter deleting(o.progress, "delete", "files", static_cast<int64_t>(plan.size() + aborts.size()));
   for (auto& f : plan) {
     ARROW_RETURN_NOT_OK(WithContext(storage.DeleteFile(f.name), "vacuum: "));
     result.deleted.push_back(std::move(f));
+    deleting.Add(1);
   }
   // 6. Leaked uploads (nothing references an object never completed).
-  for (const auto& u : aborts) ARROW_RETURN_NOT_OK(WithContext(storage.AbortUpload(u), "vacuum: "));
+  for (const auto& u : aborts) {
+    ARROW_RETURN_NOT_OK(WithContext(storage.AbortUpload(u), "vacuum: "));
+    deleting.Add(1);
+  }
+  deleting.Finish();
   return result;
 }
 

@@ -17,6 +17,7 @@
 #include "io/storage.h"
 #include "metadata/properties.h"
 #include "metadata/types.h"
+#include "progress_reporter.h"
 #include "write/append_internal.h"
 #include "write/commit.h"
 #include "write/lateness.h"
@@ -405,8 +406,12 @@ arrow::Result<CommitResult> Append(const std::shared_ptr<Table>& table,
   }
   // Data files carry no version, so the name's version is only a hint.
   const Version planned(snapshot->version.value() + 1);
-  ARROW_ASSIGN_OR_RAISE(auto written, write::WriteInputFiles(*table, snapshot->schema, rows, options.source,
-                                                             options.chunk_rows, planned));
+  internal::ProgressReporter progress(options.progress, "append", "rows", -1);
+  internal::CountingReader counted(rows, progress);
+  ARROW_ASSIGN_OR_RAISE(auto written,
+                        write::WriteInputFiles(*table, snapshot->schema, progress.enabled() ? counted : rows,
+                                               options.source, options.chunk_rows, planned));
+  progress.Finish();
   if (written.rows == 0 && !options.watermark) return CommitResult{};
   return write::CommitFiles(table, snapshot, snapshot->schema, written.files, written.rows, options.operation,
                             options.max_attempts, options.watermark);

@@ -9,6 +9,7 @@
 #include "bazof/error.h"
 #include "bazof/snapshot.h"
 #include "write/commit.h"
+#include "progress_reporter.h"
 #include "write/data_file_writer.h"
 
 namespace bazof::write {
@@ -126,6 +127,7 @@ arrow::Result<GenSummary> GenerateSampleTable(io::Storage& storage, const GenOpt
   snap.commit = CommitInfo{"gen", WallClockNow(), static_cast<int64_t>(on_time.size()), {}, {}};
   GenSummary summary;
   summary.events = static_cast<int64_t>(events.size());
+  internal::ProgressReporter progress(o.progress, "write", "events", summary.events);
 
   for (int s = 0; s < o.segments; ++s) {
     const int64_t start = SegmentStartMs(s, o.segments);
@@ -161,6 +163,7 @@ arrow::Result<GenSummary> GenerateSampleTable(io::Storage& storage, const GenOpt
       ARROW_RETURN_NOT_OK(storage.Sync(name));
       seg.deltas.push_back(ref);
       snap.commit->files_added.push_back(name);
+      progress.Add(static_cast<int64_t>(delta.size()));
     }
     snap.segments.push_back(std::move(seg));
   }
@@ -187,12 +190,14 @@ arrow::Result<GenSummary> GenerateSampleTable(io::Storage& storage, const GenOpt
       ARROW_RETURN_NOT_OK(storage.Sync(name));
       snap.segments[s].deltas.push_back(ref);
       snap.commit->files_added.push_back(name);
+      progress.Add(static_cast<int64_t>(in_segment.size()));
     }
     snap.commit->timestamp = WallClockNow();
     ARROW_RETURN_NOT_OK(CommitSnapshot(storage, snap));
     summary.files += static_cast<int64_t>(snap.commit->files_added.size());
     summary.version = 2;
   }
+  progress.Finish();
   return summary;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "bazof/progress.h"
 #include "io/storage.h"
 
 namespace bazof::write {
@@ -16,6 +17,9 @@ struct GenOptions {
   int segments = 5;                 ///< segments over 2020..2024, on month boundaries (1..60)
   double late_fraction = 0.05;      ///< events committed in version 2
   double tombstone_fraction = 0.01; ///< events that delete their key
+  /// Progress (include/bazof/progress.h): phase "write", unit "events"
+  /// (events written to delta files, of keys * events_per_key).
+  ProgressCallback progress;
 };
 
 struct GenSummary {

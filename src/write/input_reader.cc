@@ -7,9 +7,11 @@
 #include <arrow/io/api.h>
 #include <arrow/io/memory.h>
 #include <arrow/io/stdio.h>
+#include <arrow/io/transform.h>
 #include <arrow/json/api.h>
 #include <arrow/util/value_parsing.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/file_reader.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -17,6 +19,7 @@
 
 #include "bazof/error.h"
 #include "bazof/snapshot.h"
+#include "progress_reporter.h"
 #include "write/text_parse.h"
 
 namespace bazof::write {
@@ -130,6 +133,30 @@ class OwningReader : public arrow::RecordBatchReader {
   std::shared_ptr<void> owner_;
 };
 
+// Ends the input's progress phase with its last batch; counts rows when the
+// phase's unit is rows (Parquet), not bytes.
+class ProgressReader : public arrow::RecordBatchReader {
+ public:
+  ProgressReader(std::shared_ptr<arrow::RecordBatchReader> inner,
+                 std::shared_ptr<internal::ProgressReporter> progress, bool count_rows)
+      : inner_(std::move(inner)), progress_(std::move(progress)), count_rows_(count_rows) {}
+  std::shared_ptr<arrow::Schema> schema() const override { return inner_->schema(); }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    ARROW_RETURN_NOT_OK(inner_->ReadNext(out));
+    if (!*out) {
+      progress_->Finish();
+    } else if (count_rows_) {
+      progress_->Add((*out)->num_rows());
+    }
+    return arrow::Status::OK();
+  }
+
+ private:
+  std::shared_ptr<arrow::RecordBatchReader> inner_;
+  std::shared_ptr<internal::ProgressReporter> progress_;
+  bool count_rows_;
+};
+
 // CSV rows must fit in one block of Arrow's reader ("straddling object"
 // otherwise). Blocks start small, so ordinary inputs use little memory; on
 // that error the file is opened again with a 4x larger block, skipping the
@@ -204,6 +231,12 @@ std::unordered_map<std::string, std::shared_ptr<arrow::DataType>> ColumnTypes(co
   return types;
 }
 
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenFormat(
+    const std::string& path, InputFormat format, const TableSchema& schema, const InputOptions& options,
+    const std::shared_ptr<arrow::io::RandomAccessFile>& file,
+    const std::function<arrow::Result<std::shared_ptr<arrow::io::InputStream>>()>& open,
+    std::vector<std::shared_ptr<arrow::TimestampParser>> formats);
+
 }  // namespace
 
 arrow::Result<InputFormat> ResolveInputFormat(const std::string& name, const std::string& path) {
@@ -255,12 +288,15 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
     // require it (docs/spec.md §10a).
     arrow::io::StdinStream in;
     ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
+    internal::ProgressReporter reading(options.progress, "read standard input", "bytes", -1);
     while (true) {
       auto chunk = in.Read(1 << 20);
       if (!chunk.ok()) return InvalidArgument("input '-' (standard input): ", chunk.status().message());
       if ((*chunk)->size() == 0) break;
       ARROW_RETURN_NOT_OK(sink->Write(*chunk));
+      reading.Add((*chunk)->size());
     }
+    reading.Finish();
     ARROW_ASSIGN_OR_RAISE(auto bytes, sink->Finish());
     file = std::make_shared<arrow::io::BufferReader>(bytes);
     open = [bytes]() -> arrow::Result<std::shared_ptr<arrow::io::InputStream>> {
@@ -284,6 +320,50 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
     };
   }
 
+  // Progress in bytes of the input consumed (csv, jsonl; a stream opened
+  // again re-reads, so each counts from 0 and done is the largest), or in
+  // rows (parquet).
+  std::shared_ptr<internal::ProgressReporter> progress;
+  if (options.progress) {
+    int64_t total = -1;
+    if (format == InputFormat::kParquet) {
+      try {
+        total = parquet::ReadMetaData(file)->num_rows();
+      } catch (const std::exception&) {
+        // Not a Parquet file: said clearly when it is opened below.
+      }
+    } else {
+      auto size = file->GetSize();
+      if (size.ok()) total = *size;
+    }
+    progress = std::make_shared<internal::ProgressReporter>(
+        options.progress, "read input", format == InputFormat::kParquet ? "rows" : "bytes", total);
+    if (format != InputFormat::kParquet) {
+      open = [inner = std::move(open), progress]() -> arrow::Result<std::shared_ptr<arrow::io::InputStream>> {
+        ARROW_ASSIGN_OR_RAISE(auto stream, inner());
+        auto seen = std::make_shared<int64_t>(0);
+        return std::make_shared<arrow::io::TransformInputStream>(
+            std::move(stream),
+            [progress, seen](const std::shared_ptr<arrow::Buffer>& b) -> arrow::Result<std::shared_ptr<arrow::Buffer>> {
+              *seen += b->size();
+              progress->Set(*seen);
+              return b;
+            });
+      };
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto reader, OpenFormat(path, format, schema, options, file, open, std::move(formats)));
+  if (!progress) return reader;
+  return std::make_shared<ProgressReader>(std::move(reader), progress, format == InputFormat::kParquet);
+}
+
+namespace {
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenFormat(
+    const std::string& path, InputFormat format, const TableSchema& schema, const InputOptions& options,
+    const std::shared_ptr<arrow::io::RandomAccessFile>& file,
+    const std::function<arrow::Result<std::shared_ptr<arrow::io::InputStream>>()>& open,
+    std::vector<std::shared_ptr<arrow::TimestampParser>> formats) {
   switch (format) {
     case InputFormat::kCsv: {
       auto read = arrow::csv::ReadOptions::Defaults();
@@ -321,7 +401,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
       }
       parse.explicit_schema = arrow::schema(fields);
       parse.unexpected_field_behavior = arrow::json::UnexpectedFieldBehavior::InferType;
-      auto reader = arrow::json::StreamingReader::Make(std::make_shared<JsonLinesGuard>(file), read, parse);
+      ARROW_ASSIGN_OR_RAISE(auto stream, open());
+      auto reader = arrow::json::StreamingReader::Make(std::make_shared<JsonLinesGuard>(stream), read, parse);
       if (!reader.ok()) {
         // An input with no rows at all is an empty input, not an error.
         if (reader.status().message().find("Empty JSON stream") != std::string::npos) {
@@ -351,5 +432,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
   }
   return InvalidArgument("unknown input format");
 }
+
+}  // namespace
 
 }  // namespace bazof::write

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bazof/progress.h"
 #include "bazof/snapshot.h"
 
 namespace bazof::write {
@@ -30,6 +31,11 @@ struct InputOptions {
   /// only; an empty list = none (an empty field is then an empty string, and
   /// an error in a number column).
   std::optional<std::vector<std::string>> null_values;
+  /// Progress of reading the input (include/bazof/progress.h): phase
+  /// "read standard input" (unit "bytes", total unknown) for `-`, then phase
+  /// "read input": unit "bytes" of the file (csv, jsonl) or "rows" (parquet,
+  /// from its footer), ending when the reader returns its last batch.
+  ProgressCallback progress;
 };
 
 /// Opens `path` (local path or URI). CSV and JSON values are parsed into the
