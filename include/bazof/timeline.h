@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bazof/event_time.h"
@@ -53,7 +54,15 @@ struct ForgetResult {
 /// the keys; afterwards no retained version does, and every other key reads
 /// as before in every retained version. Events of the keys committed after F
 /// are not affected. kConflict if another writer commits meanwhile (run it
-/// again); kInvalidArgument for a key that does not parse or composite keys.
+/// again); kInvalidArgument for a key that does not parse. Composite keys
+/// need ForgetKeys.
 arrow::Result<ForgetResult> Forget(const std::shared_ptr<Table>& table, const std::vector<std::string>& keys);
+/// Forget with keys of any arity, each as (column, value) text pairs (as
+/// ScanBuilder::KeysIn and PutRequest::key take them): every key column
+/// named once; a single-column key may leave its column empty.
+/// kInvalidArgument for an unknown or missing key column or a value that
+/// does not parse by its column's type.
+arrow::Result<ForgetResult> ForgetKeys(const std::shared_ptr<Table>& table,
+                                       const std::vector<std::vector<std::pair<std::string, std::string>>>& keys);
 
 }  // namespace bazof

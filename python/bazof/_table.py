@@ -395,21 +395,25 @@ class Table:
         return version if committed else self.version
 
     def forget(self, keys: Any) -> dict[str, Any]:
-        """Erases `keys` (``bazof forget``; a key value or a list of them,
-        single-column keys): every file of the current version holding their
-        events is rewritten without them, as one commit F. Versions before F
-        still return the keys until the next :meth:`vacuum`, which expires
+        """Erases `keys` (``bazof forget``; a key or a list of them, each
+        spelt as :meth:`put` takes it: a value, or for a composite key a
+        tuple in key-column order or a dict {column: value}): every file of
+        the current version holding their events is rewritten without them,
+        as one commit F. Versions before F still return the keys until the
+        next :meth:`vacuum`, which expires
         them all whatever its arguments and deletes the old files; from then
         on no retained version holds the keys, and every other key reads as
         before. The keys are not recorded in the table's metadata. Returns
         {committed, version (F or None), events_removed, files_rewritten,
         files_dropped, files_added, files_removed}."""
-        if isinstance(keys, (str, bytes, int)) or not hasattr(keys, "__iter__"):
+        composite = len(self.key_columns) > 1
+        if (isinstance(keys, (str, bytes, int)) or not hasattr(keys, "__iter__")
+                or isinstance(keys, Mapping) or (composite and isinstance(keys, tuple))):
             keys = [keys]
-        texts = [str(k) for k in keys]
-        if not texts:
+        pairs = [self._key_pairs(k, "forget") for k in keys]
+        if not pairs:
             raise InvalidInput("forget: no key given")
-        return self._t.forget(texts)
+        return self._t.forget(pairs)
 
     def set_watermark(self, t: EventTimeLike) -> int:
         """Advances the completeness watermark to event time `t` as one commit

@@ -494,12 +494,12 @@ class PyTable {
   }
 
   /// Forgets keys (bazof forget).
-  nb::dict ForgetKeys(const std::vector<std::string>& keys) {
+  nb::dict ForgetKeys(const std::vector<std::vector<std::pair<std::string, std::string>>>& keys) {
     Reopen();
     arrow::Result<ForgetResult> r;
     {
       nb::gil_scoped_release release;
-      r = bazof::Forget(table_, keys);
+      r = bazof::ForgetKeys(table_, keys);
     }
     auto f = Get(std::move(r));
     nb::dict d;

@@ -94,6 +94,12 @@ std::vector<std::pair<std::string, std::string>> ParseKeyArg(const std::string& 
 /// history also take `--key a=1 --key b=2`).
 std::vector<std::pair<std::string, std::string>> ParseKeyArgs(const std::vector<std::string>& args);
 
+/// Several keys, one per `--key` argument (scan, forget): each as
+/// ParseKeyArg, except that a single-column key's value is taken whole
+/// unless it starts with "<key column>=" (a string key may hold '=' and ',').
+std::vector<std::vector<std::pair<std::string, std::string>>> KeyArgs(const Table& table,
+                                                                      const std::vector<std::string>& args);
+
 /// The help of a one-key `--key` option.
 inline constexpr const char* kKeyHelp =
     "The key: K for a single-column key, or col=value,col=value naming every key column";

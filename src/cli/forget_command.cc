@@ -23,7 +23,9 @@ void AddForgetCommand(CLI::App& app, Action* run) {
       "vacuum, which expires them all (whatever its retention flags) and deletes the old files.\n"
       "The keys are not recorded in the table's metadata.");
   f->table.Add(cmd);
-  cmd->add_option("--key", f->keys, "A key to forget (repeat for several; single-column keys)")->required();
+  cmd->add_option("--key", f->keys,
+                  "A key to forget: K, or col=value,col=value for a composite key (repeat for several)")
+      ->required();
   cmd->add_option("--format", f->format, "table (default) or json");
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
@@ -31,7 +33,7 @@ void AddForgetCommand(CLI::App& app, Action* run) {
         return InvalidArgument("--format '", f->format, "': expected table or json");
       }
       ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table, f->table.storage_options()));
-      ARROW_ASSIGN_OR_RAISE(auto r, Forget(table, f->keys));
+      ARROW_ASSIGN_OR_RAISE(auto r, ForgetKeys(table, KeyArgs(*table, f->keys)));
       if (f->format == "json") {
         nlohmann::json j = {{"table", table->location()},        {"committed", r.committed},
                             {"events_removed", r.events_removed}, {"files_rewritten", r.files_rewritten},

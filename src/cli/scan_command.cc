@@ -35,15 +35,7 @@ arrow::Status RunScan(const ScanFlags& f) {
   if (version >= 0) scan.AtVersion(Version(version));
   if (!f.columns.empty()) scan.Columns(SplitCommas(f.columns));
   if (!f.keys.empty()) {
-    std::vector<std::vector<std::pair<std::string, std::string>>> keys;
-    const auto& key_columns = table->current_snapshot()->schema.key_columns;
-    for (const auto& k : f.keys) {
-      // A single-column key's value is taken whole unless it starts with
-      // "<key column>=" (a string key may hold '=' and ',').
-      const bool whole = key_columns.size() == 1 && k.rfind(key_columns[0].name + "=", 0) != 0;
-      keys.push_back(whole ? std::vector<std::pair<std::string, std::string>>{{"", k}} : ParseKeyArg(k));
-    }
-    scan.KeysIn(std::move(keys));
+    scan.KeysIn(KeyArgs(*table, f.keys));
   }
   if (f.threads > 0) scan.Threads(f.threads);
   scan.RequireComplete(f.require_complete);

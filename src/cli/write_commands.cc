@@ -77,6 +77,17 @@ std::vector<std::pair<std::string, std::string>> ParseKeyArgs(const std::vector<
   return out;
 }
 
+std::vector<std::vector<std::pair<std::string, std::string>>> KeyArgs(const Table& table,
+                                                                      const std::vector<std::string>& args) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> keys;
+  const auto& key_columns = table.current_snapshot()->schema.key_columns;
+  for (const auto& k : args) {
+    const bool whole = key_columns.size() == 1 && k.rfind(key_columns[0].name + "=", 0) != 0;
+    keys.push_back(whole ? std::vector<std::pair<std::string, std::string>>{{"", k}} : ParseKeyArg(k));
+  }
+  return keys;
+}
+
 void AddCreateCommand(CLI::App& app, Action* run) {
   struct Flags {
     TableFlags table;

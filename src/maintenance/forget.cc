@@ -16,6 +16,7 @@
 #include "bazof/timeline.h"
 #include "compute_init.h"
 #include "io/storage.h"
+#include "metadata/key_text.h"
 #include "metadata/page_checksums.h"
 #include "text_escape.h"
 #include "write/commit.h"
@@ -25,9 +26,10 @@ namespace bazof {
 namespace {
 
 // True unless the file's recorded key range excludes every key.
-arrow::Result<bool> MayHold(const DataFileRef& f, const std::vector<std::shared_ptr<arrow::Scalar>>& keys) {
-  if (f.min_key.size() != 1 || f.max_key.size() != 1) return true;
-  for (const auto& k : keys) {
+arrow::Result<bool> MayHold(const DataFileRef& f, const std::vector<std::vector<std::shared_ptr<arrow::Scalar>>>& tuples) {
+  if (f.min_key.size() != 1 || f.max_key.size() != 1) return true;  // composite: no cheap test, read it
+  for (const auto& tuple : tuples) {
+    const auto& k = tuple[0];
     ARROW_ASSIGN_OR_RAISE(auto below, arrow::compute::CallFunction("less", {k, f.min_key[0]}));
     ARROW_ASSIGN_OR_RAISE(auto above, arrow::compute::CallFunction("greater", {k, f.max_key[0]}));
     const auto& b = below.scalar_as<arrow::BooleanScalar>();
@@ -72,7 +74,43 @@ struct Rewritten {
   int64_t removed = 0;
 };
 
+// The rows of `rows` whose key is one of `tuples` (one scalar per key column).
+// A single-column key is looked up in a set; a composite one compared column
+// by column (forget takes few keys).
+arrow::Result<arrow::Datum> KeyHits(const arrow::Table& rows, const TableSchema& schema,
+                                    const std::vector<std::vector<std::shared_ptr<arrow::Scalar>>>& tuples,
+                                    const std::shared_ptr<arrow::Array>& value_set) {
+  const size_t nkeys = schema.key_columns.size();
+  std::vector<arrow::Datum> columns;
+  for (size_t c = 0; c < nkeys; ++c) {
+    // Key columns may have been written narrower than the table's type; widening is lossless.
+    ARROW_ASSIGN_OR_RAISE(auto col, arrow::compute::Cast(rows.column(static_cast<int>(c)), schema.key_columns[c].type));
+    columns.push_back(std::move(col));
+  }
+  if (nkeys == 1) return arrow::compute::IsIn(columns[0], arrow::compute::SetLookupOptions(value_set));
+  arrow::Datum any;
+  for (const auto& tuple : tuples) {
+    arrow::Datum all;
+    for (size_t c = 0; c < nkeys; ++c) {
+      ARROW_ASSIGN_OR_RAISE(auto eq, arrow::compute::CallFunction("equal", {columns[c], tuple[c]}));
+      if (all.is_value()) {
+        ARROW_ASSIGN_OR_RAISE(all, arrow::compute::And(all, eq));
+      } else {
+        all = std::move(eq);
+      }
+    }
+    if (any.is_value()) {
+      ARROW_ASSIGN_OR_RAISE(any, arrow::compute::Or(any, all));
+    } else {
+      any = std::move(all);
+    }
+  }
+  // Key columns are never null, so neither is the mask.
+  return any;
+}
+
 arrow::Result<Rewritten> RewriteWithout(io::Storage& storage, const DataFileRef& f, const TableSchema& schema,
+                                        const std::vector<std::vector<std::shared_ptr<arrow::Scalar>>>& tuples,
                                         const std::shared_ptr<arrow::Array>& value_set, Version planned) {
   const std::string where = "'" + storage.Describe(f.path) + "'";
   ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(f.path, f.size));
@@ -87,10 +125,10 @@ arrow::Result<Rewritten> RewriteWithout(io::Storage& storage, const DataFileRef&
   auto read = reader->ReadTable();
   ARROW_RETURN_NOT_OK(WithContext(metadata::PageReadError(read.status(), ""), "data file " + where + ": "));
   std::shared_ptr<arrow::Table> rows = *std::move(read);
-  if (rows->num_columns() < 2) return Corruption("data file ", where, ": fewer columns than a key and event time");
-  // Key columns may have been written narrower than the table's type; widening is lossless.
-  ARROW_ASSIGN_OR_RAISE(auto key, arrow::compute::Cast(rows->column(0), schema.key_columns[0].type));
-  ARROW_ASSIGN_OR_RAISE(auto hit, arrow::compute::IsIn(key, arrow::compute::SetLookupOptions(value_set)));
+  if (rows->num_columns() < static_cast<int>(schema.key_columns.size()) + 1) {
+    return Corruption("data file ", where, ": fewer columns than the key and event time");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto hit, KeyHits(*rows, schema, tuples, value_set));
   ARROW_ASSIGN_OR_RAISE(auto keep, arrow::compute::Invert(hit));
   ARROW_ASSIGN_OR_RAISE(auto filtered, arrow::compute::Filter(rows, keep));
   auto kept = filtered.table();
@@ -128,6 +166,13 @@ arrow::Result<Rewritten> RewriteWithout(io::Storage& storage, const DataFileRef&
 }  // namespace
 
 arrow::Result<ForgetResult> Forget(const std::shared_ptr<Table>& table, const std::vector<std::string>& keys) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> named;
+  for (const auto& k : keys) named.push_back({{"", k}});
+  return ForgetKeys(table, named);
+}
+
+arrow::Result<ForgetResult> ForgetKeys(const std::shared_ptr<Table>& table,
+                                       const std::vector<std::vector<std::pair<std::string, std::string>>>& keys) {
   ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
   auto snap = table->current_snapshot();
   const std::string& where = table->location();
@@ -135,34 +180,42 @@ arrow::Result<ForgetResult> Forget(const std::shared_ptr<Table>& table, const st
     return InvalidArgument("table '", where, "' is a bazof 0.1 / azof 0.2 table: bazof reads it but does not rewrite it");
   }
   if (keys.empty()) return InvalidArgument("forget on '", where, "': no key given");
-  if (snap->schema.key_columns.size() != 1) {
-    return InvalidArgument("forget on '", where, "': tables with composite keys are not supported yet");
-  }
-  const auto& key_type = snap->schema.key_columns[0].type;
-  std::vector<std::shared_ptr<arrow::Scalar>> scalars;
-  for (const auto& k : keys) {
-    if (arrow::is_string(key_type->id())) {
-      ARROW_RETURN_NOT_OK(CheckUtf8(k, "key (column '" + snap->schema.key_columns[0].name + "')"));
+  const auto& key_columns = snap->schema.key_columns;
+  std::vector<std::vector<std::shared_ptr<arrow::Scalar>>> tuples;
+  for (const auto& key : keys) {
+    auto texts = metadata::KeyTexts(snap->schema, key);
+    if (!texts.ok()) return InvalidArgument("forget on '", where, "': ", texts.status().message());
+    std::vector<std::shared_ptr<arrow::Scalar>> tuple;
+    for (size_t c = 0; c < key_columns.size(); ++c) {
+      const auto& k = (*texts)[c];
+      const auto& type = key_columns[c].type;
+      if (arrow::is_string(type->id())) {
+        ARROW_RETURN_NOT_OK(CheckUtf8(k, "key (column '" + key_columns[c].name + "')"));
+      }
+      auto s = arrow::Scalar::Parse(type, k);
+      if (!s.ok()) {
+        return InvalidArgument("forget on '", where, "': key '", QuoteForMessage(k), "' is not a ",
+                               type->ToString(), " (column '", key_columns[c].name, "')");
+      }
+      tuple.push_back(*s);
     }
-    auto s = arrow::Scalar::Parse(key_type, k);
-    if (!s.ok()) {
-      return InvalidArgument("forget on '", where, "': key '", QuoteForMessage(k), "' is not a ",
-                             key_type->ToString(), " (column '", snap->schema.key_columns[0].name, "')");
-    }
-    scalars.push_back(*s);
+    tuples.push_back(std::move(tuple));
   }
-  ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(key_type));
-  for (const auto& s : scalars) ARROW_RETURN_NOT_OK(builder->AppendScalar(*s));
-  ARROW_ASSIGN_OR_RAISE(auto value_set, builder->Finish());
+  std::shared_ptr<arrow::Array> value_set;
+  if (key_columns.size() == 1) {
+    ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(key_columns[0].type));
+    for (const auto& t : tuples) ARROW_RETURN_NOT_OK(builder->AppendScalar(*t[0]));
+    ARROW_ASSIGN_OR_RAISE(value_set, builder->Finish());
+  }
 
   auto& storage = *table->storage();
   const Version planned(snap->version.value() + 1);
   ForgetResult result;
   Snapshot next = *snap;
   auto visit = [&](DataFileRef& f) -> arrow::Result<std::optional<DataFileRef>> {
-    ARROW_ASSIGN_OR_RAISE(bool may, MayHold(f, scalars));
+    ARROW_ASSIGN_OR_RAISE(bool may, MayHold(f, tuples));
     if (!may) return std::optional<DataFileRef>(f);
-    ARROW_ASSIGN_OR_RAISE(auto r, RewriteWithout(storage, f, snap->schema, value_set, planned));
+    ARROW_ASSIGN_OR_RAISE(auto r, RewriteWithout(storage, f, snap->schema, tuples, value_set, planned));
     if (r.removed == 0) return std::optional<DataFileRef>(f);
     result.events_removed += r.removed;
     result.files_removed.push_back(f.path);
