@@ -63,3 +63,35 @@ def test_bad_input_is_one_line_exit_1(run, tmp_path):
                      "version 99", problem="does not exist")
     assert_cli_error(run("diff", "--path", tmp_path, "--table", "missing", "--from", "2024-01-01", check=False),
                      "missing", problem="not found")
+
+
+def test_diff_commit_time_travel(run, tmp_path):
+    """diff --as-of-commit / --from-commit / --to-commit pick the versions scan --as-of-commit
+    picks (the latest committed at or before the time) and give what --version / --from-version /
+    --to-version give with those versions."""
+    from conftest import log_rows
+    base = make(run, tmp_path)
+    stamps = {int(r["version"]): r["timestamp"] for r in log_rows(run, tmp_path, "t") if r["timestamp"]}
+    assert len(stamps) >= 5
+
+    def at(ts):  # the version current at commit time ts
+        return max(v for v, s in stamps.items() if s <= ts)
+
+    def csv(*args):
+        return run("diff", *base, *args, "--format", "csv").stdout
+
+    for v, ts in stamps.items():
+        want = at(ts)
+        assert csv("--from", "2024-01-15", "--to", "2024-02-15", "--as-of-commit", ts) == \
+            csv("--from", "2024-01-15", "--to", "2024-02-15", "--version", str(want))
+        assert csv("--at", "2024-02-15", "--from-commit", stamps[min(stamps)], "--to-commit", ts) == \
+            csv("--at", "2024-02-15", "--from-version", str(at(stamps[min(stamps)])), "--to-version", str(want))
+        assert csv("--at", "2024-02-15", "--from-version", "1", "--to-commit", ts) == \
+            csv("--at", "2024-02-15", "--from-version", "1", "--to-version", str(want))
+    assert_cli_error(run("diff", *base, "--at", "2024-02-15", "--from-commit", "2000-01-01", check=False),
+                     "2000-01-01", problem="no version was committed")
+    assert_cli_error(run("diff", *base, "--at", "2024-02-15", "--from-commit", "yesterday", check=False),
+                     "--from-commit")
+    bad = run("diff", *base, "--from", "2024-01-01", "--as-of-commit", stamps[1], "--version", "2", check=False)
+    assert bad.returncode == 1 and "excludes" in bad.stderr
+    assert "--as-of-commit" in run("diff", "--help").stdout
