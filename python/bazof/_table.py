@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
@@ -50,6 +50,16 @@ def _options(uri: str | os.PathLike, storage_options: StorageOptions) -> dict[st
     for k, v in storage_options.items():
         out[str(k)] = ("true" if v else "false") if isinstance(v, bool) else str(v)
     return out
+
+
+# progress(phase, unit, done, total): see Table.compact.
+ProgressLike = Callable[[str, str, int, int], Any]
+
+
+def _progress(progress: Optional[ProgressLike]) -> Optional[ProgressLike]:
+    if progress is not None and not callable(progress):
+        raise InvalidInput(f"progress: expected a callable (phase, unit, done, total), not {progress!r}")
+    return progress
 
 
 class Scan:
@@ -553,7 +563,7 @@ class Table:
     def compact(self, segment_duration: Optional[DurationLike] = None,
                 target_file_size: Optional[ByteSizeLike] = None, *, dry_run: bool = False,
                 threads: int = 0, horizon: Optional[EventTimeLike] = None, force: bool = False,
-                min_segment_rows: Optional[int] = None) -> CompactResult:
+                min_segment_rows: Optional[int] = None, progress: Optional[ProgressLike] = None) -> CompactResult:
         """Compacts the table's latest version (``bazof compact``): rewrites its
         deltas into files per segment of event time and builds a base for each,
         as one new version. No scan result changes, at any version or event
@@ -573,7 +583,12 @@ class Table:
         compaction.min_segment_rows, 100000); a smaller table is one segment.
         A table already compacted with nothing written since is left alone
         (``nothing_to_compact`` is True, no version is committed) unless
-        `force`.
+        `force`. `progress`: a callable, called as progress(phase, unit, done,
+        total) at each phase's start (done 0), at most every 100 ms while it
+        runs, and at its end (done == total): phase "plan" (events read to lay
+        out auto segments; also in a dry run), then "merge", in unit "events"
+        (include/bazof/progress.h). It runs on the compacting thread with the
+        GIL held; an exception it raises is reported and ignored.
 
         Returns a CompactResult whose ``version`` is the new version (None if
         nothing was committed). Raises InvalidInput for bad arguments or a
@@ -588,7 +603,8 @@ class Table:
         threads = _m.count(threads, "threads", 0)
         hz = None if horizon is None else to_micros(horizon, "horizon")
         rows = None if min_segment_rows is None else _m.count(min_segment_rows, "min_segment_rows", 1)
-        return _m.compact_result(self._t.compact(duration_us, size, bool(dry_run), threads, hz, bool(force), rows))
+        return _m.compact_result(self._t.compact(duration_us, size, bool(dry_run), threads, hz, bool(force), rows,
+                                                 _progress(progress)))
 
     def validate(self, version: Optional[int] = None, *, deep: bool = False,
                  check: bool = False) -> ValidationReport:
@@ -612,7 +628,8 @@ class Table:
         return report
 
     def vacuum(self, retain_versions: Optional[int] = None, older_than: Optional[DurationLike] = None, *,
-               grace: DurationLike = "1h", dry_run: bool = False) -> VacuumResult:
+               grace: DurationLike = "1h", dry_run: bool = False,
+               progress: Optional[ProgressLike] = None) -> VacuumResult:
         """Expires old versions and deletes the files no retained version needs
         (``bazof vacuum``): data files only expired versions reference, and
         orphans (files no snapshot references) older than `grace`.
@@ -624,13 +641,15 @@ class Table:
         never delete a file or expire a snapshot younger than this, so writes
         in flight are safe; ``"0s"`` (or 0) deletes every orphan now, which is
         safe only when no writer is running. `dry_run`: report, delete nothing.
+        `progress`: called as progress(phase, unit, done, total) now and then
+        (phases "read snapshots", then "delete"; see :meth:`compact`).
 
         A vacuumed version can no longer be scanned (NotFound: "... was
         vacuumed (oldest retained version: M)"). Refreshes this Table first."""
         retain = None if retain_versions is None else _m.count(retain_versions, "retain_versions", 1)
         older = None if older_than is None else _m.duration_micros(older_than, "older_than")
         grace_us = _m.duration_micros(grace, "grace", allow_zero=True)
-        return _m.vacuum_result(self._t.vacuum(retain, older, grace_us, bool(dry_run)))
+        return _m.vacuum_result(self._t.vacuum(retain, older, grace_us, bool(dry_run), _progress(progress)))
 
     # ---- schema evolution and properties (bazof alter) ----------------------
     # One change, one commit; data files are never rewritten. Each returns the

@@ -17,6 +17,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -212,6 +213,24 @@ class PyJoin {
 };
 
 using CommitTuple = std::tuple<bool, int64_t, int64_t, int64_t>;  // committed, version, rows, files
+
+/// A Python callable(phase, unit, done, total) as a ProgressCallback
+/// (include/bazof/progress.h), called with the GIL held; an exception it
+/// raises is reported as unraisable and does not stop the operation. None =
+/// no callback.
+ProgressCallback PyProgress(const nb::object& callable) {
+  if (callable.is_none()) return {};
+  // Released with the options, with the GIL held (after the operation).
+  auto held = std::make_shared<nb::object>(callable);
+  return [held](const Progress& p) {
+    nb::gil_scoped_acquire gil;
+    try {
+      (*held)(p.phase, p.unit, p.done, p.total);
+    } catch (nb::python_error& e) {
+      e.discard_as_unraisable("bazof progress callback");
+    }
+  };
+}
 
 class PyTable {
  public:
@@ -519,9 +538,10 @@ class PyTable {
   /// segment duration of 0 = auto.
   nb::dict Compact(std::optional<int64_t> segment_duration_us, std::optional<int64_t> target_file_bytes,
                    bool dry_run, int threads, std::optional<int64_t> horizon_micros, bool force,
-                   std::optional<int64_t> min_segment_rows) {
+                   std::optional<int64_t> min_segment_rows, nb::object progress) {
     Reopen();
     CompactOptions options;
+    options.progress = PyProgress(progress);
     if (horizon_micros) options.horizon = EventTime::FromMicros(*horizon_micros);
     options.segment_duration_us = segment_duration_us;
     options.target_file_bytes = target_file_bytes;
@@ -592,9 +612,10 @@ class PyTable {
 
   /// Expires old versions and deletes unneeded files (bazof vacuum).
   nb::dict Vacuum(std::optional<int64_t> retain_versions, std::optional<int64_t> retain_micros,
-                  int64_t grace_micros, bool dry_run) {
+                  int64_t grace_micros, bool dry_run, nb::object progress) {
     Reopen();
     VacuumOptions options;
+    options.progress = PyProgress(progress);
     options.retain_versions = retain_versions;
     options.retain_micros = retain_micros;
     options.grace_micros = grace_micros;
@@ -876,10 +897,10 @@ NB_MODULE(_core, m) {
       .def("compact", &PyTable::Compact, nb::arg("segment_duration_us").none(),
            nb::arg("target_file_bytes").none(), nb::arg("dry_run"), nb::arg("threads"),
            nb::arg("horizon").none() = nb::none(), nb::arg("force") = false,
-           nb::arg("min_segment_rows").none() = nb::none())
+           nb::arg("min_segment_rows").none() = nb::none(), nb::arg("progress").none() = nb::none())
       .def("validate", &PyTable::Validate, nb::arg("version").none(), nb::arg("deep"))
       .def("vacuum", &PyTable::Vacuum, nb::arg("retain_versions").none(), nb::arg("retain_micros").none(),
-           nb::arg("grace_micros"), nb::arg("dry_run"))
+           nb::arg("grace_micros"), nb::arg("dry_run"), nb::arg("progress").none() = nb::none())
       .def("alter", &PyTable::Alter, nb::arg("op"), nb::arg("a"), nb::arg("b"), nb::arg("type").none(),
            nb::arg("nullable"))
       .def("plan_splits", &PyTable::PlanSplits, nb::arg("as_of").none(), nb::arg("version").none(),

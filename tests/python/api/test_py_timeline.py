@@ -192,3 +192,60 @@ def test_forget_removes_keys_from_every_retained_version(tmp_path, seed):
     for p in (tmp_path / "f" / "data").glob("*.parquet"):
         assert not set(pq.read_table(p, columns=["key"]).column(0).to_pylist()) & set(gone), p
     assert t.validate(deep=True)
+
+
+def test_forget_composite_keys_as_tuples_and_dicts(tmp_path):
+    """Table.forget takes composite keys as put does (a tuple in key order, or a dict); the
+    other keys keep their latest state."""
+    t = bazof.create_table(str(tmp_path / "q"), pa.schema([("sym", pa.string()), ("venue", pa.int64()),
+                                                          ("px", pa.int64())]), key=["sym", "venue"])
+    r = random.Random(5)
+    latest = {}
+    for i in range(40):
+        k = (r.choice("ABC"), r.randint(1, 3))
+        day = ts(i * DAY)
+        t.put(k, day, px=i)
+        latest[k] = i
+    gone = sorted(latest)[:3]
+    res = t.forget([gone[0], {"venue": gone[1][1], "sym": gone[1][0]}])
+    assert res["committed"]
+    res = t.forget(gone[2])  # one composite key as a bare tuple
+    assert res["committed"]
+    got = {(s, v): p for s, v, p in zip(*(t.scan().to_arrow().column(c).to_pylist() for c in ("sym", "venue", "px")))}
+    assert got == {k: v for k, v in latest.items() if k not in gone}
+    with pytest.raises(bazof.InvalidInput, match="venue"):
+        t.forget({"sym": "A"})
+
+
+def test_compact_and_vacuum_report_progress(tmp_path, monkeypatch):
+    t = bazof.create_table(str(tmp_path / "p"), pa.schema([("v", pa.int64())]))
+    n = 0
+    for c in range(5):
+        rows = 200
+        t.append(pa.table({"key": [f"k{i % 50}" for i in range(rows)],
+                           "event_time": pa.array([(c * rows + i) * 1000 for i in range(rows)], pa.timestamp("ms")),
+                           "v": list(range(rows))}))
+        n += rows
+    calls = []
+    r = t.compact(segment_duration="auto", min_segment_rows=100, progress=lambda *a: calls.append(a))
+    assert r.committed
+    phases = [c[0] for c in calls]
+    assert phases[0] == "plan" and phases[-1] == "merge"
+    for phase in ("plan", "merge"):
+        mine = [c for c in calls if c[0] == phase]
+        assert [c[2] for c in mine] == sorted(c[2] for c in mine)
+        assert mine[0][2] == 0 and mine[-1][2] == mine[-1][3] == n and mine[-1][1] == "events"
+    calls.clear()
+    v = t.vacuum(retain_versions=1, grace=0, progress=lambda *a: calls.append(a))
+    assert calls[-1] == ("delete", "files", len(v.deleted), len(v.deleted))
+    with pytest.raises(bazof.InvalidInput, match="progress"):
+        t.compact(progress="yes")
+
+    def broken(*_):
+        raise RuntimeError("a broken callback")
+    t.append(pa.table({"key": ["z"], "event_time": pa.array([0], pa.timestamp("ms")), "v": [1]}))
+    import sys
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    assert t.compact(progress=broken, force=True).committed  # reported as unraisable, not raised
+    assert reported and all(isinstance(u.exc_value, RuntimeError) for u in reported)
