@@ -14,6 +14,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 . scripts/apt_ensure.sh
 apt_ensure setup cmake ninja-build g++ ccache pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libcurl4-openssl-dev
+# zsh: tests/python/test_completion.py loads the zsh completion in a real zsh.
+apt_ensure setup zsh
 
 # 2. Project-local Python environment with the pinned pyarrow (which also
 #    carries Arrow C++).
