@@ -146,17 +146,26 @@ arrow::Result<int64_t> RowsRead(io::Storage& storage, const Snapshot& snap, cons
 
 /// The Python interpreter that runs bazof.plot: $BAZOF_PYTHON, else the one
 /// installed beside this executable (pip installs the CLI next to it), else
-/// python3 on PATH.
+/// the one this executable was built with (the project's .venv, for
+/// build/bazof), else python3 on PATH.
 std::string PlotPython() {
   if (const char* env = std::getenv("BAZOF_PYTHON"); env && *env) return env;
+  auto runnable = [](const std::filesystem::path& p) {
+    std::error_code ec;
+    // A file, not build/python (a directory) beside build/bazof.
+    return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+  };
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     for (const char* name : {"python3", "python"}) {
       auto candidate = exe.parent_path() / name;
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+      if (runnable(candidate)) return candidate.string();
     }
   }
+#ifdef BAZOF_BUILD_PYTHON
+  if (std::string built = BAZOF_BUILD_PYTHON; !built.empty() && runnable(built)) return built;
+#endif
   return "python3";
 }
 

@@ -115,3 +115,19 @@ def test_plot_errors_are_one_line(run, tmp_path, monkeypatch):
     monkeypatch.delenv("PYTHONPATH")
     monkeypatch.setenv("BAZOF_PYTHON", str(tmp_path / "no-such-python"))
     assert_cli_error(run("info", *base, "--plot", out, check=False), "no-such-python", problem="BAZOF_PYTHON")
+
+
+def test_plot_from_build_bazof_needs_no_environment(run, tmp_path, monkeypatch):
+    """A user running build/bazof as the README says, with no BAZOF_PYTHON: the plot is drawn by
+    the Python bazof was built with (the project's .venv), not refused because build/python (a
+    directory beside build/bazof) is not an interpreter."""
+    from PIL import Image
+
+    monkeypatch.delenv("BAZOF_PYTHON")
+    monkeypatch.setenv("PATH", "/nonexistent")  # no python3 on PATH to fall back to
+    base = make(run, tmp_path)
+    png = tmp_path / "p.png"
+    out = run("info", *base, "--plot", png)
+    assert f"plot written to {png}" in out.stdout
+    with Image.open(png) as im:
+        assert im.format == "PNG"
