@@ -30,6 +30,9 @@ struct InputOptions {
   /// only; an empty list = none (an empty field is then an empty string, and
   /// an error in a number column).
   std::optional<std::vector<std::string>> null_values;
+  /// Where standard input is copied before it is read (an unnamed file,
+  /// gone when the append ends); empty = $TMPDIR, else /tmp.
+  std::string spill_dir;
 };
 
 /// Opens `path` (local path or URI). CSV and JSON values are parsed into the
