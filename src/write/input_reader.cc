@@ -282,6 +282,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
     }
     ARROW_ASSIGN_OR_RAISE(auto spooled, arrow::io::ReadableFile::Open(fd));
     ARROW_ASSIGN_OR_RAISE(const int64_t size, spooled->GetSize());
+    // The descriptor shares its offset with the one written through: rewind.
+    ARROW_RETURN_NOT_OK(spooled->Seek(0));
     file = spooled;
     open = [spooled, size]() -> arrow::Result<std::shared_ptr<arrow::io::InputStream>> {
       return arrow::io::RandomAccessFile::GetStream(spooled, 0, size);
