@@ -316,7 +316,8 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
     for (int64_t off = 0; off < sorted->num_rows();) {
       if (!file) {
         ARROW_ASSIGN_OR_RAISE(file, DataFileStream::Open(storage, schema, NewDataFileName(planned), planned,
-                                                         /*with_deleted=*/true, /*with_versions=*/false));
+                                                         /*with_deleted=*/true, /*with_versions=*/false,
+                                                         kRowGroupRows, 1024 * 1024, /*parallel_columns=*/true));
       }
       const int64_t n = std::min(sorted->num_rows() - off, options.chunk_rows - file->rows());
       ARROW_RETURN_NOT_OK(file->Write(*sorted->Slice(off, n)));

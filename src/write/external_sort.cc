@@ -14,7 +14,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <queue>
+#include <thread>
 
 #include "bazof/error.h"
 #include "read/key_codec.h"
@@ -23,6 +25,8 @@
 namespace bazof::write {
 namespace {
 
+// Most rows in one run (sorted in memory at once).
+constexpr int64_t kMaxRunRows = int64_t{1} << 31;
 // Rows per batch a merge emits.
 constexpr int64_t kMergeBatchRows = 64 * 1024;
 
@@ -246,9 +250,9 @@ SortLimits LimitsForBudget(int64_t memory_limit, std::string spill_dir) {
 }
 
 // Sorts row numbers by (encoded key, event time, row): a total order, so an
-// unstable sort gives the stable result. Each entry carries the first 8
-// bytes of its encoded key as a big-endian integer, so most comparisons
-// touch no key bytes; equal prefixes fall back to the whole key. Measured
+// unstable sort gives the stable result. Each entry carries the first 16
+// bytes of its encoded key and its length, so most comparisons touch no key
+// bytes; longer keys with equal prefixes fall back to the whole key. Measured
 // about 10x faster than Arrow's SortIndices over (key columns, event time)
 // on 1M rows of string keys (bench/results/RESULTS.md, issue #15).
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> SortBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
@@ -264,22 +268,38 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> SortBatch(const std::shared_p
   read::KeyCodes keys;
   ARROW_RETURN_NOT_OK(codec.Encode(key_cols, &keys));
   const int64_t* times = batch->column_data(static_cast<int>(num_keys))->GetValues<int64_t>(1);
+  // The first 16 bytes of the encoded key as two big-endian integers (zero
+  // padded) and the key's length: keys of at most 16 bytes compare without
+  // touching their bytes (equal prefixes: the shorter key is a prefix of the
+  // longer one, so it comes first).
   struct Entry {
-    uint64_t prefix;
+    uint64_t p0, p1;
     int64_t time;
-    int64_t row;
+    uint32_t len;
+    uint32_t row;
   };
+  if (n > std::numeric_limits<uint32_t>::max()) return arrow::Status::Invalid("sort: too many rows in one run");
   std::vector<Entry> entries(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const std::string_view v = keys.views[i];
-    uint64_t p = 0;
-    const size_t len = std::min<size_t>(8, v.size());
-    for (size_t b = 0; b < len; ++b) p |= static_cast<uint64_t>(static_cast<uint8_t>(v[b])) << (56 - 8 * b);
-    entries[i] = Entry{p, times[i], i};
+    uint8_t bytes[16] = {0};
+    std::memcpy(bytes, v.data(), std::min<size_t>(16, v.size()));
+    uint64_t p0 = 0, p1 = 0;
+    for (int b = 0; b < 8; ++b) {
+      p0 = (p0 << 8) | bytes[b];
+      p1 = (p1 << 8) | bytes[8 + b];
+    }
+    entries[i] = Entry{p0, p1, times[i], static_cast<uint32_t>(std::min<size_t>(v.size(), UINT32_MAX)),
+                       static_cast<uint32_t>(i)};
   }
   auto less = [&](const Entry& a, const Entry& b) {
-    if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    if (const int c = keys.views[a.row].compare(keys.views[b.row]); c != 0) return c < 0;
+    if (a.p0 != b.p0) return a.p0 < b.p0;
+    if (a.p1 != b.p1) return a.p1 < b.p1;
+    if (a.len <= 16 && b.len <= 16) {
+      if (a.len != b.len) return a.len < b.len;
+    } else if (const int c = keys.views[a.row].compare(keys.views[b.row]); c != 0) {
+      return c < 0;
+    }
     if (a.time != b.time) return a.time < b.time;
     return a.row < b.row;
   };
@@ -287,7 +307,19 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> SortBatch(const std::shared_p
   bool sorted = true;
   for (int64_t i = 1; sorted && i < n; ++i) sorted = less(entries[i - 1], entries[i]);
   if (sorted) return batch;
-  std::sort(entries.begin(), entries.end(), less);
+  if (n < (1 << 16) || std::thread::hardware_concurrency() < 2) {
+    std::sort(entries.begin(), entries.end(), less);
+  } else {
+    // Two halves sorted on two threads, then merged: the sort is most of an
+    // append of shuffled input (bench/results/RESULTS.md, issue #15).
+    const auto mid = entries.begin() + n / 2;
+    std::thread other([&] { std::sort(mid, entries.end(), less); });
+    std::sort(entries.begin(), mid, less);
+    other.join();
+    std::vector<Entry> merged(entries.size());
+    std::merge(entries.begin(), mid, mid, entries.end(), merged.begin(), less);
+    entries = std::move(merged);
+  }
   ARROW_ASSIGN_OR_RAISE(auto buffer, arrow::AllocateBuffer(n * static_cast<int64_t>(sizeof(int64_t))));
   auto* out = reinterpret_cast<int64_t*>(buffer->mutable_data());
   for (int64_t i = 0; i < n; ++i) out[i] = entries[i].row;
@@ -304,6 +336,7 @@ struct ExternalSorter::Impl {
   SortLimits limits;
   arrow::RecordBatchVector pending;
   int64_t pending_bytes = 0;
+  int64_t pending_rows = 0;
   std::vector<Run> runs;
   int64_t spilled_bytes = 0;
   int64_t spilled_runs = 0;
@@ -314,6 +347,7 @@ struct ExternalSorter::Impl {
     ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches(schema, pending));
     pending.clear();
     pending_bytes = 0;
+    pending_rows = 0;
     // One contiguous batch: sorting a chunked table resolves the chunk of
     // every row on every comparison, which costs more than the copy.
     ARROW_ASSIGN_OR_RAISE(auto batch, t->CombineChunksToBatch());
@@ -439,7 +473,11 @@ arrow::Status ExternalSorter::Add(std::shared_ptr<arrow::RecordBatch> batch) {
     const int64_t n = std::min(step, rows - off);
     impl_->pending.push_back(step == rows ? batch : batch->Slice(off, n));
     impl_->pending_bytes += step == rows ? bytes : n * per_row;
-    if (impl_->pending_bytes >= run_bytes) ARROW_RETURN_NOT_OK(impl_->SpillPending());
+    impl_->pending_rows += n;
+    // A run's rows are numbered in 32 bits (SortBatch).
+    if (impl_->pending_bytes >= run_bytes || impl_->pending_rows >= kMaxRunRows) {
+      ARROW_RETURN_NOT_OK(impl_->SpillPending());
+    }
   }
   return arrow::Status::OK();
 }

@@ -127,7 +127,9 @@ TEST_F(ExternalSortTest, CompositeKeysEqualAStableSortOfTheInput) {
     std::vector<Row> rows;
     const int64_t n = 500 + pick(1500);
     for (int64_t i = 0; i < n; ++i) {
-      rows.push_back({"s" + std::string(1, static_cast<char>('a' + pick(5))) + (pick(3) == 0 ? std::string("\0x", 2) : ""),
+      // Encoded keys shorter and longer than the sort's 16-byte prefix.
+      rows.push_back({"s" + std::string(1, static_cast<char>('a' + pick(5))) + (pick(3) == 0 ? std::string("\0x", 2) : "") +
+                          (pick(2) == 0 ? std::string("-a-long-symbol") + std::string(1, static_cast<char>('a' + pick(3))) : ""),
                       pick(7) - 3, 1700000000000 + pick(4) * 1000, "r" + std::to_string(i), pick(5) == 0});
     }
     arrow::StringBuilder sym, value;
