@@ -1,12 +1,17 @@
 """Write-path benchmarks (issue #3), medians of several runs, ratios in the same run.
 
     .venv/bin/python bench/write_bench.py [--rows 1000000] [--runs 5] [--puts 1000]
+    .venv/bin/python bench/write_bench.py --order-only [--rows 1000000] [--runs 5]
 
 1. append of N rows x 8 columns from Parquet with `bazof append`, against Arrow's
    Parquet writer writing the same rows (pyarrow.parquet.write_table), both the
    write alone and read+write (a copy, which is what an append has to do too).
 2. `bazof put` latency, process start included.
 3. a latest scan after P single-row puts, against the same rows in one append.
+4. (also alone with --order-only) Python `Table.append` of the same rows shuffled
+   (arrival order) and sorted by (key, event_time), each alternating with
+   pq.write_table of the same in-memory table in one process: medians, and the
+   ratio write_table / append per order (issue #15: shuffled >= 50%).
 Prints one JSON object per measurement and a summary.
 """
 import argparse
@@ -59,13 +64,46 @@ def input_table(rows, seed=1):
 SCHEMA = "qty:int64,price:float64,venue:string,active:bool,seen:timestamp[ms],lot:int32"
 
 
+def order_bench(table, runs, tmp, out):
+    """Table.append of shuffled and of sorted input vs pq.write_table, alternating."""
+    import bazof
+    shuffled = table
+    ordered = table.sort_by([("key", "ascending"), ("event_time", "ascending")])
+    n = [0]
+    for name, data in (("shuffled", shuffled), ("sorted", ordered)):
+        appends, writes = [], []
+        for _ in range(runs):
+            uri = str(tmp / f"py{n[0]}")
+            n[0] += 1
+            t = bazof.create_table(uri, pa.schema([f for f in table.schema if f.name not in ("key", "event_time")]),
+                                   key="key")
+            t0 = time.perf_counter()
+            t.append(data)
+            appends.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            pq.write_table(data, tmp / f"pw{n[0]}.parquet")
+            writes.append(time.perf_counter() - t0)
+        out[f"py_append_{name}_s"] = statistics.median(appends)
+        out[f"arrow_write_{name}_s"] = statistics.median(writes)
+        out[f"append_{name}_vs_arrow_write"] = out[f"arrow_write_{name}_s"] / out[f"py_append_{name}_s"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--puts", type=int, default=1000)
+    ap.add_argument("--order-only", action="store_true",
+                    help="only the shuffled/sorted Table.append vs write_table comparison")
     a = ap.parse_args()
     out = {}
+    if a.order_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            order_bench(input_table(a.rows), a.runs, Path(tmp), out)
+        out["rows"] = a.rows
+        for k, v in out.items():
+            print(json.dumps({k: round(v, 4) if isinstance(v, float) else v}))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         table = input_table(a.rows)
@@ -120,6 +158,7 @@ def main():
         out["scan_after_one_append_s"], _ = timed(lambda: bazof("scan", "--path", tmp, "--table", "once", "--format", "csv"), a.runs)
         out["scan_puts_vs_append"] = out["scan_after_puts_s"] / out["scan_after_one_append_s"]
         out["puts"] = a.puts
+        order_bench(table, a.runs, tmp, out)
     for k, v in out.items():
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v}))
     return 0

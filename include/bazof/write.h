@@ -62,6 +62,12 @@ struct CommitResult {
   /// (committed anyway, unless PutRequest::strict). `warning` says so.
   bool key_had_no_events = false;
   std::string warning;
+  /// Append: sorted runs spilled to the spill directory because the input
+  /// was larger than the memory budget (0: sorted in memory), and the bytes
+  /// written there (merge passes included). The spill files are gone when
+  /// Append returns.
+  int64_t spilled_runs = 0;
+  int64_t spilled_bytes = 0;
 };
 
 struct AppendOptions {
@@ -69,9 +75,21 @@ struct AppendOptions {
   std::string operation = "append";
   /// Names the input in error messages (a file name, "--key", ...).
   std::string source = "input";
-  /// Rows sorted in memory at a time; larger inputs become several files
-  /// of the same commit, so memory does not grow with the input.
+  /// Most rows per data file: the sorted input is cut into files of at most
+  /// this many rows, in order (docs/spec.md §10a).
   int64_t chunk_rows = 1 << 20;
+  /// Memory budget of the append in bytes: the input held for sorting. An
+  /// input larger than about a quarter of it is sorted externally: sorted
+  /// runs are spilled to `spill_dir` and merged (the result is the same as
+  /// an in-memory sort). 0 = the table's `memory.limit` property if set,
+  /// else 512 MiB. Below the minimum (4 MiB; the environment variable
+  /// BAZOF_MIN_MEMORY_LIMIT lowers it, for tests): kInvalidArgument.
+  int64_t memory_limit_bytes = 0;
+  /// Local directory for spilled runs (also for tables on object storage);
+  /// empty = $TMPDIR, else /tmp. Spill files have no name there (O_TMPFILE)
+  /// or lose it at once, so they vanish however the append ends. Running out
+  /// of space there is an error naming the directory; nothing is committed.
+  std::string spill_dir;
   /// Commit attempts when another writer wins the race (blind appends rebase).
   int max_attempts = 20;
   /// Advance the completeness watermark to this event time in the same

@@ -387,7 +387,8 @@ class Table:
 
     # ---- writing -----------------------------------------------------------
 
-    def append(self, data: Any, *, watermark: Optional[EventTimeLike] = None) -> int:
+    def append(self, data: Any, *, watermark: Optional[EventTimeLike] = None,
+               memory_limit: Optional[int | str] = None, spill_dir: Optional[str | os.PathLike] = None) -> int:
         """Appends every row of `data` as one commit and returns the new version
         (the current one if `data` has no rows: nothing is committed, unless
         `watermark` is given: the commit also advances the completeness
@@ -398,10 +399,21 @@ class Table:
         match by name: the key and event-time columns are required, missing
         value columns are null, a boolean ``_deleted`` column marks tombstones.
         Types convert to the table's where no information is lost (any string
-        flavour, wider integers, timestamps of any unit or zone)."""
+        flavour, wider integers, timestamps of any unit or zone).
+
+        `memory_limit`: the append's memory budget, bytes (int) or a size
+        text ("512MiB", "2GiB", "1GB"); None = the table property
+        memory.limit, else 512 MiB. Data larger than about a quarter of it is
+        sorted in runs spilled to `spill_dir` (None = $TMPDIR, else /tmp) and
+        merged, with the same result (``bazof append --memory-limit``)."""
+        if memory_limit is not None and (isinstance(memory_limit, bool)
+                                         or not isinstance(memory_limit, (int, str))):
+            raise InvalidInput(f"memory_limit: expected bytes (int) or a size text, not {type(memory_limit).__name__}")
+        limit = "" if memory_limit is None else str(memory_limit)
         stream = _arrow.to_stream(data, self.schema).__arrow_c_stream__()
         wm = None if watermark is None else to_micros(watermark, "watermark")
-        committed, version, _rows, _files = self._t.append(stream, "append", "input", wm)
+        committed, version, _rows, _files = self._t.append(stream, "append", "input", wm, limit,
+                                                           "" if spill_dir is None else os.fspath(spill_dir))
         return version if committed else self.version
 
     def forget(self, keys: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@
 #include "bazof/error.h"
 #include "read/guarded_reader.h"
 #include "text_escape.h"
+#include "util/byte_size.h"
 #include "bazof/event_time.h"
 #include "bazof/inspect.h"
 #include "bazof/join.h"
@@ -385,9 +386,17 @@ class PyTable {
   }
 
   CommitTuple Append(nb::handle stream_capsule, const std::string& operation, const std::string& source,
-                     std::optional<int64_t> watermark_micros) {
-    auto reader = ImportStream(stream_capsule);
+                     std::optional<int64_t> watermark_micros, const std::string& memory_limit,
+                     const std::string& spill_dir) {
     AppendOptions options;
+    if (!memory_limit.empty()) {
+      auto limit = ParseByteSize(memory_limit);
+      if (!limit.ok()) Check(WithContext(limit.status(), "memory_limit: "));
+      if (*limit == 0) Check(InvalidArgument("memory_limit: must be positive"));
+      options.memory_limit_bytes = *limit;
+    }
+    options.spill_dir = spill_dir;
+    auto reader = ImportStream(stream_capsule);
     options.operation = operation;
     options.source = source;
     if (watermark_micros) options.watermark = EventTime::FromMicros(*watermark_micros);
@@ -881,7 +890,7 @@ NB_MODULE(_core, m) {
       .def("join_asof", &PyTable::JoinAsOfSpine, nb::arg("spine"), nb::arg("on"), nb::arg("by"),
            nb::arg("columns").none(), nb::arg("version").none(), nb::arg("threads"), nb::arg("batch_size"))
       .def("append", &PyTable::Append, nb::arg("stream"), nb::arg("operation"), nb::arg("source"),
-           nb::arg("watermark").none() = nb::none())
+           nb::arg("watermark").none() = nb::none(), nb::arg("memory_limit") = "", nb::arg("spill_dir") = "")
       .def("set_watermark", &PyTable::SetWatermark, nb::arg("micros"))
       .def("timeline", &PyTable::Timeline)
       .def("forget", &PyTable::ForgetKeys, nb::arg("keys"))

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/delete_where.h"
 #include "cli/progress_bar.h"
+#include "util/byte_size.h"
 #include "write/input_reader.h"
 
 namespace bazof::cli {
@@ -126,6 +127,9 @@ void AddAppendCommand(CLI::App& app, Action* run) {
     std::vector<std::string> null_values;
     CLI::Option* null_values_option = nullptr;
     ProgressFlags progress;
+    std::string memory_limit;
+    std::string spill_dir;
+    std::string output = "table";
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
@@ -137,7 +141,7 @@ void AddAppendCommand(CLI::App& app, Action* run) {
   f->table.Add(cmd);
   cmd->add_option("--input", f->input,
                   "CSV (with header), Parquet or JSON Lines file; - reads standard input (with\n"
-                  "--input-format; standard input is read into memory first)")
+                  "--input-format; standard input is first copied to an unnamed file in --spill-dir)")
       ->required();
   cmd->add_option("--input-format", f->format, "csv, parquet or jsonl (default: from the extension)");
   cmd->add_option("--csv-delimiter", f->delimiter, "CSV field delimiter: one character, or tab (default ,)");
@@ -153,8 +157,28 @@ void AddAppendCommand(CLI::App& app, Action* run) {
                   "Advance the completeness watermark to this event time in the same commit "
                   "(never backwards)");
   f->progress.Add(cmd);
+  cmd->add_option("--memory-limit", f->memory_limit,
+                  "Memory budget of the append, e.g. 512MiB, 2GiB, 1GB (default: the table property\n"
+                  "memory.limit, else 512MiB; at least 4MiB). An input larger than about a quarter of it is\n"
+                  "sorted in runs spilled to --spill-dir and merged, with the same result");
+  cmd->add_option("--spill-dir", f->spill_dir,
+                  "Local directory for the sorted runs of a large input (default: $TMPDIR, else /tmp;\n"
+                  "also for tables on S3); the files have no name there and vanish when the append ends");
+  cmd->add_option("--format", f->output,
+                  "table (default) or json (one object: version, rows, files, spilled_runs, spilled_bytes)");
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
+      if (f->output != "table" && f->output != "json") {
+        return InvalidArgument("--format '", f->output, "': expected table or json");
+      }
+      AppendOptions options;
+      if (!f->memory_limit.empty()) {
+        auto limit = ParseByteSize(f->memory_limit);
+        if (!limit.ok()) return WithContext(limit.status(), "--memory-limit: ");
+        if (*limit == 0) return InvalidArgument("--memory-limit: must be positive");
+        options.memory_limit_bytes = *limit;
+      }
+      options.spill_dir = f->spill_dir;
       ARROW_ASSIGN_OR_RAISE(auto format, write::ResolveInputFormat(f->format, f->input));
       ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f->table.path, f->table.table, f->table.storage_options()));
       write::InputOptions input_options;
@@ -164,6 +188,7 @@ void AddAppendCommand(CLI::App& app, Action* run) {
       }
       input_options.csv_delimiter = f->delimiter[0];
       input_options.timestamp_formats = f->timestamp_formats;
+      input_options.spill_dir = f->spill_dir;
       if (f->null_values_option->count() > 0) {
         input_options.null_values = f->null_values;
         if (f->null_values.empty()) input_options.null_values = std::vector<std::string>{""};
@@ -174,13 +199,16 @@ void AddAppendCommand(CLI::App& app, Action* run) {
       input_options.progress = f->progress.Callback("append");
       ARROW_ASSIGN_OR_RAISE(auto input,
                             write::OpenInput(f->input, format, table->current_snapshot()->schema, input_options));
-      AppendOptions options;
       options.source = f->input == "-" ? std::string("standard input") : "input '" + f->input + "'";
       if (f->watermark) {
         ARROW_ASSIGN_OR_RAISE(options.watermark, ParseEventTime(*f->watermark, "--watermark"));
       }
       ARROW_ASSIGN_OR_RAISE(auto result, Append(table, *input, options));
-      PrintCommit(result, f->input);
+      if (f->output == "json") {
+        std::cout << ToJson(result, table->location()) << std::endl;
+      } else {
+        PrintCommit(result, f->input);
+      }
       return arrow::Status::OK();
     };
   });

@@ -42,7 +42,9 @@ std::string ToJson(const CommitResult& r, const std::string& table) {
                       {"rows", r.rows},
                       {"files", r.files},
                       {"key_had_no_events", r.key_had_no_events},
-                      {"warning", r.warning}};
+                      {"warning", r.warning},
+                      {"spilled_runs", r.spilled_runs},
+                      {"spilled_bytes", r.spilled_bytes}};
   if (r.committed) j["version"] = r.version.value();
   return Dump(j);
 }

@@ -1,7 +1,8 @@
 // bazof append: input rows -> sorted delta files -> one commit.
 //
-//   input batches ──normalize/validate──▶ chunk (<= chunk_rows)
-//        chunk ──sort by (key, event_time), stable──▶ data/<unique>.parquet ──sync
+//   input batches ──normalize/validate──▶ sort by (key, event_time), stable, the
+//        whole input (write/external_sort.h: spilled runs beyond the memory budget)
+//        ──cut every chunk_rows rows──▶ data/<unique>.parquet ... ──sync
 //   all chunks written ──▶ s<N+1>.json (CreateExclusive) ──▶ version.txt
 //   another writer took N+1 (kConflict) ──▶ re-read s<M>, same files, try s<M+1>.json
 #include <arrow/api.h>
@@ -22,6 +23,7 @@
 #include "write/commit.h"
 #include "write/lateness.h"
 #include "write/data_file_writer.h"
+#include "write/external_sort.h"
 #include "write/utf8_check.h"
 
 namespace bazof {
@@ -218,32 +220,6 @@ class Normalizer {
   int64_t rows_seen_ = 0;
 };
 
-// Sorts a chunk by (key, event time), stably: equal rows keep input order,
-// so the later row stays later and wins ties.
-// g++ 12 reports a false maybe-uninitialized in SortKey's FieldRef move here
-// (depending on what it inlines); the variant is always initialized.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-arrow::Result<std::shared_ptr<arrow::Table>> SortChunk(const std::shared_ptr<arrow::Table>& chunk,
-                                                       const TableSchema& schema) {
-  std::vector<arrow::compute::SortKey> keys;
-  for (const auto& k : schema.key_columns) keys.emplace_back(k.name);
-  keys.emplace_back(schema.event_time.name);
-  // One contiguous batch: sorting a chunked table resolves the chunk of
-  // every row on every comparison, which costs more than the copy.
-  ARROW_ASSIGN_OR_RAISE(auto batch, chunk->CombineChunksToBatch());
-  ARROW_ASSIGN_OR_RAISE(auto indices,
-                        arrow::compute::SortIndices(batch, arrow::compute::SortOptions(keys)));
-  // Input that arrives sorted (common: exports, replays) needs no copy.
-  const auto& order = static_cast<const arrow::UInt64Array&>(*indices);
-  bool identity = true;
-  for (int64_t i = 0; identity && i < order.length(); ++i) identity = order.Value(i) == static_cast<uint64_t>(i);
-  if (identity) return arrow::Table::FromRecordBatches({batch});
-  ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(batch, indices));
-  return arrow::Table::FromRecordBatches({sorted.record_batch()});
-}
-#pragma GCC diagnostic pop
-
 // The next snapshot: everything of `base` plus `files`, all filed together
 // in their order under the segment with the greatest start <= their earliest
 // event (else the first): the tie rule ranks a commit's files by their order
@@ -304,39 +280,56 @@ bool SameSchema(const TableSchema& a, const TableSchema& b) {
 }
 
 arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchema& schema,
-                                            arrow::RecordBatchReader& rows, const std::string& source,
-                                            int64_t chunk_rows_limit, Version planned) {
+                                            arrow::RecordBatchReader& rows, const WriteInputOptions& options,
+                                            Version planned) {
   ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
+  if (options.chunk_rows <= 0) return InvalidArgument(options.source, ": chunk rows must be positive");
   auto& storage = *table.storage();
-  Normalizer normalizer(schema, source, table.location());
+  Normalizer normalizer(schema, options.source, table.location());
+  ARROW_ASSIGN_OR_RAISE(auto budget, ResolveAppendMemoryLimit(options.memory_limit_bytes,
+                                                              table.current_snapshot()->properties,
+                                                              table.location()));
+  ARROW_ASSIGN_OR_RAISE(auto sorter, ExternalSorter::Make(normalizer.schema(), schema.key_columns,
+                                                          LimitsForBudget(budget, options.spill_dir)));
   WrittenFiles out;
-  std::vector<std::shared_ptr<arrow::RecordBatch>> chunk;
-  int64_t chunk_rows = 0;
-  auto flush = [&]() -> arrow::Status {
-    if (chunk_rows == 0) return arrow::Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches(normalizer.schema(), chunk));
-    chunk.clear();
-    chunk_rows = 0;
-    ARROW_ASSIGN_OR_RAISE(auto sorted, SortChunk(t, schema));
-    auto name = NewDataFileName(planned);
-    ARROW_ASSIGN_OR_RAISE(auto ref, WriteDataFile(storage, schema, name, sorted, planned));
-    ARROW_RETURN_NOT_OK(storage.Sync(name));
-    out.files.push_back(std::move(ref));
-    return arrow::Status::OK();
-  };
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
     auto st = rows.ReadNext(&batch);
-    if (!st.ok()) return WithContext(st, source + ": ");
+    if (!st.ok()) return WithContext(st, options.source + ": ");
     if (!batch) break;
     if (batch->num_rows() == 0) continue;
     ARROW_ASSIGN_OR_RAISE(auto normalized, normalizer.Normalize(*batch));
-    chunk.push_back(std::move(normalized));
-    chunk_rows += batch->num_rows();
     out.rows += batch->num_rows();
-    if (chunk_rows >= chunk_rows_limit) ARROW_RETURN_NOT_OK(flush());
+    ARROW_RETURN_NOT_OK(sorter->Add(std::move(normalized)));
   }
-  ARROW_RETURN_NOT_OK(flush());
+  // The sorted rows, cut into files of at most chunk_rows rows in order:
+  // equal (key, event time) rows split over two files keep their order in
+  // the commit's file order, which the tie rule ranks by.
+  std::unique_ptr<DataFileStream> file;
+  auto close = [&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(auto ref, file->Close());
+    file.reset();
+    ARROW_RETURN_NOT_OK(storage.Sync(ref.path));
+    out.files.push_back(std::move(ref));
+    return arrow::Status::OK();
+  };
+  ARROW_RETURN_NOT_OK(sorter->Finish([&](const std::shared_ptr<arrow::RecordBatch>& sorted) -> arrow::Status {
+    for (int64_t off = 0; off < sorted->num_rows();) {
+      if (!file) {
+        ARROW_ASSIGN_OR_RAISE(file, DataFileStream::Open(storage, schema, NewDataFileName(planned), planned,
+                                                         /*with_deleted=*/true, /*with_versions=*/false,
+                                                         kRowGroupRows, 1024 * 1024, /*parallel_columns=*/true));
+      }
+      const int64_t n = std::min(sorted->num_rows() - off, options.chunk_rows - file->rows());
+      ARROW_RETURN_NOT_OK(file->Write(*sorted->Slice(off, n)));
+      off += n;
+      if (file->rows() == options.chunk_rows) ARROW_RETURN_NOT_OK(close());
+    }
+    return arrow::Status::OK();
+  }));
+  if (file) ARROW_RETURN_NOT_OK(close());
+  out.spilled_runs = sorter->spilled_runs();
+  out.spilled_bytes = sorter->spilled_bytes();
   return out;
 }
 
@@ -408,13 +401,22 @@ arrow::Result<CommitResult> Append(const std::shared_ptr<Table>& table,
   const Version planned(snapshot->version.value() + 1);
   internal::ProgressReporter progress(options.progress, "append", "rows", -1);
   internal::CountingReader counted(rows, progress);
-  ARROW_ASSIGN_OR_RAISE(auto written,
-                        write::WriteInputFiles(*table, snapshot->schema, progress.enabled() ? counted : rows,
-                                               options.source, options.chunk_rows, planned));
+  write::WriteInputOptions input;
+  input.source = options.source;
+  input.chunk_rows = options.chunk_rows;
+  input.memory_limit_bytes = options.memory_limit_bytes;
+  input.spill_dir = options.spill_dir;
+  ARROW_ASSIGN_OR_RAISE(auto written, write::WriteInputFiles(*table, snapshot->schema,
+                                                             progress.enabled() ? counted : rows, input, planned));
   progress.Finish();
-  if (written.rows == 0 && !options.watermark) return CommitResult{};
-  return write::CommitFiles(table, snapshot, snapshot->schema, written.files, written.rows, options.operation,
-                            options.max_attempts, options.watermark);
+  CommitResult result;
+  if (written.rows > 0 || options.watermark) {
+    ARROW_ASSIGN_OR_RAISE(result, write::CommitFiles(table, snapshot, snapshot->schema, written.files, written.rows,
+                                                     options.operation, options.max_attempts, options.watermark));
+  }
+  result.spilled_runs = written.spilled_runs;
+  result.spilled_bytes = written.spilled_bytes;
+  return result;
 }
 
 }  // namespace bazof

@@ -19,14 +19,26 @@ namespace bazof::write {
 struct WrittenFiles {
   std::vector<DataFileRef> files;
   int64_t rows = 0;
+  int64_t spilled_runs = 0;
+  int64_t spilled_bytes = 0;
 };
 
-/// Normalizes, validates, sorts (stably, by key then event time) and writes
-/// every row of `rows` as data files of `schema` under data/ (names for
-/// version `planned`), chunk_rows rows at a time. Errors name `source`.
+/// How WriteInputFiles sorts and cuts its input.
+struct WriteInputOptions {
+  std::string source = "input";  ///< names the input in errors
+  int64_t chunk_rows = 1 << 20;  ///< most rows per data file
+  int64_t memory_limit_bytes = 0;  ///< AppendOptions::memory_limit_bytes
+  std::string spill_dir;           ///< AppendOptions::spill_dir
+};
+
+/// Normalizes, validates, sorts (stably, by key then event time, the whole
+/// input, externally beyond the memory budget) and writes every row of
+/// `rows` as data files of `schema` under data/ (names for version
+/// `planned`) of at most chunk_rows rows each, in sorted order. Errors name
+/// `source`.
 arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchema& schema,
-                                            arrow::RecordBatchReader& rows, const std::string& source,
-                                            int64_t chunk_rows, Version planned);
+                                            arrow::RecordBatchReader& rows, const WriteInputOptions& options,
+                                            Version planned);
 
 /// True if both schemas have the same columns (names, ids, types) in order.
 bool SameSchema(const TableSchema& a, const TableSchema& b);

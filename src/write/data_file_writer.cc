@@ -57,7 +57,8 @@ arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage&
                                                                     std::string name, Version version,
                                                                     bool with_deleted, bool with_versions,
                                                                     int64_t row_group_rows,
-                                                                    int64_t page_bytes) {
+                                                                    int64_t page_bytes,
+                                                                    bool parallel_columns) {
   ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
   std::unique_ptr<DataFileStream> s(new DataFileStream());
   s->impl_ = std::make_unique<Impl>();
@@ -85,7 +86,10 @@ arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage&
                    // never different rows.
                    ->enable_page_checksum()
                    ->build();
-  auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
+  parquet::ArrowWriterProperties::Builder arrow_builder;
+  arrow_builder.store_schema();
+  arrow_builder.set_use_threads(parallel_columns);
+  auto arrow_props = arrow_builder.build();
   auto writer = parquet::arrow::FileWriter::Open(*DataFileSchema(schema, with_deleted, with_versions),
                                                  arrow::default_memory_pool(), s->impl_->out, props,
                                                  arrow_props);

@@ -31,12 +31,15 @@ class DataFileStream {
   /// Starts `name`. `version` is recorded as the committing/built-from version.
   /// `page_bytes` bounds pages and dictionaries: what each open file buffers
   /// per column (compaction keeps many files open at once).
+  /// `parallel_columns`: encode the columns of a row group on Arrow's CPU
+  /// thread pool (append; not from code already running on that pool).
   static arrow::Result<std::unique_ptr<DataFileStream>> Open(io::Storage& storage,
                                                              const TableSchema& schema,
                                                              std::string name, Version version,
                                                              bool with_deleted, bool with_versions,
                                                              int64_t row_group_rows = kRowGroupRows,
-                                                             int64_t page_bytes = 1024 * 1024);
+                                                             int64_t page_bytes = 1024 * 1024,
+                                                             bool parallel_columns = false);
   ~DataFileStream();
 
   arrow::Status Write(const arrow::RecordBatch& rows);

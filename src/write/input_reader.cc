@@ -12,6 +12,7 @@
 #include <arrow/util/value_parsing.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/file_reader.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "bazof/error.h"
 #include "bazof/snapshot.h"
 #include "progress_reporter.h"
+#include "write/external_sort.h"
 #include "write/text_parse.h"
 
 namespace bazof::write {
@@ -284,23 +286,43 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInput(const std::st
   std::shared_ptr<arrow::io::RandomAccessFile> file;
   std::function<arrow::Result<std::shared_ptr<arrow::io::InputStream>>()> open;
   if (path == "-") {
-    // Standard input is read whole into memory first: both needs above
+    // Standard input is copied whole first, into an unnamed file in the
+    // spill directory (not memory: it may be larger), since both needs above
     // require it (docs/spec.md §10a).
-    arrow::io::StdinStream in;
-    ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
-    internal::ProgressReporter reading(options.progress, "read standard input", "bytes", -1);
-    while (true) {
-      auto chunk = in.Read(1 << 20);
-      if (!chunk.ok()) return InvalidArgument("input '-' (standard input): ", chunk.status().message());
-      if ((*chunk)->size() == 0) break;
-      ARROW_RETURN_NOT_OK(sink->Write(*chunk));
-      reading.Add((*chunk)->size());
+    const std::string dir = SpillDirOrDefault(options.spill_dir);
+    ARROW_ASSIGN_OR_RAISE(int fd, OpenSpillFile(dir));
+    int write_fd = ::dup(fd);
+    if (write_fd < 0) {
+      ::close(fd);
+      return arrow::Status::IOError("spill directory '", dir, "': dup failed");
     }
-    reading.Finish();
-    ARROW_ASSIGN_OR_RAISE(auto bytes, sink->Finish());
-    file = std::make_shared<arrow::io::BufferReader>(bytes);
-    open = [bytes]() -> arrow::Result<std::shared_ptr<arrow::io::InputStream>> {
-      return std::make_shared<arrow::io::BufferReader>(bytes);
+    auto copy = [&]() -> arrow::Status {
+      ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::FileOutputStream::Open(write_fd));
+      arrow::io::StdinStream in;
+      internal::ProgressReporter reading(options.progress, "read standard input", "bytes", -1);
+      while (true) {
+        auto chunk = in.Read(1 << 20);
+        if (!chunk.ok()) return InvalidArgument("input '-' (standard input): ", chunk.status().message());
+        if ((*chunk)->size() == 0) break;
+        auto st = out->Write(*chunk);
+        if (!st.ok()) return WithContext(st, "spill directory '" + dir + "': copying standard input: ");
+        reading.Add((*chunk)->size());
+      }
+      reading.Finish();
+      return out->Close();
+    };
+    auto copied = copy();
+    if (!copied.ok()) {
+      ::close(fd);
+      return copied;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto spooled, arrow::io::ReadableFile::Open(fd));
+    ARROW_ASSIGN_OR_RAISE(const int64_t size, spooled->GetSize());
+    // The descriptor shares its offset with the one written through: rewind.
+    ARROW_RETURN_NOT_OK(spooled->Seek(0));
+    file = spooled;
+    open = [spooled, size]() -> arrow::Result<std::shared_ptr<arrow::io::InputStream>> {
+      return arrow::io::RandomAccessFile::GetStream(spooled, 0, size);
     };
   } else {
     std::string resolved = path;

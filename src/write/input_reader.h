@@ -36,6 +36,9 @@ struct InputOptions {
   /// "read input": unit "bytes" of the file (csv, jsonl) or "rows" (parquet,
   /// from its footer), ending when the reader returns its last batch.
   ProgressCallback progress;
+  /// Where standard input is copied before it is read (an unnamed file,
+  /// gone when the append ends); empty = $TMPDIR, else /tmp.
+  std::string spill_dir;
 };
 
 /// Opens `path` (local path or URI). CSV and JSON values are parsed into the

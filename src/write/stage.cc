@@ -123,8 +123,10 @@ arrow::Result<StagedFiles> Stage(const Table& table, arrow::RecordBatchReader& r
   }
   if (options.chunk_rows <= 0) return InvalidArgument("stage: chunk rows must be positive");
   const Version planned(snapshot->version.value() + 1);
-  ARROW_ASSIGN_OR_RAISE(auto written, write::WriteInputFiles(table, snapshot->schema, rows, options.source,
-                                                             options.chunk_rows, planned));
+  write::WriteInputOptions input;
+  input.source = options.source;
+  input.chunk_rows = options.chunk_rows;
+  ARROW_ASSIGN_OR_RAISE(auto written, write::WriteInputFiles(table, snapshot->schema, rows, input, planned));
   StagedFiles out;
   out.table = table.location();
   out.staged_against = snapshot->version;

@@ -1,0 +1,101 @@
+// Sorting an append's rows by (key, event time), stably, within a memory
+// budget: rows that fit are sorted in memory; beyond that, sorted runs are
+// spilled to temporary Arrow IPC files and k-way merged (docs/spec.md §10a,
+// "Appends larger than memory").
+//
+//   batches ──▶ pending (<= run_bytes) ──sort──▶ run 0, run 1, ... (IPC, spill dir)
+//   end of input: no run spilled ──▶ sort pending, emit
+//                 else spill the rest, merge runs fan_in at a time (in order)
+//                 until one pass remains ──▶ emit the merge
+//
+// Stability across runs: runs hold consecutive stretches of the input, in
+// order, and a merge takes equal (key, event time) rows from the earlier run
+// first, so the emitted order is exactly that of one stable in-memory sort.
+#pragma once
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bazof/snapshot.h"
+
+namespace bazof::write {
+
+/// The default memory budget of an append (no option, no `memory.limit`).
+inline constexpr int64_t kDefaultAppendMemoryLimit = int64_t{512} << 20;
+/// The smallest budget an append accepts (docs/spec.md §10a); the environment
+/// variable BAZOF_MIN_MEMORY_LIMIT (a size, ParseByteSize) lowers it, for
+/// tests that force many spilled runs from small inputs.
+inline constexpr int64_t kMinAppendMemoryLimit = int64_t{4} << 20;
+
+/// How an external sort divides its budget.
+struct SortLimits {
+  int64_t run_bytes = 0;    ///< input held before a run is sorted and spilled
+  int64_t batch_bytes = 0;  ///< target size of a spilled run's batches
+  int fan_in = 2;           ///< runs merged at once (more: several passes)
+  std::string spill_dir;    ///< local directory of the spilled runs
+};
+
+/// The budget of an append: `requested` (> 0) or else the `memory.limit`
+/// property of `properties` or else kDefaultAppendMemoryLimit.
+/// kInvalidArgument for a malformed property or a budget below the minimum.
+arrow::Result<int64_t> ResolveAppendMemoryLimit(int64_t requested,
+                                                const std::map<std::string, std::string>& properties,
+                                                const std::string& table);
+
+/// `dir`, or when empty $TMPDIR, else /tmp.
+std::string SpillDirOrDefault(std::string dir);
+
+/// A read-write file in local directory `dir` that has no name (O_TMPFILE,
+/// else created and unlinked at once): it vanishes when its last descriptor
+/// closes, however the process ends. kIOError naming the directory.
+arrow::Result<int> OpenSpillFile(const std::string& dir);
+
+/// How a budget is divided: a quarter for a run's input (sorting copies it),
+/// runs spilled in batches of budget/256, merged 64 at a time. `spill_dir`
+/// empty: $TMPDIR, else /tmp.
+SortLimits LimitsForBudget(int64_t memory_limit, std::string spill_dir);
+
+/// Sorts rows (of one schema: key column(s), event time, ...) stably by
+/// (encoded key, event time). Not thread-safe. Spill files are created
+/// already unlinked (O_TMPFILE, else removed right after creation), so the
+/// system reclaims them however the process ends.
+class ExternalSorter {
+ public:
+  using Sink = std::function<arrow::Status(const std::shared_ptr<arrow::RecordBatch>&)>;
+
+  /// `num_keys`: the leading key columns; the event-time column follows them.
+  static arrow::Result<std::unique_ptr<ExternalSorter>> Make(std::shared_ptr<arrow::Schema> schema,
+                                                             const std::vector<ColumnSpec>& key_columns,
+                                                             SortLimits limits);
+  ~ExternalSorter();
+
+  /// Adds rows (in `schema`); may sort and spill a run.
+  arrow::Status Add(std::shared_ptr<arrow::RecordBatch> batch);
+  /// Emits every row added, sorted, to `sink` in batches (none when no row
+  /// was added). Call once.
+  arrow::Status Finish(const Sink& sink);
+
+  /// Runs sorted and spilled from the input (merge passes not counted).
+  int64_t spilled_runs() const;
+  /// Bytes written to spill files, merge passes included.
+  int64_t spilled_bytes() const;
+
+ private:
+  ExternalSorter();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Sorts `batch` stably by its leading key column(s) (as encoded keys,
+/// read/key_codec.h), then the event-time column after them (the in-memory
+/// sort; the input itself when already sorted). Null keys: kCorruption.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> SortBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
+                                                             size_t num_keys);
+
+}  // namespace bazof::write
