@@ -307,6 +307,8 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
                                             int64_t chunk_rows_limit, Version planned) {
   ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
   auto& storage = *table.storage();
+  ARROW_ASSIGN_OR_RAISE(auto row_group_rows, metadata::RowGroupRows(table.current_snapshot()->properties,
+                                                                    metadata::kAppendedRowGroupRows));
   Normalizer normalizer(schema, source, table.location());
   WrittenFiles out;
   std::vector<std::shared_ptr<arrow::RecordBatch>> chunk;
@@ -318,7 +320,7 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
     chunk_rows = 0;
     ARROW_ASSIGN_OR_RAISE(auto sorted, SortChunk(t, schema));
     auto name = NewDataFileName(planned);
-    ARROW_ASSIGN_OR_RAISE(auto ref, WriteDataFile(storage, schema, name, sorted, planned));
+    ARROW_ASSIGN_OR_RAISE(auto ref, WriteDataFile(storage, schema, name, sorted, planned, row_group_rows));
     ARROW_RETURN_NOT_OK(storage.Sync(name));
     out.files.push_back(std::move(ref));
     return arrow::Status::OK();
