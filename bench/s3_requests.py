@@ -13,7 +13,9 @@ command. Counts, not times: they do not depend on the machine.
 q6 (`history --key K`) on the fixture, then on a format-1 table `bazof gen` writes to the server
 (--gen-keys keys x --gen-events events, 12 segments) the same three and j2 (`join-asof` of a
 1,000-row spine over 100 of its keys, times uniform over 2020-2024). Set BAZOF_BIN to compare
-two builds.
+two builds. --gen-compact V: compact that table (`bazof compact --force`) before the queries,
+with write.row_group_rows=V (auto: the default, 4096-row groups), to count what compaction's
+row-group size does to keyed reads on object storage.
 """
 import argparse
 import collections
@@ -38,6 +40,7 @@ def main():
     ap.add_argument("--keyed", action="store_true", help="q3/q4/q6 and j2 instead of whole scans")
     ap.add_argument("--gen-keys", type=int, default=20000)
     ap.add_argument("--gen-events", type=int, default=20)
+    ap.add_argument("--gen-compact", help="compact the generated table first, with write.row_group_rows=V")
     args = ap.parse_args()
     src = FIXTURES / args.table
     server = S3Server().start()
@@ -112,6 +115,13 @@ def keyed_commands(server, env, base, args, name):
                            "--segments", "12"], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         sys.exit(f"bazof gen failed: {proc.stderr}")
+    if args.gen_compact:
+        steps = [] if args.gen_compact == "auto" else [
+            ["alter", *gen, "set-property", f"write.row_group_rows={args.gen_compact}"]]
+        for step in steps + [["compact", *gen, "--force"]]:
+            proc = subprocess.run([BAZOF, *step], capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                sys.exit(f"bazof {' '.join(step)} failed: {proc.stderr}")
     width = max(6, len(str(args.gen_keys)))  # as gen names them (src/write/gen.cc)
     keys = [f"k{i:0{width}d}" for i in rng.sample(range(args.gen_keys), 100)]
     spine = Path(tempfile.mkdtemp()) / "spine.csv"

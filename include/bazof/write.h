@@ -7,6 +7,7 @@
 #include <arrow/result.h>
 #include <arrow/table.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,15 +38,19 @@ arrow::Result<TableSchema> TableSchemaFromArrow(const arrow::Schema& schema,
                                                 const std::string& event_time_column = "event_time");
 
 /// Creates a table (version 0: the schema, no data) at `location`/`name`
-/// (`options` configure object storage, see storage_options.h).
-/// kConflict if a table is already there.
+/// (`options` configure object storage, see storage_options.h), with the
+/// table `properties` given (docs/spec.md §4a; each is checked as `alter
+/// set-property` checks it: kInvalidArgument names a bad one, nothing is
+/// created). kConflict if a table is already there.
 arrow::Result<std::shared_ptr<Table>> CreateTable(const std::string& location,
                                                   const std::string& name,
                                                   const TableSchema& schema,
-                                                  const StorageOptions& options = {});
+                                                  const StorageOptions& options = {},
+                                                  const std::map<std::string, std::string>& properties = {});
 /// Same, on a Storage (tests, other filesystems).
 arrow::Result<std::shared_ptr<Table>> CreateTable(std::shared_ptr<io::Storage> storage,
-                                                  const TableSchema& schema);
+                                                  const TableSchema& schema,
+                                                  const std::map<std::string, std::string>& properties = {});
 
 /// What a write did.
 struct CommitResult {

@@ -747,7 +747,8 @@ def open_table(uri: str | os.PathLike, storage_options: StorageOptions = None) -
 
 
 def create_table(uri: str | os.PathLike, schema: Any, key: Sequence[str] | str = ("key",),
-                 event_time: str = "event_time", storage_options: StorageOptions = None) -> Table:
+                 event_time: str = "event_time", storage_options: StorageOptions = None,
+                 properties: Mapping[str, str] | None = None) -> Table:
     """Creates an empty table (version 0) at `uri` and returns it.
 
     `schema`: a pyarrow.Schema of the columns, or data whose schema to take
@@ -757,6 +758,9 @@ def create_table(uri: str | os.PathLike, schema: Any, key: Sequence[str] | str =
     date or timestamp; event time: a timestamp) or are added (keys as string,
     the event time as timestamp[ms, UTC]). Value types: string, binary, bool,
     integers, float32/64, date32, timestamp (stored as UTC), decimal128.
+    `properties`: table properties of version 0 (docs/spec.md §4a), e.g.
+    ``{"write.row_group_rows": "4096"}``; checked as ``alter`` checks them
+    (InvalidInput names a bad one; nothing is created).
     Raises TableExists if a table is already there."""
     if not isinstance(schema, pa.Schema):
         from ._write_table import schema_of
@@ -764,5 +768,6 @@ def create_table(uri: str | os.PathLike, schema: Any, key: Sequence[str] | str =
         schema = schema_of(schema)
     keys = [key] if isinstance(key, str) else [str(k) for k in key]
     location, name = _split_uri(uri)
+    props = {str(k): str(v) for k, v in (properties or {}).items()}
     return Table(_core.Table.create(location, name, schema.__arrow_c_schema__(), keys, event_time,
-                                    _options(uri, storage_options)))
+                                    _options(uri, storage_options), props))

@@ -248,13 +248,13 @@ class PyTable {
 
   static PyTable Create(const std::string& location, const std::string& name, nb::handle schema_capsule,
                         const std::vector<std::string>& keys, const std::string& event_time,
-                        const StorageOptions& options) {
+                        const StorageOptions& options, const std::map<std::string, std::string>& properties) {
     auto arrow_schema = ImportSchemaCapsule(schema_capsule);
     auto schema = Get(TableSchemaFromArrow(*arrow_schema, keys, event_time));
     arrow::Result<std::shared_ptr<Table>> r;
     {
       nb::gil_scoped_release release;
-      r = CreateTable(location, name, schema, options);
+      r = CreateTable(location, name, schema, options, properties);
     }
     if (!r.ok() && ErrorKindOf(r.status()) == ErrorKind::kConflict) {
       throw CoreError{"table_exists", ErrorLine(r.status())};
@@ -871,7 +871,7 @@ NB_MODULE(_core, m) {
   nb::class_<PyTable>(m, "Table")
       .def_static("open", &PyTable::Open, nb::arg("location"), nb::arg("name"), nb::arg("options"))
       .def_static("create", &PyTable::Create, nb::arg("location"), nb::arg("name"), nb::arg("schema"),
-                  nb::arg("keys"), nb::arg("event_time"), nb::arg("options"))
+                  nb::arg("keys"), nb::arg("event_time"), nb::arg("options"), nb::arg("properties"))
       .def_prop_ro("version", &PyTable::version)
       .def_prop_ro("location", &PyTable::location)
       .def_prop_ro("key_columns", &PyTable::key_columns)

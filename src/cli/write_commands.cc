@@ -95,6 +95,7 @@ void AddCreateCommand(CLI::App& app, Action* run) {
     std::string schema;
     std::string key = "key";
     std::string event_time = "event_time";
+    std::vector<std::string> properties;
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand("create", "Create an empty table (version 0).");
@@ -106,10 +107,24 @@ void AddCreateCommand(CLI::App& app, Action* run) {
       ->required();
   cmd->add_option("--key", f->key, "Key column(s), comma-separated")->capture_default_str();
   cmd->add_option("--event-time", f->event_time, "Event-time column")->capture_default_str();
+  cmd->add_option("--property", f->properties,
+                  "Table property name=value, like write.row_group_rows=4096 (repeatable; as alter\n"
+                  "set-property checks it; docs/spec.md lists the properties)");
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
       ARROW_ASSIGN_OR_RAISE(auto schema, ParseSchemaSpec(f->schema, SplitCommas(f->key), f->event_time));
-      ARROW_ASSIGN_OR_RAISE(auto table, CreateTable(f->table.path, f->table.table, schema, f->table.storage_options()));
+      std::map<std::string, std::string> properties;
+      for (const auto& assignment : f->properties) {
+        const auto eq = assignment.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          return InvalidArgument("--property '", assignment, "': expected name=value");
+        }
+        const std::string name = assignment.substr(0, eq);
+        if (properties.count(name)) return InvalidArgument("--property: '", name, "' is given twice");
+        properties[name] = assignment.substr(eq + 1);
+      }
+      ARROW_ASSIGN_OR_RAISE(auto table, CreateTable(f->table.path, f->table.table, schema,
+                                                    f->table.storage_options(), properties));
       std::cout << "created " << table->location() << " (version 0)" << std::endl;
       return arrow::Status::OK();
     };

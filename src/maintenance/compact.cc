@@ -233,7 +233,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> CollapseBehind(const std::sha
 class LayoutWriter {
  public:
   LayoutWriter(io::Storage& storage, const TableSchema& schema, std::vector<int64_t> starts,
-               Version built_from, int64_t target_bytes)
+               Version built_from, int64_t target_bytes, int64_t row_group_rows)
       : storage_(storage),
         schema_(schema),
         file_schema_(write::DataFileSchema(schema, true, true)),
@@ -242,7 +242,9 @@ class LayoutWriter {
         target_bytes_(target_bytes),
         segments_(starts_.size()) {
     const int64_t open_files = 2 * static_cast<int64_t>(starts_.size());
-    row_group_rows_ = std::clamp<int64_t>(kBufferedRowsBudget / open_files, 16 * 1024, write::kRowGroupRows);
+    // write.row_group_rows, within what the buffered-rows budget allows.
+    row_group_rows_ = std::min(row_group_rows, std::clamp<int64_t>(kBufferedRowsBudget / open_files, 16 * 1024,
+                                                                   write::kRowGroupRows));
   }
 
   arrow::Status Write(const arrow::RecordBatch& merged) {
@@ -464,7 +466,9 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(table->storage(), shape, plan.files, ro));
 
   auto& storage = *table->storage();
-  LayoutWriter layout(storage, snap->schema, starts, snap->version, target);
+  ARROW_ASSIGN_OR_RAISE(auto row_group_rows,
+                        metadata::RowGroupRows(snap->properties, metadata::kCompactedRowGroupRows));
+  LayoutWriter layout(storage, snap->schema, starts, snap->version, target, row_group_rows);
   internal::ProgressReporter merging(options.progress, "merge", "events", result.events_read);
   const int nkeys = static_cast<int>(snap->schema.key_columns.size());
   while (true) {

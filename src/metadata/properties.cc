@@ -89,6 +89,10 @@ const std::vector<KnownProperty>& KnownProperties() {
        "Compaction is advised when a latest scan reads more than this many rows per row of its "
        "largest file."},
       {"compaction.auto", "false", "Compact after a commit when the policy advises it."},
+      {"write.row_group_rows", "auto",
+       "Rows per Parquet row group in the data files bazof writes, 1 to 67108864, or auto: 4096 in the "
+       "files compaction writes (a keyed read decodes a few thousand rows per file), 131072 in appended "
+       "files. Changes new files only; reads of any row-group size are the same."},
       {"retention.event_time", "none",
        "History horizon compaction applies: events older than this before the watermark (or, without "
        "one, before the latest event time) are collapsed into each key's state (like compact --horizon)."},
@@ -111,6 +115,16 @@ arrow::Status CheckValue(const std::string& name, const std::string& value, cons
     std::string rest;
     if (!SplitNumber(value, &n, &rest) || !rest.empty() || n < 1) {
       return InvalidArgument(what + " '" + value + "': not an integer >= 1");
+    }
+    return arrow::Status::OK();
+  }
+  if (name == "write.row_group_rows") {
+    if (value == "auto") return arrow::Status::OK();
+    int64_t n = 0;
+    std::string rest;
+    if (!SplitNumber(value, &n, &rest) || !rest.empty() || n < 1 || n > kMaxRowGroupRows) {
+      return InvalidArgument(what + " '" + value + "': not auto or an integer from 1 to " +
+                             std::to_string(kMaxRowGroupRows));
     }
     return arrow::Status::OK();
   }
@@ -181,6 +195,18 @@ arrow::Result<CompactionPolicy> PolicyFromProperties(const std::map<std::string,
   }
   policy.auto_compact = get("compaction.auto") == "true";
   return policy;
+}
+
+arrow::Result<int64_t> RowGroupRows(const std::map<std::string, std::string>& properties, int64_t auto_rows) {
+  const char* name = "write.row_group_rows";
+  auto it = properties.find(name);
+  if (it == properties.end() || it->second == "auto") return auto_rows;
+  if (auto st = CheckValue(name, it->second, std::string("property ") + name); !st.ok()) {
+    return Corruption("table property: " + st.message());
+  }
+  int64_t n = 0;
+  std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+  return n;
 }
 
 }  // namespace bazof::metadata

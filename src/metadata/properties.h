@@ -55,4 +55,19 @@ struct CompactionPolicy {
 /// kCorruption if a stored property value does not parse.
 arrow::Result<CompactionPolicy> PolicyFromProperties(const std::map<std::string, std::string>& properties);
 
+/// Rows per Parquet row group of the files compaction writes (bases and
+/// deltas) when write.row_group_rows is auto: small groups let a keyed read
+/// decode little more than the keys it names (bench/results/RESULTS.md).
+inline constexpr int64_t kCompactedRowGroupRows = 4096;
+/// The same for the files appends, puts and deletes write.
+inline constexpr int64_t kAppendedRowGroupRows = 128 * 1024;
+/// Largest value write.row_group_rows accepts.
+inline constexpr int64_t kMaxRowGroupRows = 64 * 1024 * 1024;
+
+/// Rows per row group for a data file written under `properties`: the
+/// write.row_group_rows property when set to a number, else `auto_rows` (the
+/// default of the kind of file being written). kCorruption if the stored value
+/// does not parse.
+arrow::Result<int64_t> RowGroupRows(const std::map<std::string, std::string>& properties, int64_t auto_rows);
+
 }  // namespace bazof::metadata

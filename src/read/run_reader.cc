@@ -101,6 +101,7 @@ class ParquetRun : public RunSource {
       : storage_(storage), file_(std::move(file)), shape_(shape), bounds_(std::move(bounds)) {}
 
   arrow::Status Init(int64_t batch_size) {
+    batch_size_ = batch_size;
     std::vector<int> row_groups = SelectRowGroups();
     if (row_groups.empty()) {
       done_ = true;
@@ -122,13 +123,24 @@ class ParquetRun : public RunSource {
     return arrow::Status::OK();
   }
 
-  // Opens the reader of the next selected row group; false when none is left.
-  // One row group at a time: pre-buffering then coalesces that row group's
-  // column chunks into few reads, without holding the whole file in memory.
+  // Opens the reader of the next selected row groups; false when none is left.
+  // Consecutive row groups are read together up to a batch of rows (small
+  // row groups, spec §6, then still give full batches, not a batch per
+  // group); pre-buffering coalesces their column chunks into few reads,
+  // without holding the whole file in memory.
   arrow::Result<bool> NextRowGroup() {
     if (next_row_group_ >= row_groups_.size()) return false;
-    current_row_group_ = row_groups_[next_row_group_++];
-    ARROW_ASSIGN_OR_RAISE(batches_, reader_->GetRecordBatchReader({current_row_group_}, leaves_));
+    std::vector<int> group = {row_groups_[next_row_group_++]};
+    int64_t rows = file_->metadata->RowGroup(group[0])->num_rows();
+    while (next_row_group_ < row_groups_.size() && row_groups_[next_row_group_] == group.back() + 1) {
+      const int64_t more = file_->metadata->RowGroup(row_groups_[next_row_group_])->num_rows();
+      if (rows + more > batch_size_) break;
+      rows += more;
+      group.push_back(row_groups_[next_row_group_++]);
+    }
+    current_row_group_ = group.front();
+    last_row_group_ = group.back();
+    ARROW_ASSIGN_OR_RAISE(batches_, reader_->GetRecordBatchReader(group, leaves_));
     return true;
   }
 
@@ -136,8 +148,12 @@ class ParquetRun : public RunSource {
     auto r = NextImpl();
     if (!r.ok()) {
       // A page failing its CRC is damage to this file (kCorruption).
-      const std::string where =
-          current_row_group_ >= 0 ? "row group " + std::to_string(current_row_group_) + ": " : std::string();
+      std::string where;
+      if (current_row_group_ >= 0) {
+        where = current_row_group_ == last_row_group_
+                    ? "row group " + std::to_string(current_row_group_) + ": "
+                    : "row groups " + std::to_string(current_row_group_) + "-" + std::to_string(last_row_group_) + ": ";
+      }
       return WithContext(metadata::PageReadError(r.status(), where), Quote(storage_, name()));
     }
     return r;
@@ -324,7 +340,9 @@ class ParquetRun : public RunSource {
   std::vector<int> row_groups_;
   std::vector<int> leaves_;
   size_t next_row_group_ = 0;
-  int current_row_group_ = -1;  // being read; -1 before the first (or all at once)
+  int current_row_group_ = -1;  // first being read; -1 before the first (or all at once)
+  int last_row_group_ = -1;     // last being read
+  int64_t batch_size_ = 64 * 1024;
   std::unique_ptr<arrow::RecordBatchReader> batches_;
   bool done_ = false;
 };

@@ -291,6 +291,8 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
                                                               table.location()));
   ARROW_ASSIGN_OR_RAISE(auto sorter, ExternalSorter::Make(normalizer.schema(), schema.key_columns,
                                                           LimitsForBudget(budget, options.spill_dir)));
+  ARROW_ASSIGN_OR_RAISE(auto row_group_rows, metadata::RowGroupRows(table.current_snapshot()->properties,
+                                                                    metadata::kAppendedRowGroupRows));
   WrittenFiles out;
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
@@ -318,7 +320,7 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
       if (!file) {
         ARROW_ASSIGN_OR_RAISE(file, DataFileStream::Open(storage, schema, NewDataFileName(planned), planned,
                                                          /*with_deleted=*/true, /*with_versions=*/false,
-                                                         kRowGroupRows, 1024 * 1024, /*parallel_columns=*/true));
+                                                         row_group_rows, 1024 * 1024, /*parallel_columns=*/true));
       }
       const int64_t n = std::min(sorted->num_rows() - off, options.chunk_rows - file->rows());
       ARROW_RETURN_NOT_OK(file->Write(*sorted->Slice(off, n)));

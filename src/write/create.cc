@@ -7,6 +7,7 @@
 #include "bazof/write.h"
 #include "io/storage.h"
 #include "metadata/column_name.h"
+#include "metadata/properties.h"
 #include "metadata/types.h"
 #include "read/key_codec.h"
 #include "write/commit.h"
@@ -164,13 +165,17 @@ arrow::Result<TableSchema> AssembleSchema(std::vector<ColumnSpec> listed, const 
 arrow::Result<std::shared_ptr<Table>> CreateTable(const std::string& location,
                                                   const std::string& name,
                                                   const TableSchema& schema,
-                                                  const StorageOptions& options) {
+                                                  const StorageOptions& options,
+                                                  const std::map<std::string, std::string>& properties) {
+  for (const auto& [prop, value] : properties) ARROW_RETURN_NOT_OK(metadata::ValidateProperty(prop, value));
   ARROW_ASSIGN_OR_RAISE(auto storage, io::OpenStorage(location, name, /*create_location=*/true, options));
-  return CreateTable(std::move(storage), schema);
+  return CreateTable(std::move(storage), schema, properties);
 }
 
 arrow::Result<std::shared_ptr<Table>> CreateTable(std::shared_ptr<io::Storage> storage,
-                                                  const TableSchema& schema) {
+                                                  const TableSchema& schema,
+                                                  const std::map<std::string, std::string>& properties) {
+  for (const auto& [prop, value] : properties) ARROW_RETURN_NOT_OK(metadata::ValidateProperty(prop, value));
   for (const char* existing : {"version.txt", "s0.json", "s1.json"}) {
     ARROW_ASSIGN_OR_RAISE(bool exists, storage->Exists(existing));
     if (exists) return Conflict("table '", storage->display_root(), "' already exists");
@@ -180,6 +185,7 @@ arrow::Result<std::shared_ptr<Table>> CreateTable(std::shared_ptr<io::Storage> s
   snap.format_version = kFormatVersion;
   snap.version = Version(0);
   snap.schema = schema;
+  snap.properties = properties;
   snap.commit = CommitInfo{"create", write::WallClockNow(), 0, {}, {}};
   // One open-ended segment: deltas are filed under it until compaction
   // (a later issue) cuts the timeline into segments with bases.

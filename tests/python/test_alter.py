@@ -207,6 +207,32 @@ def test_properties(run, table):
     assert "properties: (none)" in run("info", "--path", path, "--table", t, "--version", "1").stdout
 
 
+def test_create_with_properties_and_row_group_rows(run, tmp_path):
+    """create --property sets properties in version 0 (checked as alter checks them: a bad one is
+    one error and no table); write.row_group_rows sizes the row groups of appended files."""
+    path = str(tmp_path)
+    for bad, problem in (("write.row_group_rows=0", "integer from 1"), ("write.row_group_rows=4k", "integer from 1"),
+                         ("Bad.Name=1", "dotted lower case"), ("novalue", "name=value")):
+        proc = run("create", "--path", path, "--table", "bad", "--schema", "v:int64", "--property", bad,
+                   check=False)
+        assert_cli_error(proc, bad.split("=")[0], problem=problem)
+        assert not (tmp_path / "bad" / "s0.json").exists()
+    proc = run("create", "--path", path, "--table", "t", "--schema", "v:int64", "--property", "write.row_group_rows=3",
+               "--property", "team.owner=pricing", "--property", "write.row_group_rows=4", check=False)
+    assert_cli_error(proc, "write.row_group_rows", problem="given twice")
+    run("create", "--path", path, "--table", "t", "--schema", "v:int64", "--property", "write.row_group_rows=3",
+        "--property", "team.owner=pricing")
+    assert info_json(run, path, "t")["properties"] == {"write.row_group_rows": "3", "team.owner": "pricing"}
+    f = write_csv(tmp_path / "rows.csv", ["key", "event_time", "v"],
+                  [[f"k{i}", "2024-01-01T00:00:00Z", str(i)] for i in range(10)])
+    committed(run("append", "--path", path, "--table", "t", "--input", f), rows=10)
+    files = list((tmp_path / "t" / "data").glob("*.parquet"))
+    assert len(files) == 1
+    assert [pq.ParquetFile(files[0]).metadata.row_group(i).num_rows for i in range(4)] == [3, 3, 3, 1]
+    header, rows = scan_csv(run, path, "t")
+    assert sorted(int(r[header.index("v")]) for r in rows) == list(range(10))
+
+
 def test_history_uses_the_current_names(run, table):
     path, t = table
     alter(run, path, t, "rename-column", "label", "name")

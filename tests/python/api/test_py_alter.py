@@ -104,6 +104,21 @@ def test_properties(table):
     assert table.log().num_rows == v + 3
 
 
+def test_create_table_with_properties(tmp_path):
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("v", pa.int64())])
+    with pytest.raises(bazof.InvalidInput, match="property write.row_group_rows '0'"):
+        bazof.create_table(tmp_path / "bad", schema, properties={"write.row_group_rows": "0"})
+    assert not (tmp_path / "bad" / "s0.json").exists()
+    t = bazof.create_table(tmp_path / "t", schema, properties={"write.row_group_rows": 2, "team.owner": "x"})
+    assert t.properties == {"write.row_group_rows": "2", "team.owner": "x"}
+    t.append(pa.table({"key": ["a", "b", "c"], "event_time": pa.array([0, 1, 2], pa.timestamp("ms", "UTC")),
+                       "v": [1, 2, 3]}))
+    (f,) = (tmp_path / "t" / "data").glob("*.parquet")
+    assert pq.ParquetFile(f).metadata.num_row_groups == 2
+
+
 REFUSED = [
     (lambda t: t.drop_column("key"), ["drop-column", "key"]),
     (lambda t: t.rename_column("event_time", "ts"), ["rename-column", "event_time", "ts"]),
