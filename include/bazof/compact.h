@@ -45,6 +45,10 @@ struct CompactOptions {
   /// retention.event_time property (none by default). kInvalidArgument if
   /// before the table's current horizon.
   std::optional<EventTime> horizon;
+  /// Memory budget in bytes (docs/spec.md, "Memory budget"); 0 = the table's
+  /// memory.limit property (default 512 MiB). Below the minimum (32 MiB):
+  /// kInvalidArgument.
+  int64_t memory_limit_bytes = 0;
   /// Called now and then with the number of events merged so far.
   std::function<void(int64_t events)> progress;
 };
@@ -69,11 +73,17 @@ struct CompactResult {
   int64_t base_rows = 0;
   std::vector<std::string> files_added;
   std::vector<std::string> files_removed;
+  int64_t memory_limit_bytes = 0;  ///< the budget it ran under
+  /// Peak bytes of Arrow's default memory pool in this process when the
+  /// compaction ended (the budget's accounting; includes earlier work of
+  /// the same process).
+  int64_t peak_memory_bytes = 0;
 };
 
 /// Compacts the current version of `table` (format 1 only; legacy tables are
-/// kInvalidArgument). Memory is bounded by the merge's batches and one row
-/// group per output file, not by the table's size. If another writer commits
+/// kInvalidArgument). Memory is bounded by the budget (merge batches,
+/// read-ahead and the row group of each open output file shrink to fit it),
+/// not by the table's size. If another writer commits
 /// meanwhile, kConflict and nothing changes (run it again).
 arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const CompactOptions& options = {});
 

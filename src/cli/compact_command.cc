@@ -24,6 +24,7 @@ struct CompactFlags {
   std::optional<int64_t> min_segment_rows;
   bool progress = false;
   int threads = 0;
+  std::optional<std::string> memory_limit;
   std::string format = "table";
 };
 
@@ -49,6 +50,9 @@ arrow::Status RunCompact(const CompactFlags& flags) {
   options.force = flags.force;
   options.min_segment_rows = flags.min_segment_rows;
   options.threads = flags.threads;
+  if (flags.memory_limit) {
+    ARROW_ASSIGN_OR_RAISE(options.memory_limit_bytes, ParseMemoryLimitFlag(*flags.memory_limit));
+  }
   if (flags.progress || isatty(STDERR_FILENO)) {
     options.progress = [last = int64_t{0}](int64_t events) mutable {
       if (events - last >= 1000000) {
@@ -118,7 +122,10 @@ void AddCompactCommand(CLI::App& app, Action* run) {
   cmd->add_flag("--progress", flags->progress, "Report progress on stderr (default when stderr is a terminal)");
   cmd->add_option("--threads", flags->threads, "Threads merging key ranges (default: cores)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--format", flags->format, "table (default) or json");
+  cmd->add_option("--memory-limit", flags->memory_limit, kMemoryLimitHelp);
+  cmd->add_option("--format", flags->format,
+                  "table (default) or json (with memory_limit_bytes and peak_memory_bytes, the peak of Arrow's "
+                  "memory pool)");
   cmd->callback([run, flags] { *run = [flags] { return RunCompact(*flags); }; });
 }
 
