@@ -11,6 +11,7 @@ the table: each block's events go, as a row group, to one Parquet input file per
 Phases (each reuses what the earlier ones left in --work):
   gen      the 20 commit input files (work/input/commit_XX.parquet)
   append   `bazof create` + 20 x `bazof append --input commit_XX.parquet` (time, peak RSS)
+  uncompacted  q1 and q2 (latest) over the 20 appends, before compaction (scan memory)
   compact  `bazof compact --threads 1 --format json` (time, peak RSS, pool peak)
   queries  q1 (every key as of T), q3 (one key as of T), q6 (every event of one key) and j1
            (the as-of join of a 1M-row spine) through the Python package, in child processes of
@@ -141,7 +142,7 @@ def compact(work: Path, memory_limit: str | None, threads: int) -> dict:
     return r
 
 
-def queries(work: Path, keys: int, runs: int, seed: int) -> dict:
+def queries(work: Path, keys: int, runs: int, seed: int, which=("q1", "q3", "q6", "j1")) -> dict:
     import field_bench as fb
 
     qspec = fb.w1_qspec(keys, seed)
@@ -149,12 +150,14 @@ def queries(work: Path, keys: int, runs: int, seed: int) -> dict:
                  "value_cols": fb.VALUE_COLUMNS, "columns": ["i1", "f1"], "runs": runs, "keys": qspec["keys"],
                  "one_key": qspec["one_key"], "as_of": qspec["as_of"]}
     out = {}
-    for q in ("q1", "q3", "q6"):
-        r = fb.run_child({**spec_base, "query": q})
+    for q in [q for q in which if q != "j1"]:
+        r = fb.run_child({**spec_base, "query": q, **({"as_of": None} if q == "q2" else {})})
         out[q] = {"median_s": sorted(r["times"])[len(r["times"]) // 2], "rows": r["rows"],
                   "arrow_bytes": r["arrow_bytes"], "peak_rss_mb": round(r["peak_rss_kb"] / 1024, 1),
                   "import_rss_mb": round(r["import_rss_kb"] / 1024, 1)}
         print(f"[queries] {q}: {out[q]}", file=sys.stderr, flush=True)
+    if "j1" not in which:
+        return out
     spine = work / "spine.parquet"
     if not spine.exists():
         fb.make_spine(spine, 1_000_000, keys, keys, seed)
@@ -175,7 +178,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="compaction threads")
     ap.add_argument("--memory-limit", default=None, help="compaction's --memory-limit")
-    ap.add_argument("--phase", default="gen,append,compact,queries")
+    ap.add_argument("--phase", default="gen,append,uncompacted,compact,queries")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -188,6 +191,8 @@ def main() -> int:
             res["append"] = append(work)
         elif phase == "compact":
             res["compact"] = compact(work, args.memory_limit, args.threads)
+        elif phase == "uncompacted":
+            res["uncompacted"] = queries(work, args.keys, args.runs, args.seed, which=("q1", "q2"))
         elif phase == "queries":
             res["queries"] = queries(work, args.keys, args.runs, args.seed)
         res_file.write_text(json.dumps(res, indent=1))
