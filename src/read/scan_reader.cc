@@ -23,6 +23,23 @@ constexpr int64_t kPageBytesBound = 1024 * 1024;
 
 namespace {
 
+// What a run of `file` holds in pages whatever its batch size: per column of
+// its largest row group a compressed and a decompressed page (at most the
+// chunk, at most the writer's page size).
+int64_t PageFloor(const OpenedFile& file) {
+  const auto& md = *file.metadata;
+  int64_t floor = 0;
+  for (int rg = 0; rg < md.num_row_groups(); ++rg) {
+    auto g = md.RowGroup(rg);
+    int64_t pages = 0;
+    for (int c = 0; c < g->num_columns(); ++c) {
+      pages += 2 * std::clamp<int64_t>(g->ColumnChunk(c)->total_uncompressed_size(), 0, kPageBytesBound);
+    }
+    floor = std::max(floor, pages);
+  }
+  return floor;
+}
+
 // Split points for the key space, from the row-group key bounds of the
 // largest file: roughly equal row counts per range without reading data.
 std::vector<std::string> SplitPoints(const std::vector<std::shared_ptr<OpenedFile>>& files,
@@ -212,19 +229,14 @@ class PartitionedReader : public arrow::RecordBatchReader {
     int64_t row_bytes = 16, rg_bytes = 0, pages = 0;
     for (const auto& f : files_) {
       const auto& md = *f->metadata;
-      int64_t rows = 0, bytes = 0, file_pages = 0;
+      int64_t rows = 0, bytes = 0;
       for (int rg = 0; rg < md.num_row_groups(); ++rg) {
         auto g = md.RowGroup(rg);
         rows += g->num_rows();
         bytes += g->total_byte_size();
         rg_bytes = std::max(rg_bytes, std::max(g->total_compressed_size(), int64_t{0}));
-        int64_t rg_pages = 0;
-        for (int c = 0; c < g->num_columns(); ++c) {
-          rg_pages += 2 * std::clamp<int64_t>(g->ColumnChunk(c)->total_uncompressed_size(), 0, kPageBytesBound);
-        }
-        file_pages = std::max(file_pages, rg_pages);
       }
-      pages += file_pages;
+      pages += PageFloor(*f);
       if (rows > 0) row_bytes = std::max(row_bytes, (bytes + rows - 1) / rows);
     }
     const int64_t rest = std::max<int64_t>(share - pages, 0);
@@ -278,6 +290,14 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     if (!MayHoldKeys(p.ref, shape->codec, wanted)) continue;
     ARROW_ASSIGN_OR_RAISE(auto f, OpenDataFile(*storage, p, *shape, options.footer_cache.get()));
     files.push_back(std::move(f));
+  }
+  if (options.memory_limit_bytes > 0 && options.threads > 1) {
+    // Every thread's runs hold their pages whatever the batch size: fewer
+    // threads when the pages of all would take more than half the budget.
+    int64_t floor = 0;
+    for (const auto& f : files) floor += PageFloor(*f);
+    const int64_t fit = options.memory_limit_bytes / std::max<int64_t>(1, 2 * floor);
+    options.threads = static_cast<int>(std::clamp<int64_t>(fit, 1, options.threads));
   }
   int partitions = options.threads * options.partitions_per_thread;
   if (!options.key_in.empty()) partitions = PlanKeyList(files, options.key_in, partitions).partitions;
