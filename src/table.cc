@@ -21,6 +21,7 @@
 #include "read/footer_cache.h"
 #include "read/scan_filter.h"
 #include "read/scan_reader.h"
+#include "util/memory_budget.h"
 
 namespace bazof {
 namespace {
@@ -277,6 +278,9 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
   ro.batch_size = o.batch_size;
   ro.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   ro.footer_cache = table_->footer_cache();
+  ARROW_ASSIGN_OR_RAISE(ro.memory_limit_bytes, ResolveMemoryLimit(o.memory_limit_bytes, snap->properties,
+                                                                  "scan of '" + table_->location() + "'"));
+  FitCachesToBudget(ro.memory_limit_bytes);
   // Listed keys, as the text of each key column, encoded for the reader.
   auto encode_key = [&](const std::vector<std::string>& texts) -> arrow::Result<std::string> {
     KeyValue scalars;

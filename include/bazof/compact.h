@@ -50,6 +50,10 @@ struct CompactOptions {
   /// out auto segments; also in a dry run) and phase "merge" (events of the
   /// deltas merged and rewritten), both in unit "events".
   ProgressCallback progress;
+  /// Memory budget in bytes (docs/spec.md, "Memory budget"); 0 = the table's
+  /// memory.limit property (default 512 MiB). Below the minimum (32 MiB):
+  /// kInvalidArgument.
+  int64_t memory_limit_bytes = 0;
 };
 
 struct CompactResult {
@@ -72,11 +76,17 @@ struct CompactResult {
   int64_t base_rows = 0;
   std::vector<std::string> files_added;
   std::vector<std::string> files_removed;
+  int64_t memory_limit_bytes = 0;  ///< the budget it ran under
+  /// Peak bytes of Arrow's default memory pool in this process when the
+  /// compaction ended (the budget's accounting; includes earlier work of
+  /// the same process).
+  int64_t peak_memory_bytes = 0;
 };
 
 /// Compacts the current version of `table` (format 1 only; legacy tables are
-/// kInvalidArgument). Memory is bounded by the merge's batches and one row
-/// group per output file, not by the table's size. If another writer commits
+/// kInvalidArgument). Memory is bounded by the budget (merge batches,
+/// read-ahead and the row group of each open output file shrink to fit it),
+/// not by the table's size. If another writer commits
 /// meanwhile, kConflict and nothing changes (run it again).
 arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const CompactOptions& options = {});
 

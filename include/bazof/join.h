@@ -38,6 +38,10 @@ struct JoinAsOfOptions {
   /// Threads reading the table's data files (one file per thread at a time);
   /// 0 = number of cores.
   int threads = 0;
+  /// Memory budget of the table-side reads in bytes (docs/spec.md, "Memory
+  /// budget"); the spine and the result are the caller's. 0 = the table's
+  /// memory.limit property (default 512 MiB); below 32 MiB: kInvalidArgument.
+  int64_t memory_limit_bytes = 0;
 };
 
 /// A planned as-of join. Thread-safe; each ToReader() call runs the join again.
@@ -74,6 +78,7 @@ class JoinAsOfBuilder {
   JoinAsOfBuilder& Columns(std::vector<std::string> columns) { options_.columns = std::move(columns); return *this; }
   JoinAsOfBuilder& AtVersion(Version v) { options_.version = v; return *this; }
   JoinAsOfBuilder& Threads(int n) { options_.threads = n; return *this; }
+  JoinAsOfBuilder& MemoryLimit(int64_t bytes) { options_.memory_limit_bytes = bytes; return *this; }
   JoinAsOfBuilder& BatchSize(int64_t n) { options_.batch_size = n; return *this; }
   JoinAsOfBuilder& Options(JoinAsOfOptions o) { options_ = std::move(o); return *this; }
   arrow::Result<std::shared_ptr<JoinAsOf>> Build() const;

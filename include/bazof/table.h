@@ -106,6 +106,11 @@ struct ScanOptions {
   int64_t batch_size = 64 * 1024;
   /// Threads merging key ranges in parallel; 0 = number of cores.
   int threads = 0;
+  /// Memory budget of the reader in bytes (docs/spec.md, "Memory budget"):
+  /// batches, queues and read-ahead shrink to fit it; the batches the caller
+  /// keeps are its own. 0 = the table's memory.limit property (default
+  /// 512 MiB); below the minimum (32 MiB): kInvalidArgument.
+  int64_t memory_limit_bytes = 0;
   /// Keep only result rows for which this Arrow expression is true (rows
   /// where it is false or null are dropped). It may name any column of the
   /// table, projected or not. Comparisons of the (single) key column with
@@ -152,6 +157,7 @@ class ScanBuilder {
   ScanBuilder& Filter(arrow::compute::Expression filter) { options_.filter = std::move(filter); return *this; }
   ScanBuilder& BatchSize(int64_t n) { options_.batch_size = n; return *this; }
   ScanBuilder& Threads(int n) { options_.threads = n; return *this; }
+  ScanBuilder& MemoryLimit(int64_t bytes) { options_.memory_limit_bytes = bytes; return *this; }
   /// See ScanOptions::encoded_key_lower / encoded_key_upper.
   ScanBuilder& EncodedKeyRange(std::optional<std::string> lower, std::optional<std::string> upper) {
     options_.encoded_key_lower = std::move(lower);

@@ -104,6 +104,18 @@ std::vector<std::vector<std::pair<std::string, std::string>>> KeyArgs(const Tabl
 inline constexpr const char* kKeyHelp =
     "The key: K for a single-column key, or col=value,col=value naming every key column";
 
+/// The help of --memory-limit (scan, join-asof, compact).
+inline constexpr const char* kMemoryLimitHelp =
+    "Memory budget, e.g. 256MiB, 1GiB (units B, KiB, MiB, GiB, KB, MB, GB; at least 32MiB). Default: the\n"
+    "table's memory.limit property, else 512MiB. Batches, read-ahead and row groups shrink to fit it";
+
+/// --memory-limit's value in bytes; kInvalidArgument naming the flag.
+arrow::Result<int64_t> ParseMemoryLimitFlag(const std::string& text);
+
+/// {"memory_limit_bytes":...,"peak_memory_bytes":...}: the budget and the
+/// peak of Arrow's default memory pool in this process.
+std::string MemoryStatsJson(int64_t limit);
+
 void AddScanCommand(CLI::App& app, Action* run);
 void AddJoinAsOfCommand(CLI::App& app, Action* run);
 void AddCreateCommand(CLI::App& app, Action* run);

@@ -23,6 +23,7 @@ struct CompactFlags {
   std::optional<int64_t> min_segment_rows;
   ProgressFlags progress;
   int threads = 0;
+  std::optional<std::string> memory_limit;
   std::string format = "table";
 };
 
@@ -49,6 +50,9 @@ arrow::Status RunCompact(const CompactFlags& flags) {
   options.min_segment_rows = flags.min_segment_rows;
   options.threads = flags.threads;
   options.progress = flags.progress.Callback("compact");
+  if (flags.memory_limit) {
+    ARROW_ASSIGN_OR_RAISE(options.memory_limit_bytes, ParseMemoryLimitFlag(*flags.memory_limit));
+  }
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(flags.table.path, flags.table.table, flags.table.storage_options()));
   ARROW_ASSIGN_OR_RAISE(auto r, Compact(table, options));
 
@@ -110,7 +114,10 @@ void AddCompactCommand(CLI::App& app, Action* run) {
   flags->progress.Add(cmd);
   cmd->add_option("--threads", flags->threads, "Threads merging key ranges (default: cores)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--format", flags->format, "table (default) or json");
+  cmd->add_option("--memory-limit", flags->memory_limit, kMemoryLimitHelp);
+  cmd->add_option("--format", flags->format,
+                  "table (default) or json (with memory_limit_bytes and peak_memory_bytes, the peak of Arrow's "
+                  "memory pool)");
   cmd->callback([run, flags] { *run = [flags] { return RunCompact(*flags); }; });
 }
 

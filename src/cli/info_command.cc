@@ -26,6 +26,7 @@
 #include "metadata/properties.h"
 #include "io/storage.h"
 #include "metadata/types.h"
+#include "util/memory_budget.h"
 
 namespace bazof::cli {
 namespace {
@@ -300,6 +301,11 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
                          {"largest_file_amplification", cost.read_amplification},
                          {"compaction_advised", cost.compaction_advised},
                          {"reason", cost.reason}};
+  // The memory the latest scan above ran under and the peak of Arrow's pool
+  // (this process; docs/spec.md, "Memory budget").
+  ARROW_ASSIGN_OR_RAISE(int64_t memory_limit, ResolveMemoryLimit(0, snap->properties,
+                                                                 "table '" + table->location() + "'"));
+  info["memory"] = {{"memory_limit_bytes", memory_limit}, {"peak_memory_bytes", PeakMemoryBytes()}};
   info["time_zone"] = "UTC";
 
   if (!plot.empty()) {
@@ -343,6 +349,8 @@ arrow::Status RunInfo(const TableFlags& flags, int64_t version, const std::strin
   }
   std::cout << "properties:" << (snap->properties.empty() ? " (none)" : "") << "\n";
   for (const auto& [name, value] : snap->properties) std::cout << "  " << name << " = " << value << "\n";
+  std::cout << "memory:  budget " << memory_limit << " bytes (memory.limit); the latest scan's pool peak "
+            << info["memory"]["peak_memory_bytes"].get<int64_t>() << " bytes\n";
   std::cout << "segments:\n";
   PrintSegments(info["segments"], 1);
   char amp[32], largest[32];

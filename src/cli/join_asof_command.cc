@@ -27,6 +27,7 @@ struct JoinFlags {
   std::string output;
   int64_t limit = -1;
   int threads = 0;
+  std::optional<std::string> memory_limit;
 };
 
 arrow::Status RunJoin(const JoinFlags& f) {
@@ -42,6 +43,9 @@ arrow::Status RunJoin(const JoinFlags& f) {
   ARROW_ASSIGN_OR_RAISE(int64_t version, f.as_of_commit.Resolve(*table, f.version));
   if (version >= 0) o.version = Version(version);
   o.threads = f.threads;
+  if (f.memory_limit) {
+    ARROW_ASSIGN_OR_RAISE(o.memory_limit_bytes, ParseMemoryLimitFlag(*f.memory_limit));
+  }
 
   // Text formats parse the key columns as the table's key types and the time
   // column as a UTC timestamp (zone-less text = UTC, as append reads it);
@@ -94,6 +98,7 @@ void AddJoinAsOfCommand(CLI::App& app, Action* run) {
   cmd->add_option("--format", flags->format, "table (default), csv, json (one object per line) or parquet");
   cmd->add_option("--output", flags->output, "Write to this file instead of stdout (required for parquet)");
   cmd->add_option("--limit", flags->limit, "Return at most N rows")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--memory-limit", flags->memory_limit, kMemoryLimitHelp);
   cmd->add_option("--threads", flags->threads, "Merge threads (default: number of cores)")
       ->check(CLI::PositiveNumber);
   cmd->callback([run, flags] { *run = [flags] { return RunJoin(*flags); }; });

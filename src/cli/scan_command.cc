@@ -7,6 +7,7 @@
 #include "bazof/table.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "util/memory_budget.h"
 
 namespace bazof::cli {
 namespace {
@@ -21,6 +22,8 @@ struct ScanFlags {
   ResultFlags result;
   int threads = 0;
   bool require_complete = false;
+  std::optional<std::string> memory_limit;
+  bool memory_stats = false;
 };
 
 arrow::Status RunScan(const ScanFlags& f) {
@@ -38,6 +41,11 @@ arrow::Status RunScan(const ScanFlags& f) {
     scan.KeysIn(KeyArgs(*table, f.keys));
   }
   if (f.threads > 0) scan.Threads(f.threads);
+  int64_t memory_limit = 0;
+  if (f.memory_limit) {
+    ARROW_ASSIGN_OR_RAISE(memory_limit, ParseMemoryLimitFlag(*f.memory_limit));
+    scan.MemoryLimit(memory_limit);
+  }
   scan.RequireComplete(f.require_complete);
   ARROW_ASSIGN_OR_RAISE(auto built, scan.Build());
   // The result's metadata says whether it is complete (parquet output keeps
@@ -51,7 +59,13 @@ arrow::Status RunScan(const ScanFlags& f) {
     }
   }
   ARROW_ASSIGN_OR_RAISE(auto reader, built->ToReader());
-  return f.result.Write(*reader);
+  ARROW_RETURN_NOT_OK(f.result.Write(*reader));
+  if (f.memory_stats) {
+    ARROW_ASSIGN_OR_RAISE(int64_t limit, ResolveMemoryLimit(memory_limit, table->current_snapshot()->properties,
+                                                            "scan of '" + table->location() + "'"));
+    std::cerr << MemoryStatsJson(limit) << std::endl;
+  }
+  return arrow::Status::OK();
 }
 
 }  // namespace
@@ -76,6 +90,10 @@ void AddScanCommand(CLI::App& app, Action* run) {
   flags->result.Add(cmd);
   cmd->add_option("--threads", flags->threads, "Merge threads (default: number of cores)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--memory-limit", flags->memory_limit, kMemoryLimitHelp);
+  cmd->add_flag("--memory-stats", flags->memory_stats,
+                "After the rows, print {\"memory_limit_bytes\":...,\"peak_memory_bytes\":...} (JSON, one line) on "
+                "stderr: the budget and the peak of Arrow's memory pool");
   cmd->add_flag("--require-complete", flags->require_complete,
                "Fail unless the as-of time is at or before the table's completeness watermark");
   cmd->callback([run, flags] { *run = [flags] { return RunScan(*flags); }; });

@@ -6,6 +6,8 @@
 #include "bazof/error.h"
 #include "bazof/inspect.h"
 #include "cli/commands.h"
+#include "util/byte_size.h"
+#include "util/memory_budget.h"
 
 namespace bazof::cli {
 namespace {
@@ -117,6 +119,18 @@ arrow::Status ResolveTableFlags() {
     if (cmd->parsed()) ARROW_RETURN_NOT_OK(flags->Resolve());
   }
   return arrow::Status::OK();
+}
+
+arrow::Result<int64_t> ParseMemoryLimitFlag(const std::string& text) {
+  auto bytes = ParseByteSize(text);
+  if (!bytes.ok()) return InvalidArgument("--memory-limit: ", bytes.status().message());
+  ARROW_RETURN_NOT_OK(CheckMemoryLimit(*bytes, "--memory-limit"));
+  return *bytes;
+}
+
+std::string MemoryStatsJson(int64_t limit) {
+  return "{\"memory_limit_bytes\":" + std::to_string(limit) + ",\"peak_memory_bytes\":" +
+         std::to_string(PeakMemoryBytes()) + "}";
 }
 
 }  // namespace bazof::cli

@@ -25,6 +25,7 @@
 #include "read/run_reader.h"
 #include "read/scan_reader.h"
 #include "write/commit.h"
+#include "util/memory_budget.h"
 #include "write/data_file_writer.h"
 
 namespace bazof {
@@ -32,11 +33,13 @@ namespace {
 
 // More segments than this is almost certainly a mistaken duration.
 constexpr size_t kMaxSegments = 100000;
-// Rows buffered in open row groups across all output files.
-constexpr int64_t kBufferedRowsBudget = 2 * 1024 * 1024;
 // Page and dictionary size of compaction outputs: small, since every segment
 // keeps two files open, each buffering a page per column.
 constexpr int64_t kPageBytes = 64 * 1024;
+// Of the memory budget: the share of the merge (run readers, merge batches,
+// queue) and the share of the open output files' row groups; the rest is
+// slack for the per-batch routing (Take per segment) and Arrow's kernels.
+constexpr int64_t kReadShareNum = 2, kWriteShareNum = 2, kShareDen = 5;
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -112,7 +115,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> EventMicros(const arrow::RecordBatc
 arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Table>& table, const Snapshot& snap,
                                                       const std::vector<planning::PlannedFile>& files,
                                                       int64_t first, int64_t min_time, int64_t max_time,
-                                                      int64_t min_rows, int threads,
+                                                      int64_t min_rows, int threads, int64_t read_budget,
                                                       internal::ProgressReporter& progress) {
   const int64_t span = std::max<int64_t>(1, max_time - min_time);
   int64_t granule = 1;
@@ -126,6 +129,7 @@ arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Tabl
   read::ScanReaderOptions ro;
   ro.mode = read::MergeMode::kAllEvents;
   ro.threads = threads;
+  ro.memory_limit_bytes = read_budget;
   ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(table->storage(), shape, files, ro));
   const int nkeys = static_cast<int>(snap.schema.key_columns.size());
   std::map<int64_t, int64_t> per_granule;
@@ -233,24 +237,22 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> CollapseBehind(const std::sha
 class LayoutWriter {
  public:
   LayoutWriter(io::Storage& storage, const TableSchema& schema, std::vector<int64_t> starts,
-               Version built_from, int64_t target_bytes, int64_t row_group_rows)
+               Version built_from, int64_t target_bytes, int64_t write_budget, int64_t row_group_rows)
       : storage_(storage),
         schema_(schema),
         file_schema_(write::DataFileSchema(schema, true, true)),
         starts_(std::move(starts)),
         built_from_(built_from),
         target_bytes_(target_bytes),
-        segments_(starts_.size()) {
-    const int64_t open_files = 2 * static_cast<int64_t>(starts_.size());
-    // write.row_group_rows, within what the buffered-rows budget allows.
-    row_group_rows_ = std::min(row_group_rows, std::clamp<int64_t>(kBufferedRowsBudget / open_files, 16 * 1024,
-                                                                   write::kRowGroupRows));
-  }
+        write_budget_(write_budget),
+        max_row_group_rows_(row_group_rows),
+        segments_(starts_.size()) {}
 
   arrow::Status Write(const arrow::RecordBatch& merged) {
     const int64_t n = merged.num_rows();
     if (n == 0) return arrow::Status::OK();
     auto batch = arrow::RecordBatch::Make(file_schema_, n, merged.columns());
+    if (row_group_rows_ == 0) FitRowGroups(*batch);
     const int nkeys = static_cast<int>(schema_.key_columns.size());
     ARROW_ASSIGN_OR_RAISE(auto micros_array, EventMicros(*batch, nkeys));
     const auto& micros = static_cast<const arrow::TimestampArray&>(*micros_array);
@@ -321,11 +323,36 @@ class LayoutWriter {
     return taken.record_batch();
   }
 
+  // Row groups flushed by bytes: every segment may keep a delta and a base
+  // open, each buffering its row group (encoded) and a page per column, so
+  // the write share of the budget is divided among them. Rows are sized
+  // from the first merged batch (Arrow bytes per row: an overestimate of
+  // the encoded size).
+  void FitRowGroups(const arrow::RecordBatch& batch) {
+    int64_t bytes = 0;
+    for (const auto& c : batch.columns()) {
+      for (const auto& b : c->data()->buffers) {
+        if (b) bytes += b->size();
+      }
+    }
+    const int64_t row_bytes = std::max<int64_t>(16, bytes / std::max<int64_t>(1, batch.num_rows()));
+    const int64_t open_files = 2 * static_cast<int64_t>(starts_.size());
+    const int64_t per_file = write_budget_ / open_files;
+    const int64_t columns = batch.num_columns();
+    // A page per column is buffered besides the row group: pages shrink
+    // first (down to 8 KiB), then the row group holds what is left.
+    page_bytes_ = std::clamp<int64_t>(per_file / (4 * columns), 8 * 1024, kPageBytes);
+    const int64_t for_rows = std::max<int64_t>(per_file - 2 * columns * page_bytes_, per_file / 4);
+    // write.row_group_rows caps what the budget allows.
+    row_group_rows_ = std::min(max_row_group_rows_,
+                               std::clamp<int64_t>(for_rows / (2 * row_bytes), 1024, write::kRowGroupRows));
+  }
+
   arrow::Result<std::unique_ptr<write::DataFileStream>> NewFile() {
     auto name = write::NewDataFileName(Version(built_from_.value() + 1));
     written_.push_back(name);
     return write::DataFileStream::Open(storage_, schema_, name, built_from_, true, true, row_group_rows_,
-                                      kPageBytes);
+                                      page_bytes_);
   }
 
   arrow::Status WriteDelta(size_t i, const arrow::RecordBatch& batch, const std::vector<int64_t>& rows) {
@@ -364,15 +391,19 @@ class LayoutWriter {
   std::vector<int64_t> starts_;
   Version built_from_;
   int64_t target_bytes_;
-  int64_t row_group_rows_ = write::kRowGroupRows;
+  int64_t write_budget_;
+  int64_t max_row_group_rows_;  // write.row_group_rows
+  int64_t row_group_rows_ = 0;  // set by FitRowGroups from the first batch
+  int64_t page_bytes_ = kPageBytes;
   std::vector<Output> segments_;
   std::vector<std::string> written_;
 };
 
 }  // namespace
 
-arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const CompactOptions& options) {
-  ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
+namespace {
+
+arrow::Result<CompactResult> CompactImpl(const std::shared_ptr<Table>& table, const CompactOptions& options) {
   auto snap = table->current_snapshot();
   const std::string& where = table->location();
   if (snap->format_version < 1) {
@@ -386,6 +417,9 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   const int64_t duration = options.segment_duration_us.value_or(policy.segment_duration_us);
   const int64_t target = options.target_file_bytes.value_or(policy.target_file_bytes);
   if (duration < 0) return InvalidArgument("compaction of '", where, "': segment duration must be positive");
+  ARROW_ASSIGN_OR_RAISE(const int64_t budget,
+                        ResolveMemoryLimit(options.memory_limit_bytes, snap->properties, "compaction of '" + where + "'"));
+  FitCachesToBudget(budget);
   if (target <= 0) return InvalidArgument("compaction of '", where, "': target file size must be positive");
 
   std::optional<EventTime> horizon = options.horizon;
@@ -404,6 +438,7 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   if (!horizon) horizon = snap->horizon;
 
   CompactResult result;
+  result.memory_limit_bytes = budget;
   result.built_from = snap->version;
   result.horizon = horizon;
   auto deltas = AllDeltas(*snap);
@@ -448,7 +483,7 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
     }
     internal::ProgressReporter planning(options.progress, "plan", "events", result.events_read);
     ARROW_ASSIGN_OR_RAISE(starts, AutoSegmentStarts(table, *snap, plan.files, std::min(first, lo), lo, hi, min_rows,
-                                                    threads, planning));
+                                                    threads, budget * kReadShareNum / kShareDen, planning));
     planning.Finish();
     if (clean && LayoutIsCompacted(*snap, &starts, target, horizon)) return nothing();
   }
@@ -463,12 +498,14 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   // The writer side already buffers per segment; keep the merge side small.
   ro.max_queued_batches = 2;
   ro.threads = threads;
+  ro.memory_limit_bytes = budget * kReadShareNum / kShareDen;
   ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(table->storage(), shape, plan.files, ro));
 
   auto& storage = *table->storage();
   ARROW_ASSIGN_OR_RAISE(auto row_group_rows,
                         metadata::RowGroupRows(snap->properties, metadata::kCompactedRowGroupRows));
-  LayoutWriter layout(storage, snap->schema, starts, snap->version, target, row_group_rows);
+  LayoutWriter layout(storage, snap->schema, starts, snap->version, target, budget * kWriteShareNum / kShareDen,
+                      row_group_rows);
   internal::ProgressReporter merging(options.progress, "merge", "events", result.events_read);
   const int nkeys = static_cast<int>(snap->schema.key_columns.size());
   while (true) {
@@ -519,6 +556,15 @@ arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const 
   result.version = next.version;
   result.files_added = std::move(commit.files_added);
   result.files_removed = std::move(commit.files_removed);
+  return result;
+}
+
+}  // namespace
+
+arrow::Result<CompactResult> Compact(const std::shared_ptr<Table>& table, const CompactOptions& options) {
+  ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
+  ARROW_ASSIGN_OR_RAISE(auto result, CompactImpl(table, options));
+  result.peak_memory_bytes = PeakMemoryBytes();
   return result;
 }
 

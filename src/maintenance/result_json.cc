@@ -21,7 +21,9 @@ std::string ToJson(const CompactResult& r, const std::string& table, bool dry_ru
                       {"files_read", r.files_read},
                       {"bytes_read", r.bytes_read},
                       {"events_read", r.events_read},
-                      {"segments", r.segments}};
+                      {"segments", r.segments},
+                      {"memory_limit_bytes", r.memory_limit_bytes},
+                      {"peak_memory_bytes", r.peak_memory_bytes}};
   if (r.horizon) j["horizon"] = FormatEventTime(*r.horizon);
   if (r.committed) {
     j["version"] = r.version.value();

@@ -6,6 +6,8 @@
 
 #include "bazof/error.h"
 #include "text_escape.h"
+#include "util/byte_size.h"
+#include "util/memory_budget.h"
 
 namespace bazof::metadata {
 namespace {
@@ -89,6 +91,9 @@ const std::vector<KnownProperty>& KnownProperties() {
        "Compaction is advised when a latest scan reads more than this many rows per row of its "
        "largest file."},
       {"compaction.auto", "false", "Compact after a commit when the policy advises it."},
+      {"memory.limit", "512MiB",
+       "Memory budget of a scan, join or compaction of the table (Arrow memory pool bytes), unless "
+       "--memory-limit overrides it; at least 32MiB (docs/spec.md, \"Memory budget\")."},
       {"write.row_group_rows", "auto",
        "Rows per Parquet row group in the data files bazof writes, 1 to 67108864, or auto: 4096 in the "
        "files compaction writes (a keyed read decodes a few thousand rows per file), 131072 in appended "
@@ -110,6 +115,11 @@ arrow::Status CheckValue(const std::string& name, const std::string& value, cons
     return value == "none" ? arrow::Status::OK() : ParseDuration(value, what).status();
   }
   if (name == "compaction.target_file_size") return ParseByteSize(value, what).status();
+  if (name == "memory.limit") {
+    auto bytes = ::bazof::ParseByteSize(value);
+    if (!bytes.ok()) return InvalidArgument(what + ": " + bytes.status().message());
+    return CheckMemoryLimit(*bytes, what);
+  }
   if (name == "compaction.max_deltas" || name == "compaction.min_segment_rows") {
     int64_t n = 0;
     std::string rest;

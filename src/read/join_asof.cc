@@ -30,6 +30,7 @@
 #include "bazof/error.h"
 #include "bazof/table.h"
 #include "planning/planner.h"
+#include "util/memory_budget.h"
 #include "read/run_reader.h"
 #include "read/scan_reader.h"
 
@@ -721,6 +722,9 @@ arrow::Result<std::shared_ptr<JoinAsOf>> JoinAsOfBuilder::Build() const {
   ro.batch_size = o.batch_size;
   ro.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   ro.as_of = EventTime::FromMicros(max_micros);
+  ARROW_ASSIGN_OR_RAISE(ro.memory_limit_bytes, ResolveMemoryLimit(o.memory_limit_bytes, snap->properties,
+                                                                  "join-asof on '" + table_->location() + "'"));
+  FitCachesToBudget(ro.memory_limit_bytes);
   int64_t planned_rows = 0;
   if (!p.valid_rows.empty()) {
     read::KeyCodes codes;

@@ -15,6 +15,7 @@ namespace {
 
 constexpr int64_t kMinRecycled = 32 * 1024;
 constexpr int64_t kMaxCachedBytes = 64 * 1024 * 1024;
+std::atomic<int64_t> g_cache_limit{kMaxCachedBytes};
 constexpr int kClasses = 4 * 48;  // 4 classes per power of two, up to 2^48
 
 class RecyclingMemoryPool final : public arrow::MemoryPool {
@@ -66,13 +67,26 @@ class RecyclingMemoryPool final : public arrow::MemoryPool {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (cached_bytes_ + ClassSize(c) <= kMaxCachedBytes) {
+      if (cached_bytes_ + ClassSize(c) <= g_cache_limit.load(std::memory_order_relaxed)) {
         free_[c].push_back(buffer);
         cached_bytes_ += ClassSize(c);
         return;
       }
     }
     base_->Free(buffer, ClassSize(c), alignment);
+  }
+
+  // Frees cached blocks until at most `limit` bytes are kept.
+  void Trim(int64_t limit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int c = kClasses - 1; c >= 0 && cached_bytes_ > limit; --c) {
+      auto& list = free_[c];
+      while (!list.empty() && cached_bytes_ > limit) {
+        base_->Free(list.back(), ClassSize(c), arrow::kDefaultBufferAlignment);
+        list.pop_back();
+        cached_bytes_ -= ClassSize(c);
+      }
+    }
   }
 
   int64_t bytes_allocated() const override { return allocated_.load(); }
@@ -107,11 +121,18 @@ class RecyclingMemoryPool final : public arrow::MemoryPool {
   std::atomic<int64_t> allocated_{0};
 };
 
-}  // namespace
-
-arrow::MemoryPool* RecyclingPool() {
+RecyclingMemoryPool* ThePool() {
   static auto* pool = new RecyclingMemoryPool(arrow::default_memory_pool());
   return pool;
+}
+
+}  // namespace
+
+arrow::MemoryPool* RecyclingPool() { return ThePool(); }
+
+void SetRecyclingCacheLimit(int64_t bytes) {
+  g_cache_limit.store(std::max<int64_t>(0, std::min(bytes, kMaxCachedBytes)));
+  ThePool()->Trim(g_cache_limit.load());
 }
 
 }  // namespace bazof::read

@@ -21,4 +21,9 @@ namespace bazof::read {
 /// reader).
 arrow::MemoryPool* RecyclingPool();
 
+/// Caps the bytes of freed blocks the recycling pool keeps (default 64 MiB):
+/// a memory budget smaller than a few times that lowers it
+/// (util/memory_budget.h). Blocks already cached beyond it are released.
+void SetRecyclingCacheLimit(int64_t bytes);
+
 }  // namespace bazof::read

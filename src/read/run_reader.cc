@@ -21,6 +21,9 @@
 namespace bazof::read {
 namespace {
 
+// Read buffer of a run that streams its column chunks (no pre-buffering).
+constexpr int64_t kStreamBufferBytes = 64 * 1024;
+
 std::string Quote(io::Storage& storage, const std::string& name) {
   return "data file '" + storage.Describe(name) + "': ";
 }
@@ -37,19 +40,23 @@ bool ReadableAs(const arrow::DataType& file, const arrow::DataType& table) {
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
     io::Storage& storage, const std::string& name,
-    std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size, int64_t size) {
+    std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size, int64_t size, bool pre_buffer = true) {
   ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name, size));
   parquet::arrow::FileReaderBuilder builder;
   // Decoded pages and batches recycle their blocks (read/recycling_pool.h).
   parquet::ReaderProperties reader_props = ::bazof::metadata::DataFileReaderProperties();
   reader_props.set_memory_pool(RecyclingPool());
+  if (!pre_buffer) {
+    reader_props.enable_buffered_stream();
+    reader_props.set_buffer_size(kStreamBufferBytes);
+  }
   auto st = builder.Open(input, reader_props, std::move(metadata));
   if (!st.ok()) {
     return Corruption(Quote(storage, name), "not a Parquet file (", st.message(), ")");
   }
   parquet::ArrowReaderProperties props;
   props.set_batch_size(batch_size);
-  props.set_pre_buffer(true);
+  props.set_pre_buffer(pre_buffer);
   props.set_use_threads(false);  // parallelism comes from key-range partitions
   std::unique_ptr<parquet::arrow::FileReader> reader;
   ARROW_RETURN_NOT_OK(builder.memory_pool(RecyclingPool())->properties(props)->Build(&reader));
@@ -100,7 +107,7 @@ class ParquetRun : public RunSource {
              KeyBounds bounds)
       : storage_(storage), file_(std::move(file)), shape_(shape), bounds_(std::move(bounds)) {}
 
-  arrow::Status Init(int64_t batch_size) {
+  arrow::Status Init(int64_t batch_size, bool pre_buffer) {
     batch_size_ = batch_size;
     std::vector<int> row_groups = SelectRowGroups();
     if (row_groups.empty()) {
@@ -108,7 +115,7 @@ class ParquetRun : public RunSource {
       return arrow::Status::OK();
     }
     ARROW_ASSIGN_OR_RAISE(reader_, MakeReader(storage_, file_->planned.ref.path, file_->metadata, batch_size,
-                                             file_->planned.ref.size));
+                                             file_->planned.ref.size, pre_buffer));
     std::vector<int> leaves = file_->key_leaves;
     leaves.push_back(file_->event_time_leaf);
     if (file_->deleted_leaf >= 0) leaves.push_back(file_->deleted_leaf);
@@ -489,7 +496,7 @@ arrow::Result<std::unique_ptr<RunSource>> RunSource::Make(io::Storage& storage,
                                                           std::shared_ptr<OpenedFile> file,
                                                           const ScanShape& shape,
                                                           const KeyBounds& bounds,
-                                                          int64_t batch_size) {
+                                                          int64_t batch_size, bool pre_buffer) {
   auto run = std::make_unique<ParquetRun>(storage, file, shape, bounds);
   // Names of the columns as the file spells them (value columns may be
   // matched by id under another name).
@@ -497,7 +504,7 @@ arrow::Result<std::unique_ptr<RunSource>> RunSource::Make(io::Storage& storage,
   auto leaf_name = [&](int leaf) { return fields->Column(leaf)->path()->ToDotVector()[0]; };
   run->file_et_name_ = leaf_name(file->event_time_leaf);
   for (int l : file->value_leaves) run->file_value_names_.push_back(l >= 0 ? leaf_name(l) : "");
-  auto st = run->Init(batch_size);
+  auto st = run->Init(batch_size, pre_buffer);
   if (!st.ok()) return WithContext(st, Quote(storage, file->planned.ref.path));
   return run;
 }

@@ -104,13 +104,16 @@ struct KeyBounds {
 bool MayHoldKeys(const DataFileRef& ref, const KeyCodec& codec, const KeyBounds& bounds);
 
 /// Streams the rows of one file within `bounds`, sorted by (key, event_time).
+/// `pre_buffer`: read each row group's column chunks at once (few reads; a
+/// row group of compressed bytes held per run); false streams them through
+/// a small buffer, page by page (a memory budget too small for the former).
 class RunSource {
  public:
   static arrow::Result<std::unique_ptr<RunSource>> Make(io::Storage& storage,
                                                         std::shared_ptr<OpenedFile> file,
                                                         const ScanShape& shape,
                                                         const KeyBounds& bounds,
-                                                        int64_t batch_size);
+                                                        int64_t batch_size, bool pre_buffer = true);
   virtual ~RunSource() = default;
   /// Next batch with at least one row, or nullptr at the end.
   virtual arrow::Result<std::shared_ptr<RunBatch>> Next() = 0;

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include <parquet/metadata.h>
+
 #include "read/merge.h"
 
 namespace bazof::read {
@@ -15,8 +17,28 @@ constexpr int64_t kRunRowsBudget = 512 * 1024;
 // its own footers' reader set-up and the row groups that straddle two
 // partitions (decoded by both): below it, one partition seeks the keys.
 constexpr int64_t kMinRowsPerKeyListPartition = 256 * 1024;
+// Largest data page bazof's writers make (data_file_writer.h: 1 MiB): what a
+// run holds per column, at most, besides its batches.
+constexpr int64_t kPageBytesBound = 1024 * 1024;
 
 namespace {
+
+// What a run of `file` holds in pages whatever its batch size: per column of
+// its largest row group a compressed and a decompressed page (at most the
+// chunk, at most the writer's page size).
+int64_t PageFloor(const OpenedFile& file) {
+  const auto& md = *file.metadata;
+  int64_t floor = 0;
+  for (int rg = 0; rg < md.num_row_groups(); ++rg) {
+    auto g = md.RowGroup(rg);
+    int64_t pages = 0;
+    for (int c = 0; c < g->num_columns(); ++c) {
+      pages += 2 * std::clamp<int64_t>(g->ColumnChunk(c)->total_uncompressed_size(), 0, kPageBytesBound);
+    }
+    floor = std::max(floor, pages);
+  }
+  return floor;
+}
 
 // Split points for the key space, from the row-group key bounds of the
 // largest file: roughly equal row counts per range without reading data.
@@ -134,6 +156,7 @@ class PartitionedReader : public arrow::RecordBatchReader {
       schema_ = IntervalSchema(*schema_, options_.intervals.num_keys);
     }
     for (auto& r : ranges) partitions_.push_back(std::make_unique<Partition>(std::move(r)));
+    FitToBudget();
   }
   ~PartitionedReader() override { (void)Close(); }
 
@@ -173,12 +196,13 @@ class PartitionedReader : public arrow::RecordBatchReader {
     // Each run holds a few decoded batches while the merge consumes them:
     // with many runs, smaller batches keep memory bounded by the budget
     // rather than growing with the number of runs.
-    const int64_t run_batch = std::clamp<int64_t>(kRunRowsBudget / std::max<int64_t>(1, std::ssize(files_)),
-                                                  std::min<int64_t>(8192, options_.batch_size), options_.batch_size);
+    int64_t run_batch = std::clamp<int64_t>(kRunRowsBudget / std::max<int64_t>(1, std::ssize(files_)),
+                                            std::min<int64_t>(8192, options_.batch_size), options_.batch_size);
+    if (budget_run_batch_ > 0) run_batch = std::min(run_batch, budget_run_batch_);
     auto make = [this, run_batch](const KeyBounds& bounds) -> arrow::Result<std::unique_ptr<MergeReader>> {
       std::vector<std::unique_ptr<RunSource>> runs;
       for (const auto& f : files_) {
-        ARROW_ASSIGN_OR_RAISE(auto run, RunSource::Make(*storage_, f, *shape_, bounds, run_batch));
+        ARROW_ASSIGN_OR_RAISE(auto run, RunSource::Make(*storage_, f, *shape_, bounds, run_batch, pre_buffer_));
         runs.push_back(std::move(run));
       }
       return std::make_unique<MergeReader>(std::move(runs), schema_, options_.as_of,
@@ -188,10 +212,47 @@ class PartitionedReader : public arrow::RecordBatchReader {
     partitions_[i]->Start(make, options_.max_queued_batches);
   }
 
+  // Under a memory budget: each of the `threads` concurrent merges gets an
+  // equal share. Every run first needs its pages: per column a compressed
+  // and a decompressed page (the writer's page size, at most the column
+  // chunk); the data dictates them. Of what is left, a quarter may hold
+  // pre-buffered row groups (one per run; otherwise runs stream their pages
+  // through a small buffer), half the runs' decoded batches (about four per
+  // run in flight: Parquet's decoder, the converted batch, the merge's
+  // current one, the next), a quarter the output batches (the one being
+  // gathered and the queue). Row sizes are the files' uncompressed bytes per
+  // row, all columns: an overestimate.
+  void FitToBudget() {
+    if (options_.memory_limit_bytes <= 0 || files_.empty()) return;
+    const int64_t share = options_.memory_limit_bytes / std::max(1, options_.threads);
+    const int64_t runs = std::ssize(files_);
+    int64_t row_bytes = 16, rg_bytes = 0, pages = 0;
+    for (const auto& f : files_) {
+      const auto& md = *f->metadata;
+      int64_t rows = 0, bytes = 0;
+      for (int rg = 0; rg < md.num_row_groups(); ++rg) {
+        auto g = md.RowGroup(rg);
+        rows += g->num_rows();
+        bytes += g->total_byte_size();
+        rg_bytes = std::max(rg_bytes, std::max(g->total_compressed_size(), int64_t{0}));
+      }
+      pages += PageFloor(*f);
+      if (rows > 0) row_bytes = std::max(row_bytes, (bytes + rows - 1) / rows);
+    }
+    const int64_t rest = std::max<int64_t>(share - pages, 0);
+    pre_buffer_ = runs * rg_bytes <= rest / 4;
+    budget_run_batch_ = std::max<int64_t>(256, rest / 2 / (runs * row_bytes * 4));
+    options_.max_queued_batches = std::min(options_.max_queued_batches, 4);
+    const int64_t out_batch = rest / 4 / ((options_.max_queued_batches + 2) * row_bytes);
+    options_.batch_size = std::clamp<int64_t>(out_batch, 256, options_.batch_size);
+  }
+
   std::shared_ptr<io::Storage> storage_;
   std::shared_ptr<const ScanShape> shape_;
   std::vector<std::shared_ptr<OpenedFile>> files_;
   ScanReaderOptions options_;
+  bool pre_buffer_ = true;
+  int64_t budget_run_batch_ = 0;
   std::shared_ptr<arrow::Schema> schema_;
   std::vector<std::unique_ptr<Partition>> partitions_;
   size_t current_ = 0;
@@ -229,6 +290,14 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     if (!MayHoldKeys(p.ref, shape->codec, wanted)) continue;
     ARROW_ASSIGN_OR_RAISE(auto f, OpenDataFile(*storage, p, *shape, options.footer_cache.get()));
     files.push_back(std::move(f));
+  }
+  if (options.memory_limit_bytes > 0 && options.threads > 1) {
+    // Every thread's runs hold their pages whatever the batch size: fewer
+    // threads when the pages of all would take more than half the budget.
+    int64_t floor = 0;
+    for (const auto& f : files) floor += PageFloor(*f);
+    const int64_t fit = options.memory_limit_bytes / std::max<int64_t>(1, 2 * floor);
+    options.threads = static_cast<int>(std::clamp<int64_t>(fit, 1, options.threads));
   }
   int partitions = options.threads * options.partitions_per_thread;
   if (!options.key_in.empty()) partitions = PlanKeyList(files, options.key_in, partitions).partitions;

@@ -33,6 +33,9 @@ struct ScanReaderOptions {
   MergeMode mode = MergeMode::kAsOf;
   /// kIntervals: the window and coalescing (its num_keys is filled in).
   IntervalSpec intervals;
+  /// Memory budget of the whole reader in bytes (0: none). Batches, queues and
+  /// Parquet read-ahead shrink to fit it (docs/spec.md, "Memory budget").
+  int64_t memory_limit_bytes = 0;
   /// Footers of files already opened by this Table (null: read every footer).
   std::shared_ptr<FooterCache> footer_cache;
 };
