@@ -17,6 +17,7 @@
 #include <limits>
 #include <queue>
 #include <thread>
+#include <unordered_map>
 
 #include "bazof/error.h"
 #include "read/key_codec.h"
@@ -154,14 +155,16 @@ class Gatherer {
   size_t sources() const { return sources_.size(); }
   int64_t rows() const { return static_cast<int64_t>(refs_.size()); }
 
+  // A cursor consumes its batch's rows in order, so the rows taken from one
+  // batch form one growing stretch: one source per batch, however the
+  // cursors interleave (shuffled input alternates runs nearly every row).
   void Add(const std::shared_ptr<arrow::RecordBatch>& batch, int64_t begin, int64_t end) {
-    if (sources_.empty() || sources_.back().batch != batch) {
-      sources_.push_back(Source{batch, begin, end});
-    }
-    Source& s = sources_.back();
+    auto [it, added] = index_.try_emplace(batch.get(), sources_.size());
+    if (added) sources_.push_back(Source{batch, begin, end});
+    Source& s = sources_[it->second];
     s.begin = std::min(s.begin, begin);
     s.end = std::max(s.end, end);
-    for (int64_t r = begin; r < end; ++r) refs_.push_back({sources_.size() - 1, r});
+    for (int64_t r = begin; r < end; ++r) refs_.push_back({it->second, r});
   }
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Finish() {
@@ -194,6 +197,7 @@ class Gatherer {
       ARROW_ASSIGN_OR_RAISE(out, taken.table()->CombineChunksToBatch());
     }
     sources_.clear();
+    index_.clear();
     refs_.clear();
     return out;
   }
@@ -205,6 +209,7 @@ class Gatherer {
   };
   std::shared_ptr<arrow::Schema> schema_;
   std::vector<Source> sources_;
+  std::unordered_map<const arrow::RecordBatch*, size_t> index_;
   std::vector<std::pair<size_t, int64_t>> refs_;
 };
 
