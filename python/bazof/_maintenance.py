@@ -62,6 +62,10 @@ class CompactResult:
     #: nothing was written or committed, and ``reason`` says why
     nothing_to_compact: bool = False
     reason: str = ""
+    memory_limit_bytes: int = 0  #: the memory budget it ran under (docs/spec.md §22)
+    #: peak bytes of Arrow's default memory pool in this process so far (not
+    #: only this compaction's, when the process did more before)
+    peak_memory_bytes: int = 0
     horizon: Optional[str] = None  #: the new version's history horizon (RFC 3339), if any
     version: Optional[int] = None  #: the new version
     events_collapsed: Optional[int] = None  #: events dropped behind the horizon
