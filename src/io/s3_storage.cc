@@ -72,6 +72,7 @@ class S3Storage : public Storage {
     return display_root_ + "/" + std::string(name);
   }
   const std::string& display_root() const override { return display_root_; }
+  bool high_latency() const override { return true; }
 
   // Object stores have no directories: the table exists when its metadata
   // does, which Table::Open finds out without listing.

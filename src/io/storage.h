@@ -117,6 +117,11 @@ class Storage {
   /// Aborts one upload, freeing its parts: OK if it is gone afterwards (also
   /// when it was already completed or aborted).
   virtual arrow::Status AbortUpload(const PendingUpload& /*upload*/) { return arrow::Status::OK(); }
+  /// Whether each read request costs far more than the bytes it returns
+  /// (object stores: tens of ms per GET). Readers that fetch many small
+  /// ranges of one file then merge nearby ranges into one request, reading
+  /// the bytes between them, instead of issuing a request per range.
+  virtual bool high_latency() const { return false; }
 };
 
 /// Resolves a table location (local path, file:// or s3:// URI) and table

@@ -10,8 +10,10 @@
 // ties. Value columns and tombstone flags are decoded afterwards, only in the
 // row groups that hold a winner, and only the winners are taken from them (a
 // tombstone winner matches nothing).
-// Files are independent, so they are walked on parallel threads. One Take
-// per column then puts the output in the spine's own order.
+// Row groups are read several at a time (up to kReadRows rows per call, their
+// column chunks pre-buffered together, merged into few requests on object
+// storage). Files are independent, so they are walked on parallel threads.
+// One Take per column then puts the output in the spine's own order.
 //
 // A file not sorted by key (never written by format 1) falls back to the
 // all-events merge.
@@ -39,6 +41,10 @@ namespace {
 
 constexpr int64_t kMicrosPerDay = 86400LL * 1000000LL;
 constexpr int64_t kSparseRowsPerKey = 8192;
+// Rows of row groups the join reads in one call (as a scan's batch): small
+// row groups (spec §6) are read several at a time, their column chunks
+// pre-buffered together.
+constexpr int64_t kReadRows = 64 * 1024;
 
 int64_t SaturatingMul(int64_t v, int64_t m) {
   int64_t out;
@@ -180,8 +186,7 @@ class JoinAsOfImpl : public JoinAsOf {
   struct Candidate {
     int64_t time = std::numeric_limits<int64_t>::min();
     int32_t file = -1;  // index into p_.files; -1 = none
-    int32_t row_group = 0;
-    int64_t row = 0;
+    int64_t row = 0;    // in the file (RowGroupAccess::RowGroupStart counts)
   };
 
   // Whether a is the later event under the tie rule: event time, then the
@@ -193,7 +198,6 @@ class JoinAsOfImpl : public JoinAsOf {
     const int64_t ra = p_.files[a.file].rank, rb = p_.files[b.file].rank;
     if (ra != rb) return ra > rb;
     if (a.file != b.file) return a.file > b.file;
-    if (a.row_group != b.row_group) return a.row_group > b.row_group;
     return a.row > b.row;
   }
 
@@ -275,13 +279,23 @@ class JoinAsOfImpl : public JoinAsOf {
       ARROW_ASSIGN_OR_RAISE(access[fi], read::RowGroupAccess::Make(*p_.storage, opened, *p_.shape));
       const int64_t file_start = p_.files[fi].ref.start ? p_.files[fi].ref.start->micros()
                                                         : std::numeric_limits<int64_t>::min();
-      for (int rg : access[fi]->RowGroupsFor(unique)) {
-        ARROW_ASSIGN_OR_RAISE(auto rb, access[fi]->ReadKeys(rg));
+      std::vector<uint64_t> kp;
+      for (const auto& rgs : access[fi]->Batches(access[fi]->RowGroupsFor(unique), kReadRows)) {
+        ARROW_ASSIGN_OR_RAISE(auto rb, access[fi]->ReadKeys(rgs));
         const auto& k = rb->keys.views;
         const auto& e = rb->event_micros;
         const int64_t rows = static_cast<int64_t>(k.size());
         if (rows == 0) continue;
-        std::vector<uint64_t> kp(rows);
+        // The file row of batch row i: rgs[g]'s start + (i - first[g]).
+        std::vector<int64_t> first(rgs.size() + 1, 0);
+        for (size_t g = 0; g < rgs.size(); ++g) {
+          first[g + 1] = first[g] + access[fi]->RowGroupStart(rgs[g] + 1) - access[fi]->RowGroupStart(rgs[g]);
+        }
+        auto file_row = [&](int64_t i) {
+          const size_t g = std::upper_bound(first.begin(), first.end(), i) - first.begin() - 1;
+          return access[fi]->RowGroupStart(rgs[g]) + (i - first[g]);
+        };
+        kp.resize(rows);
         for (int64_t i = 0; i < rows; ++i) kp[i] = Prefix8(k[i]);
         // The spine rows whose keys fall in this row group's key range.
         int64_t s = std::lower_bound(skey.begin(), skey.end(), k.front()) - skey.begin();
@@ -318,7 +332,7 @@ class JoinAsOfImpl : public JoinAsOf {
           }
           r = lo;
           if (r == 0 || CompareKeys(kp[r - 1], k[r - 1], sp, sk) != 0) continue;
-          Candidate c{e[r - 1], static_cast<int32_t>(fi), rg, r - 1};
+          Candidate c{e[r - 1], static_cast<int32_t>(fi), file_row(r - 1)};
           if (Later(c, mine[s])) mine[s] = c;
         }
       }
@@ -338,46 +352,37 @@ class JoinAsOfImpl : public JoinAsOf {
     // Phase 2: per file, the winners' rows, grouped by row group; a winner
     // that is a tombstone (its flag is read with the values) matches nothing.
     struct Pick {
-      int32_t row_group;
-      int64_t row;
+      int64_t row;  // in the file
       int64_t s;
     };
     std::vector<std::vector<Pick>> picks(n_files);
     for (int64_t s = 0; s < n; ++s) {
       const auto& w = winner[s];
-      if (w.file >= 0) picks[w.file].push_back(Pick{w.row_group, w.row, s});
+      if (w.file >= 0) picks[w.file].push_back(Pick{w.row, s});
     }
     winner = {};
-    // gathered[file]: its winners' columns, one ArrayVector per row group
-    // read; local[s]: sorted spine row s's position among its file's rows.
-    std::vector<std::vector<arrow::ArrayVector>> gathered(n_files);
+    // gathered[file]: its winners' columns (one row per distinct winning
+    // row); local[s]: sorted spine row s's position among them, -1 for a
+    // tombstone.
+    std::vector<arrow::ArrayVector> gathered(n_files);
     std::vector<int64_t> local(n, -1);
     ARROW_RETURN_NOT_OK(ParallelFor(n_files, threads, [&](int64_t fi, int) -> arrow::Status {
       auto& mine = picks[fi];
       if (mine.empty()) return arrow::Status::OK();
-      std::sort(mine.begin(), mine.end(), [](const Pick& a, const Pick& b) {
-        return a.row_group != b.row_group ? a.row_group < b.row_group : a.row < b.row;
-      });
-      int64_t taken = 0;
-      for (size_t i = 0; i < mine.size();) {
-        const int32_t rg = mine[i].row_group;
-        std::vector<int64_t> rows;
-        size_t j = i;
-        for (; j < mine.size() && mine[j].row_group == rg; ++j) {
-          if (rows.empty() || rows.back() != mine[j].row) rows.push_back(mine[j].row);
-          local[mine[j].s] = taken + static_cast<int64_t>(rows.size()) - 1;
-        }
-        ARROW_ASSIGN_OR_RAISE(auto got, access[fi]->TakeValues(rg, rows));
-        if (got.deleted) {
-          const auto& deleted = static_cast<const arrow::BooleanArray&>(*got.deleted);
-          for (size_t x = i; x < j; ++x) {
-            if (deleted.Value(local[mine[x].s] - taken)) local[mine[x].s] = -1;
-          }
-        }
-        gathered[fi].push_back(std::move(got.columns));
-        taken += static_cast<int64_t>(rows.size());
-        i = j;
+      std::sort(mine.begin(), mine.end(), [](const Pick& a, const Pick& b) { return a.row < b.row; });
+      std::vector<int64_t> rows;
+      for (const auto& pick : mine) {
+        if (rows.empty() || rows.back() != pick.row) rows.push_back(pick.row);
+        local[pick.s] = static_cast<int64_t>(rows.size()) - 1;
       }
+      ARROW_ASSIGN_OR_RAISE(auto got, access[fi]->TakeValues(rows, kReadRows));
+      if (got.deleted) {
+        const auto& deleted = static_cast<const arrow::BooleanArray&>(*got.deleted);
+        for (const auto& pick : mine) {
+          if (deleted.Value(local[pick.s])) local[pick.s] = -1;
+        }
+      }
+      gathered[fi] = std::move(got.columns);
       return arrow::Status::OK();
     }));
     access.clear();
@@ -387,9 +392,9 @@ class JoinAsOfImpl : public JoinAsOf {
     std::vector<arrow::ArrayVector> columns_parts(n_out);
     for (int64_t fi = 0; fi < n_files; ++fi) {
       int64_t rows = 0;
-      for (auto& part : gathered[fi]) {
-        rows += part[0]->length();
-        for (int c = 0; c < n_out; ++c) columns_parts[c].push_back(std::move(part[c]));
+      if (!gathered[fi].empty()) {
+        rows = gathered[fi][0]->length();
+        for (int c = 0; c < n_out; ++c) columns_parts[c].push_back(std::move(gathered[fi][c]));
       }
       offset[fi + 1] = offset[fi] + rows;
     }

@@ -2,6 +2,7 @@
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
+#include <arrow/io/caching.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/schema.h>
 #include <parquet/file_reader.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "bazof/error.h"
 #include "metadata/column_match.h"
@@ -23,6 +25,9 @@ namespace {
 
 // Read buffer of a run that streams its column chunks (no pre-buffering).
 constexpr int64_t kStreamBufferBytes = 64 * 1024;
+// Object storage: column-chunk ranges of one read this close are fetched in
+// one request (RowGroupAccess::Make).
+constexpr int64_t kObjectStoreHoleBytes = 1 << 20;
 
 std::string Quote(io::Storage& storage, const std::string& name) {
   return "data file '" + storage.Describe(name) + "': ";
@@ -40,7 +45,8 @@ bool ReadableAs(const arrow::DataType& file, const arrow::DataType& table) {
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
     io::Storage& storage, const std::string& name,
-    std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size, int64_t size, bool pre_buffer = true) {
+    std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size, int64_t size, bool pre_buffer = true,
+    const arrow::io::CacheOptions* cache_options = nullptr) {
   ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name, size));
   parquet::arrow::FileReaderBuilder builder;
   // Decoded pages and batches recycle their blocks (read/recycling_pool.h).
@@ -57,6 +63,7 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
   parquet::ArrowReaderProperties props;
   props.set_batch_size(batch_size);
   props.set_pre_buffer(pre_buffer);
+  if (cache_options) props.set_cache_options(*cache_options);
   props.set_use_threads(false);  // parallelism comes from key-range partitions
   std::unique_ptr<parquet::arrow::FileReader> reader;
   ARROW_RETURN_NOT_OK(builder.memory_pool(RecyclingPool())->properties(props)->Build(&reader));
@@ -517,6 +524,7 @@ struct RowGroupAccess::Impl {
   std::unique_ptr<parquet::arrow::FileReader> reader;
   std::string et_name;
   std::vector<std::string> value_names;  // as the file spells them; "" = absent
+  std::vector<int64_t> starts;           // per row group: its first row in the file; then the file's rows
 };
 
 RowGroupAccess::RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape)
@@ -531,12 +539,28 @@ arrow::Result<std::unique_ptr<RowGroupAccess>> RowGroupAccess::Make(io::Storage&
     return arrow::Status::NotImplemented(Quote(storage, file->planned.ref.path), "not sorted by key");
   }
   std::unique_ptr<RowGroupAccess> out(new RowGroupAccess(storage, file, shape));
-  ARROW_ASSIGN_OR_RAISE(out->impl_->reader, MakeReader(storage, file->planned.ref.path, file->metadata,
-                                                       1 << 30, file->planned.ref.size));
+  // Pre-buffering merges the column chunks of one call into few reads. On
+  // object storage ranges up to 1 MiB apart are merged too (reading the
+  // bytes between them: a GET costs tens of ms, 1 MiB about as much), so a
+  // call over many small row groups is a few GETs rather than one per row
+  // group; locally only adjacent ranges are (Arrow's default).
+  std::optional<arrow::io::CacheOptions> cache;
+  if (storage.high_latency()) {
+    cache = arrow::io::CacheOptions::LazyDefaults();
+    cache->hole_size_limit = kObjectStoreHoleBytes;
+  }
+  ARROW_ASSIGN_OR_RAISE(out->impl_->reader,
+                        MakeReader(storage, file->planned.ref.path, file->metadata, 1 << 30, file->planned.ref.size,
+                                   true, cache ? &*cache : nullptr));
   const auto& fields = file->metadata->schema();
   auto leaf_name = [&](int leaf) { return fields->Column(leaf)->path()->ToDotVector()[0]; };
   out->impl_->et_name = leaf_name(file->event_time_leaf);
   for (int l : file->value_leaves) out->impl_->value_names.push_back(l >= 0 ? leaf_name(l) : "");
+  auto& starts = out->impl_->starts;
+  starts.assign(1, 0);
+  for (int rg = 0; rg < file->metadata->num_row_groups(); ++rg) {
+    starts.push_back(starts.back() + file->metadata->RowGroup(rg)->num_rows());
+  }
   return out;
 }
 
@@ -554,41 +578,67 @@ std::vector<int> RowGroupAccess::RowGroupsFor(const std::vector<std::string>& ke
   return out;
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> RowGroupAccess::Read(int rg, const std::vector<int>& leaves) {
-  auto table = impl_->reader->ReadRowGroup(rg, leaves);
-  if (!table.ok()) {
-    return WithContext(metadata::PageReadError(table.status(), "row group " + std::to_string(rg) + ": "),
-                       Quote(storage_, file_->planned.ref.path));
+int64_t RowGroupAccess::RowGroupStart(int rg) const { return impl_->starts[rg]; }
+
+std::vector<std::vector<int>> RowGroupAccess::Batches(const std::vector<int>& row_groups, int64_t max_rows) const {
+  std::vector<std::vector<int>> out;
+  int64_t rows = 0;
+  for (int rg : row_groups) {
+    const int64_t n = impl_->starts[rg + 1] - impl_->starts[rg];
+    if (out.empty() || (rows + n > max_rows && !out.back().empty())) {
+      out.emplace_back();
+      rows = 0;
+    }
+    out.back().push_back(rg);
+    rows += n;
   }
-  return (*table)->CombineChunks();
+  return out;
 }
 
-arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(int rg) {
+std::string RowGroupAccess::Where(const std::vector<int>& rgs) const {
+  if (rgs.size() == 1) return "row group " + std::to_string(rgs[0]) + ": ";
+  return "row groups " + std::to_string(rgs.front()) + "-" + std::to_string(rgs.back()) + ": ";
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> RowGroupAccess::Read(const std::vector<int>& rgs,
+                                                                  const std::vector<int>& leaves) {
+  auto table = impl_->reader->ReadRowGroups(rgs, leaves);
+  if (!table.ok()) {
+    return WithContext(metadata::PageReadError(table.status(), Where(rgs)), Quote(storage_, file_->planned.ref.path));
+  }
+  return *table;
+}
+
+arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(const std::vector<int>& rgs) {
   std::vector<int> leaves = file_->key_leaves;
   leaves.push_back(file_->event_time_leaf);
   std::sort(leaves.begin(), leaves.end());
   leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
-  ARROW_ASSIGN_OR_RAISE(auto table, Read(rg, leaves));
-  auto column = [&](const std::string& name) -> std::shared_ptr<arrow::Array> {
+  ARROW_ASSIGN_OR_RAISE(auto table, Read(rgs, leaves));
+  auto column = [&](const std::string& name) -> arrow::Result<std::shared_ptr<arrow::Array>> {
     auto c = table->GetColumnByName(name);
-    return c && c->num_chunks() > 0 ? c->chunk(0) : nullptr;
+    if (!c) return nullptr;
+    if (c->num_chunks() == 1) return c->chunk(0);
+    // Several row groups: one array, so the walk and the key codec see
+    // contiguous rows.
+    return arrow::Concatenate(c->chunks());
   };
   auto rb = std::make_shared<RunBatch>();
   const auto& schema = shape_.schema;
   arrow::ArrayVector keys;
   arrow::FieldVector fields;
   for (size_t k = 0; k < schema.key_columns.size(); ++k) {
-    auto a = column(schema.key_columns[k].name);
-    if (!a) return Corruption(Quote(storage_, file_->planned.ref.path), "row group ", rg, " has no key column");
+    ARROW_ASSIGN_OR_RAISE(auto a, column(schema.key_columns[k].name));
+    if (!a) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no key column");
     ARROW_ASSIGN_OR_RAISE(a, CastTo(a, schema.key_columns[k].type));
     keys.push_back(a);
     fields.push_back(shape_.output_schema->field(static_cast<int>(k)));
   }
   auto where = [&](const arrow::Status& st) {
-    return WithContext(st, Quote(storage_, file_->planned.ref.path) + "row group " + std::to_string(rg) + ": ");
+    return WithContext(st, Quote(storage_, file_->planned.ref.path) + Where(rgs));
   };
-  auto et = column(impl_->et_name);
-  if (!et) return Corruption(Quote(storage_, file_->planned.ref.path), "row group ", rg, " has no event time");
+  ARROW_ASSIGN_OR_RAISE(auto et, column(impl_->et_name));
+  if (!et) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no event time");
   if (auto st = EventMicros(*et, &rb->event_micros); !st.ok()) return where(st);
   rb->file_version = file_->planned.ref.version ? file_->planned.ref.version->value() : 0;
   const int64_t rows = table->num_rows();
@@ -599,7 +649,7 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(int rg) {
   return rb;
 }
 
-arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(int rg, const std::vector<int64_t>& rows) {
+arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vector<int64_t>& rows, int64_t max_rows) {
   std::vector<int> leaves = {file_->event_time_leaf};
   for (int l : file_->value_leaves) {
     if (l >= 0) leaves.push_back(l);
@@ -607,40 +657,91 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(int rg, const st
   if (file_->deleted_leaf >= 0) leaves.push_back(file_->deleted_leaf);
   std::sort(leaves.begin(), leaves.end());
   leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
-  ARROW_ASSIGN_OR_RAISE(auto table, Read(rg, leaves));
-  arrow::Int64Builder ib;
-  ARROW_RETURN_NOT_OK(ib.AppendValues(rows));
-  ARROW_ASSIGN_OR_RAISE(auto indices, ib.Finish());
-  const int64_t n = static_cast<int64_t>(rows.size());
-  Taken taken_rows;
-  arrow::ArrayVector& out = taken_rows.columns;
-  auto take = [&](const std::string& name,
-                  const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
-    auto c = table->GetColumnByName(name);
-    if (!c || c->num_chunks() == 0) {
-      return Corruption(Quote(storage_, file_->planned.ref.path), "row group ", rg, " has no column '", name, "'");
+  const auto& starts = impl_->starts;
+  const int64_t file_rows = starts.back();
+  // The row groups holding the rows, in calls of at most max_rows rows.
+  std::vector<int> groups;
+  for (int64_t r : rows) {
+    if (r < 0 || r >= file_rows) {
+      return arrow::Status::IndexError(Quote(storage_, file_->planned.ref.path), "row ", r, " out of range");
     }
-    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(*c->chunk(0), *indices));
-    return CastTo(taken, type);
-  };
-  ARROW_ASSIGN_OR_RAISE(auto et, take(impl_->et_name, shape_.schema.event_time.type));
-  out.push_back(std::move(et));
-  for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
-    const auto& spec = shape_.schema.value_columns[shape_.value_columns[i]];
-    if (impl_->value_names[i].empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(spec.type, n));
-      out.push_back(std::move(nulls));
-    } else {
-      ARROW_ASSIGN_OR_RAISE(auto a, take(impl_->value_names[i], spec.type));
-      out.push_back(std::move(a));
+    const int rg = static_cast<int>(std::upper_bound(starts.begin(), starts.end(), r) - starts.begin()) - 1;
+    if (groups.empty() || groups.back() != rg) groups.push_back(rg);
+  }
+  std::vector<arrow::ArrayVector> parts(1 + shape_.value_columns.size());
+  arrow::ArrayVector deleted_parts;
+  size_t next = 0;  // first row of `rows` not yet taken
+  for (const auto& batch : Batches(groups, max_rows)) {
+    ARROW_ASSIGN_OR_RAISE(auto table, Read(batch, leaves));
+    // Positions of the batch's rows in the rows it read.
+    std::vector<int64_t> base(batch.size());
+    int64_t at = 0;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      base[i] = at;
+      at += starts[batch[i] + 1] - starts[batch[i]];
+    }
+    arrow::Int64Builder ib;
+    size_t g = 0;
+    for (; next < rows.size(); ++next) {
+      const int64_t r = rows[next];
+      while (g < batch.size() && r >= starts[batch[g] + 1]) ++g;
+      if (g == batch.size()) break;
+      ARROW_RETURN_NOT_OK(ib.Append(base[g] + r - starts[batch[g]]));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto indices, ib.Finish());
+    const int64_t k = indices->length();
+    auto take = [&](const std::string& name,
+                    const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+      auto c = table->GetColumnByName(name);
+      if (!c) return Corruption(Quote(storage_, file_->planned.ref.path), Where(batch), "no column '", name, "'");
+      ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arrow::Datum(c), arrow::Datum(indices)));
+      std::shared_ptr<arrow::Array> a;
+      if (taken.is_array()) {
+        a = taken.make_array();
+      } else {
+        ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(taken.chunked_array()->chunks()));
+      }
+      return CastTo(a, type);
+    };
+    ARROW_ASSIGN_OR_RAISE(auto et, take(impl_->et_name, shape_.schema.event_time.type));
+    parts[0].push_back(std::move(et));
+    for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
+      const auto& spec = shape_.schema.value_columns[shape_.value_columns[i]];
+      if (impl_->value_names[i].empty()) {
+        ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(spec.type, k));
+        parts[1 + i].push_back(std::move(nulls));
+      } else {
+        ARROW_ASSIGN_OR_RAISE(auto a, take(impl_->value_names[i], spec.type));
+        parts[1 + i].push_back(std::move(a));
+      }
+    }
+    if (file_->deleted_leaf >= 0) {
+      ARROW_ASSIGN_OR_RAISE(auto d, take(kDeletedColumn, arrow::boolean()));
+      if (d->null_count() > 0) {
+        return Corruption(Quote(storage_, file_->planned.ref.path), Where(batch), "null in column '",
+                          kDeletedColumn, "'");
+      }
+      deleted_parts.push_back(std::move(d));
     }
   }
-  if (file_->deleted_leaf >= 0) {
-    ARROW_ASSIGN_OR_RAISE(taken_rows.deleted, take(kDeletedColumn, arrow::boolean()));
-    if (taken_rows.deleted->null_count() > 0) {
-      return Corruption(Quote(storage_, file_->planned.ref.path), "row group ", rg, ": null in column '",
-                        kDeletedColumn, "'");
+  Taken taken_rows;
+  auto join = [](arrow::ArrayVector& v) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+    if (v.size() == 1) return v[0];
+    return arrow::Concatenate(v);
+  };
+  if (rows.empty()) {
+    for (int f = static_cast<int>(shape_.codec.num_columns()); f < shape_.output_schema->num_fields(); ++f) {
+      ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeEmptyArray(shape_.output_schema->field(f)->type()));
+      taken_rows.columns.push_back(std::move(a));
     }
+    return taken_rows;
+  }
+  for (auto& p : parts) {
+    ARROW_ASSIGN_OR_RAISE(auto a, join(p));
+    taken_rows.columns.push_back(std::move(a));
+  }
+  if (!deleted_parts.empty()) {
+    ARROW_ASSIGN_OR_RAISE(taken_rows.deleted, join(deleted_parts));
   }
   return taken_rows;
 }

@@ -138,27 +138,40 @@ class RowGroupAccess {
   /// Row groups whose key statistics admit a key of `key_in` (sorted,
   /// encoded), ascending.
   std::vector<int> RowGroupsFor(const std::vector<std::string>& key_in) const;
-  /// Row group `rg` whole, keys and event times only (`keys`,
-  /// `event_micros`; `batch` holds the key columns, the views point into
-  /// it); [begin, end) is every row. The key and event-time columns are the
-  /// file's first two, so on object storage this is one ranged read.
-  arrow::Result<std::shared_ptr<RunBatch>> ReadKeys(int rg);
-  /// Rows picked from a row group.
+  /// The first row of row group `rg` in the file (rows counted across row
+  /// groups, file order); `rg` = the number of row groups gives the file's
+  /// rows.
+  int64_t RowGroupStart(int rg) const;
+  /// `row_groups` (ascending) cut into consecutive calls of at most
+  /// `max_rows` rows each (a row group larger than that alone).
+  std::vector<std::vector<int>> Batches(const std::vector<int>& row_groups, int64_t max_rows) const;
+  /// Row groups `rgs` (ascending, not necessarily adjacent) whole, keys and
+  /// event times only (`keys`, `event_micros`; `batch` holds the key
+  /// columns, the views point into it), their rows concatenated in order;
+  /// [begin, end) is every row. One call pre-buffers all their column
+  /// chunks: the key and event-time columns are the file's first two, so
+  /// each row group's are one range, and on high-latency storage
+  /// (io::Storage::high_latency) nearby ranges merge into one request.
+  arrow::Result<std::shared_ptr<RunBatch>> ReadKeys(const std::vector<int>& rgs);
+  /// Rows picked from the file.
   struct Taken {
     /// Event time and value columns (ScanShape::output_schema after the
-    /// keys, output types).
+    /// keys, output types), one row per requested row.
     arrow::ArrayVector columns;
     /// BooleanArray of the rows' tombstone flags, or null (none in the file).
     std::shared_ptr<arrow::Array> deleted;
   };
-  /// Rows `rows` (ascending) of row group `rg`: their event time, values and
-  /// tombstone flags (one ranged read on object storage).
-  arrow::Result<Taken> TakeValues(int rg, const std::vector<int64_t>& rows);
+  /// Rows `rows` of the file (file row numbers as RowGroupStart counts them;
+  /// ascending, distinct): their event time, values and tombstone flags.
+  /// Only the row groups holding them are decoded, read in calls of at most
+  /// `max_rows` rows of row groups (each call's ranges pre-buffered together).
+  arrow::Result<Taken> TakeValues(const std::vector<int64_t>& rows, int64_t max_rows);
   const OpenedFile& file() const { return *file_; }
 
  private:
   RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape);
-  arrow::Result<std::shared_ptr<arrow::Table>> Read(int rg, const std::vector<int>& leaves);
+  arrow::Result<std::shared_ptr<arrow::Table>> Read(const std::vector<int>& rgs, const std::vector<int>& leaves);
+  std::string Where(const std::vector<int>& rgs) const;
   struct Impl;
   io::Storage& storage_;
   std::shared_ptr<OpenedFile> file_;

@@ -33,6 +33,9 @@ class CountingStorage : public io::Storage {
 
   std::string Describe(std::string_view name) const override { return inner_->Describe(name); }
   const std::string& display_root() const override { return inner_->display_root(); }
+  bool high_latency() const override { return high_latency_ || inner_->high_latency(); }
+  /// Makes readers treat this storage as an object store (coalesced reads).
+  void set_high_latency(bool v) { high_latency_ = v; }
   arrow::Result<bool> RootExists() override { return inner_->RootExists(); }
   arrow::Result<bool> Exists(std::string_view name) override { return inner_->Exists(name); }
   arrow::Result<std::string> ReadFile(std::string_view name) override { return inner_->ReadFile(name); }
@@ -108,6 +111,7 @@ class CountingStorage : public io::Storage {
   Counter reads_ = std::make_shared<std::atomic<int64_t>>(0);
   mutable std::mutex mu_;
   std::set<std::string> opened_;
+  bool high_latency_ = false;
 };
 
 }  // namespace bazof::testing

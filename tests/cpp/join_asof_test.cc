@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <arrow/compute/api.h>
+#include <parquet/metadata.h>
 
 #include <random>
 
@@ -11,6 +12,8 @@
 #include "bazof/error.h"
 #include "bazof/join.h"
 #include "bazof/write.h"
+#include "counting_storage.h"
+#include "read/run_reader.h"
 #include "table_builder.h"
 #include "test_util.h"
 
@@ -191,6 +194,144 @@ TEST_P(JoinAsOfRowGroupOracleTest, SmallRowGroupsAndSharedPrefixesMatchTheOracle
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfRowGroupOracleTest, ::testing::Range(0, 30));
+
+// Many small row groups over interleaved keys, so a join reads many row
+// groups of every file: on high-latency storage (object stores) their
+// ranges merge into a few requests per file, with the same answers as on
+// local storage; spines hitting all keys, a few keys, or absent keys only.
+class JoinAsOfCoalescingTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(JoinAsOfCoalescingTest, FewRequestsPerFileAndTheOraclesAnswers) {
+  std::mt19937_64 rng(4400 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  auto storage = std::make_shared<CountingStorage>(MemStorage());
+  TableBuilder b(storage);
+  b.AddSegment(t0);
+  std::vector<OracleEvent> events;
+  const int files = 3;
+  for (int64_t v = 1; v <= files; ++v) {
+    std::vector<Ev> batch;
+    for (int64_t i = 0; i < 400; ++i) {
+      // Values of ~1 KB of random letters: a row group's values are more
+      // than the 8 KiB apart that local reads still merge.
+      std::string value = "v" + std::to_string(v) + "." + std::to_string(i) + ":";
+      for (int c = 0; c < 1000; ++c) value += static_cast<char>('a' + pick(26));
+      Ev e{"k" + std::to_string(1000 + pick(200)), t0 + pick(30) * day, value, pick(7) == 0};
+      if (e.deleted) e.value.clear();
+      events.push_back({e, v, i});
+      batch.push_back(e);
+    }
+    ASSERT_OK(b.AddDelta(v, batch, 0, /*row_group_rows=*/10 + pick(15)));  // 17 to 40 row groups
+    ASSERT_OK(b.Commit(v));
+  }
+  ASSERT_OK_AND_ASSIGN(auto table, b.Open());
+  for (int shape = 0; shape < 3; ++shape) {
+    std::vector<SpineRow> spine;
+    const int64_t pool = shape == 0 ? 200 : shape == 1 ? 3 : 0;
+    for (int64_t i = 0; i < 300; ++i) {
+      SpineRow r;
+      r.key = pool > 0 ? "k" + std::to_string(1000 + pick(pool) * (200 / pool)) : "absent" + std::to_string(pick(5));
+      r.ms = t0 + (pick(32) - 1) * day + (pick(3) - 1);
+      spine.push_back(r);
+    }
+    std::vector<int64_t> reads;
+    for (bool high_latency : {false, true}) {
+      storage->set_high_latency(high_latency);
+      JoinAsOfOptions jo;
+      jo.on = "ts";
+      jo.threads = 1 + static_cast<int>(pick(2));
+      ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
+      ASSERT_OK(join->ToTable().status());  // footers now in the table's cache
+      storage->Reset();
+      ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+      reads.push_back(storage->reads());
+      ExpectMatchesOracle(*got, spine, events, files,
+                          "seed " + std::to_string(GetParam()) + " shape " + std::to_string(shape) +
+                              (high_latency ? " high latency" : " local"));
+    }
+    storage->set_high_latency(false);
+    if (shape == 2) {
+      EXPECT_EQ(reads[0], 0);  // no file holds an absent key: none is opened
+      EXPECT_EQ(reads[1], 0);
+    } else {
+      // Key side, then values: at most one request each per file (every
+      // file's row groups fit one call, kReadRows).
+      EXPECT_LE(reads[1], 2 * files) << "shape " << shape;
+      EXPECT_LT(reads[1], reads[0]) << "shape " << shape;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfCoalescingTest, ::testing::Range(0, 4));
+
+// RowGroupAccess: values taken across row groups in calls of any size equal
+// the rows of a whole read; key sides of non-adjacent row groups read in one
+// call equal those read one row group at a time.
+TEST(RowGroupAccessTest, TakeValuesAndReadKeysAcrossRowGroups) {
+  std::mt19937_64 rng(77);
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  TableBuilder b;
+  const int64_t t0 = Ms("2024-01-01");
+  std::vector<Ev> batch;
+  for (int64_t i = 0; i < 200; ++i) {
+    batch.push_back(Ev{"k" + std::to_string(100 + i / 3), t0 + (i % 3) * 1000, "v" + std::to_string(i), pick(9) == 0});
+    if (batch.back().deleted) batch.back().value.clear();
+  }
+  ASSERT_OK(b.AddDelta(1, batch, 0, /*row_group_rows=*/7));
+  ASSERT_OK(b.Commit(1));
+  ASSERT_OK_AND_ASSIGN(auto table, b.Open());
+  auto snap = table->current_snapshot();
+  ASSERT_OK_AND_ASSIGN(auto shape, read::MakeScanShape(*snap, {0}));
+  planning::PlannedFile planned;
+  planned.ref = snap->segments[0].deltas[0];
+  ASSERT_OK_AND_ASSIGN(auto opened, read::OpenDataFile(*b.storage(), planned, *shape));
+  ASSERT_OK_AND_ASSIGN(auto access, read::RowGroupAccess::Make(*b.storage(), opened, *shape));
+  const int groups = opened->metadata->num_row_groups();
+  ASSERT_EQ(groups, (200 + 6) / 7);
+  EXPECT_EQ(access->RowGroupStart(groups), 200);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<int64_t> rows;
+    for (int64_t r = 0; r < 200; ++r) {
+      if (pick(5) == 0) rows.push_back(r);
+    }
+    ASSERT_OK_AND_ASSIGN(auto got, access->TakeValues(rows, 1 + pick(40)));
+    ASSERT_EQ(got.columns.size(), 2u);
+    ASSERT_EQ(got.columns[1]->length(), static_cast<int64_t>(rows.size()));
+    ASSERT_TRUE(got.deleted);
+    const auto& value = static_cast<const arrow::StringArray&>(*got.columns[1]);
+    const auto& et = static_cast<const arrow::TimestampArray&>(*got.columns[0]);
+    const auto& deleted = static_cast<const arrow::BooleanArray&>(*got.deleted);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      // The file holds the batch sorted by (key, time): row r is batch[r].
+      const Ev& e = batch[rows[i]];
+      EXPECT_EQ(deleted.Value(i), e.deleted) << "row " << rows[i];
+      EXPECT_EQ(et.Value(i), e.ms) << "row " << rows[i];
+      if (!e.deleted) {
+        EXPECT_EQ(value.GetString(i), e.value) << "row " << rows[i];
+      }
+    }
+    std::vector<int> some;
+    for (int rg = 0; rg < groups; ++rg) {
+      if (pick(3) != 0) some.push_back(rg);
+    }
+    for (const auto& call : access->Batches(some, 1 + pick(30))) {
+      ASSERT_OK_AND_ASSIGN(auto together, access->ReadKeys(call));
+      int64_t at = 0;
+      for (int rg : call) {
+        ASSERT_OK_AND_ASSIGN(auto alone, access->ReadKeys({rg}));
+        for (int64_t i = 0; i < alone->end; ++i, ++at) {
+          ASSERT_EQ(together->keys.views[at], alone->keys.views[i]);
+          ASSERT_EQ(together->event_micros[at], alone->event_micros[i]);
+        }
+      }
+      EXPECT_EQ(at, together->end);
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(auto none, access->TakeValues({}, 10));
+  EXPECT_EQ(none.columns.size(), 2u);
+  EXPECT_EQ(none.columns[0]->length(), 0);
+}
 
 class JoinAsOfTest : public ::testing::Test {
  protected:
