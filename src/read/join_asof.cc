@@ -11,8 +11,8 @@
 // row groups that hold a winner, and only the winners are taken from them (a
 // tombstone winner matches nothing).
 // Row groups are read several at a time (up to kReadRows rows per call, their
-// column chunks pre-buffered together, merged into few requests on object
-// storage). Files are independent, so they are walked on parallel threads.
+// column chunks pre-buffered together; on object storage larger calls, merged
+// into few requests). Files are independent, so they are walked on parallel threads.
 // One Take per column then puts the output in the spine's own order.
 //
 // A file not sorted by key (never written by format 1) falls back to the
@@ -41,10 +41,14 @@ namespace {
 
 constexpr int64_t kMicrosPerDay = 86400LL * 1000000LL;
 constexpr int64_t kSparseRowsPerKey = 8192;
-// Rows of row groups the join reads in one call (as a scan's batch): small
-// row groups (spec §6) are read several at a time, their column chunks
-// pre-buffered together.
-constexpr int64_t kReadRows = 64 * 1024;
+// Rows of row groups the join reads in one call: small row groups (spec §6)
+// are read several at a time, their column chunks pre-buffered together.
+// Measured on W1 (4096-row groups, bench/results/RESULTS.md): locally 16 Ki
+// rows cost j1 3% less CPU than one row group per call and j2 the same, 64 Ki
+// rows gave j2 +25% CPU and 3x the peak RSS (larger transient buffers); on
+// object storage a call is about one request, so there calls are larger.
+constexpr int64_t kReadRows = 16 * 1024;
+constexpr int64_t kReadRowsHighLatency = 64 * 1024;
 
 int64_t SaturatingMul(int64_t v, int64_t m) {
   int64_t out;
@@ -264,6 +268,7 @@ class JoinAsOfImpl : public JoinAsOf {
     }
 
     const int threads = std::max(1, p_.reader_options.threads);
+    const int64_t read_rows = p_.storage->high_latency() ? kReadRowsHighLatency : kReadRows;
     const int64_t n_files = n > 0 ? static_cast<int64_t>(p_.files.size()) : 0;
     std::vector<std::unique_ptr<read::RowGroupAccess>> access(n_files);
     // Per worker: each sorted spine row's best candidate among its files.
@@ -280,7 +285,7 @@ class JoinAsOfImpl : public JoinAsOf {
       const int64_t file_start = p_.files[fi].ref.start ? p_.files[fi].ref.start->micros()
                                                         : std::numeric_limits<int64_t>::min();
       std::vector<uint64_t> kp;
-      for (const auto& rgs : access[fi]->Batches(access[fi]->RowGroupsFor(unique), kReadRows)) {
+      for (const auto& rgs : access[fi]->Batches(access[fi]->RowGroupsFor(unique), read_rows)) {
         ARROW_ASSIGN_OR_RAISE(auto rb, access[fi]->ReadKeys(rgs));
         const auto& k = rb->keys.views;
         const auto& e = rb->event_micros;
@@ -375,7 +380,7 @@ class JoinAsOfImpl : public JoinAsOf {
         if (rows.empty() || rows.back() != pick.row) rows.push_back(pick.row);
         local[pick.s] = static_cast<int64_t>(rows.size()) - 1;
       }
-      ARROW_ASSIGN_OR_RAISE(auto got, access[fi]->TakeValues(rows, kReadRows));
+      ARROW_ASSIGN_OR_RAISE(auto got, access[fi]->TakeValues(rows, read_rows));
       if (got.deleted) {
         const auto& deleted = static_cast<const arrow::BooleanArray&>(*got.deleted);
         for (const auto& pick : mine) {

@@ -688,18 +688,40 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
       if (g == batch.size()) break;
       ARROW_RETURN_NOT_OK(ib.Append(base[g] + r - starts[batch[g]]));
     }
-    ARROW_ASSIGN_OR_RAISE(auto indices, ib.Finish());
+    std::shared_ptr<arrow::Int64Array> indices;
+    ARROW_RETURN_NOT_OK(ib.Finish(&indices));
     const int64_t k = indices->length();
     auto take = [&](const std::string& name,
                     const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
       auto c = table->GetColumnByName(name);
       if (!c) return Corruption(Quote(storage_, file_->planned.ref.path), Where(batch), "no column '", name, "'");
-      ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arrow::Datum(c), arrow::Datum(indices)));
+      // Per chunk (a row group each), then the few taken rows concatenated:
+      // a Take over the chunked column would first concatenate all of it.
+      arrow::ArrayVector pieces;
+      const int64_t* idx = indices->raw_values();
+      int64_t i = 0, chunk_start = 0;
+      for (const auto& chunk : c->chunks()) {
+        const int64_t chunk_end = chunk_start + chunk->length();
+        int64_t j = i;
+        while (j < k && idx[j] < chunk_end) ++j;
+        if (j > i) {
+          arrow::Int64Builder local;
+          ARROW_RETURN_NOT_OK(local.Reserve(j - i));
+          for (int64_t x = i; x < j; ++x) local.UnsafeAppend(idx[x] - chunk_start);
+          ARROW_ASSIGN_OR_RAISE(auto local_indices, local.Finish());
+          ARROW_ASSIGN_OR_RAISE(auto piece, arrow::compute::Take(*chunk, *local_indices));
+          pieces.push_back(std::move(piece));
+        }
+        i = j;
+        chunk_start = chunk_end;
+      }
       std::shared_ptr<arrow::Array> a;
-      if (taken.is_array()) {
-        a = taken.make_array();
+      if (pieces.size() == 1) {
+        a = std::move(pieces[0]);
+      } else if (pieces.empty()) {
+        ARROW_ASSIGN_OR_RAISE(a, arrow::MakeEmptyArray(c->type()));
       } else {
-        ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(taken.chunked_array()->chunks()));
+        ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(pieces));
       }
       return CastTo(a, type);
     };
