@@ -45,10 +45,12 @@ constexpr int64_t kSparseRowsPerKey = 8192;
 // are read several at a time, their column chunks pre-buffered together.
 // Measured on W1 (4096-row groups, bench/results/RESULTS.md): locally 16 Ki
 // rows cost j1 3% less CPU than one row group per call and j2 the same, 64 Ki
-// rows gave j2 +25% CPU and 3x the peak RSS (larger transient buffers); on
-// object storage a call is about one request, so there calls are larger.
+// rows gave j2 +25% CPU and 3x the peak RSS (larger transient buffers). On
+// object storage a call is about one request (ranges merge, run_reader.cc),
+// so there a call takes up to 256 Ki rows: a file of that size is read in two
+// GETs (key side, values), at the cost of decoding that many rows at once.
 constexpr int64_t kReadRows = 16 * 1024;
-constexpr int64_t kReadRowsHighLatency = 64 * 1024;
+constexpr int64_t kReadRowsHighLatency = 256 * 1024;
 
 int64_t SaturatingMul(int64_t v, int64_t m) {
   int64_t out;
