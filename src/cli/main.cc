@@ -1,6 +1,8 @@
 // bazof: the command-line surface of the bazof core.
 // Exit codes: 0 success; 1 any error (usage, input, data, storage), reported
 // as one line "bazof: error: <message>" on stderr.
+#include <stdlib.h>
+
 #include <algorithm>
 #include <iostream>
 #include <string>
@@ -55,6 +57,13 @@ std::string UnknownCommand(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The CLI allocates through the system allocator unless the user chose one:
+  // on scans, joins and compaction it cost the least CPU and (but for
+  // compaction, where jemalloc holds less) the least peak RSS of the three the
+  // pyarrow wheel offers, mimalloc the most (docs/spec.md §22, measured by
+  // bench/allocator_ab.py). Arrow reads the variable on its first allocation,
+  // so this comes before anything else.
+  setenv("ARROW_DEFAULT_MEMORY_POOL", "system", /*overwrite=*/0);
   bazof::io::S3Shutdown s3_shutdown;  // before statics are destroyed
   CLI::App app{"bazof: event-time travel over keyed tables stored as Parquet", "bazof"};
   app.require_subcommand(1);

@@ -92,8 +92,8 @@ void AddScanCommand(CLI::App& app, Action* run) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--memory-limit", flags->memory_limit, kMemoryLimitHelp);
   cmd->add_flag("--memory-stats", flags->memory_stats,
-                "After the rows, print {\"memory_limit_bytes\":...,\"peak_memory_bytes\":...} (JSON, one line) on "
-                "stderr: the budget and the peak of Arrow's memory pool");
+                "After the rows, print {\"memory_limit_bytes\":...,\"peak_memory_bytes\":...,\"allocator\":...} (JSON, "
+                "one line) on stderr: the budget, the peak of Arrow's memory pool and its allocator");
   cmd->add_flag("--require-complete", flags->require_complete,
                "Fail unless the as-of time is at or before the table's completeness watermark");
   cmd->callback([run, flags] { *run = [flags] { return RunScan(*flags); }; });

@@ -1,5 +1,7 @@
 // How every CLI command names its table: one positional URI, or --path and
 // --table (docs/spec.md, "Command line").
+#include <arrow/memory_pool.h>
+
 #include <filesystem>
 #include <string_view>
 
@@ -130,7 +132,8 @@ arrow::Result<int64_t> ParseMemoryLimitFlag(const std::string& text) {
 
 std::string MemoryStatsJson(int64_t limit) {
   return "{\"memory_limit_bytes\":" + std::to_string(limit) + ",\"peak_memory_bytes\":" +
-         std::to_string(PeakMemoryBytes()) + "}";
+         std::to_string(PeakMemoryBytes()) + ",\"allocator\":\"" + arrow::default_memory_pool()->backend_name() +
+         "\"}";
 }
 
 }  // namespace bazof::cli

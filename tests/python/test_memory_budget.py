@@ -124,3 +124,17 @@ def test_property_sets_the_budget_and_the_minimum_is_enforced(bazof_bin, tmp_pat
         assert p.returncode == 1 and p.stderr.startswith("bazof: error: ") and "--memory-limit" in p.stderr, (bad, p.stderr)
     p = cli(bazof_bin, "alter", "--path", tmp_path, "--table", "t", "set-property", "memory.limit=lots", check=False)
     assert p.returncode == 1 and "memory.limit" in p.stderr
+
+
+def test_cli_allocates_through_the_system_allocator_unless_told(bazof_bin, tmp_path):
+    # The CLI's default allocator is the system one (docs/spec.md §22); Arrow's
+    # ARROW_DEFAULT_MEMORY_POOL, when set, still chooses.
+    make_table(bazof_bin, tmp_path, 4, keys=100, commits=1, rows=500)
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    p = cli(bazof_bin, "scan", "--path", tmp_path, "--table", "t", "--format", "csv", "--memory-stats", env=env)
+    assert json.loads(p.stderr.strip().splitlines()[-1])["allocator"] == "system"
+    for chosen in ("mimalloc", "jemalloc"):
+        p = cli(bazof_bin, "scan", "--path", tmp_path, "--table", "t", "--format", "csv", "--memory-stats",
+                env={**env, "ARROW_DEFAULT_MEMORY_POOL": chosen})
+        assert json.loads(p.stderr.strip().splitlines()[-1])["allocator"] == chosen
+        assert p.stdout == cli(bazof_bin, "scan", "--path", tmp_path, "--table", "t", "--format", "csv", env=env).stdout
