@@ -23,18 +23,13 @@ struct JoinFlags {
   int64_t version = -1;
   CommitTimeFlag as_of_commit;
   std::string columns;
-  std::string format = "table";
-  std::string output;
-  int64_t limit = -1;
+  ResultFlags result;
   int threads = 0;
   std::optional<std::string> memory_limit;
 };
 
 arrow::Status RunJoin(const JoinFlags& f) {
-  ARROW_ASSIGN_OR_RAISE(auto format, ParseOutputFormat(f.format));
-  if (format == OutputFormat::kParquet && f.output.empty()) {
-    return InvalidArgument("--format parquet needs --output FILE");
-  }
+  ARROW_RETURN_NOT_OK(f.result.Check().status());  // before the table is opened
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(f.table.path, f.table.table, f.table.storage_options()));
   JoinAsOfOptions o;
   o.on = f.on;
@@ -70,7 +65,7 @@ arrow::Status RunJoin(const JoinFlags& f) {
   if (!read.ok()) return InvalidArgument("spine '", f.spine, "': ", read.status().message());
   ARROW_ASSIGN_OR_RAISE(auto join, JoinAsOfBuilder(table, *read).Options(std::move(o)).Build());
   ARROW_ASSIGN_OR_RAISE(auto reader, join->ToReader());
-  return WriteResult(*reader, format, f.output, f.limit);
+  return f.result.Write(*reader);
 }
 
 }  // namespace
@@ -95,9 +90,7 @@ void AddJoinAsOfCommand(CLI::App& app, Action* run) {
                       ->check(CLI::NonNegativeNumber);
   flags->as_of_commit.Add(cmd, version);
   cmd->add_option("--columns", flags->columns, "Comma-separated value columns to return (default: all)");
-  cmd->add_option("--format", flags->format, "table (default), csv, json (one object per line) or parquet");
-  cmd->add_option("--output", flags->output, "Write to this file instead of stdout (required for parquet)");
-  cmd->add_option("--limit", flags->limit, "Return at most N rows")->check(CLI::NonNegativeNumber);
+  flags->result.Add(cmd);
   cmd->add_option("--memory-limit", flags->memory_limit, kMemoryLimitHelp);
   cmd->add_option("--threads", flags->threads, "Merge threads (default: number of cores)")
       ->check(CLI::PositiveNumber);

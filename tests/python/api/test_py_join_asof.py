@@ -160,6 +160,14 @@ def test_cli_join_asof(prices, tmp_path, run):
     run("join-asof", "--path", root, "--table", "prices", "--spine", tmp_path / "spine.parquet", "--on", "at",
         "--version", "1", "--columns", "price", "--format", "parquet", "--output", tmp_path / "out.parquet")
     assert pq.read_table(tmp_path / "out.parquet").to_pylist()[0]["price"] == 3
+    # An existing output is refused, as scan refuses it, unless --overwrite.
+    again = ["join-asof", "--path", root, "--table", "prices", "--spine", tmp_path / "spine.csv", "--on", "at",
+             "--format", "parquet", "--output", tmp_path / "out.parquet"]
+    bad = run(*again, check=False)
+    assert bad.returncode == 1 and "--overwrite" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    assert pq.read_table(tmp_path / "out.parquet").num_rows == 1  # untouched
+    run(*again, "--overwrite")
+    assert pq.read_table(tmp_path / "out.parquet")["id"].to_pylist() == [1, 2, 3, 4, 5]
     bad = run("join-asof", "--path", root, "--table", "prices", "--spine", tmp_path / "spine.csv", "--on", "nope",
               check=False)
     assert bad.returncode == 1 and "no time column 'nope'" in bad.stderr and len(bad.stderr.splitlines()) == 1
