@@ -336,19 +336,17 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> GatherRows(const std::shared_
                                                               int64_t end) {
   const int64_t n = end - begin;
   const uint32_t* idx = order.data() + begin;
-  std::shared_ptr<arrow::UInt32Array> indices;
-  std::vector<std::shared_ptr<arrow::ArrayData>> columns;
-  for (int c = 0; c < batch->num_columns(); ++c) {
-    ARROW_ASSIGN_OR_RAISE(auto gathered, GatherColumn(*batch->column_data(c), idx, n));
-    if (!gathered) {
+  auto indices = std::make_shared<arrow::UInt32Array>(n, arrow::Buffer::Wrap(idx, n));
+  std::vector<std::shared_ptr<arrow::ArrayData>> columns(batch->num_columns());
+  for (size_t c = 0; c < columns.size(); ++c) {
+    ARROW_ASSIGN_OR_RAISE(columns[c], GatherColumn(*batch->column_data(static_cast<int>(c)), idx, n));
+    if (!columns[c]) {
       // Other types (none a table has today): Arrow's Take. The indices come
       // from SortOrder over this batch: all in bounds.
-      if (!indices) indices = std::make_shared<arrow::UInt32Array>(n, arrow::Buffer::Wrap(idx, n));
-      ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(batch->column(c), indices,
+      ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(batch->column(static_cast<int>(c)), indices,
                                                              arrow::compute::TakeOptions::NoBoundsCheck()));
-      gathered = taken.make_array()->data();
+      columns[c] = taken.make_array()->data();
     }
-    columns.push_back(std::move(gathered));
   }
   return arrow::RecordBatch::Make(batch->schema(), n, std::move(columns));
 }
