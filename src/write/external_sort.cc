@@ -379,7 +379,7 @@ arrow::Status ExternalSorter::Add(std::shared_ptr<arrow::RecordBatch> batch) {
     impl_->pending.push_back(step == rows ? batch : batch->Slice(off, n));
     impl_->pending_bytes += step == rows ? bytes : n * per_row;
     impl_->pending_rows += n;
-    // A run's rows are numbered in 32 bits (SortBatch).
+    // A run's rows are numbered in 32 bits (SortOrder, write/sort_rows.h).
     if (impl_->pending_bytes >= run_bytes || impl_->pending_rows >= kMaxRunRows) {
       ARROW_RETURN_NOT_OK(impl_->SpillPending());
     }
