@@ -328,6 +328,27 @@ BAZOF_C_EXPORT bazof_code bazof_write_parquet(struct ArrowArrayStream* input, co
 BAZOF_C_EXPORT bazof_code bazof_table_append(bazof_table* table, struct ArrowArrayStream* input,
                                              int64_t* out_version, char** error);
 
+/* bazof_table_append with options: `n_options` key/value pairs (keys and
+ * values may be NULL when n_options is 0), each key at most once:
+ *   "memory_limit"  the append's memory budget, a byte size ("512MiB",
+ *                   "2GiB", "1GB" = 10^9, "1048576"); default: the table
+ *                   property memory.limit, else 512MiB; at least 32MiB
+ *                   (docs/spec.md §22). An input larger than about a quarter
+ *                   of it is sorted in runs spilled to spill_dir and merged,
+ *                   with the same result as an in-memory sort.
+ *   "spill_dir"     local directory for those runs (default: $TMPDIR, else
+ *                   /tmp; also for tables on S3); the files have no name and
+ *                   vanish when the call returns, also on error.
+ * An unknown or repeated key, a malformed size or a budget below the minimum
+ * is BAZOF_INVALID_ARGUMENT, before any row is read; a spill directory that
+ * cannot take the runs is BAZOF_IO_ERROR naming it. Nothing is committed on
+ * error. The stream is consumed as by bazof_table_append. (Added in C API
+ * version 1: an addition, so the version is unchanged.) */
+BAZOF_C_EXPORT bazof_code bazof_table_append_with_options(bazof_table* table, struct ArrowArrayStream* input,
+                                                          const char* const* option_keys,
+                                                          const char* const* option_values, size_t n_options,
+                                                          int64_t* out_version, char** error);
+
 /* Commits one event: key columns = values (text parsed by the column types;
  * for a single-column key, key_columns may be NULL or hold ""), the event
  * time as text, and value columns = values. Every value column must be

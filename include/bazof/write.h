@@ -87,8 +87,9 @@ struct AppendOptions {
   /// input larger than about a quarter of it is sorted externally: sorted
   /// runs are spilled to `spill_dir` and merged (the result is the same as
   /// an in-memory sort). 0 = the table's `memory.limit` property if set,
-  /// else 512 MiB. Below the minimum (4 MiB; the environment variable
-  /// BAZOF_MIN_MEMORY_LIMIT lowers it, for tests): kInvalidArgument.
+  /// else 512 MiB. Negative, or below the minimum of every operation
+  /// (32 MiB, docs/spec.md §22; the environment variable
+  /// BAZOF_MEMORY_LIMIT_MINIMUM lowers it, for tests): kInvalidArgument.
   int64_t memory_limit_bytes = 0;
   /// Local directory for spilled runs (also for tables on object storage);
   /// empty = $TMPDIR, else /tmp. Spill files have no name there (O_TMPFILE)

@@ -402,8 +402,8 @@ class Table:
         flavour, wider integers, timestamps of any unit or zone).
 
         `memory_limit`: the append's memory budget, bytes (int) or a size
-        text ("512MiB", "2GiB", "1GB"); None = the table property
-        memory.limit, else 512 MiB. Data larger than about a quarter of it is
+        text ("512MiB", "2GiB", "1GB"), at least 32 MiB; None = the table
+        property memory.limit, else 512 MiB. Data larger than about a quarter of it is
         sorted in runs spilled to `spill_dir` (None = $TMPDIR, else /tmp) and
         merged, with the same result (``bazof append --memory-limit``)."""
         if memory_limit is not None and (isinstance(memory_limit, bool)

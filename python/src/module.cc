@@ -31,6 +31,7 @@
 #include "read/guarded_reader.h"
 #include "text_escape.h"
 #include "util/byte_size.h"
+#include "util/memory_budget.h"
 #include "bazof/event_time.h"
 #include "bazof/inspect.h"
 #include "bazof/join.h"
@@ -390,10 +391,7 @@ class PyTable {
                      const std::string& spill_dir) {
     AppendOptions options;
     if (!memory_limit.empty()) {
-      auto limit = ParseByteSize(memory_limit);
-      if (!limit.ok()) Check(WithContext(limit.status(), "memory_limit: "));
-      if (*limit == 0) Check(InvalidArgument("memory_limit: must be positive"));
-      options.memory_limit_bytes = *limit;
+      options.memory_limit_bytes = Get(ParseMemoryLimit(memory_limit, "memory_limit"));
     }
     options.spill_dir = spill_dir;
     auto reader = ImportStream(stream_capsule);

@@ -5,6 +5,7 @@
 #include "bazof/bazof.h"
 #include "bazof/write.h"
 #include "capi/capi_internal.h"
+#include "util/memory_budget.h"
 
 namespace bazof::capi {
 namespace {
@@ -56,6 +57,44 @@ arrow::Status PutOrDelete(bazof_table* table, const char* const* key_columns,
   return Finish(table, result, out_version);
 }
 
+// The options of bazof_table_append_with_options (include/bazof/bazof.h).
+arrow::Status ApplyAppendOptions(const char* const* keys, const char* const* values, size_t n,
+                                 AppendOptions* options) {
+  if (n == 0) return arrow::Status::OK();
+  if (!keys || !values) return NullArgument("option keys or values");
+  bool seen_limit = false, seen_dir = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (!keys[i] || !values[i]) return InvalidArgument("option ", i, " has a NULL key or value");
+    std::string_view key(keys[i]);
+    bool* seen = key == "memory_limit" ? &seen_limit : key == "spill_dir" ? &seen_dir : nullptr;
+    if (!seen) return InvalidArgument("unknown append option '", key, "' (known: memory_limit, spill_dir)");
+    if (*seen) return InvalidArgument("append option '", key, "' is given twice");
+    *seen = true;
+    if (key == "memory_limit") {
+      // The one parse of a budget (CLI --memory-limit, Python memory_limit).
+      ARROW_ASSIGN_OR_RAISE(options->memory_limit_bytes, ParseMemoryLimit(values[i], "option 'memory_limit'"));
+    } else {
+      if (!*values[i]) return InvalidArgument("option 'spill_dir' is empty");
+      options->spill_dir = values[i];
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status AppendStream(bazof_table* table, ArrowArrayStream* input, const char* const* option_keys,
+                           const char* const* option_values, size_t n_options, int64_t* out_version) {
+  if (out_version) *out_version = -1;
+  if (!table) return NullArgument("table");
+  if (!input) return NullArgument("input stream");
+  if (!input->release) return InvalidArgument("input stream is already released");
+  AppendOptions options;
+  options.source = "input stream";
+  ARROW_RETURN_NOT_OK(ApplyAppendOptions(option_keys, option_values, n_options, &options));
+  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::ImportRecordBatchReader(input));
+  ARROW_ASSIGN_OR_RAISE(auto result, Append(table->Get(), *reader, options));
+  return Finish(table, result, out_version);
+}
+
 }  // namespace
 }  // namespace bazof::capi
 
@@ -68,15 +107,16 @@ bazof_code bazof_table_append(bazof_table* table, struct ArrowArrayStream* input
                               int64_t* out_version, char** error) {
   bazof::capi::StreamReleaseGuard release_input(input);
   return Guard(error, [&]() -> arrow::Status {
-    if (out_version) *out_version = -1;
-    if (!table) return NullArgument("table");
-    if (!input) return NullArgument("input stream");
-    if (!input->release) return bazof::InvalidArgument("input stream is already released");
-    ARROW_ASSIGN_OR_RAISE(auto reader, arrow::ImportRecordBatchReader(input));
-    bazof::AppendOptions options;
-    options.source = "input stream";
-    ARROW_ASSIGN_OR_RAISE(auto result, bazof::Append(table->Get(), *reader, options));
-    return bazof::capi::Finish(table, result, out_version);
+    return bazof::capi::AppendStream(table, input, nullptr, nullptr, 0, out_version);
+  });
+}
+
+bazof_code bazof_table_append_with_options(bazof_table* table, struct ArrowArrayStream* input,
+                                           const char* const* option_keys, const char* const* option_values,
+                                           size_t n_options, int64_t* out_version, char** error) {
+  bazof::capi::StreamReleaseGuard release_input(input);
+  return Guard(error, [&]() -> arrow::Status {
+    return bazof::capi::AppendStream(table, input, option_keys, option_values, n_options, out_version);
   });
 }
 

@@ -124,10 +124,7 @@ arrow::Status ResolveTableFlags() {
 }
 
 arrow::Result<int64_t> ParseMemoryLimitFlag(const std::string& text) {
-  auto bytes = ParseByteSize(text);
-  if (!bytes.ok()) return InvalidArgument("--memory-limit: ", bytes.status().message());
-  ARROW_RETURN_NOT_OK(CheckMemoryLimit(*bytes, "--memory-limit"));
-  return *bytes;
+  return ParseMemoryLimit(text, "--memory-limit");
 }
 
 std::string MemoryStatsJson(int64_t limit) {

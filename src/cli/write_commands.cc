@@ -174,7 +174,7 @@ void AddAppendCommand(CLI::App& app, Action* run) {
   f->progress.Add(cmd);
   cmd->add_option("--memory-limit", f->memory_limit,
                   "Memory budget of the append, e.g. 512MiB, 2GiB, 1GB (default: the table property\n"
-                  "memory.limit, else 512MiB; at least 4MiB). An input larger than about a quarter of it is\n"
+                  "memory.limit, else 512MiB; at least 32MiB). An input larger than about a quarter of it is\n"
                   "sorted in runs spilled to --spill-dir and merged, with the same result");
   cmd->add_option("--spill-dir", f->spill_dir,
                   "Local directory for the sorted runs of a large input (default: $TMPDIR, else /tmp;\n"
@@ -188,10 +188,7 @@ void AddAppendCommand(CLI::App& app, Action* run) {
       }
       AppendOptions options;
       if (!f->memory_limit.empty()) {
-        auto limit = ParseByteSize(f->memory_limit);
-        if (!limit.ok()) return WithContext(limit.status(), "--memory-limit: ");
-        if (*limit == 0) return InvalidArgument("--memory-limit: must be positive");
-        options.memory_limit_bytes = *limit;
+        ARROW_ASSIGN_OR_RAISE(options.memory_limit_bytes, ParseMemoryLimitFlag(f->memory_limit));
       }
       options.spill_dir = f->spill_dir;
       ARROW_ASSIGN_OR_RAISE(auto format, write::ResolveInputFormat(f->format, f->input));

@@ -38,6 +38,7 @@ arrow::Status CheckMemoryLimit(int64_t bytes, std::string_view what) {
 
 arrow::Result<int64_t> ResolveMemoryLimit(int64_t option, const std::map<std::string, std::string>& properties,
                                           std::string_view what) {
+  if (option < 0) return InvalidArgument(std::string(what), ": memory limit ", option, " is negative");
   int64_t limit = kDefaultMemoryLimit;
   if (option > 0) {
     limit = option;
@@ -48,6 +49,13 @@ arrow::Result<int64_t> ResolveMemoryLimit(int64_t option, const std::map<std::st
   }
   ARROW_RETURN_NOT_OK(CheckMemoryLimit(limit, what));
   return limit;
+}
+
+arrow::Result<int64_t> ParseMemoryLimit(std::string_view text, std::string_view what) {
+  auto bytes = ParseByteSize(std::string(text));
+  if (!bytes.ok()) return InvalidArgument(std::string(what), ": ", bytes.status().message());
+  ARROW_RETURN_NOT_OK(CheckMemoryLimit(*bytes, what));
+  return *bytes;
 }
 
 int64_t PeakMemoryBytes() { return arrow::default_memory_pool()->max_memory(); }

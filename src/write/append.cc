@@ -19,6 +19,7 @@
 #include "metadata/properties.h"
 #include "metadata/types.h"
 #include "progress_reporter.h"
+#include "util/memory_budget.h"
 #include "write/append_internal.h"
 #include "write/commit.h"
 #include "write/lateness.h"
@@ -286,9 +287,9 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
   if (options.chunk_rows <= 0) return InvalidArgument(options.source, ": chunk rows must be positive");
   auto& storage = *table.storage();
   Normalizer normalizer(schema, options.source, table.location());
-  ARROW_ASSIGN_OR_RAISE(auto budget, ResolveAppendMemoryLimit(options.memory_limit_bytes,
-                                                              table.current_snapshot()->properties,
-                                                              table.location()));
+  ARROW_ASSIGN_OR_RAISE(auto budget, ResolveMemoryLimit(options.memory_limit_bytes,
+                                                        table.current_snapshot()->properties,
+                                                        "append to '" + table.location() + "'"));
   ARROW_ASSIGN_OR_RAISE(auto sorter, ExternalSorter::Make(normalizer.schema(), schema.key_columns,
                                                           LimitsForBudget(budget, options.spill_dir)));
   ARROW_ASSIGN_OR_RAISE(auto row_group_rows, metadata::RowGroupRows(table.current_snapshot()->properties,

@@ -16,12 +16,11 @@
 #include <cstring>
 #include <limits>
 #include <queue>
-#include <thread>
 #include <unordered_map>
 
 #include "bazof/error.h"
 #include "read/key_codec.h"
-#include "util/byte_size.h"
+#include "write/sort_rows.h"
 
 namespace bazof::write {
 namespace {
@@ -215,36 +214,6 @@ class Gatherer {
 
 }  // namespace
 
-arrow::Result<int64_t> ResolveAppendMemoryLimit(int64_t requested,
-                                                const std::map<std::string, std::string>& properties,
-                                                const std::string& table) {
-  int64_t limit = requested;
-  if (requested < 0) return InvalidArgument("memory limit ", requested, " is negative");
-  if (limit == 0) {
-    auto it = properties.find("memory.limit");
-    if (it != properties.end()) {
-      auto parsed = ParseByteSize(it->second);
-      if (!parsed.ok()) {
-        return InvalidArgument("table '", table, "': property memory.limit: ", parsed.status().message());
-      }
-      limit = *parsed;
-    } else {
-      limit = kDefaultAppendMemoryLimit;
-    }
-  }
-  int64_t minimum = kMinAppendMemoryLimit;
-  if (const char* env = std::getenv("BAZOF_MIN_MEMORY_LIMIT"); env && *env) {
-    auto parsed = ParseByteSize(env);
-    if (!parsed.ok()) return InvalidArgument("environment BAZOF_MIN_MEMORY_LIMIT: ", parsed.status().message());
-    minimum = *parsed;
-  }
-  if (limit < minimum || limit <= 0) {
-    return InvalidArgument("memory limit ", limit, " bytes is below the minimum of an append (", minimum,
-                           " bytes)");
-  }
-  return limit;
-}
-
 SortLimits LimitsForBudget(int64_t memory_limit, std::string spill_dir) {
   SortLimits l;
   l.run_bytes = std::max<int64_t>(1, memory_limit / 4);
@@ -252,86 +221,6 @@ SortLimits LimitsForBudget(int64_t memory_limit, std::string spill_dir) {
   l.fan_in = 64;
   l.spill_dir = SpillDirOrDefault(std::move(spill_dir));
   return l;
-}
-
-// Sorts row numbers by (encoded key, event time, row): a total order, so an
-// unstable sort gives the stable result. Each entry carries the first 16
-// bytes of its encoded key and its length, so most comparisons touch no key
-// bytes; longer keys with equal prefixes fall back to the whole key. Measured
-// about 10x faster than Arrow's SortIndices over (key columns, event time)
-// on 1M rows of string keys (bench/results/RESULTS.md, issue #15).
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> SortBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
-                                                             size_t num_keys) {
-  const int64_t n = batch->num_rows();
-  std::vector<std::shared_ptr<arrow::DataType>> types;
-  std::vector<std::shared_ptr<arrow::Array>> key_cols;
-  for (size_t k = 0; k < num_keys; ++k) {
-    types.push_back(batch->column(static_cast<int>(k))->type());
-    key_cols.push_back(batch->column(static_cast<int>(k)));
-  }
-  ARROW_ASSIGN_OR_RAISE(auto codec, read::KeyCodec::Make(std::move(types)));
-  read::KeyCodes keys;
-  ARROW_RETURN_NOT_OK(codec.Encode(key_cols, &keys));
-  const int64_t* times = batch->column_data(static_cast<int>(num_keys))->GetValues<int64_t>(1);
-  // The first 16 bytes of the encoded key as two big-endian integers (zero
-  // padded) and the key's length: keys of at most 16 bytes compare without
-  // touching their bytes (equal prefixes: the shorter key is a prefix of the
-  // longer one, so it comes first).
-  struct Entry {
-    uint64_t p0, p1;
-    int64_t time;
-    uint32_t len;
-    uint32_t row;
-  };
-  if (n > std::numeric_limits<uint32_t>::max()) return arrow::Status::Invalid("sort: too many rows in one run");
-  std::vector<Entry> entries(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const std::string_view v = keys.views[i];
-    uint8_t bytes[16] = {0};
-    std::memcpy(bytes, v.data(), std::min<size_t>(16, v.size()));
-    uint64_t p0 = 0, p1 = 0;
-    for (int b = 0; b < 8; ++b) {
-      p0 = (p0 << 8) | bytes[b];
-      p1 = (p1 << 8) | bytes[8 + b];
-    }
-    entries[i] = Entry{p0, p1, times[i], static_cast<uint32_t>(std::min<size_t>(v.size(), UINT32_MAX)),
-                       static_cast<uint32_t>(i)};
-  }
-  auto less = [&](const Entry& a, const Entry& b) {
-    if (a.p0 != b.p0) return a.p0 < b.p0;
-    if (a.p1 != b.p1) return a.p1 < b.p1;
-    if (a.len <= 16 && b.len <= 16) {
-      if (a.len != b.len) return a.len < b.len;
-    } else if (const int c = keys.views[a.row].compare(keys.views[b.row]); c != 0) {
-      return c < 0;
-    }
-    if (a.time != b.time) return a.time < b.time;
-    return a.row < b.row;
-  };
-  // Input that arrives sorted (common: exports, replays) needs no copy.
-  bool sorted = true;
-  for (int64_t i = 1; sorted && i < n; ++i) sorted = less(entries[i - 1], entries[i]);
-  if (sorted) return batch;
-  if (n < (1 << 16) || std::thread::hardware_concurrency() < 2) {
-    std::sort(entries.begin(), entries.end(), less);
-  } else {
-    // Two halves sorted on two threads, then merged: the sort is most of an
-    // append of shuffled input (bench/results/RESULTS.md, issue #15).
-    const auto mid = entries.begin() + n / 2;
-    std::thread other([&] { std::sort(mid, entries.end(), less); });
-    std::sort(entries.begin(), mid, less);
-    other.join();
-    std::vector<Entry> merged(entries.size());
-    std::merge(entries.begin(), mid, mid, entries.end(), merged.begin(), less);
-    entries = std::move(merged);
-  }
-  ARROW_ASSIGN_OR_RAISE(auto buffer, arrow::AllocateBuffer(n * static_cast<int64_t>(sizeof(int64_t))));
-  auto* out = reinterpret_cast<int64_t*>(buffer->mutable_data());
-  for (int64_t i = 0; i < n; ++i) out[i] = entries[i].row;
-  entries = {};
-  auto indices = std::make_shared<arrow::Int64Array>(n, std::shared_ptr<arrow::Buffer>(std::move(buffer)));
-  ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(batch, indices));
-  return taken.record_batch();
 }
 
 struct ExternalSorter::Impl {
@@ -348,15 +237,30 @@ struct ExternalSorter::Impl {
 
   explicit Impl(read::KeyCodec c) : codec(std::move(c)) {}
 
-  arrow::Result<std::shared_ptr<arrow::RecordBatch>> SortPending() {
+  // Sorts the pending rows and emits them in batches of `step` rows (0: of
+  // the spill batch size), each gathered from the input column by column
+  // (no sorted copy of the whole run is ever made).
+  arrow::Status SortPending(int64_t step, const Sink& sink) {
     ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches(schema, pending));
     pending.clear();
     pending_bytes = 0;
     pending_rows = 0;
-    // One contiguous batch: sorting a chunked table resolves the chunk of
-    // every row on every comparison, which costs more than the copy.
+    // One contiguous batch (a copy only when the input came in several):
+    // the gather then reads one array per column.
     ARROW_ASSIGN_OR_RAISE(auto batch, t->CombineChunksToBatch());
-    return SortBatch(batch, num_keys);
+    ARROW_ASSIGN_OR_RAISE(auto order, SortOrder(*batch, num_keys));
+    if (step <= 0) step = BatchRows(*batch);
+    for (int64_t off = 0; off < batch->num_rows(); off += step) {
+      const int64_t end = std::min(batch->num_rows(), off + step);
+      std::shared_ptr<arrow::RecordBatch> part;
+      if (order) {
+        ARROW_ASSIGN_OR_RAISE(part, GatherRows(batch, *order, off, end));
+      } else {
+        part = batch->Slice(off, end - off);
+      }
+      ARROW_RETURN_NOT_OK(sink(part));
+    }
+    return arrow::Status::OK();
   }
 
   int64_t BatchRows(const arrow::RecordBatch& b) const {
@@ -367,12 +271,8 @@ struct ExternalSorter::Impl {
 
   arrow::Status SpillPending() {
     if (pending.empty()) return arrow::Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto sorted, SortPending());
     ARROW_ASSIGN_OR_RAISE(auto w, RunWriter::Open(limits.spill_dir, schema));
-    const int64_t step = BatchRows(*sorted);
-    for (int64_t off = 0; off < sorted->num_rows(); off += step) {
-      ARROW_RETURN_NOT_OK(w->Write(*sorted->Slice(off, std::min(step, sorted->num_rows() - off))));
-    }
+    ARROW_RETURN_NOT_OK(SortPending(0, [&](const std::shared_ptr<arrow::RecordBatch>& b) { return w->Write(*b); }));
     ARROW_ASSIGN_OR_RAISE(auto run, w->Finish());
     spilled_bytes += run.bytes;
     ++spilled_runs;
@@ -479,7 +379,7 @@ arrow::Status ExternalSorter::Add(std::shared_ptr<arrow::RecordBatch> batch) {
     impl_->pending.push_back(step == rows ? batch : batch->Slice(off, n));
     impl_->pending_bytes += step == rows ? bytes : n * per_row;
     impl_->pending_rows += n;
-    // A run's rows are numbered in 32 bits (SortBatch).
+    // A run's rows are numbered in 32 bits (SortOrder, write/sort_rows.h).
     if (impl_->pending_bytes >= run_bytes || impl_->pending_rows >= kMaxRunRows) {
       ARROW_RETURN_NOT_OK(impl_->SpillPending());
     }
@@ -490,8 +390,7 @@ arrow::Status ExternalSorter::Add(std::shared_ptr<arrow::RecordBatch> batch) {
 arrow::Status ExternalSorter::Finish(const Sink& sink) {
   if (impl_->runs.empty()) {
     if (impl_->pending.empty()) return arrow::Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto sorted, impl_->SortPending());
-    return sink(sorted);
+    return impl_->SortPending(kMergeBatchRows, sink);
   }
   ARROW_RETURN_NOT_OK(impl_->SpillPending());
   // Merge consecutive groups of fan_in runs into one run each, in place, so

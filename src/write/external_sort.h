@@ -17,7 +17,6 @@
 #include <arrow/result.h>
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,13 +25,6 @@
 
 namespace bazof::write {
 
-/// The default memory budget of an append (no option, no `memory.limit`).
-inline constexpr int64_t kDefaultAppendMemoryLimit = int64_t{512} << 20;
-/// The smallest budget an append accepts (docs/spec.md §10a); the environment
-/// variable BAZOF_MIN_MEMORY_LIMIT (a size, ParseByteSize) lowers it, for
-/// tests that force many spilled runs from small inputs.
-inline constexpr int64_t kMinAppendMemoryLimit = int64_t{4} << 20;
-
 /// How an external sort divides its budget.
 struct SortLimits {
   int64_t run_bytes = 0;    ///< input held before a run is sorted and spilled
@@ -40,13 +32,6 @@ struct SortLimits {
   int fan_in = 2;           ///< runs merged at once (more: several passes)
   std::string spill_dir;    ///< local directory of the spilled runs
 };
-
-/// The budget of an append: `requested` (> 0) or else the `memory.limit`
-/// property of `properties` or else kDefaultAppendMemoryLimit.
-/// kInvalidArgument for a malformed property or a budget below the minimum.
-arrow::Result<int64_t> ResolveAppendMemoryLimit(int64_t requested,
-                                                const std::map<std::string, std::string>& properties,
-                                                const std::string& table);
 
 /// `dir`, or when empty $TMPDIR, else /tmp.
 std::string SpillDirOrDefault(std::string dir);
@@ -91,11 +76,5 @@ class ExternalSorter {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// Sorts `batch` stably by its leading key column(s) (as encoded keys,
-/// read/key_codec.h), then the event-time column after them (the in-memory
-/// sort; the input itself when already sorted). Null keys: kCorruption.
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> SortBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
-                                                             size_t num_keys);
 
 }  // namespace bazof::write

@@ -1010,6 +1010,103 @@ static void test_put_partial(void) {
   bazof_table_free(t);
 }
 
+/* bazof_table_append_with_options: the memory budget and spill directory
+ * reach the append (a tiny budget spills: a missing spill directory is then
+ * an IO error naming it, while a large budget never touches it), the result
+ * equals the source, and bad options are refused before anything is read,
+ * releasing the stream and committing nothing. */
+static void test_append_options(void) {
+  bazof_table *src = NULL, *big = NULL, *spilled = NULL;
+  char* err = NULL;
+  char want[8192], missing_dir[4200];
+  struct ArrowArrayStream stream;
+  int64_t version = 0;
+  int i;
+  const char* key_col[] = {"symbol"};
+  const char* price_col[] = {"price"};
+  const char* tiny_keys[] = {"memory_limit", "spill_dir"};
+  const char* tiny_values[] = {"512", missing_dir};
+  const char* big_values[] = {"1GiB", missing_dir};
+  const char* spill_values[] = {"512", g_tmp};
+  const char* bad_keys[] = {"threads"};
+  const char* bad_values[] = {"2"};
+  const char* limit_key[] = {"memory_limit"};
+  const char* apples[] = {"12 apples"};
+  const char* small[] = {"1MiB"};
+  const char* twice_keys[] = {"spill_dir", "spill_dir"};
+  const char* twice_values[] = {"/tmp", "/tmp"};
+  const char* null_value[] = {NULL};
+  snprintf(missing_dir, sizeof missing_dir, "%s/no-such-spill-dir", g_tmp);
+  CHECK_OK(bazof_table_create(g_tmp, "spill_src", "symbol:string,price:int64", key_col, 1, NULL, &src, &err), err);
+  CHECK_OK(bazof_table_create(g_tmp, "spill_big", "symbol:string,price:int64", key_col, 1, NULL, &big, &err), err);
+  CHECK_OK(bazof_table_create(g_tmp, "spill_tiny", "symbol:string,price:int64", key_col, 1, NULL, &spilled, &err),
+           err);
+  if (!src || !big || !spilled) return;
+  for (i = 0; i < 40; ++i) {
+    char key[16], price[16], when[32];
+    const char* k[1];
+    const char* v[1];
+    snprintf(key, sizeof key, "K%02d", (i * 17) % 40);
+    snprintf(price, sizeof price, "%d", i);
+    snprintf(when, sizeof when, "2024-01-%02d", 1 + (i * 7) % 28);
+    k[0] = key;
+    v[0] = price;
+    CHECK_OK(bazof_table_put(src, key_col, k, 1, when, price_col, v, 1, &version, &err), err);
+  }
+  snprintf(want, sizeof want, "%s", scan_rows(src, NULL, "symbol", "price"));
+  CHECK(strlen(want) > 100, "source rows: %s", want);
+
+  /* Budgets below 32MiB are for tests only (docs/spec.md §22). */
+  setenv("BAZOF_MEMORY_LIMIT_MINIMUM", "1", 1);
+  CHECK_OK(bazof_table_scan(src, NULL, &stream, &err), err);
+  CHECK_ERR(bazof_table_append_with_options(spilled, &stream, tiny_keys, tiny_values, 2, &version, &err),
+            BAZOF_IO_ERROR, err, "no-such-spill-dir");
+  CHECK(stream.release == NULL && version == -1, "spill failure: stream consumed, version %lld", (long long)version);
+  CHECK_OK(bazof_table_scan(src, NULL, &stream, &err), err);
+  CHECK_OK(bazof_table_append_with_options(big, &stream, tiny_keys, big_values, 2, &version, &err), err);
+  CHECK(version == 1, "in-memory append: version %lld", (long long)version);
+  CHECK(strcmp(scan_rows(big, NULL, "symbol", "price"), want) == 0, "in memory: %s",
+        scan_rows(big, NULL, "symbol", "price"));
+  CHECK_OK(bazof_table_scan(src, NULL, &stream, &err), err);
+  CHECK_OK(bazof_table_append_with_options(spilled, &stream, tiny_keys, spill_values, 2, &version, &err), err);
+  CHECK(version == 1, "spilled append: version %lld", (long long)version);
+  CHECK(strcmp(scan_rows(spilled, NULL, "symbol", "price"), want) == 0, "spilled: %s",
+        scan_rows(spilled, NULL, "symbol", "price"));
+  unsetenv("BAZOF_MEMORY_LIMIT_MINIMUM");
+
+  /* Refused options: the stream is released, nothing is committed. */
+  make_fake(&stream, 0);
+  CHECK_ERR(bazof_table_append_with_options(big, &stream, limit_key, small, 1, &version, &err),
+            BAZOF_INVALID_ARGUMENT, err, "below the minimum");
+  CHECK(g_fake.released == 1, "released %d times", g_fake.released);
+  make_fake(&stream, 0);
+  CHECK_ERR(bazof_table_append_with_options(big, &stream, limit_key, apples, 1, &version, &err),
+            BAZOF_INVALID_ARGUMENT, err, "memory_limit");
+  CHECK(g_fake.released == 1, "released %d times", g_fake.released);
+  make_fake(&stream, 0);
+  CHECK_ERR(bazof_table_append_with_options(big, &stream, bad_keys, bad_values, 1, &version, &err),
+            BAZOF_INVALID_ARGUMENT, err, "unknown append option 'threads'");
+  CHECK(g_fake.released == 1, "released %d times", g_fake.released);
+  make_fake(&stream, 0);
+  CHECK_ERR(bazof_table_append_with_options(big, &stream, twice_keys, twice_values, 2, &version, &err),
+            BAZOF_INVALID_ARGUMENT, err, "twice");
+  make_fake(&stream, 0);
+  CHECK_ERR(bazof_table_append_with_options(big, &stream, limit_key, null_value, 1, &version, &err),
+            BAZOF_INVALID_ARGUMENT, err, "NULL");
+  make_fake(&stream, 0);
+  CHECK_ERR(bazof_table_append_with_options(NULL, &stream, NULL, NULL, 0, &version, &err),
+            BAZOF_INVALID_ARGUMENT, err, "table");
+  CHECK(g_fake.released == 1, "released %d times", g_fake.released);
+  CHECK(bazof_table_current_version(big) == 1, "refused appends committed nothing");
+  /* No options: as bazof_table_append (the fake input lacks event_time). */
+  make_fake(&stream, 0);
+  CHECK_ERR(bazof_table_append_with_options(big, &stream, NULL, NULL, 0, &version, &err),
+            BAZOF_INVALID_ARGUMENT, err, "event_time");
+  bazof_table_free(src);
+  bazof_table_free(big);
+  bazof_table_free(spilled);
+}
+
 int main(void) {
   const char* tmpdir = getenv("TMPDIR");
   snprintf(g_fixtures, sizeof g_fixtures, "%s", BAZOF_FIXTURES_DIR);
@@ -1026,6 +1123,7 @@ int main(void) {
   test_fixture_azof_table1();
   test_writes();
   test_put_partial();
+  test_append_options();
   test_error_strings_are_one_line();
   test_splits_and_staged_commits();
   test_join_asof();

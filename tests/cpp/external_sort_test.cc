@@ -26,12 +26,12 @@ namespace {
 class ExternalSortTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ::setenv("BAZOF_MIN_MEMORY_LIMIT", "1", 1);
+    ::setenv("BAZOF_MEMORY_LIMIT_MINIMUM", "1", 1);
     spill_ = std::filesystem::temp_directory_path() / ("bazof-spill-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(spill_);
   }
   void TearDown() override {
-    ::unsetenv("BAZOF_MIN_MEMORY_LIMIT");
+    ::unsetenv("BAZOF_MEMORY_LIMIT_MINIMUM");
     std::filesystem::remove_all(spill_);
   }
   bool SpillDirEmpty() const { return std::filesystem::is_empty(spill_); }
@@ -250,7 +250,7 @@ TEST_F(ExternalSortTest, UnusableSpillDirectoryIsAnErrorAndCommitsNothing) {
 }
 
 TEST_F(ExternalSortTest, BudgetBelowTheMinimumIsRefused) {
-  ::unsetenv("BAZOF_MIN_MEMORY_LIMIT");
+  ::unsetenv("BAZOF_MEMORY_LIMIT_MINIMUM");
   auto storage = MemStorage();
   ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
   AppendOptions o;

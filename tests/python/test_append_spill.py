@@ -3,8 +3,8 @@ Python API and the CLI: shuffled inputs with duplicate (key, event time) rows an
 appended under a tiny budget that spills many sorted runs, give the oracle's answers
 (oracle.py) at every T probed and the same files' rows as the unbudgeted append; the spill
 directory is left empty; bad budgets and an unusable spill directory are one clear error
-and commit nothing. BAZOF_MIN_MEMORY_LIMIT lowers the documented 4 MiB minimum so that
-small inputs spill."""
+and commit nothing. BAZOF_MEMORY_LIMIT_MINIMUM lowers the documented 32 MiB minimum (the
+one of every operation, docs/spec.md §22) so that small inputs spill."""
 import json
 import random
 import subprocess
@@ -57,7 +57,7 @@ def scan_rows(t, as_of_us=None):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_python_append_under_a_tiny_budget_equals_the_oracle(tmp_path, monkeypatch, seed):
-    monkeypatch.setenv("BAZOF_MIN_MEMORY_LIMIT", "1")
+    monkeypatch.setenv("BAZOF_MEMORY_LIMIT_MINIMUM", "1")
     spill = tmp_path / "spill"
     spill.mkdir()
     schema = pa.schema([("value", pa.int64())])
@@ -79,7 +79,7 @@ def test_python_append_under_a_tiny_budget_equals_the_oracle(tmp_path, monkeypat
 
 
 def test_cli_append_spills_and_reports_it(tmp_path, run, bazof_bin, monkeypatch):
-    monkeypatch.setenv("BAZOF_MIN_MEMORY_LIMIT", "1")
+    monkeypatch.setenv("BAZOF_MEMORY_LIMIT_MINIMUM", "1")
     spill = tmp_path / "spill"
     spill.mkdir()
     rows = shuffled_rows(7, 4000, 100, 7)
@@ -107,7 +107,7 @@ def test_cli_append_spills_and_reports_it(tmp_path, run, bazof_bin, monkeypatch)
 
 
 def test_cli_bad_budget_and_spill_dir_are_errors(tmp_path, run, monkeypatch):
-    monkeypatch.delenv("BAZOF_MIN_MEMORY_LIMIT", raising=False)
+    monkeypatch.delenv("BAZOF_MEMORY_LIMIT_MINIMUM", raising=False)
     rows = shuffled_rows(3, 500, 10, 3)
     src = tmp_path / "in.parquet"
     pq.write_table(as_table(rows), src)
@@ -115,7 +115,14 @@ def test_cli_bad_budget_and_spill_dir_are_errors(tmp_path, run, monkeypatch):
     base = ["append", "--path", tmp_path, "--table", "t", "--input", src]
     assert_cli_error(run(*base, "--memory-limit", "12 apples", check=False), "--memory-limit", "12 apples")
     assert_cli_error(run(*base, "--memory-limit", "1MiB", check=False), "below the minimum")
-    monkeypatch.setenv("BAZOF_MIN_MEMORY_LIMIT", "1")
+    # One minimum for every operation: what scan and compact refuse, append refuses too.
+    assert_cli_error(run(*base, "--memory-limit", "16MiB", check=False), "below the minimum 32MiB")
+    t = bazof.open_table(tmp_path / "t")
+    for bad, needle in (("16MiB", "below the minimum 32MiB"), ("12 apples", "12 apples"), (-5, "memory_limit")):
+        with pytest.raises(bazof.InvalidInput, match="memory_limit") as e:
+            t.append(as_table(rows), memory_limit=bad)
+        assert needle in str(e.value)
+    monkeypatch.setenv("BAZOF_MEMORY_LIMIT_MINIMUM", "1")
     missing = tmp_path / "no-such-dir"
     assert_cli_error(run(*base, "--memory-limit", "4KiB", "--spill-dir", missing, check=False),
                      f"spill directory '{missing}'")

@@ -114,8 +114,10 @@ def test_property_sets_the_budget_and_the_minimum_is_enforced(bazof_bin, tmp_pat
     r = json.loads(cli(bazof_bin, "compact", "--path", tmp_path, "--table", "t", "--format", "json", env=low).stdout)
     assert r["committed"] and r["memory_limit_bytes"] == 6 << 20 and 0 < r["peak_memory_bytes"] <= 6 << 20
     # Without the test override, the documented minimum holds: one clear error, exit 1.
+    # Appends have the same minimum (the property's 6MiB, or a flag's 16MiB, is refused).
+    one = tmp_path / "c0.parquet"
     for args in (["scan", "--memory-limit", "16MiB"], ["compact", "--memory-limit", "1MiB", "--force"],
-                 ["scan"]):
+                 ["scan"], ["append", "--input", one], ["append", "--input", one, "--memory-limit", "16MiB"]):
         p = cli(bazof_bin, *args[:1], "--path", tmp_path, "--table", "t", *args[1:], check=False)
         assert p.returncode == 1, p
         assert p.stderr.startswith("bazof: error: ") and "below the minimum 32MiB" in p.stderr, p.stderr
