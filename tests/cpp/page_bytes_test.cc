@@ -72,11 +72,13 @@ arrow::Status ForceCompact(const std::shared_ptr<io::Storage>& storage) {
 }
 
 // Arrow closes a page once it passes the target, checking after each batch
-// of 1024 values (8 KiB here): an average page is within that of the target.
+// of 1024 values (8 KiB here): no page is much above it. Pages cut short (the
+// last of each row group, the dictionary-encoded one before the fallback to
+// plain) lower the average: it stays above a third of the target.
 void ExpectPagesNear(const Pages& p, int64_t target) {
   ASSERT_GT(p.pages, 1);
   EXPECT_LE(p.average(), static_cast<double>(target + 8 * 1024 + 1024)) << p.pages << " pages";
-  EXPECT_GE(p.average(), static_cast<double>(target) / 2) << p.pages << " pages";
+  EXPECT_GE(p.average(), static_cast<double>(target) / 3) << p.pages << " pages";
 }
 
 TEST(PageBytesTest, AppendedFilesDefaultToKAppendedPageBytes) {
