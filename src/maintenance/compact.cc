@@ -33,13 +33,22 @@ namespace {
 
 // More segments than this is almost certainly a mistaken duration.
 constexpr size_t kMaxSegments = 100000;
-// Page and dictionary size of compaction outputs: small, since every segment
-// keeps two files open, each buffering a page per column.
+// Page and dictionary size of compaction outputs (at most; write.page_bytes
+// replaces it): small, since every segment keeps two files open, each
+// buffering a page per column.
 constexpr int64_t kPageBytes = 64 * 1024;
 // Of the memory budget: the share of the merge (run readers, merge batches,
 // queue) and the share of the open output files' row groups; the rest is
 // slack for the per-batch routing (Take per segment) and Arrow's kernels.
 constexpr int64_t kReadShareNum = 2, kWriteShareNum = 2, kShareDen = 5;
+// An open Parquet writer keeps every row group's column-chunk metadata
+// (statistics, encodings, offsets) until it closes: about 870 bytes per
+// chunk measured (bench/footer_probe.py), outside Arrow's pool. Compaction
+// keeps every segment's files open for the whole merge, so with fixed-size
+// row groups this grows with the table. The footers may take a quarter of the
+// budget (besides the pool's shares): past that, row groups grow (auto only).
+constexpr int64_t kFooterBytesPerChunk = 1024;
+constexpr int64_t kFooterShareDen = 4;
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -237,7 +246,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> CollapseBehind(const std::sha
 class LayoutWriter {
  public:
   LayoutWriter(io::Storage& storage, const TableSchema& schema, std::vector<int64_t> starts,
-               Version built_from, int64_t target_bytes, int64_t write_budget, int64_t row_group_rows)
+               Version built_from, int64_t target_bytes, int64_t write_budget, int64_t row_group_rows,
+               bool row_group_rows_auto, int64_t max_page_bytes, int64_t footer_budget, int64_t expected_rows)
       : storage_(storage),
         schema_(schema),
         file_schema_(write::DataFileSchema(schema, true, true)),
@@ -246,6 +256,11 @@ class LayoutWriter {
         target_bytes_(target_bytes),
         write_budget_(write_budget),
         max_row_group_rows_(row_group_rows),
+        row_group_rows_auto_(row_group_rows_auto),
+        footer_budget_(footer_budget),
+        expected_rows_(expected_rows),
+        max_page_bytes_(max_page_bytes),
+        page_bytes_(max_page_bytes),
         segments_(starts_.size()) {}
 
   arrow::Status Write(const arrow::RecordBatch& merged) {
@@ -341,11 +356,22 @@ class LayoutWriter {
     const int64_t columns = batch.num_columns();
     // A page per column is buffered besides the row group: pages shrink
     // first (down to 8 KiB), then the row group holds what is left.
-    page_bytes_ = std::clamp<int64_t>(per_file / (4 * columns), 8 * 1024, kPageBytes);
+    page_bytes_ = std::clamp<int64_t>(per_file / (4 * columns), std::min<int64_t>(8 * 1024, max_page_bytes_),
+                                      max_page_bytes_);
     const int64_t for_rows = std::max<int64_t>(per_file - 2 * columns * page_bytes_, per_file / 4);
     // write.row_group_rows caps what the budget allows.
     row_group_rows_ = std::min(max_row_group_rows_,
                                std::clamp<int64_t>(for_rows / (2 * row_bytes), 1024, write::kRowGroupRows));
+    // The open files' footers: expected rows (every event in a delta, at
+    // most as many again in bases) in groups of row_group_rows_, a chunk per
+    // column each. With write.row_group_rows auto, groups grow to keep them
+    // within the footer share (the pool's estimate above counts Arrow bytes,
+    // about 3x what a row group buffers encoded).
+    if (row_group_rows_auto_ && footer_budget_ > 0) {
+      const int64_t chunks_allowed = std::max<int64_t>(1, footer_budget_ / kFooterBytesPerChunk);
+      const int64_t for_footers = (expected_rows_ * columns + chunks_allowed - 1) / chunks_allowed;
+      row_group_rows_ = std::max(row_group_rows_, std::min(for_footers, write::kRowGroupRows));
+    }
   }
 
   arrow::Result<std::unique_ptr<write::DataFileStream>> NewFile() {
@@ -393,8 +419,12 @@ class LayoutWriter {
   int64_t target_bytes_;
   int64_t write_budget_;
   int64_t max_row_group_rows_;  // write.row_group_rows
+  bool row_group_rows_auto_;    // ... is auto: footers may grow row groups
+  int64_t footer_budget_;       // bytes the open files' footers may take
+  int64_t expected_rows_;       // rows the layout will write, at most
   int64_t row_group_rows_ = 0;  // set by FitRowGroups from the first batch
-  int64_t page_bytes_ = kPageBytes;
+  int64_t max_page_bytes_;      // write.page_bytes, else kPageBytes
+  int64_t page_bytes_;
   std::vector<Output> segments_;
   std::vector<std::string> written_;
 };
@@ -504,8 +534,12 @@ arrow::Result<CompactResult> CompactImpl(const std::shared_ptr<Table>& table, co
   auto& storage = *table->storage();
   ARROW_ASSIGN_OR_RAISE(auto row_group_rows,
                         metadata::RowGroupRows(snap->properties, metadata::kCompactedRowGroupRows));
+  const auto rg_prop = snap->properties.find("write.row_group_rows");
+  const bool rg_auto = rg_prop == snap->properties.end() || rg_prop->second == "auto";
+  ARROW_ASSIGN_OR_RAISE(auto page_bytes, metadata::PageBytes(snap->properties, kPageBytes));
   LayoutWriter layout(storage, snap->schema, starts, snap->version, target, budget * kWriteShareNum / kShareDen,
-                      row_group_rows);
+                      row_group_rows, rg_auto, page_bytes, budget / kFooterShareDen,
+                      2 * result.events_read);
   internal::ProgressReporter merging(options.progress, "merge", "events", result.events_read);
   const int nkeys = static_cast<int>(snap->schema.key_columns.size());
   while (true) {

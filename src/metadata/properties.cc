@@ -96,8 +96,15 @@ const std::vector<KnownProperty>& KnownProperties() {
        "--memory-limit overrides it; at least 32MiB (docs/spec.md, \"Memory budget\")."},
       {"write.row_group_rows", "auto",
        "Rows per Parquet row group in the data files bazof writes, 1 to 67108864, or auto: 4096 in the "
-       "files compaction writes (a keyed read decodes a few thousand rows per file), 131072 in appended "
+       "files compaction writes (a keyed read decodes a few thousand rows per file; more on a table so large "
+       "that the footers of the files compaction keeps open would outgrow a quarter of the memory budget), "
+       "131072 in appended "
        "files. Changes new files only; reads of any row-group size are the same."},
+      {"write.page_bytes", "auto",
+       "Target size of a Parquet data page in the data files bazof writes, a byte size from 4KiB to 64MiB, "
+       "or auto: 128KiB in appended files, what the memory budget gives each open file in compaction "
+       "(64KiB down to 8KiB; a set value caps it). A merge holds a page per column of every file it "
+       "reads. Changes new files only; reads are the same."},
       {"retention.event_time", "none",
        "History horizon compaction applies: events older than this before the watermark (or, without "
        "one, before the latest event time) are collapsed into each key's state (like compact --horizon)."},
@@ -135,6 +142,14 @@ arrow::Status CheckValue(const std::string& name, const std::string& value, cons
     if (!SplitNumber(value, &n, &rest) || !rest.empty() || n < 1 || n > kMaxRowGroupRows) {
       return InvalidArgument(what + " '" + value + "': not auto or an integer from 1 to " +
                              std::to_string(kMaxRowGroupRows));
+    }
+    return arrow::Status::OK();
+  }
+  if (name == "write.page_bytes") {
+    if (value == "auto") return arrow::Status::OK();
+    auto bytes = ParseByteSize(value, what);
+    if (!bytes.ok() || *bytes < kMinPageBytes || *bytes > kMaxPageBytes) {
+      return InvalidArgument(what + " '" + value + "': not auto or a byte size from 4KiB to 64MiB");
     }
     return arrow::Status::OK();
   }
@@ -217,6 +232,16 @@ arrow::Result<int64_t> RowGroupRows(const std::map<std::string, std::string>& pr
   int64_t n = 0;
   std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
   return n;
+}
+
+arrow::Result<int64_t> PageBytes(const std::map<std::string, std::string>& properties, int64_t auto_bytes) {
+  const char* name = "write.page_bytes";
+  auto it = properties.find(name);
+  if (it == properties.end() || it->second == "auto") return auto_bytes;
+  if (auto st = CheckValue(name, it->second, std::string("property ") + name); !st.ok()) {
+    return Corruption("table property: " + st.message());
+  }
+  return ParseByteSize(it->second, "").ValueOrDie();  // checked just above
 }
 
 }  // namespace bazof::metadata

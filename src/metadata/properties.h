@@ -70,4 +70,18 @@ inline constexpr int64_t kMaxRowGroupRows = 64 * 1024 * 1024;
 /// does not parse.
 arrow::Result<int64_t> RowGroupRows(const std::map<std::string, std::string>& properties, int64_t auto_rows);
 
+/// Data page size of appended (and put, deleted) files when write.page_bytes
+/// is auto. Every file a merge reads holds a decoded page per column, so this
+/// sets the read side's floor of a scan or compaction over many deltas; chosen
+/// by measurement (bench/results/RESULTS.md, "Page size").
+inline constexpr int64_t kAppendedPageBytes = 128 * 1024;
+/// Smallest and largest value write.page_bytes accepts.
+inline constexpr int64_t kMinPageBytes = 4 * 1024;
+inline constexpr int64_t kMaxPageBytes = 64 * 1024 * 1024;
+
+/// The data page size of a file written under `properties`: write.page_bytes
+/// when set to a byte size, else `auto_bytes`. kCorruption if the stored value
+/// does not parse.
+arrow::Result<int64_t> PageBytes(const std::map<std::string, std::string>& properties, int64_t auto_bytes);
+
 }  // namespace bazof::metadata

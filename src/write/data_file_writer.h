@@ -8,6 +8,7 @@
 
 #include "bazof/snapshot.h"
 #include "io/storage.h"
+#include "metadata/properties.h"
 
 namespace bazof::write {
 
@@ -38,7 +39,7 @@ class DataFileStream {
                                                              std::string name, Version version,
                                                              bool with_deleted, bool with_versions,
                                                              int64_t row_group_rows = kRowGroupRows,
-                                                             int64_t page_bytes = 1024 * 1024,
+                                                             int64_t page_bytes = metadata::kAppendedPageBytes,
                                                              bool parallel_columns = false);
   ~DataFileStream();
 

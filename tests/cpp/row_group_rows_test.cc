@@ -3,6 +3,7 @@
 // That reads are the same whatever the size is checked by the oracle tests
 // (compact_test.cc, join_asof_test.cc), which run with small values.
 #include <arrow/io/memory.h>
+#include <cstdlib>
 #include <gtest/gtest.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
@@ -109,6 +110,48 @@ TEST(RowGroupRowsTest, BadValuesAreRefusedAndNothingIsCreated) {
   auto altered = Alter(table, SetProperty{"write.row_group_rows", "0"});
   ASSERT_FALSE(altered.ok());
   EXPECT_EQ(ErrorKindOf(altered.status()), ErrorKind::kInvalidArgument);
+}
+
+// Compaction keeps every segment's files open, and an open Parquet file keeps
+// each row group's metadata: with auto, row groups grow so that the footers
+// of twice the events read (about 1 KiB per column chunk) fit a quarter of
+// the budget; a set value is kept. A 1 MiB budget (the test minimum) makes
+// 200000 events a "large" table: 256 chunks allowed, 5 columns.
+TEST(RowGroupRowsTest, AutoRowGroupsGrowToBoundTheOpenFilesFooters) {
+  ASSERT_EQ(setenv("BAZOF_MEMORY_LIMIT_MINIMUM", "1MiB", 1), 0);
+  for (const bool set : {false, true}) {
+    auto storage = MemStorage();
+    std::map<std::string, std::string> props;
+    if (set) props["write.row_group_rows"] = "4096";
+    ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema(), props));
+    ASSERT_OK(Append(table, *AppendInput(Events(200000, 500))).status());
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    const int64_t mid = Ms("2024-01-01") + 200 * 60000LL;
+    ASSERT_OK_AND_ASSIGN(auto before, ScanKv(table, std::nullopt));
+    ASSERT_OK_AND_ASSIGN(auto before_mid, ScanKv(table, mid));
+    CompactOptions o;
+    o.force = true;
+    o.memory_limit_bytes = 1 << 20;
+    ASSERT_OK_AND_ASSIGN(auto r, Compact(table, o));
+    ASSERT_TRUE(r.committed);
+    int64_t groups = 0, biggest = 0;
+    for (const auto& [path, sizes] : RowGroups(storage)) {
+      groups += std::ssize(sizes);
+      for (int64_t g : sizes) biggest = std::max(biggest, g);
+    }
+    if (set) {
+      EXPECT_LE(biggest, 4096);
+      EXPECT_GE(groups, 200000 / 4096);
+    } else {
+      // 2 x 200000 rows x 5 columns / 256 chunks: groups of >= 7813 rows.
+      EXPECT_GE(biggest, 7813);
+      EXPECT_LE(groups * 5, 256 + 5 * std::ssize(RowGroups(storage)));  // a partial group per file
+    }
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    EXPECT_EQ(ScanKv(table, std::nullopt).ValueOrDie(), before);
+    EXPECT_EQ(ScanKv(table, mid).ValueOrDie(), before_mid);
+  }
+  unsetenv("BAZOF_MEMORY_LIMIT_MINIMUM");
 }
 
 TEST(RowGroupRowsTest, StoredValuesAreReadOrCorruption) {

@@ -34,11 +34,12 @@ def iso(us):
     return datetime.fromtimestamp(us / 1e6, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def make_table(bazof_bin, tmp_path, seed, keys=50000, commits=2, rows=500000, env=None):
+def make_table(bazof_bin, tmp_path, seed, keys=50000, commits=2, rows=500000, env=None, properties=()):
     """A random table of `commits` appends (ties on (key, time), tombstones, late events);
     returns its oracle events and its Arrow size in bytes."""
     rng = np.random.default_rng(seed)
-    cli(bazof_bin, "create", "--path", tmp_path, "--table", "t", "--schema", SCHEMA, env=env)
+    props = [a for p in properties for a in ("--property", p)]
+    cli(bazof_bin, "create", "--path", tmp_path, "--table", "t", "--schema", SCHEMA, *props, env=env)
     events, nbytes = [], 0
     words = np.array([f"s{i:05d}" + "x" * (i % 13) for i in range(20000)], dtype=object)
     for c in range(commits):
@@ -140,3 +141,42 @@ def test_cli_allocates_through_the_system_allocator_unless_told(bazof_bin, tmp_p
                 env={**env, "ARROW_DEFAULT_MEMORY_POOL": chosen})
         assert json.loads(p.stderr.strip().splitlines()[-1])["allocator"] == chosen
         assert p.stdout == cli(bazof_bin, "scan", "--path", tmp_path, "--table", "t", "--format", "csv", env=env).stdout
+
+def test_small_pages_and_many_segments_hold_a_small_budget(bazof_bin, tmp_path):
+    """write.page_bytes (docs/spec.md §4a, §6): deltas appended with 8 KiB pages read as the
+    default's do; a compaction into 20 segments (40 files open at once, each buffering a
+    row group and a page per column) holds the minimum budget and changes no answer. (60
+    segments, 120 open files, do not: a pool peak of ~48 MB against 32MiB, the writers'
+    per-file minimums; bench/results/RESULTS.md, issue #15 branch `pages`.)"""
+    small = tmp_path / "small"
+    events, nbytes = make_table(bazof_bin, small, 4, commits=3, rows=300000, properties=["write.page_bytes=8KiB"])
+    assert nbytes > BUDGET
+    default = tmp_path / "default"
+    make_table(bazof_bin, default, 4, commits=3, rows=300000)
+    before = {}
+    for t in PROBES:
+        args = ["--as-of", iso(t)] if t else []
+        text, stats = scan(bazof_bin, small, *args, "--memory-limit", BUDGET)
+        assert 0 < stats["peak_memory_bytes"] <= BUDGET, stats
+        assert text == scan(bazof_bin, default, *args)[0], t
+        check_oracle(text, events, t)
+        before[t] = text
+    r = json.loads(cli(bazof_bin, "compact", "--path", small, "--table", "t", "--format", "json",
+                       "--memory-limit", BUDGET, "--segment-duration", "90d", "--threads", "1").stdout)
+    assert r["committed"] and r["segments"] >= 20, r
+    assert 0 < r["peak_memory_bytes"] <= BUDGET, r
+    assert_valid(lambda *a, check=True: cli(bazof_bin, *a, check=check), small, "t")
+    for t in PROBES:
+        args = ["--as-of", iso(t)] if t else []
+        text, stats = scan(bazof_bin, small, *args, "--memory-limit", BUDGET)
+        assert text == before[t], t
+        assert stats["peak_memory_bytes"] <= BUDGET, stats
+    # Bad values: one clear error naming the property, exit 1, nothing changed.
+    for bad in ("0", "2KiB", "65MiB", "lots", "1.5MiB"):
+        p = cli(bazof_bin, "alter", "--path", small, "--table", "t", "set-property", f"write.page_bytes={bad}", check=False)
+        assert p.returncode == 1 and p.stderr.startswith("bazof: error: "), (bad, p.stderr)
+        assert "write.page_bytes" in p.stderr and "4KiB to 64MiB" in p.stderr, (bad, p.stderr)
+        p = cli(bazof_bin, "create", "--path", tmp_path, "--table", "bad", "--schema", SCHEMA,
+                "--property", f"write.page_bytes={bad}", check=False)
+        assert p.returncode == 1 and "write.page_bytes" in p.stderr, (bad, p.stderr)
+        assert not (tmp_path / "bad").exists()
