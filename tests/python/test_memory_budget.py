@@ -142,6 +142,7 @@ def test_cli_allocates_through_the_system_allocator_unless_told(bazof_bin, tmp_p
         assert json.loads(p.stderr.strip().splitlines()[-1])["allocator"] == chosen
         assert p.stdout == cli(bazof_bin, "scan", "--path", tmp_path, "--table", "t", "--format", "csv", env=env).stdout
 
+
 def test_small_pages_and_many_segments_hold_a_small_budget(bazof_bin, tmp_path):
     """write.page_bytes (docs/spec.md §4a, §6): deltas appended with 8 KiB pages read as the
     default's do; a compaction into 20 segments (40 files open at once, each buffering a
