@@ -294,15 +294,24 @@ def timed_rss(cmd: list[str]) -> tuple[float, float, str]:
 def make_events(n_keys: int, h: int, seed: int):
     """W1's events, sorted by (key, event_time), with the commit each arrives in."""
     import numpy as np
+
+    return events_of_keys(np.random.default_rng(seed), 0, n_keys, h)
+
+
+def events_of_keys(rng, k0: int, k1: int, h: int):
+    """W1's distributions for keys [k0, k1), h events each, drawn from `rng`: the events
+    sorted by (key, event_time), the commit each arrives in (5% late), and the number of
+    late events. W1 is keys [0, n); bench/w3_bench.py draws W3 block by block."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    rng = np.random.default_rng(seed)
-    n = n_keys * h
-    kid = np.repeat(np.arange(n_keys, dtype=np.int64), h)
+    nk = k1 - k0
+    n = nk * h
+    kid = np.repeat(np.arange(k0, k1, dtype=np.int64), h)
     secs = rng.integers(0, SPAN_S, size=n)
     # Unique event times per key: distinct microsecond offsets within the second.
-    idx_in_key = np.tile(np.arange(h, dtype=np.int64), n_keys)
+    idx_in_key = np.tile(np.arange(h, dtype=np.int64), nk)
     micros = (int(START.timestamp()) + secs) * 1_000_000 + idx_in_key
     order = np.lexsort((micros, kid))
     kid, secs, micros = kid[order], secs[order], micros[order]

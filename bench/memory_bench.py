@@ -16,22 +16,11 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import time
+import sys
 from pathlib import Path
 
-
-def timed(cmd, env):
-    """wall, cpu (user+sys) and peak RSS (MB) of one child, from os.wait4."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out = p.stdout.read()
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    secs = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {err.decode()[-2000:]}")
-    return secs, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, out.decode()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from w3_bench import child_usage  # noqa: E402
 
 
 def main() -> int:
@@ -67,7 +56,7 @@ def main() -> int:
                            "--threads", str(args.threads)]
                     if args.memory_limit and name != "main":
                         cmd += ["--memory-limit", args.memory_limit]
-                    wall, cpu, rss, out = timed(cmd, env)
+                    wall, cpu, rss, out = child_usage(cmd, env)
                     r = json.loads(out)
                     samples.append((wall, cpu, rss, r.get("peak_memory_bytes"), r["events_read"]))
                     print(json.dumps({"table": src.name, "bin": name, "allocator": alloc, "wall_s": round(wall, 2),

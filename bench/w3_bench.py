@@ -34,44 +34,18 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 BAZOF_CLI = os.environ.get("BAZOF_BIN", str(REPO / "build" / "bazof"))
 COMMITS = 20
-SPAN_S = 5 * 365 * 86400
-START_S = 1577836800  # 2020-01-01T00:00:00Z
 SCHEMA = ("key:string,event_time:timestamp,i1:int64,i2:int64,i3:int64,f1:float64,f2:float64,"
           "s1:string,s2:string,ts:timestamp")
 
 
 def block_events(k0: int, k1: int, h: int, seed: int):
-    """Events of keys [k0, k1) sorted by (key, time), and the commit each arrives in."""
+    """Events of keys [k0, k1) sorted by (key, time), and the commit each arrives in: W1's
+    distributions (bench/field_bench.py), drawn from a generator seeded per block."""
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
-    rng = np.random.default_rng([seed, k0])
-    nk = k1 - k0
-    n = nk * h
-    kid = np.repeat(np.arange(k0, k1, dtype=np.int64), h)
-    secs = rng.integers(0, SPAN_S, size=n)
-    idx_in_key = np.tile(np.arange(h, dtype=np.int64), nk)
-    micros = (START_S + secs) * 1_000_000 + idx_in_key
-    order = np.lexsort((micros, kid))
-    kid, secs, micros = kid[order], secs[order], micros[order]
-    commit = np.minimum(secs * COMMITS // SPAN_S, COMMITS - 1)
-    late = (rng.random(n) < 0.05) & (commit < COMMITS - 1)
-    commit[late] += rng.integers(1, COMMITS - commit[late])
-    keys = pc.binary_join_element_wise("k", pc.utf8_lpad(pc.cast(pa.array(kid), pa.string()), 7, "0"), "")
-    words = pa.array([f"w{i:04d}" + "abcdefgh"[: i % 7] for i in range(5000)])
-    tbl = pa.table({
-        "key": keys,
-        "event_time": pa.array(micros, pa.timestamp("us", tz="UTC")),
-        "i1": pa.array(rng.integers(0, 1_000_000, size=n)),
-        "i2": pa.array(rng.integers(-(2**40), 2**40, size=n)),
-        "i3": pa.array(rng.integers(0, 100, size=n)),
-        "f1": pa.array(rng.random(n) * 1000),
-        "f2": pa.array(rng.standard_normal(n)),
-        "s1": words.take(pa.array(rng.integers(0, 5000, size=n))),
-        "s2": words.take(pa.array(rng.integers(0, 50, size=n))),
-        "ts": pa.array(micros - rng.integers(0, 86400 * 1_000_000, size=n), pa.timestamp("us", tz="UTC")),
-    })
+    import field_bench as fb
+
+    tbl, commit, _ = fb.events_of_keys(np.random.default_rng([seed, k0]), k0, k1, h)
     return tbl, commit
 
 
@@ -100,18 +74,25 @@ def gen(work: Path, keys: int, h: int, seed: int, block_keys: int) -> dict:
     return {"events": events, "generate_s": time.perf_counter() - t0}
 
 
-def run_rss(cmd: list[str]) -> dict:
-    """wall, cpu (user+sys) and peak RSS of one child process (os.wait4's rusage)."""
+def child_usage(cmd: list[str], env: dict | None = None) -> tuple[float, float, float, str]:
+    """wall s, CPU s (user+sys) and peak RSS MB of one child process (os.wait4's rusage),
+    and its stdout. The child's ru_maxrss includes this process's RSS at the fork (Linux
+    keeps the peak across exec), so measure from a small parent."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out = p.stdout.read()
     err = p.stderr.read()
     _, status, ru = os.wait4(p.pid, 0)
     secs = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {err.decode()[-2000:]}")
-    return {"wall_s": round(secs, 2), "cpu_s": round(ru.ru_utime + ru.ru_stime, 2),
-            "peak_rss_mb": round(ru.ru_maxrss / 1024, 1), "stdout": out.decode()}
+    return secs, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, out.decode()
+
+
+def run_rss(cmd: list[str]) -> dict:
+    """child_usage as a dict, rounded for the results file."""
+    secs, cpu, rss, out = child_usage(cmd)
+    return {"wall_s": round(secs, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(rss, 1), "stdout": out}
 
 
 def append(work: Path) -> dict:
