@@ -222,26 +222,28 @@ arrow::Result<CompactionPolicy> PolicyFromProperties(const std::map<std::string,
   return policy;
 }
 
-arrow::Result<int64_t> RowGroupRows(const std::map<std::string, std::string>& properties, int64_t auto_rows) {
-  const char* name = "write.row_group_rows";
+arrow::Result<std::optional<int64_t>> StoredWriteSize(const std::map<std::string, std::string>& properties,
+                                                     const std::string& name) {
   auto it = properties.find(name);
-  if (it == properties.end() || it->second == "auto") return auto_rows;
-  if (auto st = CheckValue(name, it->second, std::string("property ") + name); !st.ok()) {
+  if (it == properties.end() || it->second == "auto") return std::nullopt;
+  if (auto st = CheckValue(name, it->second, "property " + name); !st.ok()) {
     return Corruption("table property: " + st.message());
   }
+  // CheckValue accepted it: an integer (rows) or a byte size.
+  if (name == "write.page_bytes") return ParseByteSize(it->second, "").ValueOrDie();
   int64_t n = 0;
   std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
   return n;
 }
 
+arrow::Result<int64_t> RowGroupRows(const std::map<std::string, std::string>& properties, int64_t auto_rows) {
+  ARROW_ASSIGN_OR_RAISE(auto rows, StoredWriteSize(properties, "write.row_group_rows"));
+  return rows.value_or(auto_rows);
+}
+
 arrow::Result<int64_t> PageBytes(const std::map<std::string, std::string>& properties, int64_t auto_bytes) {
-  const char* name = "write.page_bytes";
-  auto it = properties.find(name);
-  if (it == properties.end() || it->second == "auto") return auto_bytes;
-  if (auto st = CheckValue(name, it->second, std::string("property ") + name); !st.ok()) {
-    return Corruption("table property: " + st.message());
-  }
-  return ParseByteSize(it->second, "").ValueOrDie();  // checked just above
+  ARROW_ASSIGN_OR_RAISE(auto bytes, StoredWriteSize(properties, "write.page_bytes"));
+  return bytes.value_or(auto_bytes);
 }
 
 }  // namespace bazof::metadata

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,12 @@ inline constexpr int64_t kCompactedRowGroupRows = 4096;
 inline constexpr int64_t kAppendedRowGroupRows = 128 * 1024;
 /// Largest value write.row_group_rows accepts.
 inline constexpr int64_t kMaxRowGroupRows = 64 * 1024 * 1024;
+
+/// write.row_group_rows or write.page_bytes as stored: nullopt when the
+/// property is unset or auto, else its value (rows, or bytes). kCorruption if
+/// the stored value does not parse; `name` must be one of the two.
+arrow::Result<std::optional<int64_t>> StoredWriteSize(const std::map<std::string, std::string>& properties,
+                                                     const std::string& name);
 
 /// Rows per row group for a data file written under `properties`: the
 /// write.row_group_rows property when set to a number, else `auto_rows` (the
