@@ -142,6 +142,12 @@ arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Tabl
   ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(table->storage(), shape, files, ro));
   const int nkeys = static_cast<int>(snap.schema.key_columns.size());
   std::map<int64_t, int64_t> per_granule;
+  // Counted in a dense vector over the deltas' recorded range (a map lookup
+  // per event was 8% of a compaction's CPU), folded into the map at the end.
+  const int64_t g0 = FloorDiv(min_time, granule);
+  int64_t ng = 0;
+  if (__builtin_sub_overflow(FloorDiv(max_time, granule), g0, &ng) || ng < 0 || ng >= (int64_t{1} << 22)) ng = -1;
+  std::vector<int64_t> dense(static_cast<size_t>(ng + 1));
   int64_t keys = 0;
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
@@ -153,7 +159,18 @@ arrow::Result<std::vector<int64_t>> AutoSegmentStarts(const std::shared_ptr<Tabl
     progress.Add(batch->num_rows());
     ARROW_ASSIGN_OR_RAISE(auto micros, EventMicros(*batch, nkeys));
     const auto& m = static_cast<const arrow::TimestampArray&>(*micros);
-    for (int64_t j = 0; j < m.length(); ++j) ++per_granule[FloorDiv(m.Value(j), granule)];
+    for (int64_t j = 0; j < m.length(); ++j) {
+      const int64_t g = FloorDiv(m.Value(j), granule);
+      const uint64_t at = static_cast<uint64_t>(g) - static_cast<uint64_t>(g0);  // exact when g >= g0
+      if (g >= g0 && at < dense.size()) {
+        ++dense[at];
+      } else {
+        ++per_granule[g];
+      }
+    }
+  }
+  for (size_t i = 0; i < dense.size(); ++i) {
+    if (dense[i] > 0) per_granule[g0 + static_cast<int64_t>(i)] += dense[i];
   }
   // A segment holds at least `threshold` events: a small table is one
   // segment, and no cut leaves a small remainder at the end.

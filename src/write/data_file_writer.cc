@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
+#include <arrow/util/compression.h>
 #include <arrow/util/key_value_metadata.h>
 #include <parquet/arrow/writer.h>
 
@@ -47,10 +48,64 @@ std::shared_ptr<arrow::Schema> DataFileSchema(const TableSchema& schema, bool wi
 struct DataFileStream::Impl {
   io::Storage* storage = nullptr;
   const TableSchema* schema = nullptr;
+  std::shared_ptr<arrow::Schema> file_schema;
+  int64_t row_group_rows = kRowGroupRows;
+  int64_t page_bytes = metadata::kAppendedPageBytes;
+  bool parallel_columns = false;
   std::shared_ptr<arrow::io::OutputStream> out;
+  // Created by the first Write (its rows choose the encodings), or by Close
+  // when nothing was written.
   std::unique_ptr<parquet::arrow::FileWriter> writer;
   bool closed = false;
 };
+
+namespace {
+
+// Columns whose first rows are nearly all distinct are written plain, without
+// trying a dictionary first: Parquet falls back to plain only once a chunk's
+// dictionary outgrows the limit, which a small row group (compaction writes
+// 4096 rows) of near-unique values never does, so every value was hashed
+// into a dictionary as large as the data, and read back through it. Value
+// columns: at least 90% distinct; key columns (sorted, so Snappy already
+// folds their repeats) at least 50%. Judged on at most kEncodingSampleRows
+// rows; fewer than kMinEncodingSampleRows say too little, and the column
+// keeps the dictionary attempt.
+constexpr int64_t kEncodingSampleRows = 4096;
+constexpr int64_t kMinEncodingSampleRows = 128;
+
+arrow::Result<bool> NearUnique(const arrow::Array& column, bool key) {
+  const auto id = column.type_id();
+  const bool hashable = arrow::is_integer(id) || arrow::is_floating(id) || arrow::is_temporal(id) ||
+                        arrow::is_base_binary_like(id) || arrow::is_decimal(id) ||
+                        id == arrow::Type::FIXED_SIZE_BINARY;
+  if (!hashable) return false;
+  const auto sample = column.Slice(0, std::min<int64_t>(column.length(), kEncodingSampleRows));
+  const int64_t valid = sample->length() - sample->null_count();
+  if (valid < kMinEncodingSampleRows) return false;
+  ARROW_ASSIGN_OR_RAISE(auto distinct, arrow::compute::CallFunction("count_distinct", {sample}));
+  const int64_t d = static_cast<const arrow::Int64Scalar&>(*distinct.scalar()).value;
+  return key ? d * 2 >= valid : d * 10 >= valid * 9;
+}
+
+// A plain fixed-width column whose sample Snappy shrinks by less than 5%
+// (random numbers, microsecond times) is stored uncompressed: compressing
+// it costs the writer and every reader and saves nothing.
+arrow::Result<bool> Incompressible(const arrow::Array& column, arrow::util::Codec& codec) {
+  if (!arrow::is_fixed_width(column.type_id()) || column.type_id() == arrow::Type::BOOL ||
+      column.null_count() > 0) {
+    return false;
+  }
+  const int width = column.type()->byte_width();
+  const int64_t rows = std::min<int64_t>(column.length(), kEncodingSampleRows);
+  if (width <= 0 || rows < kMinEncodingSampleRows || !column.data()->buffers[1]) return false;
+  const uint8_t* raw = column.data()->buffers[1]->data() + column.offset() * width;
+  const int64_t len = rows * width;
+  std::vector<uint8_t> out(static_cast<size_t>(codec.MaxCompressedLen(len, raw)));
+  ARROW_ASSIGN_OR_RAISE(const int64_t packed, codec.Compress(len, raw, static_cast<int64_t>(out.size()), out.data()));
+  return packed * 20 >= len * 19;
+}
+
+}  // namespace
 
 arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage& storage,
                                                                     const TableSchema& schema,
@@ -64,49 +119,59 @@ arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage&
   s->impl_ = std::make_unique<Impl>();
   s->impl_->storage = &storage;
   s->impl_->schema = &schema;
+  s->impl_->file_schema = DataFileSchema(schema, with_deleted, with_versions);
+  s->impl_->row_group_rows = row_group_rows;
+  s->impl_->page_bytes = page_bytes;
+  s->impl_->parallel_columns = parallel_columns;
   s->ref_.path = std::move(name);
   s->ref_.version = version;
   s->ref_.rows = 0;
   s->ref_.tombstones = 0;
   s->ref_.sorted = true;
   ARROW_ASSIGN_OR_RAISE(s->impl_->out, storage.OpenForWrite(s->ref_.path));
-  auto props = parquet::WriterProperties::Builder()
-                   .compression(parquet::Compression::SNAPPY)
-                   ->max_row_group_length(row_group_rows)
-                   ->data_pagesize(page_bytes)
-                   // A column whose dictionary outgrows 64 KiB in a row group
-                   // (near-unique numbers, keys) falls back to plain encoding
-                   // early: with 128K-row groups a 1 MiB limit is never hit,
-                   // so every value was hashed for a dictionary as large as
-                   // the data (W1 append: 3x slower, 24% larger files).
-                   ->dictionary_pagesize_limit(std::min<int64_t>(page_bytes, kDictionaryPageBytes))
-                   ->enable_statistics()
-                   // A CRC-32 in every page header, verified on every read
-                   // (metadata/page_checksums.h): a flipped bit is an error,
-                   // never different rows.
-                   ->enable_page_checksum()
-                   ->build();
+  return s;
+}
+
+arrow::Status DataFileStream::StartWriter(const arrow::RecordBatch* first) {
+  auto builder = parquet::WriterProperties::Builder();
+  builder.compression(parquet::Compression::SNAPPY)
+      ->max_row_group_length(impl_->row_group_rows)
+      ->data_pagesize(impl_->page_bytes)
+      // A column whose dictionary outgrows 64 KiB in a row group
+      // (near-unique numbers, keys) falls back to plain encoding
+      // early: with 128K-row groups a 1 MiB limit is never hit,
+      // so every value was hashed for a dictionary as large as
+      // the data (W1 append: 3x slower, 24% larger files).
+      ->dictionary_pagesize_limit(std::min<int64_t>(impl_->page_bytes, kDictionaryPageBytes))
+      ->enable_statistics()
+      // A CRC-32 in every page header, verified on every read
+      // (metadata/page_checksums.h): a flipped bit is an error,
+      // never different rows.
+      ->enable_page_checksum();
+  if (first) {
+    const int nkeys = static_cast<int>(impl_->schema->key_columns.size());
+    ARROW_ASSIGN_OR_RAISE(auto snappy, arrow::util::Codec::Create(arrow::Compression::SNAPPY));
+    for (int i = 0; i < first->num_columns(); ++i) {
+      const auto& name = impl_->file_schema->field(i)->name();
+      ARROW_ASSIGN_OR_RAISE(const bool plain, NearUnique(*first->column(i), i < nkeys));
+      if (!plain) continue;
+      builder.disable_dictionary(name);
+      ARROW_ASSIGN_OR_RAISE(const bool raw, Incompressible(*first->column(i), *snappy));
+      if (raw) builder.compression(name, parquet::Compression::UNCOMPRESSED);
+    }
+  }
+  auto props = builder.build();
   parquet::ArrowWriterProperties::Builder arrow_builder;
   arrow_builder.store_schema();
-  arrow_builder.set_use_threads(parallel_columns);
+  arrow_builder.set_use_threads(impl_->parallel_columns);
   auto arrow_props = arrow_builder.build();
-  auto writer = parquet::arrow::FileWriter::Open(*DataFileSchema(schema, with_deleted, with_versions),
-                                                 arrow::default_memory_pool(), s->impl_->out, props,
-                                                 arrow_props);
-  if (!writer.ok()) {
-    s->Abort();
-    return WithContext(writer.status(), "writing data file '" + storage.Describe(s->ref_.path) + "': ");
-  }
-  s->impl_->writer = std::move(*writer);
+  ARROW_ASSIGN_OR_RAISE(impl_->writer, parquet::arrow::FileWriter::Open(*impl_->file_schema,
+                                                                        arrow::default_memory_pool(), impl_->out,
+                                                                        props, arrow_props));
   // Recorded in the footer, so validate tells a verified file from one
   // written without CRCs (docs/spec.md §6.1).
-  auto st = s->impl_->writer->AddKeyValueMetadata(
+  return impl_->writer->AddKeyValueMetadata(
       arrow::key_value_metadata({metadata::kPageChecksumsKey}, {metadata::kPageChecksumsCrc32}));
-  if (!st.ok()) {
-    s->Abort();
-    return WithContext(st, "writing data file '" + storage.Describe(s->ref_.path) + "': ");
-  }
-  return s;
 }
 
 DataFileStream::~DataFileStream() { Abort(); }
@@ -125,6 +190,16 @@ int64_t DataFileStream::bytes_flushed() const {
 
 arrow::Status DataFileStream::Write(const arrow::RecordBatch& rows) {
   if (rows.num_rows() == 0) return arrow::Status::OK();
+  auto status = WriteImpl(rows);
+  if (!status.ok()) {
+    Abort();
+    return WithContext(status, "writing data file '" + impl_->storage->Describe(ref_.path) + "': ");
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status DataFileStream::WriteImpl(const arrow::RecordBatch& rows) {
+  if (!impl_->writer) ARROW_RETURN_NOT_OK(StartWriter(&rows));
   const TableSchema& schema = *impl_->schema;
   const size_t nkeys = schema.key_columns.size();
   auto key_at = [&](int64_t row) -> arrow::Result<KeyValue> {
@@ -139,30 +214,45 @@ arrow::Status DataFileStream::Write(const arrow::RecordBatch& rows) {
     ARROW_ASSIGN_OR_RAISE(ref_.min_key, key_at(0));
   }
   ARROW_ASSIGN_OR_RAISE(ref_.max_key, key_at(rows.num_rows() - 1));
-  ARROW_ASSIGN_OR_RAISE(auto et_micros, arrow::compute::Cast(rows.column(static_cast<int>(nkeys)),
-                                                             arrow::timestamp(arrow::TimeUnit::MICRO)));
-  ARROW_ASSIGN_OR_RAISE(auto mm, arrow::compute::MinMax(et_micros));
-  const auto& st = mm.scalar_as<arrow::StructScalar>();
-  auto lo = EventTime::FromMicros(static_cast<const arrow::TimestampScalar&>(*st.value[0]).value);
-  auto hi = EventTime::FromMicros(static_cast<const arrow::TimestampScalar&>(*st.value[1]).value);
+  // Event-time range. Microseconds (every table bazof writes) by a loop: the
+  // compute calls cost more than the loop on the small batches compaction
+  // writes per segment file; other units through Cast, as before.
+  const auto& et = *rows.column(static_cast<int>(nkeys));
+  int64_t lo_us, hi_us;
+  if (et.type_id() == arrow::Type::TIMESTAMP &&
+      static_cast<const arrow::TimestampType&>(*et.type()).unit() == arrow::TimeUnit::MICRO && et.null_count() == 0) {
+    const int64_t* v = et.data()->GetValues<int64_t>(1);
+    lo_us = INT64_MAX;
+    hi_us = INT64_MIN;
+    for (int64_t i = 0; i < et.length(); ++i) {
+      lo_us = std::min(lo_us, v[i]);
+      hi_us = std::max(hi_us, v[i]);
+    }
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto et_micros, arrow::compute::Cast(rows.column(static_cast<int>(nkeys)),
+                                                               arrow::timestamp(arrow::TimeUnit::MICRO)));
+    ARROW_ASSIGN_OR_RAISE(auto mm, arrow::compute::MinMax(et_micros));
+    const auto& st = mm.scalar_as<arrow::StructScalar>();
+    lo_us = static_cast<const arrow::TimestampScalar&>(*st.value[0]).value;
+    hi_us = static_cast<const arrow::TimestampScalar&>(*st.value[1]).value;
+  }
+  const auto lo = EventTime::FromMicros(lo_us), hi = EventTime::FromMicros(hi_us);
   if (!ref_.start || lo < *ref_.start) ref_.start = lo;
   if (!ref_.end || *ref_.end < hi) ref_.end = hi;
   if (int del = rows.schema()->GetFieldIndex(kDeletedColumn); del >= 0) {
-    ARROW_ASSIGN_OR_RAISE(auto sum, arrow::compute::Sum(rows.column(del)));
-    auto s = sum.scalar_as<arrow::UInt64Scalar>();
-    ref_.tombstones += s.is_valid ? static_cast<int64_t>(s.value) : 0;
+    const auto& flags = *rows.column(del);
+    if (flags.type_id() != arrow::Type::BOOL) {
+      return arrow::Status::Invalid("column '", kDeletedColumn, "' is ", flags.type()->ToString(), ", not boolean");
+    }
+    ref_.tombstones += static_cast<const arrow::BooleanArray&>(flags).true_count();
   }
   ref_.rows += rows.num_rows();
-  auto status = impl_->writer->WriteRecordBatch(rows);
-  if (!status.ok()) {
-    Abort();
-    return WithContext(status, "writing data file '" + impl_->storage->Describe(ref_.path) + "': ");
-  }
-  return arrow::Status::OK();
+  return impl_->writer->WriteRecordBatch(rows);
 }
 
 arrow::Result<DataFileRef> DataFileStream::Close() {
-  auto st = impl_->writer->Close();
+  auto st = impl_->writer ? arrow::Status::OK() : StartWriter(nullptr);
+  if (st.ok()) st = impl_->writer->Close();
   if (st.ok()) {
     auto pos = impl_->out->Tell();
     st = pos.status();

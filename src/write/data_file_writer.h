@@ -34,6 +34,9 @@ class DataFileStream {
   /// per column (compaction keeps many files open at once).
   /// `parallel_columns`: encode the columns of a row group on Arrow's CPU
   /// thread pool (append; not from code already running on that pool).
+  /// Encodings are chosen by the first Write: a column whose first rows are
+  /// (nearly) all distinct is written plain, the others dictionary-encoded
+  /// while the dictionary stays small (docs/spec.md §6).
   static arrow::Result<std::unique_ptr<DataFileStream>> Open(io::Storage& storage,
                                                              const TableSchema& schema,
                                                              std::string name, Version version,
@@ -56,6 +59,10 @@ class DataFileStream {
 
  private:
   DataFileStream() = default;
+  // Opens the Parquet writer; `first` (the first rows, or null) chooses
+  // which columns skip the dictionary attempt.
+  arrow::Status StartWriter(const arrow::RecordBatch* first);
+  arrow::Status WriteImpl(const arrow::RecordBatch& rows);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   DataFileRef ref_;
