@@ -54,8 +54,9 @@ constexpr int64_t kFooterShareDen = 4;
 // gives the memory it holds free back to the system (ReleaseUnused: glibc's
 // malloc_trim with the CLI's system allocator). Without it glibc kept what
 // the merge and the ~100 writers freed: RSS grew with the table (20M events:
-// 1.6 GB for a 486 MB pool peak, 0.96 GB with it, for 9% more CPU in page
-// faults; bench/results/RESULTS.md, "Compaction's RSS").
+// 1.6 GB for a 486 MB pool peak, 0.96 GB with it; W3's 100M: 2.96 -> 1.37 GB).
+// The cost is CPU in page faults: +9% on 20M events, +37% on W3
+// (bench/results/RESULTS.md, "Compaction's RSS").
 constexpr int64_t kReleaseShareDen = 16;
 
 int64_t FloorDiv(int64_t a, int64_t b) {
