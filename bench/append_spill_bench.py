@@ -8,6 +8,11 @@ writes the input under --dir (W1's 8 columns, keys and event times in random ord
 of 1M rows), runs the append under /usr/bin/time -v, prints one JSON object, and deletes
 everything it wrote (--keep keeps it). Needs about 3.5x --gb of free disk under --dir (input,
 table, spilled runs). --gb 0.05 is a quick check.
+
+--shape w3 writes W3's columns instead (bench/w3_bench.py: key, event_time and 8 value columns,
+W1's distributions, 50 events per key): blocks of 20000 keys in a random order, each block's
+1M rows shuffled, one row group per block; the input is unsorted as a whole, and every key's
+events are unique in (key, event_time), so the table's row count equals the input's.
 """
 import argparse
 import json
@@ -44,6 +49,36 @@ def chunk(rng, rows, keys):
     })
 
 
+W3_SCHEMA = ("key:string,event_time:timestamp,i1:int64,i2:int64,i3:int64,f1:float64,f2:float64,"
+             "s1:string,s2:string,ts:timestamp")
+
+
+def generate_w3(path, gb, seed=1, block_keys=20_000, h=50):
+    """W3-shaped events in shuffled blocks until the file reaches `gb` (see the docstring)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import field_bench as fb
+
+    rng = np.random.default_rng(seed)
+    # ~54 bytes per event on disk (W3: 5.4 GB for 100M events): enough blocks, in random order.
+    blocks = rng.permutation(int(gb * 1e9 / 54 / (block_keys * h)) * 2 + 1)
+    rows = 0
+    w = None
+    for b in blocks:
+        if path.exists() and path.stat().st_size >= gb * 1e9:
+            break
+        k0 = int(b) * block_keys
+        t, _, _ = fb.events_of_keys(np.random.default_rng([seed, k0]), k0, k0 + block_keys, h)
+        t = t.take(pa.array(rng.permutation(t.num_rows)))
+        if w is None:
+            w = pq.ParquetWriter(path, t.schema, compression="snappy")
+        w.write_table(t, row_group_size=t.num_rows)
+        rows += t.num_rows
+        if rows % 20_000_000 == 0:
+            print(f"generated {rows} rows", file=sys.stderr)
+    w.close()
+    return rows
+
+
 def generate(path, gb, seed=1):
     rng = np.random.default_rng(seed)
     target = int(gb * 1e9)
@@ -65,17 +100,34 @@ def main():
     ap.add_argument("--memory-limit", default="512MiB")
     ap.add_argument("--dir", default="/tmp/ingest")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--shape", choices=["w1", "w3"], default="w1",
+                    help="w1: the 8 columns above, random keys; w3: W3's columns in shuffled key blocks")
+    ap.add_argument("--input", default=None, help="reuse this input (kept) instead of generating one")
+    ap.add_argument("--generate-only", default=None, metavar="PATH", help="only write the input to PATH")
     a = ap.parse_args()
+    if a.generate_only:
+        t0 = time.perf_counter()
+        rows = (generate_w3 if a.shape == "w3" else generate)(Path(a.generate_only), a.gb)
+        print(json.dumps({"rows": rows, "generate_s": round(time.perf_counter() - t0, 1)}))
+        return 0
     work = Path(a.dir) / "spill-bench"
     shutil.rmtree(work, ignore_errors=True)
     (work / "spill").mkdir(parents=True)
     try:
-        src = work / "input.parquet"
+        src = Path(a.input) if a.input else work / "input.parquet"
         t0 = time.perf_counter()
-        rows = generate(src, a.gb)
+        if a.input:
+            rows = pq.ParquetFile(src).metadata.num_rows
+        elif a.shape == "w3":
+            rows = generate_w3(src, a.gb)
+        else:
+            rows = generate(src, a.gb)
         gen_s = time.perf_counter() - t0
-        subprocess.run([BAZOF, "create", "--path", work, "--table", "t", "--schema", SCHEMA], check=True,
-                       capture_output=True)
+        print(f"input {src}: {rows} rows, {src.stat().st_size / 1e9:.2f} GB, {gen_s:.0f} s", file=sys.stderr)
+        create = [BAZOF, "create", "--path", work, "--table", "t"]
+        create += ["--schema", W3_SCHEMA, "--key", "key", "--event-time", "event_time"] if a.shape == "w3" else \
+            ["--schema", SCHEMA]
+        subprocess.run(create, check=True, capture_output=True)
         t0 = time.perf_counter()
         p = subprocess.run(["/usr/bin/time", "-v", BAZOF, "append", "--path", work, "--table", "t", "--input",
                             src, "--memory-limit", a.memory_limit, "--spill-dir", work / "spill",

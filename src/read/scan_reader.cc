@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -11,8 +12,17 @@
 #include "read/merge.h"
 
 namespace bazof::read {
-// Rows of decoded input batches a merge aims to hold across its runs.
-constexpr int64_t kRunRowsBudget = 512 * 1024;
+// Rows of decoded input batches a merge aims to hold across its runs (each
+// run holds a few batches of this / runs rows, at least 8192). Measured on
+// 20 uncompacted appends of W3's shape (bench/results/RESULTS.md, "Scan
+// memory on uncompacted tables"): 512 Ki rows held ~100 MB more than 128 Ki
+// for the same CPU.
+constexpr int64_t kRunRowsBudget = 128 * 1024;
+// A merge thread beyond the first must save more than it costs: the row
+// groups that straddle a split point are decoded by both partitions. More
+// threads are used only while these duplicated rows stay under this fraction
+// (1 / kMaxDuplicateShare) of the rows the scan decodes.
+constexpr int64_t kMaxDuplicateShare = 8;
 // Rows a partition of a key-list scan should decode to pay for its thread,
 // its own footers' reader set-up and the row groups that straddle two
 // partitions (decoded by both): below it, one partition seeks the keys.
@@ -78,6 +88,138 @@ std::vector<std::string> SplitPoints(const std::vector<std::shared_ptr<OpenedFil
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
+
+// Rows of the row groups `files` hold in [lower, upper): what a scan decodes.
+int64_t RowsInRange(const std::vector<std::shared_ptr<OpenedFile>>& files, const KeyBounds& range) {
+  int64_t rows = 0;
+  for (const auto& f : files) {
+    for (size_t rg = 0; rg < f->row_group_bounds.size(); ++rg) {
+      const auto& b = f->row_group_bounds[rg];
+      if (b && ((range.lower && b->second < *range.lower) || (range.upper && b->first >= *range.upper))) continue;
+      rows += f->metadata->RowGroup(static_cast<int>(rg))->num_rows();
+    }
+  }
+  return rows;
+}
+
+// Rows decoded twice when the key space is cut at `splits`: a row group
+// whose keys straddle a split point (first < s <= last), or whose bounds are
+// unknown, is read by the partitions on both sides.
+int64_t DuplicatedRows(const std::vector<std::shared_ptr<OpenedFile>>& files,
+                       const std::vector<std::string>& splits) {
+  int64_t rows = 0;
+  for (const auto& f : files) {
+    for (size_t rg = 0; rg < f->row_group_bounds.size(); ++rg) {
+      const auto& b = f->row_group_bounds[rg];
+      int64_t cuts = 0;
+      for (const auto& s : splits) cuts += !b || (b->first < s && b->second >= s);
+      rows += cuts * f->metadata->RowGroup(static_cast<int>(rg))->num_rows();
+    }
+  }
+  return rows;
+}
+
+// Files read one after another as a single run of the merge. An append
+// writes one sorted run cut into files of about 1M rows, each holding a key
+// range of its own: merging them as separate runs would hold every file's
+// pages and batches at once (W3's 20 appends: 103 files open instead of 20).
+using Chain = std::vector<std::shared_ptr<OpenedFile>>;
+
+// Groups `files` into chains: files of consecutive ranks (no other file's
+// rank between them, so the chain, ranked as its first file, compares with
+// every other run as each of its files does) whose key ranges do not
+// overlap, in key order. A key can then be in two files of a chain only at
+// their boundary, and only when the later file in key order ranks higher
+// (below): the chain's order decides that tie as the ranks did. Unsorted
+// (legacy) files and files without key bounds stay alone.
+std::vector<Chain> ChainFiles(const std::vector<std::shared_ptr<OpenedFile>>& files) {
+  std::vector<std::shared_ptr<OpenedFile>> by_rank = files;
+  std::stable_sort(by_rank.begin(), by_rank.end(),
+                   [](const auto& a, const auto& b) { return a->planned.rank < b->planned.rank; });
+  auto range = [](const OpenedFile& f) -> std::optional<std::pair<std::string, std::string>> {
+    const auto& b = f.row_group_bounds;
+    if (!f.planned.ref.sorted || b.empty() || !b.front() || !b.back()) return std::nullopt;
+    return std::make_pair(b.front()->first, b.back()->second);
+  };
+  std::vector<Chain> chains;
+  std::map<std::string, std::pair<std::string, std::shared_ptr<OpenedFile>>> open;  // lo -> (hi, file)
+  int64_t last_rank = 0;
+  auto flush = [&] {
+    if (open.empty()) return;
+    Chain c;
+    for (auto& [lo, v] : open) c.push_back(std::move(v.second));
+    chains.push_back(std::move(c));
+    open.clear();
+  };
+  for (const auto& f : by_rank) {
+    const auto r = range(*f);
+    if (!r) {
+      flush();
+      chains.push_back(Chain{f});
+      continue;
+    }
+    bool joins = !open.empty() && f->planned.rank == last_rank + 1;
+    if (joins) {
+      // Its neighbours in key order: the next range must start above this
+      // one's end; the previous may end at this one's first key (an append
+      // cuts its sorted run into files mid-key), since this file ranks
+      // higher and comes later in the chain, so its rows still win ties
+      // (the merge lets the later row of a run win, as the higher rank).
+      auto next = open.lower_bound(r->first);
+      if (next != open.end() && next->first <= r->second) joins = false;
+      if (joins && next != open.begin() && std::prev(next)->second.first > r->first) joins = false;
+    }
+    if (!joins) flush();
+    open.emplace(r->first, std::make_pair(r->second, f));
+    last_rank = f->planned.rank;
+  }
+  flush();
+  return chains;
+}
+
+// What a chain holds at once: the pages of its largest file.
+int64_t PageFloor(const Chain& chain) {
+  int64_t floor = 0;
+  for (const auto& f : chain) floor = std::max(floor, PageFloor(*f));
+  return floor;
+}
+
+// A chain's files as one run: each opened when the previous one ends.
+class ChainedRun : public RunSource {
+ public:
+  ChainedRun(io::Storage& storage, Chain chain, const ScanShape& shape, KeyBounds bounds,
+             int64_t batch_size, bool pre_buffer)
+      : storage_(storage), chain_(std::move(chain)), shape_(shape), bounds_(std::move(bounds)),
+        batch_size_(batch_size), pre_buffer_(pre_buffer) {}
+
+  arrow::Result<std::shared_ptr<RunBatch>> Next() override {
+    while (next_ < chain_.size()) {
+      if (!current_) {
+        ARROW_ASSIGN_OR_RAISE(current_, RunSource::Make(storage_, chain_[next_], shape_, bounds_, batch_size_,
+                                                        pre_buffer_));
+      }
+      ARROW_ASSIGN_OR_RAISE(auto batch, current_->Next());
+      if (batch) return batch;
+      current_.reset();
+      ++next_;
+    }
+    return nullptr;
+  }
+  int64_t rank() const override { return chain_.front()->planned.rank; }
+  const std::string& name() const override {
+    return chain_[std::min(next_, chain_.size() - 1)]->planned.ref.path;
+  }
+
+ private:
+  io::Storage& storage_;
+  Chain chain_;
+  const ScanShape& shape_;
+  KeyBounds bounds_;
+  int64_t batch_size_;
+  bool pre_buffer_;
+  size_t next_ = 0;
+  std::unique_ptr<RunSource> current_;
+};
 
 class Partition {
  public:
@@ -158,6 +300,7 @@ class PartitionedReader : public arrow::RecordBatchReader {
       : storage_(std::move(storage)),
         shape_(std::move(shape)),
         files_(std::move(files)),
+        chains_(ChainFiles(files_)),
         options_(std::move(options)),
         schema_(shape_->output_schema) {
     if (options_.mode == MergeMode::kAllEvents) {
@@ -210,14 +353,18 @@ class PartitionedReader : public arrow::RecordBatchReader {
     // Each run holds a few decoded batches while the merge consumes them:
     // with many runs, smaller batches keep memory bounded by the budget
     // rather than growing with the number of runs.
-    int64_t run_batch = std::clamp<int64_t>(kRunRowsBudget / std::max<int64_t>(1, std::ssize(files_)),
+    int64_t run_batch = std::clamp<int64_t>(kRunRowsBudget / std::max<int64_t>(1, std::ssize(chains_)),
                                             std::min<int64_t>(8192, options_.batch_size), options_.batch_size);
     if (budget_run_batch_ > 0) run_batch = std::min(run_batch, budget_run_batch_);
     auto make = [this, run_batch](const KeyBounds& bounds) -> arrow::Result<std::unique_ptr<MergeReader>> {
       std::vector<std::unique_ptr<RunSource>> runs;
-      for (const auto& f : files_) {
-        ARROW_ASSIGN_OR_RAISE(auto run, RunSource::Make(*storage_, f, *shape_, bounds, run_batch, pre_buffer_));
-        runs.push_back(std::move(run));
+      for (const auto& c : chains_) {
+        if (c.size() == 1) {
+          ARROW_ASSIGN_OR_RAISE(auto run, RunSource::Make(*storage_, c.front(), *shape_, bounds, run_batch, pre_buffer_));
+          runs.push_back(std::move(run));
+        } else {
+          runs.push_back(std::make_unique<ChainedRun>(*storage_, c, *shape_, bounds, run_batch, pre_buffer_));
+        }
       }
       return std::make_unique<MergeReader>(std::move(runs), schema_, options_.as_of,
                                            options_.key_in, options_.batch_size, options_.mode,
@@ -238,7 +385,7 @@ class PartitionedReader : public arrow::RecordBatchReader {
   void FitToBudget() {
     if (options_.memory_limit_bytes <= 0 || files_.empty()) return;
     const int64_t share = options_.memory_limit_bytes / std::max(1, options_.threads);
-    const int64_t runs = std::ssize(files_);
+    const int64_t runs = std::ssize(chains_);
     int64_t row_bytes = 16, rg_bytes = 0, pages = 0;
     for (const auto& f : files_) {
       const auto& md = *f->metadata;
@@ -249,9 +396,9 @@ class PartitionedReader : public arrow::RecordBatchReader {
         bytes += g->total_byte_size();
         rg_bytes = std::max(rg_bytes, std::max(g->total_compressed_size(), int64_t{0}));
       }
-      pages += PageFloor(*f);
       if (rows > 0) row_bytes = std::max(row_bytes, (bytes + rows - 1) / rows);
     }
+    for (const auto& c : chains_) pages += PageFloor(c);
     const int64_t rest = std::max<int64_t>(share - pages, 0);
     pre_buffer_ = runs * rg_bytes <= rest / 4;
     budget_run_batch_ = std::max<int64_t>(256, rest / 2 / (runs * row_bytes * 4));
@@ -263,6 +410,7 @@ class PartitionedReader : public arrow::RecordBatchReader {
   std::shared_ptr<io::Storage> storage_;
   std::shared_ptr<const ScanShape> shape_;
   std::vector<std::shared_ptr<OpenedFile>> files_;
+  std::vector<Chain> chains_;  // the merge's runs
   ScanReaderOptions options_;
   bool pre_buffer_ = true;
   int64_t budget_run_batch_ = 0;
@@ -308,9 +456,25 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     // Every thread's runs hold their pages whatever the batch size: fewer
     // threads when the pages of all would take more than half the budget.
     int64_t floor = 0;
-    for (const auto& f : files) floor += PageFloor(*f);
+    for (const auto& c : ChainFiles(files)) floor += PageFloor(c);
     const int64_t fit = options.memory_limit_bytes / std::max<int64_t>(1, 2 * floor);
     options.threads = static_cast<int>(std::clamp<int64_t>(fit, 1, options.threads));
+  }
+  if (options.threads > 1 && options.key_in.empty()) {
+    // Thread choice by cost: many runs that each span the key space (an
+    // uncompacted table's appends) make every split point cost a row group
+    // per run decoded twice, and every thread holds all runs' pages and
+    // batches. Fewer threads while the duplicated rows exceed their share.
+    const int64_t rows = RowsInRange(files, wanted);
+    while (options.threads > 1) {
+      std::vector<std::string> splits;
+      for (auto& s : SplitPoints(files, options.threads * options.partitions_per_thread)) {
+        if ((options.key_lower && s <= *options.key_lower) || (options.key_upper && s >= *options.key_upper)) continue;
+        splits.push_back(std::move(s));
+      }
+      if (DuplicatedRows(files, splits) * kMaxDuplicateShare <= rows) break;
+      --options.threads;
+    }
   }
   int partitions = options.threads * options.partitions_per_thread;
   if (!options.key_in.empty()) partitions = PlanKeyList(files, options.key_in, partitions).partitions;

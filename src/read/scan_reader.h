@@ -56,7 +56,8 @@ KeyListPlan PlanKeyList(const std::vector<std::shared_ptr<OpenedFile>>& files,
                         const std::vector<std::string>& key_in, int max_partitions);
 
 /// Opens the planned files and returns a reader of the merged result.
-/// Memory: threads x (files x batch + queued batches).
+/// Memory: threads x (runs x batch + queued batches), where a run is a file or
+/// a chain of key-disjoint files of consecutive ranks read one after another.
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     std::shared_ptr<io::Storage> storage, std::shared_ptr<const ScanShape> shape,
     std::vector<planning::PlannedFile> files, ScanReaderOptions options);
