@@ -558,10 +558,9 @@ arrow::Result<CompactResult> CompactImpl(const std::shared_ptr<Table>& table, co
   ARROW_ASSIGN_OR_RAISE(auto reader, read::MakeScanReader(table->storage(), shape, plan.files, ro));
 
   auto& storage = *table->storage();
-  ARROW_ASSIGN_OR_RAISE(auto row_group_rows,
-                        metadata::RowGroupRows(snap->properties, metadata::kCompactedRowGroupRows));
-  const auto rg_prop = snap->properties.find("write.row_group_rows");
-  const bool rg_auto = rg_prop == snap->properties.end() || rg_prop->second == "auto";
+  ARROW_ASSIGN_OR_RAISE(auto stored_rows, metadata::StoredWriteSize(snap->properties, "write.row_group_rows"));
+  const bool rg_auto = !stored_rows;
+  const int64_t row_group_rows = stored_rows.value_or(metadata::kCompactedRowGroupRows);
   ARROW_ASSIGN_OR_RAISE(auto page_bytes, metadata::PageBytes(snap->properties, kPageBytes));
   LayoutWriter layout(storage, snap->schema, starts, snap->version, target, budget * kWriteShareNum / kShareDen,
                       row_group_rows, rg_auto, page_bytes, budget / kFooterShareDen,
