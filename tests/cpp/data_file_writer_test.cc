@@ -39,7 +39,7 @@ std::shared_ptr<arrow::RecordBatch> Rows(const TableSchema& schema, int64_t n, i
   arrow::DoubleBuilder unique_f;
   arrow::Int64Builder few_i, counter;
   for (int64_t i = 0; i < n; ++i) {
-    char k[16];
+    char k[32];
     std::snprintf(k, sizeof(k), "k%07lld", static_cast<long long>(i / per_key));
     EXPECT_TRUE(key.Append(k).ok());
     EXPECT_TRUE(et.Append(1'700'000'000'000'000LL + static_cast<int64_t>(rng() % 1'000'000'000'000ULL)).ok());
