@@ -295,12 +295,12 @@ class Partition {
 class PartitionedReader : public arrow::RecordBatchReader {
  public:
   PartitionedReader(std::shared_ptr<io::Storage> storage, std::shared_ptr<const ScanShape> shape,
-                    std::vector<std::shared_ptr<OpenedFile>> files, ScanReaderOptions options,
-                    std::vector<KeyBounds> ranges)
+                    std::vector<std::shared_ptr<OpenedFile>> files, std::vector<Chain> chains,
+                    ScanReaderOptions options, std::vector<KeyBounds> ranges)
       : storage_(std::move(storage)),
         shape_(std::move(shape)),
         files_(std::move(files)),
-        chains_(ChainFiles(files_)),
+        chains_(std::move(chains)),
         options_(std::move(options)),
         schema_(shape_->output_schema) {
     if (options_.mode == MergeMode::kAllEvents) {
@@ -452,11 +452,12 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     ARROW_ASSIGN_OR_RAISE(auto f, OpenDataFile(*storage, p, *shape, options.footer_cache.get()));
     files.push_back(std::move(f));
   }
+  auto chains = ChainFiles(files);
   if (options.memory_limit_bytes > 0 && options.threads > 1) {
     // Every thread's runs hold their pages whatever the batch size: fewer
     // threads when the pages of all would take more than half the budget.
     int64_t floor = 0;
-    for (const auto& c : ChainFiles(files)) floor += PageFloor(c);
+    for (const auto& c : chains) floor += PageFloor(c);
     const int64_t fit = options.memory_limit_bytes / std::max<int64_t>(1, 2 * floor);
     options.threads = static_cast<int>(std::clamp<int64_t>(fit, 1, options.threads));
   }
@@ -505,7 +506,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     ranges.push_back(wanted);
   }
   return std::make_shared<PartitionedReader>(std::move(storage), std::move(shape), std::move(files),
-                                             std::move(options), std::move(ranges));
+                                             std::move(chains), std::move(options), std::move(ranges));
 }
 
 }  // namespace bazof::read
