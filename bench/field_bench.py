@@ -88,6 +88,9 @@ def _child(spec: dict) -> None:
     result = runner()  # warm-up (lazy imports, thread pools), not counted
     times = []
     for _ in range(spec["runs"]):
+        # The previous run's answer is dropped first: held, it would count
+        # twice in the peak RSS (one answer per run is what a user holds).
+        result = None
         t0 = time.perf_counter()
         result = runner()
         times.append(time.perf_counter() - t0)
