@@ -7,6 +7,7 @@
 #include <parquet/arrow/schema.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
+#include <parquet/page_index.h>
 #include <parquet/statistics.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "metadata/page_checksums.h"
 #include "metadata/types.h"
 #include "read/footer_cache.h"
+#include "read/page_take.h"
 #include "read/recycling_pool.h"
 
 namespace bazof::read {
@@ -525,6 +527,11 @@ struct RowGroupAccess::Impl {
   std::string et_name;
   std::vector<std::string> value_names;  // as the file spells them; "" = absent
   std::vector<int64_t> starts;           // per row group: its first row in the file; then the file's rows
+  // Page-level reads (TakeValues): the leaves' Arrow types as the Parquet
+  // schema gives them, and the page index; made on first use.
+  std::optional<parquet::arrow::SchemaManifest> manifest;
+  std::shared_ptr<parquet::PageIndexReader> page_index;
+  int64_t by_pages = 0;  // row groups TakeValues read page by page
 };
 
 RowGroupAccess::RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape)
@@ -580,6 +587,8 @@ std::vector<int> RowGroupAccess::RowGroupsFor(const std::vector<std::string>& ke
 
 int64_t RowGroupAccess::RowGroupStart(int rg) const { return impl_->starts[rg]; }
 
+int64_t RowGroupAccess::row_groups_read_by_pages() const { return impl_->by_pages; }
+
 std::vector<std::vector<int>> RowGroupAccess::Batches(const std::vector<int>& row_groups, int64_t max_rows) const {
   std::vector<std::vector<int>> out;
   int64_t rows = 0;
@@ -591,6 +600,69 @@ std::vector<std::vector<int>> RowGroupAccess::Batches(const std::vector<int>& ro
     }
     out.back().push_back(rg);
     rows += n;
+  }
+  return out;
+}
+
+std::vector<uint8_t> RowGroupAccess::PageRouted(const std::vector<int>& groups, const std::vector<int64_t>& rows,
+                                                const std::vector<int>& leaves) {
+  std::vector<uint8_t> out(groups.size(), 0);
+  const auto& md = *file_->metadata;
+  // Data pages of the event-time chunk, from the footer's encoding stats:
+  // one page per chunk (files written before page-sized pages) needs no
+  // page index read.
+  auto data_pages = [&](int rg) -> int64_t {
+    const auto chunk = md.RowGroup(rg)->ColumnChunk(file_->event_time_leaf);
+    int64_t n = 0;
+    for (const auto& e : chunk->encoding_stats()) {
+      if (e.page_type == parquet::PageType::DATA_PAGE || e.page_type == parquet::PageType::DATA_PAGE_V2) n += e.count;
+    }
+    return chunk->encoding_stats().empty() ? 2 : n;
+  };
+  const auto& starts = impl_->starts;
+  size_t next = 0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const int rg = groups[g];
+    std::vector<int64_t> local;
+    for (; next < rows.size() && rows[next] < starts[rg + 1]; ++next) local.push_back(rows[next] - starts[rg]);
+    if (data_pages(rg) <= 1) continue;
+    try {
+      if (!impl_->manifest) {
+        // Without the stored Arrow schema: the types the pages hold
+        // (a timestamp[s] column is stored in ms), cast to the table's.
+        parquet::arrow::SchemaManifest manifest;
+        if (!parquet::arrow::SchemaManifest::Make(md.schema(), nullptr, parquet::ArrowReaderProperties(), &manifest)
+                 .ok()) {
+          return out;
+        }
+        impl_->manifest = std::move(manifest);
+        impl_->page_index = impl_->reader->parquet_reader()->GetPageIndexReader();
+      }
+      if (!impl_->page_index) return out;
+      auto index = impl_->page_index->RowGroup(rg);
+      if (!index) continue;
+      bool ok = true;
+      int64_t pages = 0, holding = 0;
+      for (int leaf : leaves) {
+        const parquet::arrow::SchemaField* field = nullptr;
+        auto offsets = index->GetOffsetIndex(leaf);
+        if (!offsets || !impl_->manifest->GetColumnField(leaf, &field).ok() || !PageTakeSupports(*field)) {
+          ok = false;
+          break;
+        }
+        if (leaf == file_->event_time_leaf) {
+          pages = static_cast<int64_t>(offsets->page_locations().size());
+          holding = PagesHolding(*offsets, local);
+        }
+      }
+      // Decoding half of the pages or more: the whole chunks cost about the
+      // same and are read in fewer, batched calls.
+      out[g] = ok && pages > 1 && 2 * holding <= pages;
+    } catch (const std::exception&) {
+      // An unreadable page index: the chunks are read whole (they carry
+      // their own checks).
+      out[g] = 0;
+    }
   }
   return out;
 }
@@ -671,7 +743,10 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
   std::vector<arrow::ArrayVector> parts(1 + shape_.value_columns.size());
   arrow::ArrayVector deleted_parts;
   size_t next = 0;  // first row of `rows` not yet taken
-  for (const auto& batch : Batches(groups, max_rows)) {
+  const std::vector<uint8_t> by_pages = PageRouted(groups, rows, leaves);
+
+  // Row groups `batch` read whole (every page of their column chunks).
+  auto take_chunks = [&](const std::vector<int>& batch) -> arrow::Status {
     ARROW_ASSIGN_OR_RAISE(auto table, Read(batch, leaves));
     // Positions of the batch's rows in the rows it read.
     std::vector<int64_t> base(batch.size());
@@ -745,6 +820,87 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
       }
       deleted_parts.push_back(std::move(d));
     }
+    return arrow::Status::OK();
+  };
+
+  // Row group `rg`, only the data pages that hold its rows.
+  auto take_pages = [&](int rg) -> arrow::Status {
+    std::vector<int64_t> local;
+    for (; next < rows.size() && rows[next] < starts[rg + 1]; ++next) local.push_back(rows[next] - starts[rg]);
+    const int64_t k = static_cast<int64_t>(local.size());
+    const int64_t rg_rows = starts[rg + 1] - starts[rg];
+    ++impl_->by_pages;
+    std::shared_ptr<parquet::RowGroupReader> row_group;
+    std::shared_ptr<parquet::RowGroupPageIndexReader> index;
+    try {
+      row_group = impl_->reader->parquet_reader()->RowGroup(rg);
+      index = impl_->page_index->RowGroup(rg);
+    } catch (const std::exception& e) {
+      return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), e.what());
+    }
+    auto take = [&](int leaf, const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+      const parquet::arrow::SchemaField* field = nullptr;
+      ARROW_RETURN_NOT_OK(impl_->manifest->GetColumnField(leaf, &field));
+      std::shared_ptr<parquet::OffsetIndex> offsets;
+      try {
+        offsets = index->GetOffsetIndex(leaf);
+      } catch (const std::exception& e) {
+        return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), "offset index: ", e.what());
+      }
+      auto a = TakeFromPages(*row_group, *field, *offsets, rg_rows, local, RecyclingPool());
+      if (!a.ok()) {
+        return WithContext(metadata::PageReadError(a.status(), Where({rg})), Quote(storage_, file_->planned.ref.path));
+      }
+      return CastTo(*a, type);
+    };
+    ARROW_ASSIGN_OR_RAISE(auto et, take(file_->event_time_leaf, shape_.schema.event_time.type));
+    parts[0].push_back(std::move(et));
+    for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
+      const auto& spec = shape_.schema.value_columns[shape_.value_columns[i]];
+      if (file_->value_leaves[i] < 0) {
+        ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(spec.type, k));
+        parts[1 + i].push_back(std::move(nulls));
+      } else {
+        ARROW_ASSIGN_OR_RAISE(auto a, take(file_->value_leaves[i], spec.type));
+        parts[1 + i].push_back(std::move(a));
+      }
+    }
+    if (file_->deleted_leaf >= 0) {
+      ARROW_ASSIGN_OR_RAISE(auto d, take(file_->deleted_leaf, arrow::boolean()));
+      if (d->null_count() > 0) {
+        return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), "null in column '", kDeletedColumn,
+                          "'");
+      }
+      deleted_parts.push_back(std::move(d));
+    }
+    return arrow::Status::OK();
+  };
+
+  // Runs of row groups of one route, in file order, so the taken rows stay
+  // in the order of `rows`.
+  for (size_t i = 0; i < groups.size();) {
+    size_t j = i;
+    while (j < groups.size() && by_pages[j] == by_pages[i]) ++j;
+    const std::vector<int> run(groups.begin() + i, groups.begin() + j);
+    for (const auto& batch : Batches(run, max_rows)) {
+      if (!by_pages[i]) {
+        ARROW_RETURN_NOT_OK(take_chunks(batch));
+        continue;
+      }
+      if (storage_.high_latency()) {
+        // One request for the batch's column chunks (as the chunk route
+        // makes), not one per page read.
+        auto cache = arrow::io::CacheOptions::LazyDefaults();
+        cache.hole_size_limit = kObjectStoreHoleBytes;
+        try {
+          impl_->reader->parquet_reader()->PreBuffer(batch, leaves, arrow::io::IOContext(RecyclingPool()), cache);
+        } catch (const std::exception& e) {
+          return arrow::Status::IOError(Quote(storage_, file_->planned.ref.path), Where(batch), e.what());
+        }
+      }
+      for (int rg : batch) ARROW_RETURN_NOT_OK(take_pages(rg));
+    }
+    i = j;
   }
   Taken taken_rows;
   auto join = [](arrow::ArrayVector& v) -> arrow::Result<std::shared_ptr<arrow::Array>> {

@@ -167,11 +167,20 @@ class RowGroupAccess {
   /// `max_rows` rows of row groups (each call's ranges pre-buffered together).
   arrow::Result<Taken> TakeValues(const std::vector<int64_t>& rows, int64_t max_rows);
   const OpenedFile& file() const { return *file_; }
+  /// Row groups TakeValues has read page by page so far (the others it read
+  /// whole): for tests and profiles.
+  int64_t row_groups_read_by_pages() const;
 
  private:
   RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape);
   arrow::Result<std::shared_ptr<arrow::Table>> Read(const std::vector<int>& rgs, const std::vector<int>& leaves);
   std::string Where(const std::vector<int>& rgs) const;
+  /// Per row group of `groups` (ascending, holding `rows`): whether its rows
+  /// are read page by page (the chunks have a page index, the rows are in
+  /// at most half of the event-time column's pages, every leaf's type is
+  /// one page reads decode) rather than whole.
+  std::vector<uint8_t> PageRouted(const std::vector<int>& groups, const std::vector<int64_t>& rows,
+                                  const std::vector<int>& leaves);
   struct Impl;
   io::Storage& storage_;
   std::shared_ptr<OpenedFile> file_;
