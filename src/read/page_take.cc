@@ -157,6 +157,15 @@ arrow::Result<std::shared_ptr<arrow::Array>> Take(parquet::RowGroupReader& row_g
   }
   ARROW_ASSIGN_OR_RAISE(decoded, AsType(decoded, type));
 
+  // Rows that are one run of the decoded rows (every row of the kept pages,
+  // or a single row) are a slice: no Take kernel call.
+  if (!rows.empty()) {
+    const size_t p0 = PageOf(starts, rows.front());
+    const int64_t first = at[p0] + (rows.front() - starts[p0]);
+    const size_t p1 = PageOf(starts, rows.back());
+    const int64_t last = at[p1] + (rows.back() - starts[p1]);
+    if (last - first + 1 == static_cast<int64_t>(rows.size())) return decoded->Slice(first, last - first + 1);
+  }
   arrow::Int64Builder positions(pool);
   ARROW_RETURN_NOT_OK(positions.Reserve(static_cast<int64_t>(rows.size())));
   for (int64_t r : rows) {
