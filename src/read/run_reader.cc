@@ -664,8 +664,10 @@ std::vector<uint8_t> RowGroupAccess::PageRouted(const std::vector<int>& groups, 
     std::vector<int64_t> local;
     for (; next < rows.size() && rows[next] < starts[rg + 1]; ++next) local.push_back(rows[next] - starts[rg]);
     // One page per chunk (files written before page-sized pages) needs no
-    // page index read.
-    if (DataPages(rg) <= 1) continue;
+    // page index read; nor do more rows than pages (a dense pick, likely
+    // spread over most pages).
+    const int64_t data_pages = DataPages(rg);
+    if (data_pages <= 1 || static_cast<int64_t>(local.size()) > data_pages) continue;
     if (!EnsurePageIndex()) return out;
     try {
       auto index = impl_->page_index->RowGroup(rg);
@@ -699,7 +701,21 @@ std::vector<uint8_t> RowGroupAccess::PageRouted(const std::vector<int>& groups, 
 arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeyPages(const std::vector<int>& rgs,
                                                                       const std::vector<std::string>& key_in,
                                                                       std::vector<int64_t>* file_rows) {
-  if (key_in.empty() || rgs.empty() || DataPages(rgs[0]) <= 1 || !EnsurePageIndex()) return nullptr;
+  if (key_in.empty() || rgs.empty() || DataPages(rgs[0]) <= 1) return nullptr;
+  // From the footer alone: a row group whose key range holds at least half
+  // as many listed keys as it has pages likely needs half its pages or more
+  // (a dense spine): read whole, without parsing page indexes.
+  int64_t footer_pages = 0, likely = 0;
+  for (int rg : rgs) {
+    const int64_t n = DataPages(rg);
+    footer_pages += n;
+    const auto& b = file_->row_group_bounds[rg];
+    if (!b) return nullptr;
+    const int64_t keys = std::upper_bound(key_in.begin(), key_in.end(), b->second) -
+                         std::lower_bound(key_in.begin(), key_in.end(), b->first);
+    likely += std::min(n, keys);
+  }
+  if (2 * likely > footer_pages || !EnsurePageIndex()) return nullptr;
   const int key_leaf = file_->key_leaves[0];
   const bool composite = shape_.schema.key_columns.size() > 1;
   const auto* descr = file_->metadata->schema()->Column(key_leaf);
