@@ -273,7 +273,8 @@ class LayoutWriter {
  public:
   LayoutWriter(io::Storage& storage, const TableSchema& schema, std::vector<int64_t> starts,
                Version built_from, int64_t target_bytes, int64_t write_budget, int64_t row_group_rows,
-               bool row_group_rows_auto, int64_t max_page_bytes, int64_t footer_budget, int64_t expected_rows)
+               bool row_group_rows_auto, int64_t max_page_bytes, int64_t page_rows, int64_t footer_budget,
+               int64_t expected_rows)
       : storage_(storage),
         schema_(schema),
         file_schema_(write::DataFileSchema(schema, true, true)),
@@ -287,6 +288,7 @@ class LayoutWriter {
         expected_rows_(expected_rows),
         max_page_bytes_(max_page_bytes),
         page_bytes_(max_page_bytes),
+        page_rows_(page_rows),
         segments_(starts_.size()) {}
 
   arrow::Status Write(const arrow::RecordBatch& merged) {
@@ -404,7 +406,7 @@ class LayoutWriter {
     auto name = write::NewDataFileName(Version(built_from_.value() + 1));
     written_.push_back(name);
     return write::DataFileStream::Open(storage_, schema_, name, built_from_, true, true, row_group_rows_,
-                                      page_bytes_);
+                                      page_bytes_, /*parallel_columns=*/false, page_rows_);
   }
 
   arrow::Status WriteDelta(size_t i, const arrow::RecordBatch& batch, const std::vector<int64_t>& rows) {
@@ -451,6 +453,7 @@ class LayoutWriter {
   int64_t row_group_rows_ = 0;  // set by FitRowGroups from the first batch
   int64_t max_page_bytes_;      // write.page_bytes, else kPageBytes
   int64_t page_bytes_;
+  int64_t page_rows_;           // write.page_rows, else kCompactedPageRows
   std::vector<Output> segments_;
   std::vector<std::string> written_;
 };
@@ -562,8 +565,9 @@ arrow::Result<CompactResult> CompactImpl(const std::shared_ptr<Table>& table, co
   const bool rg_auto = !stored_rows;
   const int64_t row_group_rows = stored_rows.value_or(metadata::kCompactedRowGroupRows);
   ARROW_ASSIGN_OR_RAISE(auto page_bytes, metadata::PageBytes(snap->properties, kPageBytes));
+  ARROW_ASSIGN_OR_RAISE(auto page_rows, metadata::PageRows(snap->properties, metadata::kCompactedPageRows));
   LayoutWriter layout(storage, snap->schema, starts, snap->version, target, budget * kWriteShareNum / kShareDen,
-                      row_group_rows, rg_auto, page_bytes, budget / kFooterShareDen,
+                      row_group_rows, rg_auto, page_bytes, page_rows, budget / kFooterShareDen,
                       2 * result.events_read);
   internal::ProgressReporter merging(options.progress, "merge", "events", result.events_read);
   const int nkeys = static_cast<int>(snap->schema.key_columns.size());

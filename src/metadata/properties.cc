@@ -105,6 +105,11 @@ const std::vector<KnownProperty>& KnownProperties() {
        "or auto: 128KiB in appended files, what the memory budget gives each open file in compaction "
        "(64KiB down to 8KiB; a set value caps it). A merge holds a page per column of every file it "
        "reads. Changes new files only; reads are the same."},
+      {"write.page_rows", "auto",
+       "Most rows per Parquet data page in the data files bazof writes, 1 to 1048576, or auto: 512 in the "
+       "files compaction writes (a keyed read or as-of join decodes only the pages that hold its rows, "
+       "through the page index), Parquet's default (20000) in appended files. Changes new files only; "
+       "reads are the same."},
       {"retention.event_time", "none",
        "History horizon compaction applies: events older than this before the watermark (or, without "
        "one, before the latest event time) are collapsed into each key's state (like compact --horizon)."},
@@ -142,6 +147,16 @@ arrow::Status CheckValue(const std::string& name, const std::string& value, cons
     if (!SplitNumber(value, &n, &rest) || !rest.empty() || n < 1 || n > kMaxRowGroupRows) {
       return InvalidArgument(what + " '" + value + "': not auto or an integer from 1 to " +
                              std::to_string(kMaxRowGroupRows));
+    }
+    return arrow::Status::OK();
+  }
+  if (name == "write.page_rows") {
+    if (value == "auto") return arrow::Status::OK();
+    int64_t n = 0;
+    std::string rest;
+    if (!SplitNumber(value, &n, &rest) || !rest.empty() || n < 1 || n > kMaxPageRows) {
+      return InvalidArgument(what + " '" + value + "': not auto or an integer from 1 to " +
+                             std::to_string(kMaxPageRows));
     }
     return arrow::Status::OK();
   }
@@ -238,6 +253,11 @@ arrow::Result<std::optional<int64_t>> StoredWriteSize(const std::map<std::string
 
 arrow::Result<int64_t> RowGroupRows(const std::map<std::string, std::string>& properties, int64_t auto_rows) {
   ARROW_ASSIGN_OR_RAISE(auto rows, StoredWriteSize(properties, "write.row_group_rows"));
+  return rows.value_or(auto_rows);
+}
+
+arrow::Result<int64_t> PageRows(const std::map<std::string, std::string>& properties, int64_t auto_rows) {
+  ARROW_ASSIGN_OR_RAISE(auto rows, StoredWriteSize(properties, "write.page_rows"));
   return rows.value_or(auto_rows);
 }
 

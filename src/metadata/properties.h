@@ -65,9 +65,10 @@ inline constexpr int64_t kAppendedRowGroupRows = 128 * 1024;
 /// Largest value write.row_group_rows accepts.
 inline constexpr int64_t kMaxRowGroupRows = 64 * 1024 * 1024;
 
-/// write.row_group_rows or write.page_bytes as stored: nullopt when the
-/// property is unset or auto, else its value (rows, or bytes). kCorruption if
-/// the stored value does not parse; `name` must be one of the two.
+/// write.row_group_rows, write.page_rows or write.page_bytes as stored:
+/// nullopt when the property is unset or auto, else its value (rows, or
+/// bytes). kCorruption if the stored value does not parse; `name` must be one
+/// of the three.
 arrow::Result<std::optional<int64_t>> StoredWriteSize(const std::map<std::string, std::string>& properties,
                                                      const std::string& name);
 
@@ -85,6 +86,22 @@ inline constexpr int64_t kAppendedPageBytes = 128 * 1024;
 /// Smallest and largest value write.page_bytes accepts.
 inline constexpr int64_t kMinPageBytes = 4 * 1024;
 inline constexpr int64_t kMaxPageBytes = 64 * 1024 * 1024;
+
+/// Most rows per data page in the files compaction writes when
+/// write.page_rows is auto: a keyed read or as-of join decodes only the pages
+/// holding its rows (the page index), so small pages bound what it decodes
+/// per row group; chosen by measurement (bench/results/RESULTS.md, "Page-level
+/// reads").
+inline constexpr int64_t kCompactedPageRows = 512;
+/// Parquet's default (appended files when write.page_rows is auto).
+inline constexpr int64_t kDefaultPageRows = 20000;
+/// Largest value write.page_rows accepts.
+inline constexpr int64_t kMaxPageRows = 1024 * 1024;
+
+/// Most rows per data page of a file written under `properties`:
+/// write.page_rows when set to a number, else `auto_rows`. kCorruption if the
+/// stored value does not parse.
+arrow::Result<int64_t> PageRows(const std::map<std::string, std::string>& properties, int64_t auto_rows);
 
 /// The data page size of a file written under `properties`: write.page_bytes
 /// when set to a byte size, else `auto_bytes`. kCorruption if the stored value

@@ -288,7 +288,14 @@ class JoinAsOfImpl : public JoinAsOf {
                                                         : std::numeric_limits<int64_t>::min();
       std::vector<uint64_t> kp;
       for (const auto& rgs : access[fi]->Batches(access[fi]->RowGroupsFor(unique), read_rows)) {
-        ARROW_ASSIGN_OR_RAISE(auto rb, access[fi]->ReadKeys(rgs));
+        // Only the pages that may hold a spine key when the page index
+        // allows (few keys per row group), else the row groups whole.
+        std::vector<int64_t> page_rows;
+        ARROW_ASSIGN_OR_RAISE(auto rb, access[fi]->ReadKeyPages(rgs, unique, &page_rows));
+        const bool by_pages = rb != nullptr;
+        if (!by_pages) {
+          ARROW_ASSIGN_OR_RAISE(rb, access[fi]->ReadKeys(rgs));
+        }
         const auto& k = rb->keys.views;
         const auto& e = rb->event_micros;
         const int64_t rows = static_cast<int64_t>(k.size());
@@ -299,6 +306,7 @@ class JoinAsOfImpl : public JoinAsOf {
           first[g + 1] = first[g] + access[fi]->RowGroupStart(rgs[g] + 1) - access[fi]->RowGroupStart(rgs[g]);
         }
         auto file_row = [&](int64_t i) {
+          if (by_pages) return page_rows[i];
           const size_t g = std::upper_bound(first.begin(), first.end(), i) - first.begin() - 1;
           return access[fi]->RowGroupStart(rgs[g]) + (i - first[g]);
         };

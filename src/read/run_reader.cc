@@ -1,4 +1,5 @@
 #include "read/run_reader.h"
+#include "read/run_reader_internal.h"
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
@@ -7,9 +8,11 @@
 #include <parquet/arrow/schema.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
+#include <parquet/page_index.h>
 #include <parquet/statistics.h>
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <optional>
 
@@ -18,16 +21,14 @@
 #include "metadata/page_checksums.h"
 #include "metadata/types.h"
 #include "read/footer_cache.h"
+#include "read/page_take.h"
 #include "read/recycling_pool.h"
 
 namespace bazof::read {
-namespace {
+namespace detail {
 
 // Read buffer of a run that streams its column chunks (no pre-buffering).
 constexpr int64_t kStreamBufferBytes = 64 * 1024;
-// Object storage: column-chunk ranges of one read this close are fetched in
-// one request (RowGroupAccess::Make).
-constexpr int64_t kObjectStoreHoleBytes = 1 << 20;
 
 std::string Quote(io::Storage& storage, const std::string& name) {
   return "data file '" + storage.Describe(name) + "': ";
@@ -45,8 +46,8 @@ bool ReadableAs(const arrow::DataType& file, const arrow::DataType& table) {
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
     io::Storage& storage, const std::string& name,
-    std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size, int64_t size, bool pre_buffer = true,
-    const arrow::io::CacheOptions* cache_options = nullptr) {
+    std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size, int64_t size, bool pre_buffer,
+    const arrow::io::CacheOptions* cache_options) {
   ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name, size));
   parquet::arrow::FileReaderBuilder builder;
   // Decoded pages and batches recycle their blocks (read/recycling_pool.h).
@@ -107,6 +108,12 @@ arrow::Status EventMicros(const arrow::Array& et, std::vector<int64_t>* out) {
   }
   return arrow::Status::OK();
 }
+
+}  // namespace detail
+
+using namespace detail;
+
+namespace {
 
 class ParquetRun : public RunSource {
  public:
@@ -514,258 +521,6 @@ arrow::Result<std::unique_ptr<RunSource>> RunSource::Make(io::Storage& storage,
   auto st = run->Init(batch_size, pre_buffer);
   if (!st.ok()) return WithContext(st, Quote(storage, file->planned.ref.path));
   return run;
-}
-
-}  // namespace bazof::read
-
-namespace bazof::read {
-
-struct RowGroupAccess::Impl {
-  std::unique_ptr<parquet::arrow::FileReader> reader;
-  std::string et_name;
-  std::vector<std::string> value_names;  // as the file spells them; "" = absent
-  std::vector<int64_t> starts;           // per row group: its first row in the file; then the file's rows
-};
-
-RowGroupAccess::RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape)
-    : storage_(storage), file_(std::move(file)), shape_(shape), impl_(std::make_unique<Impl>()) {}
-
-RowGroupAccess::~RowGroupAccess() = default;
-
-arrow::Result<std::unique_ptr<RowGroupAccess>> RowGroupAccess::Make(io::Storage& storage,
-                                                                    std::shared_ptr<OpenedFile> file,
-                                                                    const ScanShape& shape) {
-  if (!file->planned.ref.sorted) {
-    return arrow::Status::NotImplemented(Quote(storage, file->planned.ref.path), "not sorted by key");
-  }
-  std::unique_ptr<RowGroupAccess> out(new RowGroupAccess(storage, file, shape));
-  // Pre-buffering merges the column chunks of one call into few reads. On
-  // object storage ranges up to 1 MiB apart are merged too (reading the
-  // bytes between them: a GET costs tens of ms, 1 MiB about as much), so a
-  // call over many small row groups is a few GETs rather than one per row
-  // group; locally only adjacent ranges are (Arrow's default).
-  std::optional<arrow::io::CacheOptions> cache;
-  if (storage.high_latency()) {
-    cache = arrow::io::CacheOptions::LazyDefaults();
-    cache->hole_size_limit = kObjectStoreHoleBytes;
-  }
-  ARROW_ASSIGN_OR_RAISE(out->impl_->reader,
-                        MakeReader(storage, file->planned.ref.path, file->metadata, 1 << 30, file->planned.ref.size,
-                                   true, cache ? &*cache : nullptr));
-  const auto& fields = file->metadata->schema();
-  auto leaf_name = [&](int leaf) { return fields->Column(leaf)->path()->ToDotVector()[0]; };
-  out->impl_->et_name = leaf_name(file->event_time_leaf);
-  for (int l : file->value_leaves) out->impl_->value_names.push_back(l >= 0 ? leaf_name(l) : "");
-  auto& starts = out->impl_->starts;
-  starts.assign(1, 0);
-  for (int rg = 0; rg < file->metadata->num_row_groups(); ++rg) {
-    starts.push_back(starts.back() + file->metadata->RowGroup(rg)->num_rows());
-  }
-  return out;
-}
-
-std::vector<int> RowGroupAccess::RowGroupsFor(const std::vector<std::string>& key_in) const {
-  std::vector<int> out;
-  for (int rg = 0; rg < file_->metadata->num_row_groups(); ++rg) {
-    if (file_->metadata->RowGroup(rg)->num_rows() == 0) continue;
-    const auto& b = file_->row_group_bounds[rg];
-    if (b && !key_in.empty()) {
-      auto it = std::lower_bound(key_in.begin(), key_in.end(), b->first);
-      if (it == key_in.end() || *it > b->second) continue;
-    }
-    out.push_back(rg);
-  }
-  return out;
-}
-
-int64_t RowGroupAccess::RowGroupStart(int rg) const { return impl_->starts[rg]; }
-
-std::vector<std::vector<int>> RowGroupAccess::Batches(const std::vector<int>& row_groups, int64_t max_rows) const {
-  std::vector<std::vector<int>> out;
-  int64_t rows = 0;
-  for (int rg : row_groups) {
-    const int64_t n = impl_->starts[rg + 1] - impl_->starts[rg];
-    if (out.empty() || (rows + n > max_rows && !out.back().empty())) {
-      out.emplace_back();
-      rows = 0;
-    }
-    out.back().push_back(rg);
-    rows += n;
-  }
-  return out;
-}
-
-std::string RowGroupAccess::Where(const std::vector<int>& rgs) const {
-  if (rgs.size() == 1) return "row group " + std::to_string(rgs[0]) + ": ";
-  return "row groups " + std::to_string(rgs.front()) + "-" + std::to_string(rgs.back()) + ": ";
-}
-
-arrow::Result<std::shared_ptr<arrow::Table>> RowGroupAccess::Read(const std::vector<int>& rgs,
-                                                                  const std::vector<int>& leaves) {
-  auto table = impl_->reader->ReadRowGroups(rgs, leaves);
-  if (!table.ok()) {
-    return WithContext(metadata::PageReadError(table.status(), Where(rgs)), Quote(storage_, file_->planned.ref.path));
-  }
-  return *table;
-}
-
-arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(const std::vector<int>& rgs) {
-  std::vector<int> leaves = file_->key_leaves;
-  leaves.push_back(file_->event_time_leaf);
-  std::sort(leaves.begin(), leaves.end());
-  leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
-  ARROW_ASSIGN_OR_RAISE(auto table, Read(rgs, leaves));
-  auto column = [&](const std::string& name) -> arrow::Result<std::shared_ptr<arrow::Array>> {
-    auto c = table->GetColumnByName(name);
-    if (!c) return nullptr;
-    if (c->num_chunks() == 1) return c->chunk(0);
-    // Several row groups: one array, so the walk and the key codec see
-    // contiguous rows.
-    return arrow::Concatenate(c->chunks());
-  };
-  auto rb = std::make_shared<RunBatch>();
-  const auto& schema = shape_.schema;
-  arrow::ArrayVector keys;
-  arrow::FieldVector fields;
-  for (size_t k = 0; k < schema.key_columns.size(); ++k) {
-    ARROW_ASSIGN_OR_RAISE(auto a, column(schema.key_columns[k].name));
-    if (!a) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no key column");
-    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, schema.key_columns[k].type));
-    keys.push_back(a);
-    fields.push_back(shape_.output_schema->field(static_cast<int>(k)));
-  }
-  auto where = [&](const arrow::Status& st) {
-    return WithContext(st, Quote(storage_, file_->planned.ref.path) + Where(rgs));
-  };
-  ARROW_ASSIGN_OR_RAISE(auto et, column(impl_->et_name));
-  if (!et) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no event time");
-  if (auto st = EventMicros(*et, &rb->event_micros); !st.ok()) return where(st);
-  rb->file_version = file_->planned.ref.version ? file_->planned.ref.version->value() : 0;
-  const int64_t rows = table->num_rows();
-  rb->batch = arrow::RecordBatch::Make(arrow::schema(fields), rows, keys);
-  if (auto st = shape_.codec.Encode(keys, &rb->keys); !st.ok()) return where(st);
-  rb->begin = 0;
-  rb->end = rows;
-  return rb;
-}
-
-arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vector<int64_t>& rows, int64_t max_rows) {
-  std::vector<int> leaves = {file_->event_time_leaf};
-  for (int l : file_->value_leaves) {
-    if (l >= 0) leaves.push_back(l);
-  }
-  if (file_->deleted_leaf >= 0) leaves.push_back(file_->deleted_leaf);
-  std::sort(leaves.begin(), leaves.end());
-  leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
-  const auto& starts = impl_->starts;
-  const int64_t file_rows = starts.back();
-  // The row groups holding the rows, in calls of at most max_rows rows.
-  std::vector<int> groups;
-  for (int64_t r : rows) {
-    if (r < 0 || r >= file_rows) {
-      return arrow::Status::IndexError(Quote(storage_, file_->planned.ref.path), "row ", r, " out of range");
-    }
-    const int rg = static_cast<int>(std::upper_bound(starts.begin(), starts.end(), r) - starts.begin()) - 1;
-    if (groups.empty() || groups.back() != rg) groups.push_back(rg);
-  }
-  std::vector<arrow::ArrayVector> parts(1 + shape_.value_columns.size());
-  arrow::ArrayVector deleted_parts;
-  size_t next = 0;  // first row of `rows` not yet taken
-  for (const auto& batch : Batches(groups, max_rows)) {
-    ARROW_ASSIGN_OR_RAISE(auto table, Read(batch, leaves));
-    // Positions of the batch's rows in the rows it read.
-    std::vector<int64_t> base(batch.size());
-    int64_t at = 0;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      base[i] = at;
-      at += starts[batch[i] + 1] - starts[batch[i]];
-    }
-    arrow::Int64Builder ib;
-    size_t g = 0;
-    for (; next < rows.size(); ++next) {
-      const int64_t r = rows[next];
-      while (g < batch.size() && r >= starts[batch[g] + 1]) ++g;
-      if (g == batch.size()) break;
-      ARROW_RETURN_NOT_OK(ib.Append(base[g] + r - starts[batch[g]]));
-    }
-    std::shared_ptr<arrow::Int64Array> indices;
-    ARROW_RETURN_NOT_OK(ib.Finish(&indices));
-    const int64_t k = indices->length();
-    auto take = [&](const std::string& name,
-                    const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
-      auto c = table->GetColumnByName(name);
-      if (!c) return Corruption(Quote(storage_, file_->planned.ref.path), Where(batch), "no column '", name, "'");
-      // Per chunk (a row group each), then the few taken rows concatenated:
-      // a Take over the chunked column would first concatenate all of it.
-      arrow::ArrayVector pieces;
-      const int64_t* idx = indices->raw_values();
-      int64_t i = 0, chunk_start = 0;
-      for (const auto& chunk : c->chunks()) {
-        const int64_t chunk_end = chunk_start + chunk->length();
-        int64_t j = i;
-        while (j < k && idx[j] < chunk_end) ++j;
-        if (j > i) {
-          arrow::Int64Builder local;
-          ARROW_RETURN_NOT_OK(local.Reserve(j - i));
-          for (int64_t x = i; x < j; ++x) local.UnsafeAppend(idx[x] - chunk_start);
-          ARROW_ASSIGN_OR_RAISE(auto local_indices, local.Finish());
-          ARROW_ASSIGN_OR_RAISE(auto piece, arrow::compute::Take(*chunk, *local_indices));
-          pieces.push_back(std::move(piece));
-        }
-        i = j;
-        chunk_start = chunk_end;
-      }
-      std::shared_ptr<arrow::Array> a;
-      if (pieces.size() == 1) {
-        a = std::move(pieces[0]);
-      } else if (pieces.empty()) {
-        ARROW_ASSIGN_OR_RAISE(a, arrow::MakeEmptyArray(c->type()));
-      } else {
-        ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(pieces));
-      }
-      return CastTo(a, type);
-    };
-    ARROW_ASSIGN_OR_RAISE(auto et, take(impl_->et_name, shape_.schema.event_time.type));
-    parts[0].push_back(std::move(et));
-    for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
-      const auto& spec = shape_.schema.value_columns[shape_.value_columns[i]];
-      if (impl_->value_names[i].empty()) {
-        ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(spec.type, k));
-        parts[1 + i].push_back(std::move(nulls));
-      } else {
-        ARROW_ASSIGN_OR_RAISE(auto a, take(impl_->value_names[i], spec.type));
-        parts[1 + i].push_back(std::move(a));
-      }
-    }
-    if (file_->deleted_leaf >= 0) {
-      ARROW_ASSIGN_OR_RAISE(auto d, take(kDeletedColumn, arrow::boolean()));
-      if (d->null_count() > 0) {
-        return Corruption(Quote(storage_, file_->planned.ref.path), Where(batch), "null in column '",
-                          kDeletedColumn, "'");
-      }
-      deleted_parts.push_back(std::move(d));
-    }
-  }
-  Taken taken_rows;
-  auto join = [](arrow::ArrayVector& v) -> arrow::Result<std::shared_ptr<arrow::Array>> {
-    if (v.size() == 1) return v[0];
-    return arrow::Concatenate(v);
-  };
-  if (rows.empty()) {
-    for (int f = static_cast<int>(shape_.codec.num_columns()); f < shape_.output_schema->num_fields(); ++f) {
-      ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeEmptyArray(shape_.output_schema->field(f)->type()));
-      taken_rows.columns.push_back(std::move(a));
-    }
-    return taken_rows;
-  }
-  for (auto& p : parts) {
-    ARROW_ASSIGN_OR_RAISE(auto a, join(p));
-    taken_rows.columns.push_back(std::move(a));
-  }
-  if (!deleted_parts.empty()) {
-    ARROW_ASSIGN_OR_RAISE(taken_rows.deleted, join(deleted_parts));
-  }
-  return taken_rows;
 }
 
 }  // namespace bazof::read

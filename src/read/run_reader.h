@@ -18,6 +18,7 @@
 
 namespace parquet {
 class FileMetaData;
+class ParquetFileReader;
 }
 
 namespace bazof::read {
@@ -153,6 +154,16 @@ class RowGroupAccess {
   /// each row group's are one range, and on high-latency storage
   /// (io::Storage::high_latency) nearby ranges merge into one request.
   arrow::Result<std::shared_ptr<RunBatch>> ReadKeys(const std::vector<int>& rgs);
+  /// The same as ReadKeys for the rows of `rgs` that may hold a key of
+  /// `key_in` (sorted, encoded), decoding only the data pages whose key range
+  /// (the key column's page index: min/max per page) admits one: whole pages,
+  /// so every row of such a key is there, in file order. `file_rows[i]` is
+  /// batch row i's file row (as RowGroupStart counts). Returns nullptr when
+  /// that would not pay (no page index, or half the pages or more needed):
+  /// then ReadKeys reads the row groups whole.
+  arrow::Result<std::shared_ptr<RunBatch>> ReadKeyPages(const std::vector<int>& rgs,
+                                                        const std::vector<std::string>& key_in,
+                                                        std::vector<int64_t>* file_rows);
   /// Rows picked from the file.
   struct Taken {
     /// Event time and value columns (ScanShape::output_schema after the
@@ -167,11 +178,28 @@ class RowGroupAccess {
   /// `max_rows` rows of row groups (each call's ranges pre-buffered together).
   arrow::Result<Taken> TakeValues(const std::vector<int64_t>& rows, int64_t max_rows);
   const OpenedFile& file() const { return *file_; }
+  /// Row groups TakeValues has read page by page so far (the others it read
+  /// whole): for tests and profiles.
+  int64_t row_groups_read_by_pages() const;
 
  private:
   RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape);
   arrow::Result<std::shared_ptr<arrow::Table>> Read(const std::vector<int>& rgs, const std::vector<int>& leaves);
   std::string Where(const std::vector<int>& rgs) const;
+  /// Per row group of `groups` (ascending, holding `rows`): whether its rows
+  /// are read page by page (the chunks have a page index, the rows are in
+  /// at most half of the event-time column's pages, every leaf's type is
+  /// one page reads decode) rather than whole.
+  std::vector<uint8_t> PageRouted(const std::vector<int>& groups, const std::vector<int64_t>& rows,
+                                  const std::vector<int>& leaves);
+  /// Makes the schema manifest and page index reader (once); false when the
+  /// file has none.
+  bool EnsurePageIndex();
+  /// The file reader page-level reads go through (see Impl::page_file).
+  arrow::Result<parquet::ParquetFileReader*> PageFile();
+  /// The data pages of the event-time chunk of `rg`, from the footer's
+  /// encoding stats (2 when unrecorded).
+  int64_t DataPages(int rg) const;
   struct Impl;
   io::Storage& storage_;
   std::shared_ptr<OpenedFile> file_;

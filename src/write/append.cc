@@ -296,6 +296,8 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
                                                                     metadata::kAppendedRowGroupRows));
   ARROW_ASSIGN_OR_RAISE(auto page_bytes, metadata::PageBytes(table.current_snapshot()->properties,
                                                              metadata::kAppendedPageBytes));
+  ARROW_ASSIGN_OR_RAISE(auto page_rows, metadata::PageRows(table.current_snapshot()->properties,
+                                                           metadata::kDefaultPageRows));
   WrittenFiles out;
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
@@ -323,7 +325,8 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
       if (!file) {
         ARROW_ASSIGN_OR_RAISE(file, DataFileStream::Open(storage, schema, NewDataFileName(planned), planned,
                                                          /*with_deleted=*/true, /*with_versions=*/false,
-                                                         row_group_rows, page_bytes, /*parallel_columns=*/true));
+                                                         row_group_rows, page_bytes, /*parallel_columns=*/true,
+                                                         page_rows));
       }
       const int64_t n = std::min(sorted->num_rows() - off, options.chunk_rows - file->rows());
       ARROW_RETURN_NOT_OK(file->Write(*sorted->Slice(off, n)));

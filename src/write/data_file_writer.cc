@@ -51,6 +51,7 @@ struct DataFileStream::Impl {
   std::shared_ptr<arrow::Schema> file_schema;
   int64_t row_group_rows = kRowGroupRows;
   int64_t page_bytes = metadata::kAppendedPageBytes;
+  int64_t page_rows = metadata::kDefaultPageRows;
   bool parallel_columns = false;
   std::shared_ptr<arrow::io::OutputStream> out;
   // Created by the first Write (its rows choose the encodings), or by Close
@@ -113,7 +114,7 @@ arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage&
                                                                     bool with_deleted, bool with_versions,
                                                                     int64_t row_group_rows,
                                                                     int64_t page_bytes,
-                                                                    bool parallel_columns) {
+                                                                    bool parallel_columns, int64_t page_rows) {
   ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
   std::unique_ptr<DataFileStream> s(new DataFileStream());
   s->impl_ = std::make_unique<Impl>();
@@ -122,6 +123,7 @@ arrow::Result<std::unique_ptr<DataFileStream>> DataFileStream::Open(io::Storage&
   s->impl_->file_schema = DataFileSchema(schema, with_deleted, with_versions);
   s->impl_->row_group_rows = row_group_rows;
   s->impl_->page_bytes = page_bytes;
+  s->impl_->page_rows = page_rows;
   s->impl_->parallel_columns = parallel_columns;
   s->ref_.path = std::move(name);
   s->ref_.version = version;
@@ -137,6 +139,9 @@ arrow::Status DataFileStream::StartWriter(const arrow::RecordBatch* first) {
   builder.compression(parquet::Compression::SNAPPY)
       ->max_row_group_length(impl_->row_group_rows)
       ->data_pagesize(impl_->page_bytes)
+      // Small pages in compacted files: the page index then lets a keyed
+      // read decode a few hundred rows of a row group, not all of it.
+      ->max_rows_per_page(impl_->page_rows)
       // A column whose dictionary outgrows 64 KiB in a row group
       // (near-unique numbers, keys) falls back to plain encoding
       // early: with 128K-row groups a 1 MiB limit is never hit,
@@ -270,11 +275,12 @@ arrow::Result<DataFileRef> DataFileStream::Close() {
 arrow::Result<DataFileRef> WriteDataFile(io::Storage& storage, const TableSchema& schema,
                                          const std::string& name,
                                          const std::shared_ptr<arrow::Table>& rows,
-                                         Version version, int64_t row_group_rows) {
+                                         Version version, int64_t row_group_rows, int64_t page_rows) {
   const bool with_deleted = rows->schema()->GetFieldIndex(kDeletedColumn) >= 0;
   const bool with_versions = rows->schema()->GetFieldIndex(kVersionColumn) >= 0;
   ARROW_ASSIGN_OR_RAISE(auto stream, DataFileStream::Open(storage, schema, name, version, with_deleted,
-                                                          with_versions, row_group_rows));
+                                                          with_versions, row_group_rows,
+                                                          metadata::kAppendedPageBytes, false, page_rows));
   arrow::TableBatchReader batches(*rows);
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;

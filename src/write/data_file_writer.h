@@ -34,6 +34,7 @@ class DataFileStream {
   /// per column (compaction keeps many files open at once).
   /// `parallel_columns`: encode the columns of a row group on Arrow's CPU
   /// thread pool (append; not from code already running on that pool).
+  /// `page_rows`: most rows per data page (write.page_rows).
   /// Encodings are chosen by the first Write: a column whose first rows are
   /// (nearly) all distinct is written plain, the others dictionary-encoded
   /// while the dictionary stays small (docs/spec.md §6).
@@ -43,7 +44,8 @@ class DataFileStream {
                                                              bool with_deleted, bool with_versions,
                                                              int64_t row_group_rows = kRowGroupRows,
                                                              int64_t page_bytes = metadata::kAppendedPageBytes,
-                                                             bool parallel_columns = false);
+                                                             bool parallel_columns = false,
+                                                             int64_t page_rows = metadata::kDefaultPageRows);
   ~DataFileStream();
 
   arrow::Status Write(const arrow::RecordBatch& rows);
@@ -71,9 +73,11 @@ class DataFileStream {
 /// Writes `rows` (in DataFileSchema order, already sorted by (key, event_time))
 /// to `name` and returns its metadata: rows, size, tombstones, key and
 /// event-time ranges. `version` is recorded as the committing/built-from version.
+/// `page_rows`: most rows per data page.
 arrow::Result<DataFileRef> WriteDataFile(io::Storage& storage, const TableSchema& schema,
                                          const std::string& name,
                                          const std::shared_ptr<arrow::Table>& rows,
-                                         Version version, int64_t row_group_rows = kRowGroupRows);
+                                         Version version, int64_t row_group_rows = kRowGroupRows,
+                                         int64_t page_rows = metadata::kDefaultPageRows);
 
 }  // namespace bazof::write

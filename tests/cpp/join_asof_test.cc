@@ -333,6 +333,125 @@ TEST(RowGroupAccessTest, TakeValuesAndReadKeysAcrossRowGroups) {
   EXPECT_EQ(none.columns[0]->length(), 0);
 }
 
+// Files of many small data pages (write.page_rows 1 to 8, row groups of 8
+// to 64 rows; appended and compacted files alike), so the join's values are
+// read page by page through the page index: answers equal the oracle's for
+// sparse spines (few rows per row group: page reads) and dense ones (whole
+// chunks), with keys absent, ties, tombstones and rows at page edges.
+class JoinAsOfPageOracleTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(JoinAsOfPageOracleTest, SmallPagesMatchTheOracle) {
+  std::mt19937_64 rng(5300 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const int64_t keys = 5 + pick(40), days = 3 + pick(30);
+  auto storage = MemStorage();
+  std::map<std::string, std::string> props;
+  props["write.page_rows"] = std::to_string(1 + GetParam() % 8);
+  props["write.row_group_rows"] = std::to_string(8 + pick(57));
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema(), props));
+  std::vector<OracleEvent> events;
+  const int commits = 3 + static_cast<int>(pick(6));
+  for (int64_t v = 1; v <= commits; ++v) {
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    if (v > 2 && pick(3) == 0) {
+      CompactOptions co;
+      co.segment_duration_us = (1 + pick(10)) * day * 1000;
+      ASSERT_OK_AND_ASSIGN(auto r, Compact(table, co));
+      if (r.committed) ASSERT_EQ(r.version.value(), v);
+      else --v;
+      continue;
+    }
+    std::vector<Ev> rows;
+    for (int64_t i = 0, n = 20 + pick(200); i < n; ++i) {
+      Ev e{"k" + std::to_string(pick(keys)), t0 + pick(days) * day, "v" + std::to_string(v) + "." + std::to_string(i),
+           pick(5) == 0};
+      if (e.deleted) e.value.clear();
+      rows.push_back(e);
+      events.push_back({e, v, i});
+    }
+    ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows, 7)));
+    ASSERT_EQ(r.version.value(), v);
+  }
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  const int64_t current = table->current_version().value();
+  for (int64_t version = 1; version <= current; ++version) {
+    for (const int64_t spine_rows : {3, 12, 400}) {
+      std::vector<SpineRow> spine;
+      for (int64_t i = 0; i < spine_rows; ++i) {
+        SpineRow r;
+        r.key = "k" + std::to_string(pick(keys + 2));  // some keys absent
+        r.ms = t0 + (pick(days + 4) - 2) * day + (pick(3) - 1);  // before, on, after events
+        spine.push_back(r);
+      }
+      JoinAsOfOptions jo;
+      jo.on = "ts";
+      jo.version = Version(version);
+      jo.threads = 1 + static_cast<int>(pick(2));
+      ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
+      ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+      ExpectMatchesOracle(*got, spine, events, version,
+                          "seed " + std::to_string(GetParam()) + " version " + std::to_string(version) +
+                              " spine " + std::to_string(spine_rows));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfPageOracleTest, ::testing::Range(0, 24));
+
+// RowGroupAccess over pages of 1 to 8 rows: rows taken page by page (few
+// per row group, rows at the first and last row of pages) or whole (many)
+// equal the file's rows, and the page route is taken when few pages hold
+// the rows.
+TEST(RowGroupAccessTest, TakeValuesPageByPage) {
+  for (int page_rows = 1; page_rows <= 8; ++page_rows) {
+    std::mt19937_64 rng(300 + page_rows);
+    auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+    TableBuilder b;
+    const int64_t t0 = Ms("2024-01-01");
+    std::vector<Ev> batch;
+    for (int64_t i = 0; i < 500; ++i) {
+      batch.push_back(
+          Ev{"k" + std::to_string(100 + i / 5), t0 + (i % 5) * 1000, "v" + std::to_string(i), pick(7) == 0});
+      if (batch.back().deleted) batch.back().value.clear();
+    }
+    const int64_t rg_rows = 8 * page_rows + pick(3 * page_rows);
+    ASSERT_OK(b.AddDelta(1, batch, 0, rg_rows, page_rows));
+    ASSERT_OK(b.Commit(1));
+    ASSERT_OK_AND_ASSIGN(auto table, b.Open());
+    auto snap = table->current_snapshot();
+    ASSERT_OK_AND_ASSIGN(auto shape, read::MakeScanShape(*snap, {0}));
+    planning::PlannedFile planned;
+    planned.ref = snap->segments[0].deltas[0];
+    ASSERT_OK_AND_ASSIGN(auto opened, read::OpenDataFile(*b.storage(), planned, *shape));
+    ASSERT_OK_AND_ASSIGN(auto access, read::RowGroupAccess::Make(*b.storage(), opened, *shape));
+    for (int round = 0; round < 30; ++round) {
+      std::vector<int64_t> rows;
+      const int64_t every = round % 3 == 0 ? 2 : 40;  // dense: whole chunks; sparse: pages
+      for (int64_t r = 0; r < 500; ++r) {
+        const bool page_edge = r % page_rows == 0 || r % page_rows == page_rows - 1;
+        if (pick(every) == 0 || (page_edge && pick(4 * every) == 0)) rows.push_back(r);
+      }
+      ASSERT_OK_AND_ASSIGN(auto got, access->TakeValues(rows, 1 + pick(200)));
+      ASSERT_EQ(got.columns.size(), 2u);
+      ASSERT_EQ(got.columns[1]->length(), static_cast<int64_t>(rows.size()));
+      ASSERT_TRUE(got.deleted);
+      const auto& value = static_cast<const arrow::StringArray&>(*got.columns[1]);
+      const auto& et = static_cast<const arrow::TimestampArray&>(*got.columns[0]);
+      const auto& deleted = static_cast<const arrow::BooleanArray&>(*got.deleted);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const Ev& e = batch[rows[i]];
+        ASSERT_EQ(deleted.Value(i), e.deleted) << "page rows " << page_rows << " row " << rows[i];
+        ASSERT_EQ(et.Value(i), e.ms) << "page rows " << page_rows << " row " << rows[i];
+        if (!e.deleted) {
+          ASSERT_EQ(value.GetString(i), e.value) << "page rows " << page_rows << " row " << rows[i];
+        }
+      }
+    }
+    EXPECT_GT(access->row_groups_read_by_pages(), 0) << "page rows " << page_rows;
+  }
+}
+
 class JoinAsOfTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -136,3 +136,51 @@ TEST(PageBytesTest, StoredValuesAreReadOrCorruption) {
 
 }  // namespace
 }  // namespace bazof::testing
+
+namespace bazof::testing {
+namespace {
+
+// write.page_rows (docs/spec.md §4a, §6): rows per data page. Compacted files
+// default to 512-row pages (page-level reads, §7b), appended ones to Parquet's
+// 20,000 (their pages are then cut by bytes first).
+TEST(PageRowsTest, DefaultsAre512CompactedAndParquetsAppended) {
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
+  const int rows = 60000;
+  ASSERT_OK(Append(table, *AppendInput(Events(rows, 50))).status());
+  EXPECT_LT(EventTimePages(storage).pages, rows / metadata::kCompactedPageRows);
+  ASSERT_OK(ForceCompact(storage));
+  EXPECT_GE(EventTimePages(storage, /*deltas_only=*/false).pages, rows / metadata::kCompactedPageRows);
+}
+
+TEST(PageRowsTest, PropertySizesAppendedAndCompactedPages) {
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema(), {{"write.page_rows", "100"}}));
+  const int rows = 20000;
+  ASSERT_OK(Append(table, *AppendInput(Events(rows, 50))).status());
+  EXPECT_GE(EventTimePages(storage).pages, rows / 100);
+  ASSERT_OK(ForceCompact(storage));
+  EXPECT_GE(EventTimePages(storage, /*deltas_only=*/false).pages, rows / 100);
+}
+
+TEST(PageRowsTest, BadValuesAreRefusedAndStoredOnesRead) {
+  for (const char* bad : {"0", "-3", "many", "1.5", "", "1048577", "1KiB"}) {
+    auto storage = MemStorage();
+    auto r = CreateTable(storage, KvSchema(), {{"write.page_rows", bad}});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(ErrorKindOf(r.status()), ErrorKind::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("write.page_rows"), std::string::npos) << r.status().message();
+  }
+  for (const char* good : {"auto", "1", "512", "1048576"}) {
+    EXPECT_TRUE(metadata::ValidateProperty("write.page_rows", good).ok()) << good;
+  }
+  EXPECT_EQ(metadata::PageRows({}, 512).ValueOrDie(), 512);
+  EXPECT_EQ(metadata::PageRows({{"write.page_rows", "auto"}}, 512).ValueOrDie(), 512);
+  EXPECT_EQ(metadata::PageRows({{"write.page_rows", "64"}}, 512).ValueOrDie(), 64);
+  auto stored = metadata::PageRows({{"write.page_rows", "none"}}, 512);
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(ErrorKindOf(stored.status()), ErrorKind::kCorruption);
+}
+
+}  // namespace
+}  // namespace bazof::testing

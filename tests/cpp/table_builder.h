@@ -26,12 +26,13 @@ class TableBuilder {
 
   /// Stages a delta of `events` committed at `version` under segment `seg`.
   arrow::Status AddDelta(int64_t version, std::vector<Ev> events, size_t seg = 0,
-                         int64_t row_group_rows = write::kRowGroupRows) {
+                         int64_t row_group_rows = write::kRowGroupRows,
+                         int64_t page_rows = metadata::kDefaultPageRows) {
     if (snap_.segments.empty()) AddSegment(0);
     auto name = write::NewDataFileName(Version(version));
     ARROW_ASSIGN_OR_RAISE(auto ref, write::WriteDataFile(*storage_, snap_.schema, name,
                                                          EventsTable(snap_.schema, std::move(events)),
-                                                         Version(version), row_group_rows));
+                                                         Version(version), row_group_rows, page_rows));
     if (!ref.start) ref.start = snap_.segments[seg].start;  // empty file
     if (!ref.end) ref.end = snap_.segments[seg].start;
     snap_.segments[seg].deltas.push_back(ref);

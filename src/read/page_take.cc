@@ -1,0 +1,243 @@
+#include "read/page_take.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <arrow/util/bit_util.h>
+#include <parquet/arrow/schema.h>
+#include <parquet/column_page.h>
+#include <parquet/column_reader.h>
+#include <parquet/exception.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+#include <parquet/page_index.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "bazof/error.h"
+
+namespace bazof::read {
+namespace {
+
+// The first row of each page of the chunk, then the chunk's rows; kCorruption
+// when the index does not describe pages of [0, rows).
+arrow::Result<std::vector<int64_t>> PageStarts(const parquet::OffsetIndex& index, int64_t rows) {
+  const auto& locs = index.page_locations();
+  std::vector<int64_t> starts;
+  starts.reserve(locs.size() + 1);
+  for (const auto& loc : locs) {
+    const int64_t prev = starts.empty() ? -1 : starts.back();
+    if ((starts.empty() && loc.first_row_index != 0) || loc.first_row_index <= prev || loc.first_row_index >= rows) {
+      return Corruption("offset index: page first rows not ascending within the row group's ", rows, " rows");
+    }
+    starts.push_back(loc.first_row_index);
+  }
+  if (starts.empty()) return Corruption("offset index: no pages");
+  starts.push_back(rows);
+  return starts;
+}
+
+// The page of `starts` (PageStarts) that holds `row`.
+size_t PageOf(const std::vector<int64_t>& starts, int64_t row) {
+  return static_cast<size_t>(std::upper_bound(starts.begin(), starts.end() - 1, row) - starts.begin()) - 1;
+}
+
+// The decoded values of a fixed-width column as an array of `physical`.
+arrow::Result<std::shared_ptr<arrow::Array>> FixedWidthArray(parquet::internal::RecordReader& rr,
+                                                             const std::shared_ptr<arrow::DataType>& physical,
+                                                             arrow::MemoryPool* pool) {
+  const int64_t n = rr.values_written();
+  const int64_t nulls = rr.nullable_values() ? rr.null_count() : 0;
+  std::shared_ptr<arrow::Buffer> valid;
+  if (rr.nullable_values()) valid = rr.ReleaseIsValid();
+  if (nulls == 0) valid = nullptr;
+  std::shared_ptr<arrow::Buffer> values = rr.ReleaseValues();
+  if (physical->id() == arrow::Type::BOOL) {
+    // The record reader keeps one byte per boolean.
+    ARROW_ASSIGN_OR_RAISE(auto bits, arrow::AllocateEmptyBitmap(n, pool));
+    const uint8_t* bytes = values->data();
+    for (int64_t i = 0; i < n; ++i) {
+      if (bytes[i]) arrow::bit_util::SetBit(bits->mutable_data(), i);
+    }
+    values = std::move(bits);
+  }
+  return arrow::MakeArray(arrow::ArrayData::Make(physical, n, {std::move(valid), std::move(values)}, nulls));
+}
+
+// `a` (of the leaf's physical type) as `type`: the same bits under another
+// name (int64 -> timestamp, int32 -> date32 or uint32), or a cast to a
+// narrower integer.
+arrow::Result<std::shared_ptr<arrow::Array>> AsType(const std::shared_ptr<arrow::Array>& a,
+                                                    const std::shared_ptr<arrow::DataType>& type) {
+  if (a->type()->Equals(*type)) return a;
+  const auto* from = dynamic_cast<const arrow::FixedWidthType*>(a->type().get());
+  const auto* to = dynamic_cast<const arrow::FixedWidthType*>(type.get());
+  const bool same_width = from && to && from->bit_width() == to->bit_width();
+  const bool same_layout = (arrow::is_binary_like(a->type_id()) && arrow::is_binary_like(type->id()));
+  if (same_width || same_layout) {
+    auto data = a->data()->Copy();
+    data->type = type;
+    return arrow::MakeArray(std::move(data));
+  }
+  return arrow::compute::Cast(*a, type);
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> Take(parquet::RowGroupReader& row_group,
+                                                  const parquet::arrow::SchemaField& field,
+                                                  const parquet::OffsetIndex& index, int64_t row_group_rows,
+                                                  const std::vector<int64_t>& rows, arrow::MemoryPool* pool) {
+  ARROW_ASSIGN_OR_RAISE(const auto starts, PageStarts(index, row_group_rows));
+  const size_t pages = starts.size() - 1;
+  // The pages to decode and, for each, its first row's position among the
+  // decoded rows.
+  std::vector<uint8_t> keep(pages, 0);
+  for (int64_t r : rows) {
+    if (r < 0 || r >= row_group_rows) return arrow::Status::IndexError("row ", r, " out of the row group");
+    keep[PageOf(starts, r)] = 1;
+  }
+  std::vector<int64_t> at(pages, 0);
+  int64_t decoded_rows = 0;
+  for (size_t p = 0; p < pages; ++p) {
+    at[p] = decoded_rows;
+    if (keep[p]) decoded_rows += starts[p + 1] - starts[p];
+  }
+
+  const int leaf = field.column_index;
+  const parquet::ColumnDescriptor* descr = row_group.metadata()->schema()->Column(leaf);
+  std::unique_ptr<parquet::PageReader> pager = row_group.GetColumnPageReader(leaf);
+  // Called once per data page, in order (never for the dictionary page);
+  // true skips the page before its bytes are decompressed or checksummed.
+  auto seen = std::make_shared<size_t>(0);
+  pager->set_data_page_filter([keep, seen](const parquet::DataPageStats&) {
+    const size_t p = (*seen)++;
+    return p >= keep.size() || !keep[p];
+  });
+  const auto& type = field.field->type();
+  auto rr = parquet::internal::RecordReader::Make(descr, field.level_info, pool, /*read_dictionary=*/false,
+                                                  /*read_dense_for_nullable=*/false, type);
+  rr->SetPageReader(std::move(pager));
+  rr->Reserve(decoded_rows);
+  int64_t got = 0;
+  while (got < decoded_rows) {
+    const int64_t n = rr->ReadRecords(decoded_rows - got);
+    if (n == 0) break;
+    got += n;
+  }
+  if (got != decoded_rows) {
+    return Corruption("column '", descr->name(), "': its pages hold ", got, " of the ", decoded_rows,
+                      " rows its offset index gives them");
+  }
+
+  std::shared_ptr<arrow::Array> decoded;
+  if (descr->physical_type() == parquet::Type::BYTE_ARRAY) {
+    auto* binary = dynamic_cast<parquet::internal::BinaryRecordReader*>(rr.get());
+    if (!binary) return arrow::Status::NotImplemented("column '", descr->name(), "': not a binary reader");
+    auto chunks = binary->GetBuilderChunks();
+    if (chunks.size() == 1) {
+      decoded = std::move(chunks[0]);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(decoded, arrow::Concatenate(chunks, pool));
+    }
+  } else {
+    std::shared_ptr<arrow::DataType> physical;
+    switch (descr->physical_type()) {
+      case parquet::Type::BOOLEAN: physical = arrow::boolean(); break;
+      case parquet::Type::INT32: physical = arrow::int32(); break;
+      case parquet::Type::INT64: physical = arrow::int64(); break;
+      case parquet::Type::FLOAT: physical = arrow::float32(); break;
+      case parquet::Type::DOUBLE: physical = arrow::float64(); break;
+      default:
+        return arrow::Status::NotImplemented("column '", descr->name(), "': physical type ",
+                                             parquet::TypeToString(descr->physical_type()));
+    }
+    ARROW_ASSIGN_OR_RAISE(decoded, FixedWidthArray(*rr, physical, pool));
+  }
+  if (decoded->length() != decoded_rows) {
+    return Corruption("column '", descr->name(), "': decoded ", decoded->length(), " rows, expected ", decoded_rows);
+  }
+  ARROW_ASSIGN_OR_RAISE(decoded, AsType(decoded, type));
+
+  // Rows that are one run of the decoded rows (every row of the kept pages,
+  // or a single row) are a slice: no Take kernel call.
+  if (!rows.empty()) {
+    const size_t p0 = PageOf(starts, rows.front());
+    const int64_t first = at[p0] + (rows.front() - starts[p0]);
+    const size_t p1 = PageOf(starts, rows.back());
+    const int64_t last = at[p1] + (rows.back() - starts[p1]);
+    if (last - first + 1 == static_cast<int64_t>(rows.size())) return decoded->Slice(first, last - first + 1);
+  }
+  arrow::Int64Builder positions(pool);
+  ARROW_RETURN_NOT_OK(positions.Reserve(static_cast<int64_t>(rows.size())));
+  for (int64_t r : rows) {
+    const size_t p = PageOf(starts, r);
+    positions.UnsafeAppend(at[p] + (r - starts[p]));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto indices, positions.Finish());
+  return arrow::compute::Take(*decoded, *indices);
+}
+
+}  // namespace
+
+bool PageTakeSupports(const parquet::arrow::SchemaField& field) {
+  if (!field.is_leaf() || !field.field || field.level_info.rep_level != 0 || field.level_info.def_level > 1) {
+    return false;
+  }
+  switch (field.field->type()->id()) {
+    case arrow::Type::BOOL:
+    case arrow::Type::INT8:
+    case arrow::Type::INT16:
+    case arrow::Type::INT32:
+    case arrow::Type::INT64:
+    case arrow::Type::UINT8:
+    case arrow::Type::UINT16:
+    case arrow::Type::UINT32:
+    case arrow::Type::UINT64:
+    case arrow::Type::FLOAT:
+    case arrow::Type::DOUBLE:
+    case arrow::Type::DATE32:
+    case arrow::Type::TIME32:
+    case arrow::Type::TIME64:
+    case arrow::Type::TIMESTAMP:
+    case arrow::Type::STRING:
+    case arrow::Type::BINARY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int64_t PagesHolding(const parquet::OffsetIndex& index, const std::vector<int64_t>& rows) {
+  const auto& locs = index.page_locations();
+  int64_t out = 0;
+  size_t page = 0;
+  bool counted = false;
+  for (int64_t r : rows) {
+    while (page + 1 < locs.size() && locs[page + 1].first_row_index <= r) {
+      ++page;
+      counted = false;
+    }
+    if (!counted) {
+      ++out;
+      counted = true;
+    }
+  }
+  return out;
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> TakeFromPages(parquet::RowGroupReader& row_group,
+                                                           const parquet::arrow::SchemaField& field,
+                                                           const parquet::OffsetIndex& index,
+                                                           int64_t row_group_rows,
+                                                           const std::vector<int64_t>& rows,
+                                                           arrow::MemoryPool* pool) {
+  // Parquet's page and record readers report damage by throwing.
+  try {
+    return Take(row_group, field, index, row_group_rows, rows, pool);
+  } catch (const parquet::ParquetException& e) {
+    return arrow::Status::IOError(e.what());
+  } catch (const std::exception& e) {
+    return arrow::Status::IOError(e.what());
+  }
+}
+
+}  // namespace bazof::read

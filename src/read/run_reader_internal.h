@@ -1,0 +1,40 @@
+// Helpers shared by the run reader (run_reader.cc) and RowGroupAccess
+// (row_group_access.cc); not part of any interface.
+#pragma once
+
+#include <arrow/array.h>
+#include <arrow/io/caching.h>
+#include <arrow/result.h>
+#include <parquet/arrow/reader.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/storage.h"
+
+namespace bazof::read::detail {
+
+/// Object storage: column-chunk ranges of one read this close are fetched in
+/// one request (RowGroupAccess::Make).
+inline constexpr int64_t kObjectStoreHoleBytes = 1 << 20;
+
+/// "data file '<name as storage describes it>': ", the start of errors about it.
+std::string Quote(io::Storage& storage, const std::string& name);
+
+/// A parquet::arrow reader of data file `name` over `metadata` (its footer),
+/// reading through the recycling pool with CRC checks; `pre_buffer` false
+/// streams chunks through a small buffer. kCorruption if it is not Parquet.
+arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
+    io::Storage& storage, const std::string& name, std::shared_ptr<parquet::FileMetaData> metadata,
+    int64_t batch_size, int64_t size, bool pre_buffer = true, const arrow::io::CacheOptions* cache_options = nullptr);
+
+/// `a` as type `t` (a cast when the types differ).
+arrow::Result<std::shared_ptr<arrow::Array>> CastTo(const std::shared_ptr<arrow::Array>& a,
+                                                    const std::shared_ptr<arrow::DataType>& t);
+
+/// Microseconds since the epoch of a timestamp array (floored); kCorruption
+/// on a null.
+arrow::Status EventMicros(const arrow::Array& et, std::vector<int64_t>* out);
+
+}  // namespace bazof::read::detail
