@@ -280,7 +280,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> CollapseBehind(const std::sha
 //
 //   merged batch ──(consumer thread: each row's segment, and the bases it is
 //                   the state of)──▶ per segment: delta rows, base rows
-//     ──job per writer──▶ writer w = segment mod writers: Take the rows,
+//     ──job per writer──▶ writer w = segment mod writers: gather the rows,
 //                         encode + compress into the segment's open files
 //
 // A segment's files are written by one writer, in the order the batches were
