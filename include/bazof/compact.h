@@ -37,7 +37,9 @@ struct CompactOptions {
   std::optional<int64_t> target_file_bytes;
   /// Plan only: report what would be read and laid out, write nothing.
   bool dry_run = false;
-  /// Threads merging key ranges; 0 = number of cores.
+  /// Threads merging key ranges and, when more than 1, as many threads
+  /// writing the segments' files (each segment's files by one of them, in
+  /// merge order; docs/spec.md §13 "Memory"); 0 = number of cores.
   int threads = 0;
   /// History horizon (docs/spec.md, "History horizon"): events at or before
   /// it are collapsed into each key's state at it (its last event there,

@@ -112,7 +112,8 @@ void AddCompactCommand(CLI::App& app, Action* run) {
                 "'nothing to compact' and commits nothing)");
   cmd->add_flag("--dry-run", flags->dry_run, "Report what would be merged; write nothing");
   flags->progress.Add(cmd);
-  cmd->add_option("--threads", flags->threads, "Threads merging key ranges (default: cores)")
+  cmd->add_option("--threads", flags->threads,
+                  "Threads merging key ranges and, when more than 1, writing the segments' files (default: cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--memory-limit", flags->memory_limit, kMemoryLimitHelp);
   cmd->add_option("--format", flags->format,

@@ -12,7 +12,11 @@
 #include <arrow/util/byte_size.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -28,6 +32,7 @@
 #include "write/commit.h"
 #include "util/memory_budget.h"
 #include "write/data_file_writer.h"
+#include "write/sort_rows.h"
 
 namespace bazof {
 namespace {
@@ -42,6 +47,9 @@ constexpr int64_t kPageBytes = 64 * 1024;
 // queue) and the share of the open output files' row groups; the rest is
 // slack for the per-batch routing (Take per segment) and Arrow's kernels.
 constexpr int64_t kReadShareNum = 2, kWriteShareNum = 2, kShareDen = 5;
+// Of the slack: merged batches handed to the writer threads and not yet
+// written (a tenth of the budget; one batch is always admitted).
+constexpr int64_t kInFlightShareDen = 10;
 // An open Parquet writer keeps every row group's column-chunk metadata
 // (statistics, encodings, offsets) until it closes: about 870 bytes per
 // chunk measured (bench/footer_probe.py), outside Arrow's pool. Compaction
@@ -269,12 +277,23 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> CollapseBehind(const std::sha
 }
 
 // Routes the all-events stream into per-segment delta files and bases.
+//
+//   merged batch ──(consumer thread: each row's segment, and the bases it is
+//                   the state of)──▶ per segment: delta rows, base rows
+//     ──job per writer──▶ writer w = segment mod writers: gather the rows,
+//                         encode + compress into the segment's open files
+//
+// A segment's files are written by one writer, in the order the batches were
+// merged, so every file's rows stay in key order; the writers run in parallel
+// with each other and with the merge. Batches handed to the writers and not
+// yet written are bounded by bytes (in_flight_limit); the consumer waits.
+// With 0 writers every job runs on the consumer thread.
 class LayoutWriter {
  public:
   LayoutWriter(io::Storage& storage, const TableSchema& schema, std::vector<int64_t> starts,
                Version built_from, int64_t target_bytes, int64_t write_budget, int64_t row_group_rows,
                bool row_group_rows_auto, int64_t max_page_bytes, int64_t page_rows, int64_t footer_budget,
-               int64_t expected_rows)
+               int64_t expected_rows, int writers, int64_t in_flight_limit)
       : storage_(storage),
         schema_(schema),
         file_schema_(write::DataFileSchema(schema, true, true)),
@@ -289,7 +308,16 @@ class LayoutWriter {
         max_page_bytes_(max_page_bytes),
         page_bytes_(max_page_bytes),
         page_rows_(page_rows),
-        segments_(starts_.size()) {}
+        in_flight_limit_(in_flight_limit),
+        segments_(starts_.size()),
+        writers_(static_cast<size_t>(std::clamp<int64_t>(writers, 0, static_cast<int64_t>(starts_.size())))) {
+    for (auto& w : writers_) w.thread = std::thread([this, &w] { RunWriter(w); });
+  }
+
+  ~LayoutWriter() {
+    abandon_.store(true);
+    StopWriters();
+  }
 
   arrow::Status Write(const arrow::RecordBatch& merged) {
     const int64_t n = merged.num_rows();
@@ -298,72 +326,211 @@ class LayoutWriter {
     if (row_group_rows_ == 0) FitRowGroups(*batch);
     const int nkeys = static_cast<int>(schema_.key_columns.size());
     ARROW_ASSIGN_OR_RAISE(auto micros_array, EventMicros(*batch, nkeys));
-    const auto& micros = static_cast<const arrow::TimestampArray&>(*micros_array);
+    const int64_t* micros = micros_array->data()->GetValues<int64_t>(1);
     // A key's rows are adjacent and never span batches.
     ARROW_ASSIGN_OR_RAISE(auto same, SameKeyAsNext(*batch, nkeys));
     const size_t nseg = starts_.size();
-    std::vector<std::vector<int64_t>> delta_rows(nseg), base_rows(nseg);
+    if (n > UINT32_MAX) return arrow::Status::Invalid("merged batch of ", n, " rows");
+    std::vector<std::vector<uint32_t>> delta_rows(nseg), base_rows(nseg);
+    const int64_t* first = starts_.data();
+    const int64_t* last = first + nseg;
     for (int64_t j = 0; j < n; ++j) {
-      const int64_t t = micros.Value(j);
-      const size_t seg = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), t) - starts_.begin());
-      delta_rows[seg == 0 ? 0 : seg - 1].push_back(j);
+      const int64_t t = micros[j];
+      // lo: the first segment starting at or after t; row j falls in the one
+      // before it unless t is exactly a start.
+      const size_t lo = static_cast<size_t>(std::lower_bound(first, last, t) - first);
+      const size_t seg = lo < nseg && starts_[lo] == t ? lo : (lo == 0 ? 0 : lo - 1);
+      const auto row = static_cast<uint32_t>(j);
+      delta_rows[seg].push_back(row);
       // Row j is the state at every segment start S with t <= S < next time.
-      size_t lo = static_cast<size_t>(std::lower_bound(starts_.begin(), starts_.end(), t) - starts_.begin());
-      lo = std::max<size_t>(lo, 1);
       size_t hi = nseg;
       if (j + 1 < n && same->Value(j)) {
-        hi = static_cast<size_t>(std::lower_bound(starts_.begin(), starts_.end(), micros.Value(j + 1)) -
-                                 starts_.begin());
+        const int64_t next = micros[j + 1];
+        hi = next <= t ? lo : static_cast<size_t>(std::lower_bound(first + lo, last, next) - first);
       }
-      for (size_t i = lo; i < hi; ++i) base_rows[i].push_back(j);
+      for (size_t i = std::max<size_t>(lo, 1); i < hi; ++i) base_rows[i].push_back(row);
     }
+    const size_t nwriters = std::max<size_t>(writers_.size(), 1);
+    std::vector<Job> jobs(nwriters);
     for (size_t i = 0; i < nseg; ++i) {
-      if (!delta_rows[i].empty()) ARROW_RETURN_NOT_OK(WriteDelta(i, *batch, delta_rows[i]));
-      if (!base_rows[i].empty()) ARROW_RETURN_NOT_OK(WriteBase(i, *batch, base_rows[i]));
+      auto& job = jobs[i % nwriters];
+      if (!delta_rows[i].empty()) job.parts.push_back({i, false, std::move(delta_rows[i])});
+      if (!base_rows[i].empty()) job.parts.push_back({i, true, std::move(base_rows[i])});
+    }
+    if (writers_.empty()) return RunJob(batch, jobs[0]);
+    ARROW_RETURN_NOT_OK(WaitForRoom(arrow::util::TotalBufferSize(*batch)));
+    auto hold = std::make_shared<InFlight>(this, arrow::util::TotalBufferSize(*batch));
+    for (size_t w = 0; w < writers_.size(); ++w) {
+      if (jobs[w].parts.empty()) continue;
+      jobs[w].batch = batch;
+      jobs[w].hold = hold;
+      auto& writer = writers_[w];
+      std::lock_guard<std::mutex> lock(writer.mu);
+      writer.queue.push_back(std::move(jobs[w]));
+      writer.cv.notify_one();
     }
     return arrow::Status::OK();
   }
 
-  // Closes every file; returns the new segments.
+  // Closes every file (each writer its segments'); returns the new segments.
   arrow::Result<std::vector<Segment>> Finish() {
+    if (writers_.empty()) {
+      for (size_t i = 0; i < starts_.size(); ++i) ARROW_RETURN_NOT_OK(CloseSegment(i));
+    } else {
+      StopWriters();  // each writer closes its segments' files once its queue is empty
+      ARROW_RETURN_NOT_OK(FirstError());
+    }
     std::vector<Segment> out;
     for (size_t i = 0; i < starts_.size(); ++i) {
       auto& s = segments_[i];
-      ARROW_RETURN_NOT_OK(CloseDelta(i));
       Segment seg;
       seg.start = EventTime::FromMicros(starts_[i]);
       seg.id = "seg-" + FormatEventTime(seg.start);
       if (i + 1 < starts_.size()) seg.end = EventTime::FromMicros(starts_[i + 1] - 1);
-      if (s.base) {
-        ARROW_ASSIGN_OR_RAISE(auto ref, s.base->Close());
-        s.base.reset();
-        ARROW_RETURN_NOT_OK(storage_.Sync(ref.path));
-        written_.push_back(ref.path);
-        seg.base = std::move(ref);
-      }
+      seg.base = std::move(s.closed_base);
       seg.deltas = std::move(s.deltas);
       out.push_back(std::move(seg));
     }
     return out;
   }
 
-  const std::vector<std::string>& written() const { return written_; }
-
  private:
   struct Output {
     std::unique_ptr<write::DataFileStream> delta;  // being filled
     std::vector<DataFileRef> deltas;               // closed
     std::unique_ptr<write::DataFileStream> base;
+    std::optional<DataFileRef> closed_base;
+  };
+  // The rows of one segment's delta or base in a merged batch.
+  struct Part {
+    size_t segment;
+    bool base;
+    std::vector<uint32_t> rows;
+  };
+  // Counts a merged batch against in_flight_limit_ until every writer's job
+  // holding it is done.
+  struct InFlight {
+    InFlight(LayoutWriter* w, int64_t b) : writer(w), bytes(b) {
+      std::lock_guard<std::mutex> lock(writer->flight_mu_);
+      writer->in_flight_ += bytes;
+    }
+    ~InFlight() {
+      std::lock_guard<std::mutex> lock(writer->flight_mu_);
+      writer->in_flight_ -= bytes;
+      writer->flight_cv_.notify_all();
+    }
+    LayoutWriter* writer;
+    int64_t bytes;
+  };
+  struct Job {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    std::shared_ptr<InFlight> hold;
+    std::vector<Part> parts;
+  };
+  struct Writer {
+    std::thread thread;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Job> queue;
+    bool stop = false;
   };
 
-  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Rows(const arrow::RecordBatch& batch,
-                                                          const std::vector<int64_t>& rows) {
-    if (static_cast<int64_t>(rows.size()) == batch.num_rows()) return batch.Slice(0);
-    arrow::Int64Builder b;
-    ARROW_RETURN_NOT_OK(b.AppendValues(rows));
-    ARROW_ASSIGN_OR_RAISE(auto indices, b.Finish());
-    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arrow::Datum(batch.Slice(0)), arrow::Datum(indices)));
-    return taken.record_batch();
+  // Waits until the batches in flight leave room for `bytes` more (always
+  // admits one batch, however large) or a writer failed.
+  arrow::Status WaitForRoom(int64_t bytes) {
+    std::unique_lock<std::mutex> lock(flight_mu_);
+    flight_cv_.wait(lock, [&] {
+      return in_flight_ == 0 || in_flight_ + bytes <= in_flight_limit_ || failed_.load();
+    });
+    lock.unlock();
+    return FirstError();
+  }
+
+  arrow::Status FirstError() {
+    if (!failed_.load()) return arrow::Status::OK();
+    std::lock_guard<std::mutex> lock(error_mu_);
+    return error_;
+  }
+
+  void Fail(const arrow::Status& st) {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    if (!failed_.load()) error_ = st;
+    failed_.store(true);
+    std::lock_guard<std::mutex> flight(flight_mu_);
+    flight_cv_.notify_all();
+  }
+
+  void RunWriter(Writer& w) {
+    std::vector<bool> mine(starts_.size());
+    while (true) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(w.mu);
+        w.cv.wait(lock, [&] { return w.stop || !w.queue.empty(); });
+        if (w.queue.empty()) break;  // stopped and drained
+        job = std::move(w.queue.front());
+        w.queue.pop_front();
+      }
+      if (failed_.load() || abandon_.load()) continue;
+      for (const auto& p : job.parts) mine[p.segment] = true;
+      auto st = RunJob(job.batch, job);
+      if (!st.ok()) Fail(st);
+    }
+    if (failed_.load() || abandon_.load()) return;
+    for (size_t i = 0; i < mine.size(); ++i) {
+      if (!mine[i]) continue;
+      auto st = CloseSegment(i);
+      if (!st.ok()) return Fail(st);
+    }
+  }
+
+  // Joins the writers; with `abandon_` unset they first write what is queued
+  // and close their files.
+  void StopWriters() {
+    for (auto& w : writers_) {
+      std::lock_guard<std::mutex> lock(w.mu);
+      w.stop = true;
+      w.cv.notify_one();
+    }
+    for (auto& w : writers_) {
+      if (w.thread.joinable()) w.thread.join();
+    }
+  }
+
+  arrow::Status RunJob(const std::shared_ptr<arrow::RecordBatch>& batch, const Job& job) {
+    for (const auto& p : job.parts) {
+      ARROW_ASSIGN_OR_RAISE(auto rows, Rows(batch, p.rows));
+      auto& out = segments_[p.segment];
+      auto& file = p.base ? out.base : out.delta;
+      if (!file) {
+        ARROW_ASSIGN_OR_RAISE(file, NewFile());
+      }
+      ARROW_RETURN_NOT_OK(file->Write(*rows));
+      if (!p.base && out.delta->bytes_flushed() >= target_bytes_) ARROW_RETURN_NOT_OK(CloseDelta(p.segment));
+    }
+    return arrow::Status::OK();
+  }
+
+  arrow::Status CloseSegment(size_t i) {
+    ARROW_RETURN_NOT_OK(CloseDelta(i));
+    auto& s = segments_[i];
+    if (!s.base) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto ref, s.base->Close());
+    s.base.reset();
+    ARROW_RETURN_NOT_OK(storage_.Sync(ref.path));
+    s.closed_base = std::move(ref);
+    return arrow::Status::OK();
+  }
+
+  // `rows` of `batch`: the batch itself when all, a slice when contiguous,
+  // else a gather (write::GatherRows: one pass per column; Arrow's Take
+  // copied every string with a memcpy call, ~10% of a compaction's CPU).
+  static arrow::Result<std::shared_ptr<arrow::RecordBatch>> Rows(const std::shared_ptr<arrow::RecordBatch>& batch,
+                                                                 const std::vector<uint32_t>& rows) {
+    const auto count = static_cast<int64_t>(rows.size());
+    if (count == batch->num_rows()) return batch;
+    if (static_cast<int64_t>(rows.back()) - rows.front() + 1 == count) return batch->Slice(rows.front(), count);
+    return write::GatherRows(batch, rows, 0, count);
   }
 
   // Row groups flushed by bytes: every segment may keep a delta and a base
@@ -403,21 +570,9 @@ class LayoutWriter {
   }
 
   arrow::Result<std::unique_ptr<write::DataFileStream>> NewFile() {
-    auto name = write::NewDataFileName(Version(built_from_.value() + 1));
-    written_.push_back(name);
-    return write::DataFileStream::Open(storage_, schema_, name, built_from_, true, true, row_group_rows_,
-                                      page_bytes_, /*parallel_columns=*/false, page_rows_);
-  }
-
-  arrow::Status WriteDelta(size_t i, const arrow::RecordBatch& batch, const std::vector<int64_t>& rows) {
-    auto& out = segments_[i];
-    if (!out.delta) {
-      ARROW_ASSIGN_OR_RAISE(out.delta, NewFile());
-    }
-    ARROW_ASSIGN_OR_RAISE(auto part, Rows(batch, rows));
-    ARROW_RETURN_NOT_OK(out.delta->Write(*part));
-    if (out.delta->bytes_flushed() >= target_bytes_) ARROW_RETURN_NOT_OK(CloseDelta(i));
-    return arrow::Status::OK();
+    return write::DataFileStream::Open(storage_, schema_, write::NewDataFileName(Version(built_from_.value() + 1)),
+                                      built_from_, true, true, row_group_rows_, page_bytes_,
+                                      /*parallel_columns=*/false, page_rows_);
   }
 
   arrow::Status CloseDelta(size_t i) {
@@ -428,15 +583,6 @@ class LayoutWriter {
     ARROW_RETURN_NOT_OK(storage_.Sync(ref.path));
     out.deltas.push_back(std::move(ref));
     return arrow::Status::OK();
-  }
-
-  arrow::Status WriteBase(size_t i, const arrow::RecordBatch& batch, const std::vector<int64_t>& rows) {
-    auto& out = segments_[i];
-    if (!out.base) {
-      ARROW_ASSIGN_OR_RAISE(out.base, NewFile());
-    }
-    ARROW_ASSIGN_OR_RAISE(auto part, Rows(batch, rows));
-    return out.base->Write(*part);
   }
 
   io::Storage& storage_;
@@ -453,9 +599,17 @@ class LayoutWriter {
   int64_t row_group_rows_ = 0;  // set by FitRowGroups from the first batch
   int64_t max_page_bytes_;      // write.page_bytes, else kPageBytes
   int64_t page_bytes_;
-  int64_t page_rows_;           // write.page_rows, else kCompactedPageRows
+  int64_t page_rows_;        // write.page_rows, else kCompactedPageRows
+  int64_t in_flight_limit_;  // bytes of merged batches queued for the writers
   std::vector<Output> segments_;
-  std::vector<std::string> written_;
+  std::mutex flight_mu_;
+  std::condition_variable flight_cv_;
+  int64_t in_flight_ = 0;
+  std::mutex error_mu_;
+  arrow::Status error_;  // the first writer's error
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> abandon_{false};  // set when the compaction failed elsewhere
+  std::vector<Writer> writers_;       // last: joined before the rest goes
 };
 
 }  // namespace
@@ -568,7 +722,7 @@ arrow::Result<CompactResult> CompactImpl(const std::shared_ptr<Table>& table, co
   ARROW_ASSIGN_OR_RAISE(auto page_rows, metadata::PageRows(snap->properties, metadata::kCompactedPageRows));
   LayoutWriter layout(storage, snap->schema, starts, snap->version, target, budget * kWriteShareNum / kShareDen,
                       row_group_rows, rg_auto, page_bytes, page_rows, budget / kFooterShareDen,
-                      2 * result.events_read);
+                      2 * result.events_read, threads > 1 ? threads : 0, budget / kInFlightShareDen);
   internal::ProgressReporter merging(options.progress, "merge", "events", result.events_read);
   const int nkeys = static_cast<int>(snap->schema.key_columns.size());
   const int64_t release_every = std::max<int64_t>(1, budget / kReleaseShareDen);
