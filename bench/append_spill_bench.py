@@ -145,7 +145,8 @@ def main():
         print(json.dumps({"input_gb": round(src.stat().st_size / 1e9, 2), "rows": rows,
                           "memory_limit": a.memory_limit, "append_wall_s": round(wall, 1),
                           "append_cpu_s": round(user + sys_s, 1), "peak_rss_mb": round(rss_kb / 1024),
-                          "spilled_runs": result["spilled_runs"],
+                          "pool_peak_mb": round(result.get("peak_memory_bytes", 0) / 2**20),
+                          "spilled_runs": result["spilled_runs"], "merge_passes": result.get("merge_passes"),
                           "spilled_gb": round(result["spilled_bytes"] / 1e9, 2),
                           "files": result["files"], "generate_s": round(gen_s, 1)}))
     finally:

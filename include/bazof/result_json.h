@@ -21,7 +21,9 @@ std::string ToJson(const CompactResult& r, const std::string& table, bool dry_ru
 
 /// The JSON object of a write (`bazof delete --format json`): table,
 /// committed, version (null when nothing was committed), rows, files,
-/// key_had_no_events and warning (empty when none).
+/// key_had_no_events, warning (empty when none), spilled_runs and
+/// spilled_bytes; for an append (memory_limit_bytes > 0) also merge_passes,
+/// memory_limit_bytes and peak_memory_bytes.
 std::string ToJson(const CommitResult& r, const std::string& table);
 
 /// The JSON object of a restore (`bazof restore --format json`): table,

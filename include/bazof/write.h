@@ -73,6 +73,15 @@ struct CommitResult {
   /// Append returns.
   int64_t spilled_runs = 0;
   int64_t spilled_bytes = 0;
+  /// Append: merge passes over the spilled runs (0: none spilled; 1: the
+  /// runs were merged straight into the table's files).
+  int64_t merge_passes = 0;
+  /// Append: the budget it ran under, and the peak of Arrow's default memory
+  /// pool in the process when it returned (PeakMemoryBytes, docs/spec.md §22:
+  /// the whole process's peak, so an earlier larger operation shows here).
+  /// 0 for put and delete.
+  int64_t memory_limit_bytes = 0;
+  int64_t peak_memory_bytes = 0;
 };
 
 struct AppendOptions {

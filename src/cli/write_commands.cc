@@ -180,7 +180,8 @@ void AddAppendCommand(CLI::App& app, Action* run) {
                   "Local directory for the sorted runs of a large input (default: $TMPDIR, else /tmp;\n"
                   "also for tables on S3); the files have no name there and vanish when the append ends");
   cmd->add_option("--format", f->output,
-                  "table (default) or json (one object: version, rows, files, spilled_runs, spilled_bytes)");
+                  "table (default) or json (one object: version, rows, files, spilled_runs, spilled_bytes,\n"
+                  "merge_passes, memory_limit_bytes and peak_memory_bytes, the peak of Arrow's memory pool)");
   cmd->callback([run, f] {
     *run = [f]() -> arrow::Status {
       if (f->output != "table" && f->output != "json") {

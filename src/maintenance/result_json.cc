@@ -48,6 +48,11 @@ std::string ToJson(const CommitResult& r, const std::string& table) {
                       {"spilled_runs", r.spilled_runs},
                       {"spilled_bytes", r.spilled_bytes}};
   if (r.committed) j["version"] = r.version.value();
+  if (r.memory_limit_bytes > 0) {  // an append
+    j["merge_passes"] = r.merge_passes;
+    j["memory_limit_bytes"] = r.memory_limit_bytes;
+    j["peak_memory_bytes"] = r.peak_memory_bytes;
+  }
   return Dump(j);
 }
 

@@ -290,8 +290,8 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
   ARROW_ASSIGN_OR_RAISE(auto budget, ResolveMemoryLimit(options.memory_limit_bytes,
                                                         table.current_snapshot()->properties,
                                                         "append to '" + table.location() + "'"));
-  ARROW_ASSIGN_OR_RAISE(auto sorter, ExternalSorter::Make(normalizer.schema(), schema.key_columns,
-                                                          LimitsForBudget(budget, options.spill_dir)));
+  ARROW_ASSIGN_OR_RAISE(auto limits, LimitsForBudget(budget, options.spill_dir));
+  ARROW_ASSIGN_OR_RAISE(auto sorter, ExternalSorter::Make(normalizer.schema(), schema.key_columns, std::move(limits)));
   ARROW_ASSIGN_OR_RAISE(auto row_group_rows, metadata::RowGroupRows(table.current_snapshot()->properties,
                                                                     metadata::kAppendedRowGroupRows));
   ARROW_ASSIGN_OR_RAISE(auto page_bytes, metadata::PageBytes(table.current_snapshot()->properties,
@@ -338,6 +338,8 @@ arrow::Result<WrittenFiles> WriteInputFiles(const Table& table, const TableSchem
   if (file) ARROW_RETURN_NOT_OK(close());
   out.spilled_runs = sorter->spilled_runs();
   out.spilled_bytes = sorter->spilled_bytes();
+  out.merge_passes = sorter->merge_passes();
+  out.memory_limit_bytes = budget;
   return out;
 }
 
@@ -424,6 +426,9 @@ arrow::Result<CommitResult> Append(const std::shared_ptr<Table>& table,
   }
   result.spilled_runs = written.spilled_runs;
   result.spilled_bytes = written.spilled_bytes;
+  result.merge_passes = written.merge_passes;
+  result.memory_limit_bytes = written.memory_limit_bytes;
+  result.peak_memory_bytes = PeakMemoryBytes();
   return result;
 }
 

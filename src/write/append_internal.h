@@ -21,6 +21,8 @@ struct WrittenFiles {
   int64_t rows = 0;
   int64_t spilled_runs = 0;
   int64_t spilled_bytes = 0;
+  int64_t merge_passes = 0;
+  int64_t memory_limit_bytes = 0;  ///< the budget resolved
 };
 
 /// How WriteInputFiles sorts and cuts its input.

@@ -7,6 +7,7 @@
 #include <arrow/ipc/reader.h>
 #include <arrow/ipc/writer.h>
 #include <arrow/util/byte_size.h>
+#include <arrow/util/compression.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -29,6 +30,13 @@ namespace {
 constexpr int64_t kMaxRunRows = int64_t{1} << 31;
 // Rows per batch a merge emits.
 constexpr int64_t kMergeBatchRows = 64 * 1024;
+// Spilled batches: big enough that per-batch costs (IPC metadata, codec
+// frames, key encoding) stay small, small enough that a merge of many runs
+// fits its share of the budget.
+constexpr int64_t kMinSpillBatch = 64 * 1024;
+constexpr int64_t kMaxSpillBatch = 1024 * 1024;
+// Runs merged at once at most: each holds a file descriptor.
+constexpr int64_t kMaxFanIn = 512;
 
 arrow::Status SpillError(const std::string& dir, const arrow::Status& st) {
   return WithContext(st, "spill directory '" + dir + "': ");
@@ -75,7 +83,8 @@ struct Run {
 class RunWriter {
  public:
   static arrow::Result<std::unique_ptr<RunWriter>> Open(const std::string& dir,
-                                                        const std::shared_ptr<arrow::Schema>& schema) {
+                                                        const std::shared_ptr<arrow::Schema>& schema,
+                                                        arrow::Compression::type codec) {
     ARROW_ASSIGN_OR_RAISE(int fd, OpenSpillFile(dir));
     int read_fd = ::dup(fd);
     if (read_fd < 0) {
@@ -91,7 +100,16 @@ class RunWriter {
       return SpillError(dir, out.status());
     }
     w->out_ = *out;
-    auto writer = arrow::ipc::MakeFileWriter(w->out_, schema);
+    auto options = arrow::ipc::IpcWriteOptions::Defaults();
+    // One thread: the append's other work runs beside it, and pool threads
+    // each keep a malloc arena of their own (RSS, docs/spec.md §22).
+    options.use_threads = false;
+    if (codec != arrow::Compression::UNCOMPRESSED) {
+      auto made = arrow::util::Codec::Create(codec);
+      if (!made.ok()) return SpillError(dir, made.status());
+      options.codec = std::shared_ptr<arrow::util::Codec>(std::move(*made));
+    }
+    auto writer = arrow::ipc::MakeFileWriter(w->out_, schema, options);
     if (!writer.ok()) return SpillError(dir, writer.status());
     w->writer_ = *writer;
     return w;
@@ -114,7 +132,9 @@ class RunWriter {
     if (!file.ok()) return SpillError(dir_, file.status());
     read_fd_ = -1;  // owned by the file now
     ARROW_ASSIGN_OR_RAISE(auto size, (*file)->GetSize());
-    auto reader = arrow::ipc::RecordBatchFileReader::Open(*file);
+    auto read_options = arrow::ipc::IpcReadOptions::Defaults();
+    read_options.use_threads = false;
+    auto reader = arrow::ipc::RecordBatchFileReader::Open(*file, read_options);
     if (!reader.ok()) return SpillError(dir_, reader.status());
     return Run{*reader, size};
   }
@@ -214,12 +234,25 @@ class Gatherer {
 
 }  // namespace
 
-SortLimits LimitsForBudget(int64_t memory_limit, std::string spill_dir) {
+arrow::Result<SortLimits> LimitsForBudget(int64_t memory_limit, std::string spill_dir) {
   SortLimits l;
   l.run_bytes = std::max<int64_t>(1, memory_limit / 4);
-  l.batch_bytes = std::max<int64_t>(1, memory_limit / 256);
-  l.fan_in = 64;
+  l.batch_bytes = std::clamp<int64_t>(memory_limit / 1024, kMinSpillBatch, kMaxSpillBatch);
+  l.fan_in = static_cast<int>(std::clamp<int64_t>(memory_limit / 2 / (3 * l.batch_bytes), 2, kMaxFanIn));
+  l.release_bytes = std::max<int64_t>(1, memory_limit / 16);
   l.spill_dir = SpillDirOrDefault(std::move(spill_dir));
+  if (const char* env = std::getenv("BAZOF_SPILL_CODEC"); env && *env) {
+    const std::string name = env;
+    if (name == "lz4") {
+      l.codec = arrow::Compression::LZ4_FRAME;
+    } else if (name == "zstd") {
+      l.codec = arrow::Compression::ZSTD;
+    } else if (name == "none") {
+      l.codec = arrow::Compression::UNCOMPRESSED;
+    } else {
+      return InvalidArgument("BAZOF_SPILL_CODEC '", name, "': expected lz4, zstd or none");
+    }
+  }
   return l;
 }
 
@@ -234,6 +267,8 @@ struct ExternalSorter::Impl {
   std::vector<Run> runs;
   int64_t spilled_bytes = 0;
   int64_t spilled_runs = 0;
+  int64_t merge_passes = 0;
+  int64_t merged_since_release = 0;
 
   explicit Impl(read::KeyCodec c) : codec(std::move(c)) {}
 
@@ -241,13 +276,10 @@ struct ExternalSorter::Impl {
   // the spill batch size), each gathered from the input column by column
   // (no sorted copy of the whole run is ever made).
   arrow::Status SortPending(int64_t step, const Sink& sink) {
-    ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches(schema, pending));
-    pending.clear();
-    pending_bytes = 0;
-    pending_rows = 0;
-    // One contiguous batch (a copy only when the input came in several):
-    // the gather then reads one array per column.
-    ARROW_ASSIGN_OR_RAISE(auto batch, t->CombineChunksToBatch());
+    ARROW_ASSIGN_OR_RAISE(auto batch, CombinePending());
+    // The input's batches, now copied, are freed in pieces the sort's
+    // large arrays do not reuse: give them back first.
+    if (limits.release_bytes > 0) arrow::default_memory_pool()->ReleaseUnused();
     ARROW_ASSIGN_OR_RAISE(auto order, SortOrder(*batch, num_keys));
     if (step <= 0) step = BatchRows(*batch);
     for (int64_t off = 0; off < batch->num_rows(); off += step) {
@@ -263,6 +295,33 @@ struct ExternalSorter::Impl {
     return arrow::Status::OK();
   }
 
+  // The pending rows as one contiguous batch (the gather then reads one
+  // array per column), emptying `pending`. Copied column by column, each
+  // column's input chunks dropped once copied: at most the rows plus one
+  // column are held twice, not all of them.
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> CombinePending() {
+    const int64_t rows = pending_rows;
+    std::shared_ptr<arrow::RecordBatch> one;
+    if (pending.size() == 1) one = std::move(pending.front());
+    std::vector<arrow::ArrayVector> chunks(static_cast<size_t>(schema->num_fields()));
+    if (!one) {
+      for (auto& b : pending) {
+        for (int c = 0; c < b->num_columns(); ++c) chunks[static_cast<size_t>(c)].push_back(b->column(c));
+      }
+    }
+    pending.clear();
+    pending_bytes = 0;
+    pending_rows = 0;
+    if (one) return one;
+    arrow::ArrayVector columns;
+    for (auto& parts : chunks) {
+      ARROW_ASSIGN_OR_RAISE(auto column, arrow::Concatenate(parts));
+      parts.clear();
+      columns.push_back(std::move(column));
+    }
+    return arrow::RecordBatch::Make(schema, rows, std::move(columns));
+  }
+
   int64_t BatchRows(const arrow::RecordBatch& b) const {
     const int64_t bytes = std::max<int64_t>(1, arrow::util::ReferencedBufferSize(b).ValueOr(0));
     const int64_t per_row = std::max<int64_t>(1, bytes / std::max<int64_t>(1, b.num_rows()));
@@ -271,13 +330,27 @@ struct ExternalSorter::Impl {
 
   arrow::Status SpillPending() {
     if (pending.empty()) return arrow::Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto w, RunWriter::Open(limits.spill_dir, schema));
+    ARROW_ASSIGN_OR_RAISE(auto w, RunWriter::Open(limits.spill_dir, schema, limits.codec));
     ARROW_RETURN_NOT_OK(SortPending(0, [&](const std::shared_ptr<arrow::RecordBatch>& b) { return w->Write(*b); }));
     ARROW_ASSIGN_OR_RAISE(auto run, w->Finish());
     spilled_bytes += run.bytes;
     ++spilled_runs;
     runs.push_back(std::move(run));
+    // The run's rows, keys and sort order are freed; without this the system
+    // allocator keeps them, and the process grows past the budget
+    // (bench/results/RESULTS.md, branch `spill2`).
+    if (limits.release_bytes > 0) arrow::default_memory_pool()->ReleaseUnused();
     return arrow::Status::OK();
+  }
+
+  // Counts rows read or merged toward the next ReleaseUnused.
+  void CountTowardRelease(const arrow::RecordBatch& b) {
+    if (limits.release_bytes <= 0) return;
+    merged_since_release += arrow::util::TotalBufferSize(b);
+    if (merged_since_release >= limits.release_bytes) {
+      arrow::default_memory_pool()->ReleaseUnused();
+      merged_since_release = 0;
+    }
   }
 
   arrow::Status Load(Cursor* c) {
@@ -333,6 +406,7 @@ struct ExternalSorter::Impl {
       if (out.rows() >= out_rows || out.sources() >= max_sources) {
         ARROW_ASSIGN_OR_RAISE(auto b, out.Finish());
         ARROW_RETURN_NOT_OK(sink(b));
+        CountTowardRelease(*b);
       }
     }
     if (out.rows() > 0) {
@@ -374,6 +448,8 @@ arrow::Status ExternalSorter::Add(std::shared_ptr<arrow::RecordBatch> batch) {
   // size the budget gives them whatever the reader's batch size.
   const int64_t per_row = std::max<int64_t>(1, bytes / rows);
   const int64_t step = bytes > run_bytes ? std::max<int64_t>(1, run_bytes / per_row) : rows;
+  // What the input reader freed while making these rows goes back too.
+  impl_->CountTowardRelease(*batch);
   for (int64_t off = 0; off < rows; off += step) {
     const int64_t n = std::min(step, rows - off);
     impl_->pending.push_back(step == rows ? batch : batch->Slice(off, n));
@@ -398,6 +474,7 @@ arrow::Status ExternalSorter::Finish(const Sink& sink) {
   auto& runs = impl_->runs;
   const size_t fan_in = static_cast<size_t>(impl_->limits.fan_in);
   while (runs.size() > fan_in) {
+    ++impl_->merge_passes;
     std::vector<Run> merged;
     for (size_t first = 0; first < runs.size(); first += fan_in) {
       const size_t last = std::min(runs.size(), first + fan_in);
@@ -405,9 +482,15 @@ arrow::Status ExternalSorter::Finish(const Sink& sink) {
         merged.push_back(std::move(runs[first]));
         continue;
       }
-      ARROW_ASSIGN_OR_RAISE(auto w, RunWriter::Open(impl_->limits.spill_dir, impl_->schema));
+      ARROW_ASSIGN_OR_RAISE(auto w, RunWriter::Open(impl_->limits.spill_dir, impl_->schema, impl_->limits.codec));
+      // Batches of the spill size, as the input's runs have, so that the
+      // next pass holds as little per run.
       ARROW_RETURN_NOT_OK(impl_->Merge(first, last, kMergeBatchRows, [&](const std::shared_ptr<arrow::RecordBatch>& b) {
-        return w->Write(*b);
+        const int64_t step = impl_->BatchRows(*b);
+        for (int64_t off = 0; off < b->num_rows(); off += step) {
+          ARROW_RETURN_NOT_OK(w->Write(*b->Slice(off, std::min(step, b->num_rows() - off))));
+        }
+        return arrow::Status::OK();
       }));
       ARROW_ASSIGN_OR_RAISE(auto run, w->Finish());
       impl_->spilled_bytes += run.bytes;
@@ -417,10 +500,12 @@ arrow::Status ExternalSorter::Finish(const Sink& sink) {
     }
     runs = std::move(merged);
   }
+  ++impl_->merge_passes;
   return impl_->Merge(0, runs.size(), kMergeBatchRows, sink);
 }
 
 int64_t ExternalSorter::spilled_runs() const { return impl_->spilled_runs; }
 int64_t ExternalSorter::spilled_bytes() const { return impl_->spilled_bytes; }
+int64_t ExternalSorter::merge_passes() const { return impl_->merge_passes; }
 
 }  // namespace bazof::write

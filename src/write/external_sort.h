@@ -15,6 +15,7 @@
 
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
+#include <arrow/util/type_fwd.h>
 
 #include <functional>
 #include <memory>
@@ -31,6 +32,12 @@ struct SortLimits {
   int64_t batch_bytes = 0;  ///< target size of a spilled run's batches
   int fan_in = 2;           ///< runs merged at once (more: several passes)
   std::string spill_dir;    ///< local directory of the spilled runs
+  /// Compression of the spilled runs' buffers (Arrow IPC body compression).
+  arrow::Compression::type codec = arrow::Compression::LZ4_FRAME;
+  /// After a run is spilled, and after each `release_bytes` of merged
+  /// output, the pool gives the memory it holds free back to the system
+  /// (MemoryPool::ReleaseUnused). 0: never.
+  int64_t release_bytes = 0;
 };
 
 /// `dir`, or when empty $TMPDIR, else /tmp.
@@ -41,10 +48,15 @@ std::string SpillDirOrDefault(std::string dir);
 /// closes, however the process ends. kIOError naming the directory.
 arrow::Result<int> OpenSpillFile(const std::string& dir);
 
-/// How a budget is divided: a quarter for a run's input (sorting copies it),
-/// runs spilled in batches of budget/256, merged 64 at a time. `spill_dir`
-/// empty: $TMPDIR, else /tmp.
-SortLimits LimitsForBudget(int64_t memory_limit, std::string spill_dir);
+/// How a budget is divided (docs/spec.md §10a): a quarter for a run's input
+/// (sorting copies it); runs spilled in LZ4-compressed batches of
+/// budget/1024 (64 KiB to 1 MiB); half the budget for the merge, which
+/// holds about three batches per run (its current one, one the output still
+/// references, their keys), so fan_in = budget/2 / (3 x batch), 2 to 512.
+/// `spill_dir` empty: $TMPDIR, else /tmp. The environment variable
+/// BAZOF_SPILL_CODEC (lz4, zstd or none) overrides the codec, for
+/// benchmarks; another value is kInvalidArgument.
+arrow::Result<SortLimits> LimitsForBudget(int64_t memory_limit, std::string spill_dir);
 
 /// Sorts rows (of one schema: key column(s), event time, ...) stably by
 /// (encoded key, event time). Not thread-safe. Spill files are created
@@ -70,6 +82,8 @@ class ExternalSorter {
   int64_t spilled_runs() const;
   /// Bytes written to spill files, merge passes included.
   int64_t spilled_bytes() const;
+  /// Merge passes over the spilled runs, the final one included (0: none spilled).
+  int64_t merge_passes() const;
 
  private:
   ExternalSorter();

@@ -5,12 +5,14 @@
 // stable sort done here, against the same append without a budget, and
 // scan by scan against the oracle.
 #include <gtest/gtest.h>
+#include <arrow/util/compression.h>
 #include <parquet/arrow/reader.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <tuple>
 
@@ -84,12 +86,16 @@ TEST_F(ExternalSortTest, TinyBudgetEqualsUnbudgetedAppendAndTheOracle) {
       ASSERT_OK_AND_ASSIGN(auto r, Append(budgeted, *AppendInput(rows, batch_rows), tiny));
       EXPECT_GT(r.spilled_runs, 1) << "seed " << seed;
       EXPECT_GT(r.spilled_bytes, 0);
+      EXPECT_GE(r.merge_passes, 1);
+      EXPECT_EQ(r.memory_limit_bytes, tiny.memory_limit_bytes);
+      EXPECT_GT(r.peak_memory_bytes, 0);
       EXPECT_TRUE(SpillDirEmpty());
       AppendOptions unbudgeted;
       unbudgeted.chunk_rows = tiny.chunk_rows;
       ASSERT_OK_AND_ASSIGN(plain, Table::Open(plain_storage));
       ASSERT_OK_AND_ASSIGN(auto p, Append(plain, *AppendInput(rows, batch_rows), unbudgeted));
       EXPECT_EQ(p.spilled_runs, 0);
+      EXPECT_EQ(p.merge_passes, 0);
       EXPECT_EQ(r.files, p.files);
       ASSERT_OK_AND_ASSIGN(budgeted, Table::Open(budgeted_storage));
       ASSERT_OK_AND_ASSIGN(plain, Table::Open(plain_storage));
@@ -188,13 +194,15 @@ TEST_F(ExternalSortTest, CompositeKeysEqualAStableSortOfTheInput) {
 }
 
 // Merge passes: with fan-in 2 and one-row runs, runs are merged pairwise over
-// many passes; the result is still the stable sort.
+// many passes; the result is still the stable sort, whatever the spilled
+// runs' compression; compressed runs take fewer bytes.
 TEST_F(ExternalSortTest, ManyMergePassesKeepTheStableOrder) {
   std::mt19937_64 rng(42);
   const int64_t n = 333;
   arrow::StringBuilder key;
   arrow::TimestampBuilder ms(arrow::timestamp(arrow::TimeUnit::MILLI), arrow::default_memory_pool());
   arrow::Int64Builder seq;
+  arrow::StringBuilder note;
   std::vector<std::tuple<std::string, int64_t, int64_t>> want;
   for (int64_t i = 0; i < n; ++i) {
     std::string k = "k" + std::to_string(rng() % 9);
@@ -202,6 +210,7 @@ TEST_F(ExternalSortTest, ManyMergePassesKeepTheStableOrder) {
     ASSERT_OK(key.Append(k));
     ASSERT_OK(ms.Append(t));
     ASSERT_OK(seq.Append(i));
+    ASSERT_OK(note.Append(std::string(200, static_cast<char>('a' + i % 3))));  // compressible
     want.emplace_back(k, t, i);
   }
   std::stable_sort(want.begin(), want.end(), [](const auto& a, const auto& b) {
@@ -209,26 +218,80 @@ TEST_F(ExternalSortTest, ManyMergePassesKeepTheStableOrder) {
   });
   auto schema = arrow::schema({arrow::field("key", arrow::utf8()),
                                arrow::field("event_time", arrow::timestamp(arrow::TimeUnit::MILLI)),
-                               arrow::field("seq", arrow::int64())});
+                               arrow::field("seq", arrow::int64()), arrow::field("note", arrow::utf8())});
   auto batch = arrow::RecordBatch::Make(schema, n, {key.Finish().ValueOrDie(), ms.Finish().ValueOrDie(),
-                                                    seq.Finish().ValueOrDie()});
-  write::SortLimits limits;
-  limits.run_bytes = 1;  // every row is a run
-  limits.batch_bytes = 1;
-  limits.fan_in = 2;
-  limits.spill_dir = spill_.string();
-  ASSERT_OK_AND_ASSIGN(auto sorter, write::ExternalSorter::Make(schema, {ColumnSpec{"key", 1, arrow::utf8()}}, limits));
-  for (int64_t off = 0; off < n; off += 5) ASSERT_OK(sorter->Add(batch->Slice(off, 5)));
-  std::vector<int64_t> got;
-  ASSERT_OK(sorter->Finish([&](const std::shared_ptr<arrow::RecordBatch>& b) {
-    const auto& s = static_cast<const arrow::Int64Array&>(*b->column(2));
-    for (int64_t i = 0; i < s.length(); ++i) got.push_back(s.Value(i));
-    return arrow::Status::OK();
-  }));
-  EXPECT_EQ(sorter->spilled_runs(), n);  // batches larger than a run are cut into one-row runs
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], std::get<2>(want[i])) << "row " << i;
-  EXPECT_TRUE(SpillDirEmpty());
+                                                    seq.Finish().ValueOrDie(), note.Finish().ValueOrDie()});
+  // Passes of a fan-in 2 merge of n runs: halvings until 2 are left, then the final one.
+  int64_t passes = 1;
+  for (int64_t runs = n; runs > 2; runs = (runs + 1) / 2) ++passes;
+  std::optional<int64_t> uncompressed_bytes;
+  for (auto codec : {arrow::Compression::UNCOMPRESSED, arrow::Compression::LZ4_FRAME, arrow::Compression::ZSTD}) {
+    SCOPED_TRACE(arrow::util::Codec::GetCodecAsString(codec));
+    write::SortLimits limits;
+    limits.run_bytes = 1;  // every row is a run
+    limits.batch_bytes = 1;
+    limits.fan_in = 2;
+    limits.spill_dir = spill_.string();
+    limits.codec = codec;
+    limits.release_bytes = 4096;
+    ASSERT_OK_AND_ASSIGN(auto sorter,
+                         write::ExternalSorter::Make(schema, {ColumnSpec{"key", 1, arrow::utf8()}}, limits));
+    for (int64_t off = 0; off < n; off += 5) ASSERT_OK(sorter->Add(batch->Slice(off, std::min<int64_t>(5, n - off))));
+    std::vector<int64_t> got;
+    ASSERT_OK(sorter->Finish([&](const std::shared_ptr<arrow::RecordBatch>& b) {
+      const auto& s = static_cast<const arrow::Int64Array&>(*b->column(2));
+      const auto& text = static_cast<const arrow::StringArray&>(*b->column(3));
+      for (int64_t i = 0; i < s.length(); ++i) {
+        got.push_back(s.Value(i));
+        EXPECT_EQ(text.GetView(i), std::string(200, static_cast<char>('a' + s.Value(i) % 3)));
+      }
+      return arrow::Status::OK();
+    }));
+    EXPECT_EQ(sorter->spilled_runs(), n);  // batches larger than a run are cut into one-row runs
+    EXPECT_EQ(sorter->merge_passes(), passes);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], std::get<2>(want[i])) << "row " << i;
+    EXPECT_TRUE(SpillDirEmpty());
+    if (codec == arrow::Compression::UNCOMPRESSED) {
+      uncompressed_bytes = sorter->spilled_bytes();
+    } else {
+      ASSERT_TRUE(uncompressed_bytes);
+      EXPECT_LT(sorter->spilled_bytes(), *uncompressed_bytes);
+    }
+  }
+}
+
+// The budget's division: a quarter for a run, batches of budget/1024 within
+// [64 KiB, 1 MiB], and a fan-in that merges what a budget spills from a
+// large input in one pass (129 runs for the 10 GB W3 input at 512 MiB).
+TEST_F(ExternalSortTest, LimitsFollowTheBudget) {
+  ::unsetenv("BAZOF_SPILL_CODEC");
+  ASSERT_OK_AND_ASSIGN(auto l512, write::LimitsForBudget(512LL << 20, spill_.string()));
+  EXPECT_EQ(l512.run_bytes, 128LL << 20);
+  EXPECT_EQ(l512.batch_bytes, 512LL << 10);
+  EXPECT_GE(l512.fan_in, 129);
+  EXPECT_EQ(l512.codec, arrow::Compression::LZ4_FRAME);
+  EXPECT_EQ(l512.spill_dir, spill_.string());
+  // The merge's cursors (about three batches each) fit half the budget.
+  for (int64_t budget : {32LL << 20, 512LL << 20, 4LL << 30, 64LL << 30}) {
+    ASSERT_OK_AND_ASSIGN(auto l, write::LimitsForBudget(budget, ""));
+    EXPECT_LE(3 * l.batch_bytes * l.fan_in, budget / 2) << budget;
+    EXPECT_GE(l.fan_in, 64) << budget;
+    EXPECT_LE(l.fan_in, 512) << budget;
+    EXPECT_GT(l.release_bytes, 0);
+  }
+  ::setenv("BAZOF_SPILL_CODEC", "none", 1);
+  ASSERT_OK_AND_ASSIGN(auto none, write::LimitsForBudget(512LL << 20, ""));
+  EXPECT_EQ(none.codec, arrow::Compression::UNCOMPRESSED);
+  ::setenv("BAZOF_SPILL_CODEC", "zstd", 1);
+  ASSERT_OK_AND_ASSIGN(auto zstd, write::LimitsForBudget(512LL << 20, ""));
+  EXPECT_EQ(zstd.codec, arrow::Compression::ZSTD);
+  ::setenv("BAZOF_SPILL_CODEC", "brotli-ish", 1);
+  auto bad = write::LimitsForBudget(512LL << 20, "");
+  ::unsetenv("BAZOF_SPILL_CODEC");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(ErrorKindOf(bad.status()), ErrorKind::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("BAZOF_SPILL_CODEC 'brotli-ish'"), std::string::npos);
 }
 
 // A spill directory that cannot take the runs: one error naming it, nothing

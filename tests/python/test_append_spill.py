@@ -127,3 +127,62 @@ def test_cli_bad_budget_and_spill_dir_are_errors(tmp_path, run, monkeypatch):
     assert_cli_error(run(*base, "--memory-limit", "4KiB", "--spill-dir", missing, check=False),
                      f"spill directory '{missing}'")
     assert bazof.open_table(tmp_path / "t").version == 0
+
+
+def test_cli_append_pool_peak_stays_within_a_small_budget(tmp_path, run, monkeypatch):
+    """An input several times the budget (32 MiB, the minimum, not lowered): the pool's peak
+    that `--format json` reports stays within the budget, the runs are merged in one pass
+    (fan-in from the budget), the rows equal the unbudgeted append's and no spill file is left."""
+    monkeypatch.delenv("BAZOF_MEMORY_LIMIT_MINIMUM", raising=False)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    rng = random.Random(5)
+    n = 2_000_000
+    keys = [f"key{rng.randrange(200_000):08d}" for _ in range(n)]
+    table = pa.table({
+        "key": pa.array(keys),
+        "event_time": pa.array([T0 + rng.randrange(10**9) for _ in range(n)], pa.timestamp("ms", tz="UTC")),
+        "value": pa.array(range(n), pa.int64()),
+        "note": pa.array([f"note {i % 977} of the row, with a few more words" for i in range(n)]),
+    })
+    assert table.nbytes > 3 * (32 << 20)
+    src = tmp_path / "in.parquet"
+    # small row groups: the reader's share stays small beside the budget
+    pq.write_table(table, src, row_group_size=64 * 1024)
+    for name in ("small", "plain"):
+        run("create", "--path", tmp_path, "--table", name, "--schema", "value:int64,note:string")
+    out = json.loads(run("append", "--path", tmp_path, "--table", "small", "--input", src, "--memory-limit", "32MiB",
+                         "--spill-dir", spill, "--format", "json").stdout)
+    assert out["rows"] == n and out["committed"]
+    assert out["memory_limit_bytes"] == 32 << 20
+    assert out["spilled_runs"] >= 3 and out["merge_passes"] == 1
+    assert 0 < out["peak_memory_bytes"] <= out["memory_limit_bytes"], out
+    assert list(spill.iterdir()) == []
+    plain = json.loads(run("append", "--path", tmp_path, "--table", "plain", "--input", src, "--memory-limit", "2GiB",
+                           "--format", "json").stdout)
+    assert plain["spilled_runs"] == 0 and plain["merge_passes"] == 0
+    assert files_rows(str(tmp_path / "small"), 1).equals(files_rows(str(tmp_path / "plain"), 1))
+
+
+@pytest.mark.parametrize("codec", ["none", "lz4", "zstd"])
+def test_cli_spill_codecs_give_the_same_rows(tmp_path, run, monkeypatch, codec):
+    """Spilled runs compressed or not (BAZOF_SPILL_CODEC, the benchmark knob): the same files'
+    rows; a codec the append does not know is one clear error that commits nothing."""
+    monkeypatch.setenv("BAZOF_MEMORY_LIMIT_MINIMUM", "1")
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    src = tmp_path / "in.parquet"
+    pq.write_table(as_table(shuffled_rows(11, 5000, 80, 9)), src)
+    for name in ("a", "b"):
+        run("create", "--path", tmp_path, "--table", name, "--schema", "value:int64")
+    monkeypatch.setenv("BAZOF_SPILL_CODEC", codec)
+    out = json.loads(run("append", "--path", tmp_path, "--table", "a", "--input", src, "--memory-limit", "64KiB",
+                         "--spill-dir", spill, "--format", "json").stdout)
+    assert out["spilled_runs"] > 1 and list(spill.iterdir()) == []
+    monkeypatch.delenv("BAZOF_SPILL_CODEC")
+    run("append", "--path", tmp_path, "--table", "b", "--input", src)
+    assert files_rows(str(tmp_path / "a"), 1).equals(files_rows(str(tmp_path / "b"), 1))
+    monkeypatch.setenv("BAZOF_SPILL_CODEC", "snappy")
+    assert_cli_error(run("append", "--path", tmp_path, "--table", "a", "--input", src, "--memory-limit", "64KiB",
+                         "--spill-dir", spill, check=False), "BAZOF_SPILL_CODEC 'snappy'")
+    assert bazof.open_table(tmp_path / "a").version == 1
