@@ -425,6 +425,33 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
   }
   std::vector<arrow::ArrayVector> parts(1 + shape_.value_columns.size());
   arrow::ArrayVector deleted_parts;
+  // The taken rows of one call into `parts` and `deleted_parts`: the event
+  // time, each value column (nulls where the file lacks it), the tombstone
+  // flags. `take(leaf, name, type)` reads one column's rows (the chunk route
+  // finds columns by name, the page route by leaf).
+  auto collect = [&](auto&& take, int64_t k, const std::vector<int>& where) -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(auto et, take(file_->event_time_leaf, impl_->et_name, shape_.schema.event_time.type));
+    parts[0].push_back(std::move(et));
+    for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
+      const auto& spec = shape_.schema.value_columns[shape_.value_columns[i]];
+      std::shared_ptr<arrow::Array> a;
+      if (file_->value_leaves[i] < 0) {
+        ARROW_ASSIGN_OR_RAISE(a, arrow::MakeArrayOfNull(spec.type, k));
+      } else {
+        ARROW_ASSIGN_OR_RAISE(a, take(file_->value_leaves[i], impl_->value_names[i], spec.type));
+      }
+      parts[1 + i].push_back(std::move(a));
+    }
+    if (file_->deleted_leaf >= 0) {
+      ARROW_ASSIGN_OR_RAISE(auto d, take(file_->deleted_leaf, std::string(kDeletedColumn), arrow::boolean()));
+      if (d->null_count() > 0) {
+        return Corruption(Quote(storage_, file_->planned.ref.path), Where(where), "null in column '",
+                          kDeletedColumn, "'");
+      }
+      deleted_parts.push_back(std::move(d));
+    }
+    return arrow::Status::OK();
+  };
   size_t next = 0;  // first row of `rows` not yet taken
   const std::vector<uint8_t> by_pages = PageRouted(groups, rows, leaves);
 
@@ -483,27 +510,8 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
       }
       return CastTo(a, type);
     };
-    ARROW_ASSIGN_OR_RAISE(auto et, take(impl_->et_name, shape_.schema.event_time.type));
-    parts[0].push_back(std::move(et));
-    for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
-      const auto& spec = shape_.schema.value_columns[shape_.value_columns[i]];
-      if (impl_->value_names[i].empty()) {
-        ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(spec.type, k));
-        parts[1 + i].push_back(std::move(nulls));
-      } else {
-        ARROW_ASSIGN_OR_RAISE(auto a, take(impl_->value_names[i], spec.type));
-        parts[1 + i].push_back(std::move(a));
-      }
-    }
-    if (file_->deleted_leaf >= 0) {
-      ARROW_ASSIGN_OR_RAISE(auto d, take(kDeletedColumn, arrow::boolean()));
-      if (d->null_count() > 0) {
-        return Corruption(Quote(storage_, file_->planned.ref.path), Where(batch), "null in column '",
-                          kDeletedColumn, "'");
-      }
-      deleted_parts.push_back(std::move(d));
-    }
-    return arrow::Status::OK();
+    return collect([&](int, const std::string& name, const std::shared_ptr<arrow::DataType>& type) { return take(name, type); },
+                   k, batch);
   };
 
   // Row group `rg`, only the data pages that hold its rows.
@@ -535,27 +543,8 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
       }
       return CastTo(*a, type);
     };
-    ARROW_ASSIGN_OR_RAISE(auto et, take(file_->event_time_leaf, shape_.schema.event_time.type));
-    parts[0].push_back(std::move(et));
-    for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
-      const auto& spec = shape_.schema.value_columns[shape_.value_columns[i]];
-      if (file_->value_leaves[i] < 0) {
-        ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(spec.type, k));
-        parts[1 + i].push_back(std::move(nulls));
-      } else {
-        ARROW_ASSIGN_OR_RAISE(auto a, take(file_->value_leaves[i], spec.type));
-        parts[1 + i].push_back(std::move(a));
-      }
-    }
-    if (file_->deleted_leaf >= 0) {
-      ARROW_ASSIGN_OR_RAISE(auto d, take(file_->deleted_leaf, arrow::boolean()));
-      if (d->null_count() > 0) {
-        return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), "null in column '", kDeletedColumn,
-                          "'");
-      }
-      deleted_parts.push_back(std::move(d));
-    }
-    return arrow::Status::OK();
+    return collect([&](int leaf, const std::string&, const std::shared_ptr<arrow::DataType>& type) { return take(leaf, type); },
+                   k, {rg});
   };
 
   // Runs of row groups of one route, in file order, so the taken rows stay
