@@ -62,6 +62,33 @@ arrow::Result<parquet::ParquetFileReader*> RowGroupAccess::PageFile() {
   return impl_->reader->parquet_reader();
 }
 
+arrow::Result<std::shared_ptr<parquet::RowGroupReader>> RowGroupAccess::PageRowGroup(int rg) {
+  try {
+    ARROW_ASSIGN_OR_RAISE(auto* pages, PageFile());
+    return pages->RowGroup(rg);
+  } catch (const std::exception& e) {
+    return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), e.what());
+  }
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> RowGroupAccess::TakePageRows(parquet::RowGroupReader& row_group, int rg,
+                                                                          int leaf, int64_t rg_rows,
+                                                                          const std::vector<int64_t>& local) {
+  const parquet::arrow::SchemaField* field = nullptr;
+  ARROW_RETURN_NOT_OK(impl_->manifest->GetColumnField(leaf, &field));
+  std::shared_ptr<parquet::OffsetIndex> offsets;
+  try {
+    offsets = impl_->OffsetIndexOf(rg, leaf);
+  } catch (const std::exception& e) {
+    return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), "offset index: ", e.what());
+  }
+  auto a = TakeFromPages(row_group, *field, *offsets, rg_rows, local, RecyclingPool());
+  if (!a.ok()) {
+    return WithContext(metadata::PageReadError(a.status(), Where({rg})), Quote(storage_, file_->planned.ref.path));
+  }
+  return *a;
+}
+
 RowGroupAccess::RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape)
     : storage_(storage), file_(std::move(file)), shape_(shape), impl_(std::make_unique<Impl>()) {}
 
@@ -289,28 +316,9 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeyPages(const std:
   for (size_t g = 0; g < rgs.size(); ++g) {
     if (local[g].empty()) continue;
     const int rg = rgs[g];
-    std::shared_ptr<parquet::RowGroupReader> row_group;
-    try {
-      ARROW_ASSIGN_OR_RAISE(auto* pages, PageFile());
-      row_group = pages->RowGroup(rg);
-    } catch (const std::exception& e) {
-      return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), e.what());
-    }
-    auto take = [&](int leaf) -> arrow::Result<std::shared_ptr<arrow::Array>> {
-      const parquet::arrow::SchemaField* field = nullptr;
-      ARROW_RETURN_NOT_OK(impl_->manifest->GetColumnField(leaf, &field));
-      std::shared_ptr<parquet::OffsetIndex> offsets;
-      try {
-        offsets = impl_->OffsetIndexOf(rg, leaf);
-      } catch (const std::exception& e) {
-        return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), "offset index: ", e.what());
-      }
-      auto a = TakeFromPages(*row_group, *field, *offsets, impl_->starts[rg + 1] - impl_->starts[rg], local[g],
-                             RecyclingPool());
-      if (!a.ok()) {
-        return WithContext(metadata::PageReadError(a.status(), Where({rg})), Quote(storage_, file_->planned.ref.path));
-      }
-      return *a;
+    ARROW_ASSIGN_OR_RAISE(auto row_group, PageRowGroup(rg));
+    auto take = [&](int leaf) {
+      return TakePageRows(*row_group, rg, leaf, impl_->starts[rg + 1] - impl_->starts[rg], local[g]);
     };
     for (size_t k = 0; k < schema.key_columns.size(); ++k) {
       ARROW_ASSIGN_OR_RAISE(auto a, take(file_->key_leaves[k]));
@@ -521,27 +529,10 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
     const int64_t k = static_cast<int64_t>(local.size());
     const int64_t rg_rows = starts[rg + 1] - starts[rg];
     ++impl_->by_pages;
-    std::shared_ptr<parquet::RowGroupReader> row_group;
-    try {
-      ARROW_ASSIGN_OR_RAISE(auto* pages, PageFile());
-      row_group = pages->RowGroup(rg);
-    } catch (const std::exception& e) {
-      return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), e.what());
-    }
+    ARROW_ASSIGN_OR_RAISE(auto row_group, PageRowGroup(rg));
     auto take = [&](int leaf, const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
-      const parquet::arrow::SchemaField* field = nullptr;
-      ARROW_RETURN_NOT_OK(impl_->manifest->GetColumnField(leaf, &field));
-      std::shared_ptr<parquet::OffsetIndex> offsets;
-      try {
-        offsets = impl_->OffsetIndexOf(rg, leaf);
-      } catch (const std::exception& e) {
-        return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), "offset index: ", e.what());
-      }
-      auto a = TakeFromPages(*row_group, *field, *offsets, rg_rows, local, RecyclingPool());
-      if (!a.ok()) {
-        return WithContext(metadata::PageReadError(a.status(), Where({rg})), Quote(storage_, file_->planned.ref.path));
-      }
-      return CastTo(*a, type);
+      ARROW_ASSIGN_OR_RAISE(auto a, TakePageRows(*row_group, rg, leaf, rg_rows, local));
+      return CastTo(a, type);
     };
     return collect([&](int leaf, const std::string&, const std::shared_ptr<arrow::DataType>& type) { return take(leaf, type); },
                    k, {rg});

@@ -19,6 +19,7 @@
 namespace parquet {
 class FileMetaData;
 class ParquetFileReader;
+class RowGroupReader;
 }
 
 namespace bazof::read {
@@ -197,6 +198,12 @@ class RowGroupAccess {
   bool EnsurePageIndex();
   /// The file reader page-level reads go through (see Impl::page_file).
   arrow::Result<parquet::ParquetFileReader*> PageFile();
+  /// Row group `rg` of PageFile().
+  arrow::Result<std::shared_ptr<parquet::RowGroupReader>> PageRowGroup(int rg);
+  /// Rows `local` (ascending, of the `rg_rows` of `rg`) of leaf `leaf`,
+  /// decoding only the data pages that hold them.
+  arrow::Result<std::shared_ptr<arrow::Array>> TakePageRows(parquet::RowGroupReader& row_group, int rg, int leaf,
+                                                            int64_t rg_rows, const std::vector<int64_t>& local);
   /// The data pages of the event-time chunk of `rg`, from the footer's
   /// encoding stats (2 when unrecorded).
   int64_t DataPages(int rg) const;
