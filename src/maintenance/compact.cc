@@ -58,6 +58,10 @@ constexpr int64_t kInFlightShareDen = 10;
 // budget (besides the pool's shares): past that, row groups grow (auto only).
 constexpr int64_t kFooterBytesPerChunk = 1024;
 constexpr int64_t kFooterShareDen = 4;
+// Per data page and column, an open writer's page index (offset and column
+// index entries): about 115 bytes measured on W3's compaction (512-row pages
+// raised its RSS by 542 MiB for ~4.9M entries; bench/results/RESULTS.md).
+constexpr int64_t kPageIndexBytesPerPage = 128;
 // After this share of the budget has been merged (in Arrow bytes), the pool
 // gives the memory it holds free back to the system (ReleaseUnused: glibc's
 // malloc_trim with the CLI's system allocator). Without it glibc kept what
@@ -292,7 +296,7 @@ class LayoutWriter {
  public:
   LayoutWriter(io::Storage& storage, const TableSchema& schema, std::vector<int64_t> starts,
                Version built_from, int64_t target_bytes, int64_t write_budget, int64_t row_group_rows,
-               bool row_group_rows_auto, int64_t max_page_bytes, int64_t page_rows, int64_t footer_budget,
+               bool row_group_rows_auto, int64_t max_page_bytes, std::optional<int64_t> page_rows, int64_t footer_budget,
                int64_t expected_rows, int writers, int64_t in_flight_limit)
       : storage_(storage),
         schema_(schema),
@@ -307,7 +311,8 @@ class LayoutWriter {
         expected_rows_(expected_rows),
         max_page_bytes_(max_page_bytes),
         page_bytes_(max_page_bytes),
-        page_rows_(page_rows),
+        page_rows_(page_rows.value_or(metadata::kCompactedPageRows)),
+        page_rows_auto_(!page_rows),
         in_flight_limit_(in_flight_limit),
         segments_(starts_.size()),
         writers_(static_cast<size_t>(std::clamp<int64_t>(writers, 0, static_cast<int64_t>(starts_.size())))) {
@@ -567,6 +572,17 @@ class LayoutWriter {
       const int64_t for_footers = (expected_rows_ * columns + chunks_allowed - 1) / chunks_allowed;
       row_group_rows_ = std::max(row_group_rows_, std::min(for_footers, write::kRowGroupRows));
     }
+    // The open files' page indexes: an offset-index and a column-index entry
+    // per data page and column, also kept until the file closes, outside the
+    // pool. With write.page_rows auto, pages grow (up to a row group) so
+    // that they and the chunks above stay within the footer share.
+    if (page_rows_auto_ && footer_budget_ > 0) {
+      const int64_t groups = (expected_rows_ + row_group_rows_ - 1) / row_group_rows_;
+      const int64_t pages_allowed = (footer_budget_ - groups * columns * kFooterBytesPerChunk) / kPageIndexBytesPerPage;
+      const int64_t for_index =
+          pages_allowed > 0 ? (expected_rows_ * columns + pages_allowed - 1) / pages_allowed : row_group_rows_;
+      page_rows_ = std::max(page_rows_, std::min(for_index, row_group_rows_));
+    }
   }
 
   arrow::Result<std::unique_ptr<write::DataFileStream>> NewFile() {
@@ -599,7 +615,8 @@ class LayoutWriter {
   int64_t row_group_rows_ = 0;  // set by FitRowGroups from the first batch
   int64_t max_page_bytes_;      // write.page_bytes, else kPageBytes
   int64_t page_bytes_;
-  int64_t page_rows_;        // write.page_rows, else kCompactedPageRows
+  int64_t page_rows_;        // write.page_rows, else kCompactedPageRows (may grow)
+  bool page_rows_auto_;      // ... is auto: the page indexes may grow pages
   int64_t in_flight_limit_;  // bytes of merged batches queued for the writers
   std::vector<Output> segments_;
   std::mutex flight_mu_;
@@ -719,7 +736,7 @@ arrow::Result<CompactResult> CompactImpl(const std::shared_ptr<Table>& table, co
   const bool rg_auto = !stored_rows;
   const int64_t row_group_rows = stored_rows.value_or(metadata::kCompactedRowGroupRows);
   ARROW_ASSIGN_OR_RAISE(auto page_bytes, metadata::PageBytes(snap->properties, kPageBytes));
-  ARROW_ASSIGN_OR_RAISE(auto page_rows, metadata::PageRows(snap->properties, metadata::kCompactedPageRows));
+  ARROW_ASSIGN_OR_RAISE(auto page_rows, metadata::StoredWriteSize(snap->properties, "write.page_rows"));
   LayoutWriter layout(storage, snap->schema, starts, snap->version, target, budget * kWriteShareNum / kShareDen,
                       row_group_rows, rg_auto, page_bytes, page_rows, budget / kFooterShareDen,
                       2 * result.events_read, threads > 1 ? threads : 0, budget / kInFlightShareDen);

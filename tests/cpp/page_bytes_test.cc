@@ -163,6 +163,36 @@ TEST(PageRowsTest, PropertySizesAppendedAndCompactedPages) {
   EXPECT_GE(EventTimePages(storage, /*deltas_only=*/false).pages, rows / 100);
 }
 
+// An open writer keeps its page index (an entry per data page and column)
+// until it closes: under a small budget, auto pages grow with the row groups
+// (compact.cc FitRowGroups); a set write.page_rows is kept.
+TEST(PageRowsTest, AutoPagesGrowToBoundTheOpenFilesPageIndexes) {
+  ASSERT_EQ(setenv("BAZOF_MEMORY_LIMIT_MINIMUM", "1MiB", 1), 0);
+  for (const bool set : {false, true}) {
+    auto storage = MemStorage();
+    std::map<std::string, std::string> props;
+    if (set) props["write.page_rows"] = "512";
+    ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema(), props));
+    ASSERT_OK(Append(table, *AppendInput(Events(200000, 500))).status());
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    CompactOptions o;
+    o.force = true;
+    o.memory_limit_bytes = 1 << 20;
+    ASSERT_OK_AND_ASSIGN(auto r, Compact(table, o));
+    ASSERT_TRUE(r.committed);
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    int64_t rows = 0;
+    for (const auto* f : table->current_snapshot()->AllFiles()) rows += f->rows;
+    const int64_t pages = EventTimePages(storage, /*deltas_only=*/false).pages;
+    if (set) {
+      EXPECT_GE(pages, rows / 512);
+    } else {
+      EXPECT_LT(pages, rows / 512) << rows << " rows";
+    }
+  }
+  unsetenv("BAZOF_MEMORY_LIMIT_MINIMUM");
+}
+
 TEST(PageRowsTest, BadValuesAreRefusedAndStoredOnesRead) {
   for (const char* bad : {"0", "-3", "many", "1.5", "", "1048577", "1KiB"}) {
     auto storage = MemStorage();
