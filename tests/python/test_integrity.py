@@ -179,3 +179,18 @@ def test_vacuum_of_local_table_reports_no_uploads(run, tmp_path):
     path, _ = make_table(run, tmp_path, rows=10)
     out = json.loads(run("vacuum", "--path", path, "--table", "t", "--format", "json").stdout)
     assert out["aborted_uploads"] == [] and out["uploads_kept_by_grace"] == 0
+
+
+@pytest.mark.xfail(strict=True, reason="known bug, found by the random test above in CI (seed 331098007): "
+                   "this flip makes a scan return no rows and no error; to be fixed")
+def test_flip_found_by_seed_331098007_is_an_error_or_the_same_rows(run, tmp_path):
+    path, data_file = make_table(run, tmp_path)
+    want = run("scan", "--path", path, "--table", "t", "--format", "csv").stdout
+    raw = bytearray(data_file.read_bytes())
+    raw[35003] ^= 96
+    data_file.write_bytes(bytes(raw))
+    proc = run("scan", "--path", path, "--table", "t", "--format", "csv", check=False)
+    if proc.returncode == 0:
+        assert proc.stdout == want, "byte 35003 ^ 96: different rows without an error"
+    else:
+        assert_scan_error(proc, data_file.name)
