@@ -140,26 +140,18 @@ arrow::Status CheckValue(const std::string& name, const std::string& value, cons
     }
     return arrow::Status::OK();
   }
-  if (name == "write.row_group_rows") {
+  // `auto` or a row count from 1 to `max`.
+  auto rows_or_auto = [&](int64_t max) -> arrow::Status {
     if (value == "auto") return arrow::Status::OK();
     int64_t n = 0;
     std::string rest;
-    if (!SplitNumber(value, &n, &rest) || !rest.empty() || n < 1 || n > kMaxRowGroupRows) {
-      return InvalidArgument(what + " '" + value + "': not auto or an integer from 1 to " +
-                             std::to_string(kMaxRowGroupRows));
+    if (!SplitNumber(value, &n, &rest) || !rest.empty() || n < 1 || n > max) {
+      return InvalidArgument(what + " '" + value + "': not auto or an integer from 1 to " + std::to_string(max));
     }
     return arrow::Status::OK();
-  }
-  if (name == "write.page_rows") {
-    if (value == "auto") return arrow::Status::OK();
-    int64_t n = 0;
-    std::string rest;
-    if (!SplitNumber(value, &n, &rest) || !rest.empty() || n < 1 || n > kMaxPageRows) {
-      return InvalidArgument(what + " '" + value + "': not auto or an integer from 1 to " +
-                             std::to_string(kMaxPageRows));
-    }
-    return arrow::Status::OK();
-  }
+  };
+  if (name == "write.row_group_rows") return rows_or_auto(kMaxRowGroupRows);
+  if (name == "write.page_rows") return rows_or_auto(kMaxPageRows);
   if (name == "write.page_bytes") {
     if (value == "auto") return arrow::Status::OK();
     auto bytes = ParseByteSize(value, what);
