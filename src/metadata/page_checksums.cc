@@ -47,8 +47,13 @@ arrow::Status PageReadError(const arrow::Status& status, const std::string& wher
   if (m.find("CRC checksum verification failed") != std::string::npos) {
     return Corruption(where, "page checksum mismatch (", m, ")");
   }
-  if (m.find("deserialize thrift") != std::string::npos) {
+  if (m.find("deserialize thrift") != std::string::npos || m.find("Invalid page header") != std::string::npos) {
     return Corruption(where, "unreadable page header (", m, ")");
+  }
+  // A header that decodes but gives a page fewer values than it holds: the
+  // column comes out shorter than the row group (Arrow's table check).
+  if (m.find(" expected length ") != std::string::npos && m.find(" but got length ") != std::string::npos) {
+    return Corruption(where, "a column's pages hold fewer rows than the footer gives (", m, ")");
   }
   if (m == status.message()) return where.empty() ? status : WithContext(status, where);
   return MakeError(ErrorKindOf(status), where + m);

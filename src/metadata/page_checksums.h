@@ -31,9 +31,9 @@ parquet::ReaderProperties DataFileReaderProperties();
 /// Whether the footer records that every page of the file carries a CRC.
 bool HasPageChecksums(const parquet::FileMetaData& metadata);
 
-/// Arrow's error for a page that fails its CRC, or whose header cannot be
-/// decoded, as kCorruption ("page checksum mismatch (...)"); other errors
-/// unchanged. `where` ("row group 2, column 'v': ") goes in front.
+/// Arrow's error for a page that fails its CRC, whose header cannot be
+/// decoded, or whose column comes out shorter than its row group, as
+/// kCorruption ("page checksum mismatch (...)"); other errors unchanged. `where` ("row group 2, column 'v': ") goes in front.
 arrow::Status PageReadError(const arrow::Status& status, const std::string& where = "");
 
 }  // namespace bazof::metadata

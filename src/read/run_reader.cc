@@ -161,8 +161,30 @@ class ParquetRun : public RunSource {
     }
     current_row_group_ = group.front();
     last_row_group_ = group.back();
+    rows_expected_ = rows;
+    rows_read_ = 0;
     ARROW_ASSIGN_OR_RAISE(batches_, reader_->GetRecordBatchReader(group, leaves_));
     return true;
+  }
+
+  // Parquet's batch reader ends a row group early, without an error, when a
+  // column's pages hold fewer values than the footer says (a damaged page
+  // header that still decodes: spec §6.1). Every batch must have all its
+  // columns of its length, and the row groups must give the footer's rows.
+  arrow::Status CheckRows(const arrow::RecordBatch* raw, int64_t expected) {
+    if (raw) {
+      for (int c = 0; c < raw->num_columns(); ++c) {
+        if (raw->column(c)->length() != raw->num_rows()) {
+          return Corruption("column '", raw->schema()->field(c)->name(), "' holds ", raw->column(c)->length(),
+                            " rows where the others hold ", raw->num_rows());
+        }
+      }
+      rows_read_ += raw->num_rows();
+      if (rows_read_ <= expected) return arrow::Status::OK();
+    }
+    if (rows_read_ == expected) return arrow::Status::OK();
+    return Corruption("its pages hold ", rows_read_, " rows where the footer gives ", expected,
+                      " (a damaged page header?)");
   }
 
   arrow::Result<std::shared_ptr<RunBatch>> Next() override {
@@ -214,12 +236,19 @@ class ParquetRun : public RunSource {
         ARROW_ASSIGN_OR_RAISE(auto table, batches_->ToTable());
         ARROW_ASSIGN_OR_RAISE(raw, table->CombineChunksToBatch());
         done_ = true;
+        int64_t expected = 0;
+        for (int rg : row_groups_) expected += file_->metadata->RowGroup(rg)->num_rows();
+        rows_read_ = 0;
+        ARROW_RETURN_NOT_OK(CheckRows(raw.get(), expected));
         ARROW_ASSIGN_OR_RAISE(auto rb, Convert(raw));
         ARROW_ASSIGN_OR_RAISE(rb, SortRun(std::move(rb)));
         if (ApplyBounds(rb.get())) return rb;
         continue;
       }
-      if (batches_) ARROW_RETURN_NOT_OK(batches_->ReadNext(&raw));
+      if (batches_) {
+        ARROW_RETURN_NOT_OK(batches_->ReadNext(&raw));
+        ARROW_RETURN_NOT_OK(CheckRows(raw.get(), rows_expected_));
+      }
       if (!raw) {
         ARROW_ASSIGN_OR_RAISE(bool more, NextRowGroup());
         if (!more) {
@@ -363,6 +392,8 @@ class ParquetRun : public RunSource {
   size_t next_row_group_ = 0;
   int current_row_group_ = -1;  // first being read; -1 before the first (or all at once)
   int last_row_group_ = -1;     // last being read
+  int64_t rows_expected_ = 0;   // of the row groups being read, by the footer
+  int64_t rows_read_ = 0;       // of them, so far
   int64_t batch_size_ = 64 * 1024;
   std::unique_ptr<arrow::RecordBatchReader> batches_;
   bool done_ = false;
