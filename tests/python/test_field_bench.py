@@ -1,6 +1,6 @@
 """bench/field_bench.py at a tiny size: its differential checks (every alternative's answer equal
 to bazof's) run in CI. No timings are asserted. W2 (the ltm_revenue fixture, about a million
-events whatever the flags) is left to the benchmark runs to keep this test short."""
+events whatever the flags) is checked by its own test on the keyed queries only."""
 import importlib.util
 import json
 import os
@@ -51,6 +51,28 @@ def test_field_bench_tiny_answers_agree(bazof_bin, tmp_path):
     assert res["writes"]["rows"] == 2000
     assert (out / "RESULTS.md").read_text().startswith("# bazof against the field")
     assert (out / "q1_scaling.png").stat().st_size > 0
+
+
+def test_field_bench_w2_in_format_1_answers_agree(bazof_bin, tmp_path):
+    """W2's events moved into a format-1 table (appended, compacted): bazof's keyed answers
+    there equal DuckDB's over the same history, and equal the legacy table's."""
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(HARNESS), "--keys", "50", "--events-per-key", "2", "--runs", "1",
+         "--out", str(out), "--work", str(tmp_path / "work"), "--skip-joins", "--skip-writes",
+         "--skip-sweep", "--skip-delta", "--queries", "q3,q4,q6", "--engines", "bazof,duckdb_argmax"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "BAZOF_BIN": bazof_bin})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    res = json.loads((out / "results.json").read_text())
+    assert res["problems"] == []
+    legacy, moved = res["w2"]["queries"], res["w2f"]["queries"]
+    for q in ("q3", "q4", "q6"):
+        assert moved[q]["duckdb_argmax"]["equal_to_bazof"], q
+        assert moved[q]["bazof"]["rows"] == legacy[q]["duckdb_argmax"]["rows"] > 0, q
+    answers = tmp_path / "work"
+    for q in ("q3", "q4"):
+        assert pq.read_table(answers / f"answers_w2f/{q}_bazof.parquet").equals(
+            pq.read_table(answers / f"answers_w2/{q}_bazof.parquet")), q
 
 
 def test_field_bench_check_detects_a_wrong_answer(tmp_path):
