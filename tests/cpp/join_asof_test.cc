@@ -78,6 +78,20 @@ void ExpectMatchesOracle(const arrow::Table& got, const std::vector<SpineRow>& s
   }
 }
 
+// Joins `spine` against `table` as of `version` on `threads` threads and
+// checks the output against the oracle.
+void JoinAndExpectOracle(const std::shared_ptr<const Table>& table, const std::vector<SpineRow>& spine,
+                         const std::vector<OracleEvent>& events, int64_t version, int threads,
+                         const std::string& context) {
+  JoinAsOfOptions jo;
+  jo.on = "ts";
+  jo.version = Version(version);
+  jo.threads = threads;
+  ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
+  ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+  ExpectMatchesOracle(*got, spine, events, version, context);
+}
+
 class JoinAsOfOracleTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(JoinAsOfOracleTest, EveryVersionMatchesTheOracle) {
@@ -202,13 +216,7 @@ TEST_P(JoinAsOfDenseOracleTest, SegmentedFilesAndDenseSpinesMatchTheOracle) {
       if (pick(50) == 0) r.ms.reset();
       spine.push_back(r);
     }
-    JoinAsOfOptions jo;
-    jo.on = "ts";
-    jo.version = Version(version);
-    jo.threads = 1 + static_cast<int>(pick(2));
-    ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
-    ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
-    ExpectMatchesOracle(*got, spine, events, version,
+    JoinAndExpectOracle(table, spine, events, version, 1 + static_cast<int>(pick(2)),
                         "seed " + std::to_string(GetParam()) + " version " + std::to_string(version));
   }
 }
@@ -254,13 +262,7 @@ TEST_P(JoinAsOfRowGroupOracleTest, SmallRowGroupsAndSharedPrefixesMatchTheOracle
       r.ms = t0 + (pick(days + 2) - 1) * day + (pick(3) - 1);
       spine.push_back(r);
     }
-    JoinAsOfOptions jo;
-    jo.on = "ts";
-    jo.version = Version(version);
-    jo.threads = 1 + static_cast<int>(pick(3));
-    ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
-    ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
-    ExpectMatchesOracle(*got, spine, events, version,
+    JoinAndExpectOracle(table, spine, events, version, 1 + static_cast<int>(pick(3)),
                         "seed " + std::to_string(GetParam()) + " version " + std::to_string(version));
   }
 }
