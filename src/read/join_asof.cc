@@ -5,7 +5,9 @@
 // the last row at or before (key, time). The spine is sorted by (encoded key,
 // time) once; each file's row groups that can hold a spine key are read on
 // the key side only (keys and event time) and walked together with the
-// sorted spine; the winner of a spine row across files is the candidate with
+// sorted spine, as runs of one key (files latest first, so a spine row whose
+// candidate is later than a file's last event skips that file); the winner
+// of a spine row across files is the candidate with
 // the greatest (event time, file rank, row position), as the merge decides
 // ties. Value columns and tombstone flags are decoded afterwards, only in the
 // row groups that hold a winner, and only the winners are taken from them (a
@@ -126,6 +128,36 @@ inline int CompareKeys(uint64_t pa, std::string_view a, uint64_t pb, std::string
   return a.compare(b);
 }
 
+// The spine rows in (encoded key, time) order. The sort moves small records
+// (key prefix, time, length, row) rather than indices into other arrays:
+// almost every comparison is settled inside the record.
+std::vector<int64_t> SortSpine(const read::KeyCodes& codes, const std::vector<int64_t>& micros) {
+  struct Entry {
+    uint64_t prefix;
+    int64_t micros;
+    int64_t size;
+    int64_t row;
+  };
+  const int64_t n = static_cast<int64_t>(micros.size());
+  std::vector<Entry> entries(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string_view k = codes.views[i];
+    entries[i] = Entry{Prefix8(k), micros[i], static_cast<int64_t>(k.size()), i};
+  }
+  std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    if (a.size <= 8 && b.size <= 8) {
+      if (a.size != b.size) return a.size < b.size;
+    } else if (const int c = codes.views[a.row].compare(codes.views[b.row]); c != 0) {
+      return c < 0;
+    }
+    return a.micros < b.micros;
+  });
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = entries[i].row;
+  return order;
+}
+
 bool IsIntegerType(arrow::Type::type id) { return arrow::is_integer(id); }
 bool IsStringType(arrow::Type::type id) {
   return id == arrow::Type::STRING || id == arrow::Type::LARGE_STRING || id == arrow::Type::STRING_VIEW;
@@ -160,6 +192,11 @@ class JoinAsOfImpl : public JoinAsOf {
     std::vector<std::shared_ptr<arrow::Array>> keys;  // valid rows only, cast to key types
     std::vector<int64_t> valid_rows;                  // spine rows with key and time
     std::vector<int64_t> micros;                      // per valid row
+    // Per valid row, its encoded key (views into `keys` or the arena, hence
+    // behind a pointer: a move of the plan must not relocate the arena).
+    std::shared_ptr<read::KeyCodes> codes = std::make_shared<read::KeyCodes>();
+    std::vector<int64_t> order;                       // valid rows in (encoded key, time) order
+    std::vector<std::string> unique;                  // the distinct encoded keys, ascending
     std::shared_ptr<arrow::Schema> schema;
     std::string table;
     std::shared_ptr<read::FooterCache> footer_cache;
@@ -244,29 +281,15 @@ class JoinAsOfImpl : public JoinAsOf {
     const int n_out = p_.shape->output_schema->num_fields() - static_cast<int>(n_keys);  // event time + values
 
     // The spine in (key, time) order, keys and times laid out in that order.
-    read::KeyCodes codes;
-    if (n > 0) ARROW_RETURN_NOT_OK(codec.Encode(p_.keys, &codes));
-    std::vector<uint64_t> prefix(n);
-    for (int64_t i = 0; i < n; ++i) prefix[i] = Prefix8(codes.views[i]);
-    std::vector<int64_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      const int c = CompareKeys(prefix[a], codes.views[a], prefix[b], codes.views[b]);
-      if (c != 0) return c < 0;
-      return p_.micros[a] < p_.micros[b];
-    });
+    const auto& order = p_.order;
+    const auto& unique = p_.unique;
     std::vector<std::string_view> skey(n);
     std::vector<uint64_t> sprefix(n);
     std::vector<int64_t> stime(n);
     for (int64_t i = 0; i < n; ++i) {
-      skey[i] = codes.views[order[i]];
-      sprefix[i] = prefix[order[i]];
+      skey[i] = p_.codes->views[order[i]];
+      sprefix[i] = Prefix8(skey[i]);
       stime[i] = p_.micros[order[i]];
-    }
-    prefix = {};
-    std::vector<std::string> unique;
-    for (int64_t i = 0; i < n; ++i) {
-      if (unique.empty() || unique.back() != skey[i]) unique.emplace_back(skey[i]);
     }
 
     const int threads = std::max(1, p_.reader_options.threads);
@@ -276,9 +299,21 @@ class JoinAsOfImpl : public JoinAsOf {
     // Per worker: each sorted spine row's best candidate among its files.
     const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n_files)));
     std::vector<std::vector<Candidate>> best(workers);
+    std::vector<read::RowGroupAccess::KeyRuns> runs_of(workers);  // per worker, reused across calls
 
-    // Phase 1: the key side of every file, walked against the spine.
-    ARROW_RETURN_NOT_OK(ParallelFor(n_files, threads, [&](int64_t fi, int worker) -> arrow::Status {
+    // Phase 1: the key side of every file, walked against the spine. Files
+    // with the latest events first: a spine row whose candidate is later
+    // than every event of a file needs no look-up there (with time-segmented
+    // files, as compaction writes them, most rows then look in two or three).
+    std::vector<int64_t> by_end(n_files);
+    std::iota(by_end.begin(), by_end.end(), 0);
+    auto end_of = [&](int64_t fi) {
+      const auto& end = p_.files[fi].ref.end;
+      return end ? end->micros() : std::numeric_limits<int64_t>::max();
+    };
+    std::stable_sort(by_end.begin(), by_end.end(), [&](int64_t a, int64_t b) { return end_of(a) > end_of(b); });
+    ARROW_RETURN_NOT_OK(ParallelFor(n_files, threads, [&](int64_t i, int worker) -> arrow::Status {
+      const int64_t fi = by_end[i];
       if (best[worker].empty()) best[worker].resize(n);
       auto& mine = best[worker];
       ARROW_ASSIGN_OR_RAISE(auto opened, read::OpenDataFile(*p_.storage, p_.files[fi], *p_.shape,
@@ -286,68 +321,75 @@ class JoinAsOfImpl : public JoinAsOf {
       ARROW_ASSIGN_OR_RAISE(access[fi], read::RowGroupAccess::Make(*p_.storage, opened, *p_.shape));
       const int64_t file_start = p_.files[fi].ref.start ? p_.files[fi].ref.start->micros()
                                                         : std::numeric_limits<int64_t>::min();
-      std::vector<uint64_t> kp;
+      const int64_t file_end = end_of(fi);
+      auto& runs = runs_of[worker];
+      std::vector<uint64_t> rp;  // per run: Prefix8 of its key
       for (const auto& rgs : access[fi]->Batches(access[fi]->RowGroupsFor(unique), read_rows)) {
         // Only the pages that may hold a spine key when the page index
         // allows (few keys per row group), else the row groups whole.
         std::vector<int64_t> page_rows;
         ARROW_ASSIGN_OR_RAISE(auto rb, access[fi]->ReadKeyPages(rgs, unique, &page_rows));
-        const bool by_pages = rb != nullptr;
-        if (!by_pages) {
-          ARROW_ASSIGN_OR_RAISE(rb, access[fi]->ReadKeys(rgs));
+        if (rb) {
+          runs.Clear();
+          runs.event_micros.swap(rb->event_micros);
+          runs.AddRows(rb->keys.views, static_cast<int64_t>(page_rows.size()),
+                       [&](int64_t i) { return page_rows[i]; });
+        } else {
+          ARROW_RETURN_NOT_OK(access[fi]->ReadKeyRuns(rgs, &runs));
         }
-        const auto& k = rb->keys.views;
-        const auto& e = rb->event_micros;
-        const int64_t rows = static_cast<int64_t>(k.size());
-        if (rows == 0) continue;
-        // The file row of batch row i: rgs[g]'s start + (i - first[g]).
-        std::vector<int64_t> first(rgs.size() + 1, 0);
-        for (size_t g = 0; g < rgs.size(); ++g) {
-          first[g + 1] = first[g] + access[fi]->RowGroupStart(rgs[g] + 1) - access[fi]->RowGroupStart(rgs[g]);
-        }
-        auto file_row = [&](int64_t i) {
-          if (by_pages) return page_rows[i];
-          const size_t g = std::upper_bound(first.begin(), first.end(), i) - first.begin() - 1;
-          return access[fi]->RowGroupStart(rgs[g]) + (i - first[g]);
-        };
-        kp.resize(rows);
-        for (int64_t i = 0; i < rows; ++i) kp[i] = Prefix8(k[i]);
-        // The spine rows whose keys fall in this row group's key range.
-        int64_t s = std::lower_bound(skey.begin(), skey.end(), k.front()) - skey.begin();
-        const int64_t s_end = std::upper_bound(skey.begin() + s, skey.end(), k.back()) - skey.begin();
-        int64_t r = 0;  // rows before r are at or before the previous spine row's (key, time)
+        const auto& rk = runs.keys;
+        const auto& rs = runs.starts;
+        const auto& e = runs.event_micros;
+        const size_t n_runs = rk.size();
+        if (n_runs == 0) continue;
+        rp.resize(n_runs);
+        for (size_t r = 0; r < n_runs; ++r) rp[r] = Prefix8(rk[r]);
+        // The spine rows whose keys fall in this call's key range, walked
+        // with the runs: both ascend, so the walk only moves forward.
+        int64_t s = std::lower_bound(skey.begin(), skey.end(), rk.front()) - skey.begin();
+        const int64_t s_end = std::upper_bound(skey.begin() + s, skey.end(), rk.back()) - skey.begin();
+        size_t r = 0;
+        int64_t cursor = 0;  // rows of run r before it are at or before the previous spine row's time
         for (; s < s_end; ++s) {
           const std::string_view sk = skey[s];
           const uint64_t sp = sprefix[s];
           const int64_t st = stime[s];
           if (st < file_start) continue;  // every event of the file is later
-          auto at_or_before = [&](int64_t row) {
-            const int c = CompareKeys(kp[row], k[row], sp, sk);
-            return c < 0 || (c == 0 && e[row] <= st);
-          };
-          // The first row after (sk, st): gallop from r, then bisect.
-          int64_t lo = r, step = 1;
-          while (lo < rows && at_or_before(lo)) {
-            const int64_t probe = lo + step;
-            if (probe >= rows || !at_or_before(probe)) {
-              int64_t a = lo + 1, b = std::min(probe, rows);
-              while (a < b) {
-                const int64_t m = a + (b - a) / 2;
-                if (at_or_before(m)) {
-                  a = m + 1;
-                } else {
-                  b = m;
+          if (mine[s].file >= 0 && mine[s].time > file_end) continue;  // no event here can win
+          auto key_cmp = [&](size_t x) { return CompareKeys(rp[x], rk[x], sp, sk); };
+          if (key_cmp(r) < 0) {
+            // The first run of a key at or after sk: gallop, then bisect.
+            size_t lo = r, step = 1;
+            while (true) {
+              const size_t probe = lo + step;
+              if (probe >= n_runs || key_cmp(probe) >= 0) {
+                size_t a = lo + 1, b = std::min(probe, n_runs);
+                while (a < b) {
+                  const size_t m = a + (b - a) / 2;
+                  if (key_cmp(m) < 0) {
+                    a = m + 1;
+                  } else {
+                    b = m;
+                  }
                 }
+                r = a;
+                break;
               }
-              lo = a;
-              break;
+              lo = probe;
+              step <<= 1;
             }
-            lo = probe + 1;
-            step <<= 1;
+            if (r == n_runs) break;
+            cursor = rs[r];
           }
-          r = lo;
-          if (r == 0 || CompareKeys(kp[r - 1], k[r - 1], sp, sk) != 0) continue;
-          Candidate c{e[r - 1], static_cast<int32_t>(fi), file_row(r - 1)};
+          if (key_cmp(r) != 0) continue;
+          // A key split over several runs: the last one starting at or before st.
+          while (r + 1 < n_runs && e[rs[r + 1]] <= st && key_cmp(r + 1) == 0) cursor = rs[++r];
+          const int64_t first = rs[r];
+          const int64_t after = std::upper_bound(e.begin() + std::max(cursor, first), e.begin() + rs[r + 1], st) -
+                                e.begin();
+          cursor = after;
+          if (after == first) continue;  // every event of the key is later
+          Candidate c{e[after - 1], static_cast<int32_t>(fi), runs.file_rows[r] + (after - 1 - first)};
           if (Later(c, mine[s])) mine[s] = c;
         }
       }
@@ -437,7 +479,11 @@ class JoinAsOfImpl : public JoinAsOf {
     }
     ARROW_ASSIGN_OR_RAISE(auto indices, idx.Finish());
     arrow::ChunkedArrayVector columns = p_.spine->columns();
-    for (size_t c = 0; c < columns_parts.size(); ++c) {
+    const size_t n_spine_columns = columns.size();
+    columns.resize(n_spine_columns + columns_parts.size());
+    // Columns on parallel threads: the takes are independent.
+    ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(columns_parts.size()), std::max(1, p_.reader_options.threads),
+                                    [&](int64_t c, int) -> arrow::Status {
       auto type = p_.shape->output_schema->field(static_cast<int>(n_keys + c))->type();
       std::shared_ptr<arrow::Array> all;
       if (columns_parts[c].empty()) {
@@ -448,8 +494,9 @@ class JoinAsOfImpl : public JoinAsOf {
         ARROW_ASSIGN_OR_RAISE(all, arrow::Concatenate(columns_parts[c]));
       }
       ARROW_ASSIGN_OR_RAISE(auto out, arrow::compute::Take(*all, *indices));
-      columns.push_back(std::make_shared<arrow::ChunkedArray>(std::move(out)));
-    }
+      columns[n_spine_columns + c] = std::make_shared<arrow::ChunkedArray>(std::move(out));
+      return arrow::Status::OK();
+    }));
     return arrow::Table::Make(p_.schema, std::move(columns), n_spine);
   }
 
@@ -460,15 +507,8 @@ class JoinAsOfImpl : public JoinAsOf {
     const int64_t n = static_cast<int64_t>(p_.valid_rows.size());
 
     // The spine in (key, time) order.
-    read::KeyCodes codes;
-    if (n > 0) ARROW_RETURN_NOT_OK(codec.Encode(p_.keys, &codes));
-    std::vector<int64_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      int c = codes.views[a].compare(codes.views[b]);
-      if (c != 0) return c < 0;
-      return p_.micros[a] < p_.micros[b];
-    });
+    const auto& order = p_.order;
+    const read::KeyCodes& codes = *p_.codes;
 
     // matched[spine row] = index into the gathered events, or -1.
     std::vector<int64_t> matched(n_spine, -1);
@@ -747,11 +787,13 @@ arrow::Result<std::shared_ptr<JoinAsOf>> JoinAsOfBuilder::Build() const {
   FitCachesToBudget(ro.memory_limit_bytes);
   int64_t planned_rows = 0;
   if (!p.valid_rows.empty()) {
-    read::KeyCodes codes;
-    ARROW_RETURN_NOT_OK(shape->codec.Encode(p.keys, &codes));
-    std::vector<std::string> unique(codes.views.begin(), codes.views.end());
-    std::sort(unique.begin(), unique.end());
-    unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+    ARROW_RETURN_NOT_OK(shape->codec.Encode(p.keys, p.codes.get()));
+    p.order = SortSpine(*p.codes, p.micros);
+    for (int64_t i : p.order) {
+      const std::string_view k = p.codes->views[i];
+      if (p.unique.empty() || p.unique.back() != k) p.unique.emplace_back(k);
+    }
+    const auto& unique = p.unique;
     ro.key_lower = unique.front();
     ro.key_upper = unique.back() + std::string(1, '\0');
     std::vector<planning::PlannedFile> kept;
@@ -774,7 +816,7 @@ arrow::Result<std::shared_ptr<JoinAsOf>> JoinAsOfBuilder::Build() const {
     // merge; a dense one streams the whole key range between its smallest
     // and largest key, merged in parallel partitions.
     if (static_cast<int64_t>(unique.size()) * kSparseRowsPerKey <= planned_rows || ro.threads <= 1) {
-      ro.key_in = std::move(unique);
+      ro.key_in = unique;
     }
   }
   p.shape = std::move(shape);

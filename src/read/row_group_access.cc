@@ -89,6 +89,27 @@ arrow::Result<std::shared_ptr<arrow::Array>> RowGroupAccess::TakePageRows(parque
   return *a;
 }
 
+namespace {
+
+// Whether `leaf` is a string or binary column whose data pages are all
+// dictionary-encoded, judged from the first row group's encoding stats.
+bool DictionaryEncoded(const parquet::FileMetaData& metadata, int leaf) {
+  if (metadata.num_row_groups() == 0) return false;
+  if (metadata.schema()->Column(leaf)->physical_type() != parquet::Type::BYTE_ARRAY) return false;
+  const auto chunk = metadata.RowGroup(0)->ColumnChunk(leaf);
+  bool any = false;
+  for (const auto& e : chunk->encoding_stats()) {
+    if (e.page_type != parquet::PageType::DATA_PAGE && e.page_type != parquet::PageType::DATA_PAGE_V2) continue;
+    if (e.encoding != parquet::Encoding::RLE_DICTIONARY && e.encoding != parquet::Encoding::PLAIN_DICTIONARY) {
+      return false;
+    }
+    any = true;
+  }
+  return any;
+}
+
+}  // namespace
+
 RowGroupAccess::RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape)
     : storage_(storage), file_(std::move(file)), shape_(shape), impl_(std::make_unique<Impl>()) {}
 
@@ -111,9 +132,21 @@ arrow::Result<std::unique_ptr<RowGroupAccess>> RowGroupAccess::Make(io::Storage&
     cache = arrow::io::CacheOptions::LazyDefaults();
     cache->hole_size_limit = kObjectStoreHoleBytes;
   }
+  // Dictionary-encoded string columns are read as their dictionary indices:
+  // ReadKeyRuns encodes each key once per dictionary, TakeValues decodes only
+  // the taken strings. Plain-encoded ones are read as they are (building a
+  // dictionary for them would cost a hash per row).
+  std::vector<int> dictionary_leaves;
+  if (shape.schema.key_columns.size() == 1 && file->key_leaves.size() == 1 &&
+      DictionaryEncoded(*file->metadata, file->key_leaves[0])) {
+    dictionary_leaves.push_back(file->key_leaves[0]);
+  }
+  for (int l : file->value_leaves) {
+    if (l >= 0 && DictionaryEncoded(*file->metadata, l)) dictionary_leaves.push_back(l);
+  }
   ARROW_ASSIGN_OR_RAISE(out->impl_->reader,
                         MakeReader(storage, file->planned.ref.path, file->metadata, 1 << 30, file->planned.ref.size,
-                                   true, cache ? &*cache : nullptr));
+                                   true, cache ? &*cache : nullptr, dictionary_leaves));
   const auto& fields = file->metadata->schema();
   auto leaf_name = [&](int leaf) { return fields->Column(leaf)->path()->ToDotVector()[0]; };
   out->impl_->et_name = leaf_name(file->event_time_leaf);
@@ -378,30 +411,37 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(const std::vec
   std::sort(leaves.begin(), leaves.end());
   leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
   ARROW_ASSIGN_OR_RAISE(auto table, Read(rgs, leaves));
-  auto column = [&](const std::string& name) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+  auto column = [&](const std::string& name,
+                    const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
     auto c = table->GetColumnByName(name);
     if (!c) return nullptr;
-    if (c->num_chunks() == 1) return c->chunk(0);
+    // Cast per chunk: dictionary-read keys carry one dictionary per chunk.
+    arrow::ArrayVector chunks;
+    for (const auto& chunk : c->chunks()) {
+      ARROW_ASSIGN_OR_RAISE(auto a, CastTo(chunk, type));
+      chunks.push_back(std::move(a));
+    }
+    if (chunks.size() == 1) return chunks[0];
     // Several row groups: one array, so the walk and the key codec see
     // contiguous rows.
-    return arrow::Concatenate(c->chunks());
+    return arrow::Concatenate(chunks);
   };
   auto rb = std::make_shared<RunBatch>();
   const auto& schema = shape_.schema;
   arrow::ArrayVector keys;
   arrow::FieldVector fields;
   for (size_t k = 0; k < schema.key_columns.size(); ++k) {
-    ARROW_ASSIGN_OR_RAISE(auto a, column(schema.key_columns[k].name));
+    ARROW_ASSIGN_OR_RAISE(auto a, column(schema.key_columns[k].name, schema.key_columns[k].type));
     if (!a) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no key column");
-    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, schema.key_columns[k].type));
     keys.push_back(a);
     fields.push_back(shape_.output_schema->field(static_cast<int>(k)));
   }
   auto where = [&](const arrow::Status& st) {
     return WithContext(st, Quote(storage_, file_->planned.ref.path) + Where(rgs));
   };
-  ARROW_ASSIGN_OR_RAISE(auto et, column(impl_->et_name));
-  if (!et) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no event time");
+  auto et_chunks = table->GetColumnByName(impl_->et_name);
+  if (!et_chunks) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no event time");
+  ARROW_ASSIGN_OR_RAISE(auto et, column(impl_->et_name, et_chunks->type()));
   if (auto st = EventMicros(*et, &rb->event_micros); !st.ok()) return where(st);
   rb->file_version = file_->planned.ref.version ? file_->planned.ref.version->value() : 0;
   const int64_t rows = table->num_rows();
@@ -410,6 +450,111 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(const std::vec
   rb->begin = 0;
   rb->end = rows;
   return rb;
+}
+
+void RowGroupAccess::KeyRuns::Clear() {
+  keys.clear();
+  starts.clear();
+  file_rows.clear();
+  event_micros.clear();
+  codes.clear();
+  hold.clear();
+}
+
+arrow::Status RowGroupAccess::ReadKeyRuns(const std::vector<int>& rgs, KeyRuns* out) {
+  out->Clear();
+  std::vector<int> leaves = file_->key_leaves;
+  leaves.push_back(file_->event_time_leaf);
+  std::sort(leaves.begin(), leaves.end());
+  leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
+  ARROW_ASSIGN_OR_RAISE(auto table, Read(rgs, leaves));
+  auto where = [&](const arrow::Status& st) {
+    return WithContext(st, Quote(storage_, file_->planned.ref.path) + Where(rgs));
+  };
+  const auto& schema = shape_.schema;
+  auto et = table->GetColumnByName(impl_->et_name);
+  if (!et) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no event time");
+  std::vector<int64_t> chunk_micros;
+  for (const auto& chunk : et->chunks()) {
+    if (auto st = EventMicros(*chunk, &chunk_micros); !st.ok()) return where(st);
+    out->event_micros.insert(out->event_micros.end(), chunk_micros.begin(), chunk_micros.end());
+  }
+  const int64_t rows = table->num_rows();
+  // The file row of call row i, and the call rows where row groups start.
+  std::vector<int64_t> first(rgs.size() + 1, 0);
+  for (size_t g = 0; g < rgs.size(); ++g) first[g + 1] = first[g] + impl_->starts[rgs[g] + 1] - impl_->starts[rgs[g]];
+  if (first.back() != rows) return where(Corruption("the key columns hold ", rows, " rows, not ", first.back()));
+
+  std::vector<std::shared_ptr<arrow::ChunkedArray>> keys;
+  for (const auto& k : schema.key_columns) {
+    auto c = table->GetColumnByName(k.name);
+    if (!c) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no key column");
+    keys.push_back(std::move(c));
+  }
+  if (keys.size() == 1 && keys[0]->type()->id() == arrow::Type::DICTIONARY) {
+    // Per chunk: its dictionary encoded once, runs where the index changes.
+    size_t g = 0;
+    int64_t row = 0;
+    out->codes.reserve(keys[0]->num_chunks());
+    for (const auto& chunk : keys[0]->chunks()) {
+      const auto& dict = static_cast<const arrow::DictionaryArray&>(*chunk);
+      if (dict.null_count() > 0) return where(Corruption("null in key column '", schema.key_columns[0].name, "'"));
+      ARROW_ASSIGN_OR_RAISE(auto values, CastTo(dict.dictionary(), schema.key_columns[0].type));
+      out->codes.emplace_back();
+      if (auto st = shape_.codec.Encode({values}, &out->codes.back()); !st.ok()) return where(st);
+      const auto& views = out->codes.back().views;
+      out->hold.push_back(std::move(values));
+      const int64_t n = dict.length();
+      auto add = [&](const auto* idx) -> arrow::Status {
+        const int64_t n_dict = static_cast<int64_t>(views.size());
+        for (int64_t i = 0; i < n; ++i, ++row) {
+          while (g + 1 < rgs.size() && first[g + 1] <= row) ++g;
+          const bool group_start = row == first[g];
+          if (i > 0 && idx[i] == idx[i - 1] && !group_start) continue;
+          const int64_t v = static_cast<int64_t>(idx[i]);
+          if (v < 0 || v >= n_dict) return where(Corruption("dictionary index ", v, " out of range"));
+          out->keys.push_back(views[v]);
+          out->starts.push_back(row);
+          out->file_rows.push_back(impl_->starts[rgs[g]] + (row - first[g]));
+        }
+        return arrow::Status::OK();
+      };
+      const auto& indices = *dict.indices();
+      switch (indices.type_id()) {
+        case arrow::Type::INT32:
+          ARROW_RETURN_NOT_OK(add(static_cast<const arrow::Int32Array&>(indices).raw_values()));
+          break;
+        case arrow::Type::INT64:
+          ARROW_RETURN_NOT_OK(add(static_cast<const arrow::Int64Array&>(indices).raw_values()));
+          break;
+        default:
+          return where(arrow::Status::NotImplemented("dictionary indices of type ", indices.type()->ToString()));
+      }
+    }
+    out->starts.push_back(row);
+    return arrow::Status::OK();
+  }
+  // Other keys: every row encoded, runs where the encoding changes.
+  arrow::ArrayVector arrays;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    std::shared_ptr<arrow::Array> a;
+    if (keys[k]->num_chunks() == 1) {
+      a = keys[k]->chunk(0);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(keys[k]->chunks()));
+    }
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, schema.key_columns[k].type));
+    arrays.push_back(std::move(a));
+  }
+  out->codes.emplace_back();
+  if (auto st = shape_.codec.Encode(arrays, &out->codes.back()); !st.ok()) return where(st);
+  out->hold = std::move(arrays);
+  size_t g = 0;
+  out->AddRows(out->codes.back().views, rows, [&](int64_t i) {
+    while (g + 1 < rgs.size() && first[g + 1] <= i) ++g;
+    return impl_->starts[rgs[g]] + (i - first[g]);
+  });
+  return arrow::Status::OK();
 }
 
 arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vector<int64_t>& rows, int64_t max_rows) {
@@ -503,6 +648,9 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
           for (int64_t x = i; x < j; ++x) local.UnsafeAppend(idx[x] - chunk_start);
           ARROW_ASSIGN_OR_RAISE(auto local_indices, local.Finish());
           ARROW_ASSIGN_OR_RAISE(auto piece, arrow::compute::Take(*chunk, *local_indices));
+          // Before concatenating: pieces of dictionary columns (each its
+          // chunk's dictionary) become plain strings, only the taken ones.
+          ARROW_ASSIGN_OR_RAISE(piece, CastTo(piece, type));
           pieces.push_back(std::move(piece));
         }
         i = j;
@@ -512,11 +660,11 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
       if (pieces.size() == 1) {
         a = std::move(pieces[0]);
       } else if (pieces.empty()) {
-        ARROW_ASSIGN_OR_RAISE(a, arrow::MakeEmptyArray(c->type()));
+        ARROW_ASSIGN_OR_RAISE(a, arrow::MakeEmptyArray(type));
       } else {
         ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(pieces));
       }
-      return CastTo(a, type);
+      return a;
     };
     return collect([&](int, const std::string& name, const std::shared_ptr<arrow::DataType>& type) { return take(name, type); },
                    k, batch);

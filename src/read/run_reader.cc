@@ -47,7 +47,7 @@ bool ReadableAs(const arrow::DataType& file, const arrow::DataType& table) {
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
     io::Storage& storage, const std::string& name,
     std::shared_ptr<parquet::FileMetaData> metadata, int64_t batch_size, int64_t size, bool pre_buffer,
-    const arrow::io::CacheOptions* cache_options) {
+    const arrow::io::CacheOptions* cache_options, const std::vector<int>& dictionary_leaves) {
   ARROW_ASSIGN_OR_RAISE(auto input, storage.OpenForRead(name, size));
   parquet::arrow::FileReaderBuilder builder;
   // Decoded pages and batches recycle their blocks (read/recycling_pool.h).
@@ -66,6 +66,7 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
   props.set_pre_buffer(pre_buffer);
   if (cache_options) props.set_cache_options(*cache_options);
   props.set_use_threads(false);  // parallelism comes from key-range partitions
+  for (int leaf : dictionary_leaves) props.set_read_dictionary(leaf, true);
   std::unique_ptr<parquet::arrow::FileReader> reader;
   ARROW_RETURN_NOT_OK(builder.memory_pool(RecyclingPool())->properties(props)->Build(&reader));
   return reader;

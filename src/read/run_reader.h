@@ -155,6 +155,29 @@ class RowGroupAccess {
   /// each row group's are one range, and on high-latency storage
   /// (io::Storage::high_latency) nearby ranges merge into one request.
   arrow::Result<std::shared_ptr<RunBatch>> ReadKeys(const std::vector<int>& rgs);
+  /// The key side of some rows of a sorted file as runs of equal keys: run r
+  /// is rows [starts[r], starts[r + 1]) of the call, all of key keys[r], the
+  /// first of them file row file_rows[r] and the others the next file rows.
+  /// One key may span adjacent runs (runs split where row groups do).
+  struct KeyRuns {
+    std::vector<std::string_view> keys;  ///< per run, encoded; point into `hold` / `codes`
+    std::vector<int64_t> starts;         ///< per run its first row; then the rows
+    std::vector<int64_t> file_rows;      ///< per run its first row's file row
+    std::vector<int64_t> event_micros;   ///< per row
+    std::vector<KeyCodes> codes;         ///< the encodings the views point into
+    arrow::ArrayVector hold;             ///< the arrays the views point into
+    void Clear();
+    /// Appends the runs of rows [0, n) of `views` (per-row encoded keys)
+    /// whose file rows are `file_row(i)`: a run ends where the key changes or
+    /// the file rows stop being consecutive.
+    template <typename FileRow>
+    void AddRows(const std::vector<std::string_view>& views, int64_t n, FileRow&& file_row);
+  };
+  /// Row groups `rgs` (as ReadKeys reads them) as runs, filling `out` (its
+  /// buffers are reused from call to call). A single string or binary key is
+  /// read as the column chunks' dictionary indices: each dictionary entry is
+  /// encoded once and no key string is copied.
+  arrow::Status ReadKeyRuns(const std::vector<int>& rgs, KeyRuns* out);
   /// The same as ReadKeys for the rows of `rgs` that may hold a key of
   /// `key_in` (sorted, encoded), decoding only the data pages whose key range
   /// (the key column's page index: min/max per page) admits one: whole pages,
@@ -213,5 +236,22 @@ class RowGroupAccess {
   const ScanShape& shape_;
   std::unique_ptr<Impl> impl_;
 };
+
+template <typename FileRow>
+void RowGroupAccess::KeyRuns::AddRows(const std::vector<std::string_view>& views, int64_t n, FileRow&& file_row) {
+  const int64_t base = starts.empty() ? 0 : starts.back();
+  if (!starts.empty()) starts.pop_back();
+  int64_t previous = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t fr = file_row(i);  // called once per row, in order
+    if (i == 0 || views[i] != views[i - 1] || fr != previous + 1) {
+      keys.push_back(views[i]);
+      starts.push_back(base + i);
+      file_rows.push_back(fr);
+    }
+    previous = fr;
+  }
+  starts.push_back(base + n);
+}
 
 }  // namespace bazof::read

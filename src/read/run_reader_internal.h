@@ -24,10 +24,13 @@ std::string Quote(io::Storage& storage, const std::string& name);
 
 /// A parquet::arrow reader of data file `name` over `metadata` (its footer),
 /// reading through the recycling pool with CRC checks; `pre_buffer` false
-/// streams chunks through a small buffer. kCorruption if it is not Parquet.
+/// streams chunks through a small buffer; leaves in `dictionary_leaves`
+/// (string or binary) are read as dictionary arrays. kCorruption if it is
+/// not Parquet.
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> MakeReader(
     io::Storage& storage, const std::string& name, std::shared_ptr<parquet::FileMetaData> metadata,
-    int64_t batch_size, int64_t size, bool pre_buffer = true, const arrow::io::CacheOptions* cache_options = nullptr);
+    int64_t batch_size, int64_t size, bool pre_buffer = true, const arrow::io::CacheOptions* cache_options = nullptr,
+    const std::vector<int>& dictionary_leaves = {});
 
 /// `a` as type `t` (a cast when the types differ).
 arrow::Result<std::shared_ptr<arrow::Array>> CastTo(const std::shared_ptr<arrow::Array>& a,

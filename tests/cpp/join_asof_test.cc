@@ -78,6 +78,20 @@ void ExpectMatchesOracle(const arrow::Table& got, const std::vector<SpineRow>& s
   }
 }
 
+// Joins `spine` against `table` as of `version` on `threads` threads and
+// checks the output against the oracle.
+void JoinAndExpectOracle(const std::shared_ptr<const Table>& table, const std::vector<SpineRow>& spine,
+                         const std::vector<OracleEvent>& events, int64_t version, int threads,
+                         const std::string& context) {
+  JoinAsOfOptions jo;
+  jo.on = "ts";
+  jo.version = Version(version);
+  jo.threads = threads;
+  ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
+  ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+  ExpectMatchesOracle(*got, spine, events, version, context);
+}
+
 class JoinAsOfOracleTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(JoinAsOfOracleTest, EveryVersionMatchesTheOracle) {
@@ -143,6 +157,72 @@ TEST_P(JoinAsOfOracleTest, EveryVersionMatchesTheOracle) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfOracleTest, ::testing::Range(0, 25));
 
+// Many distinct keys, as W1's compacted files hold them (so the key columns
+// are written plain, not as a dictionary) or few (a dictionary), files cut
+// into time segments by compaction and then overlapped by late appends: the
+// walk's key runs, its skipping of files older than a row's candidate, and
+// both ways of reading keys, against the oracle over dense spines.
+class JoinAsOfDenseOracleTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(JoinAsOfDenseOracleTest, SegmentedFilesAndDenseSpinesMatchTheOracle) {
+  std::mt19937_64 rng(8300 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const bool many_keys = GetParam() % 2 == 0;
+  const int64_t keys = many_keys ? 300 + pick(200) : 5 + pick(10), days = 20 + pick(20);
+  auto key = [&](int64_t k) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "key-%05d", static_cast<int>(k));
+    return std::string(buf);
+  };
+  auto storage = MemStorage();
+  std::map<std::string, std::string> props;
+  props["write.row_group_rows"] = std::to_string(16 + pick(200));
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema(), props));
+  std::vector<OracleEvent> events;
+  const int commits = 3 + static_cast<int>(pick(4));
+  for (int64_t v = 1; v <= commits; ++v) {
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    if (v == commits - 1 || (v > 1 && pick(3) == 0)) {
+      CompactOptions co;
+      co.segment_duration_us = (2 + pick(6)) * day * 1000;
+      co.threads = 1 + static_cast<int>(pick(2));
+      ASSERT_OK_AND_ASSIGN(auto r, Compact(table, co));
+      if (r.committed) continue;
+    }
+    std::vector<Ev> rows;
+    // Every key once or twice per commit; times on a coarse grid (ties
+    // within and across commits), a few of them late.
+    for (int64_t k = 0; k < keys; ++k) {
+      for (int64_t i = 0, n = 1 + pick(2); i < n; ++i) {
+        Ev e{key(k), t0 + pick(days) * day + pick(2) * 1000, "v" + std::to_string(v) + "." + std::to_string(rows.size()),
+             pick(9) == 0};
+        if (e.deleted) e.value.clear();
+        events.push_back({e, v, static_cast<int64_t>(rows.size())});
+        rows.push_back(e);
+      }
+    }
+    ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows), AppendOptions()));
+    v = r.version.value();
+  }
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  const int64_t current = table->current_version().value();
+  for (int64_t version : {current, 1 + pick(current)}) {
+    std::vector<SpineRow> spine;
+    for (int64_t i = 0, n = 2 * keys + pick(keys); i < n; ++i) {
+      SpineRow r;
+      r.key = key(pick(keys + 5));  // a few absent
+      r.ms = t0 + (pick(days + 4) - 2) * day + (pick(3) - 1) * 1000;  // before, on, after events
+      if (pick(50) == 0) r.ms.reset();
+      spine.push_back(r);
+    }
+    JoinAndExpectOracle(table, spine, events, version, 1 + static_cast<int>(pick(2)),
+                        "seed " + std::to_string(GetParam()) + " version " + std::to_string(version));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfDenseOracleTest, ::testing::Range(0, 12));
+
 // Files in many small row groups, so a key's events straddle row-group
 // boundaries; keys that share their first 8 bytes or are prefixes of one
 // another ("c", "customer", "customer-1", "customer-10"), so every branch of
@@ -182,13 +262,7 @@ TEST_P(JoinAsOfRowGroupOracleTest, SmallRowGroupsAndSharedPrefixesMatchTheOracle
       r.ms = t0 + (pick(days + 2) - 1) * day + (pick(3) - 1);
       spine.push_back(r);
     }
-    JoinAsOfOptions jo;
-    jo.on = "ts";
-    jo.version = Version(version);
-    jo.threads = 1 + static_cast<int>(pick(3));
-    ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
-    ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
-    ExpectMatchesOracle(*got, spine, events, version,
+    JoinAndExpectOracle(table, spine, events, version, 1 + static_cast<int>(pick(3)),
                         "seed " + std::to_string(GetParam()) + " version " + std::to_string(version));
   }
 }
