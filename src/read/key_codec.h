@@ -18,13 +18,14 @@
 #include <vector>
 
 #include "bazof/snapshot.h"
+#include "read/recycling_pool.h"
 
 namespace bazof::read {
 
 /// Encoded keys of one batch. Views point into the batch's string data (single
 /// string key) or into `arena`; keep the batch alive while using them.
 struct KeyCodes {
-  std::vector<std::string_view> views;
+  RecycledVector<std::string_view> views;
   std::string arena;
 };
 

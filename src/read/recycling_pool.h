@@ -11,6 +11,10 @@
 
 #include <arrow/memory_pool.h>
 
+#include <cstddef>
+#include <new>
+#include <vector>
+
 namespace bazof::read {
 
 /// The process-wide recycling pool over arrow::default_memory_pool(). Blocks
@@ -25,5 +29,32 @@ arrow::MemoryPool* RecyclingPool();
 /// a memory budget smaller than a few times that lowers it
 /// (util/memory_budget.h). Blocks already cached beyond it are released.
 void SetRecyclingCacheLimit(int64_t bytes);
+
+/// A standard allocator over RecyclingPool(), for the per-batch vectors of
+/// the read path (encoded key views, event times): glibc's malloc gives such
+/// blocks back to the kernel on free (trimming the heap top or unmapping),
+/// so each batch faulted them in again and the kernel zeroed them. Throws
+/// std::bad_alloc when the pool fails, as std::allocator does.
+template <typename T>
+struct RecyclingAllocator {
+  using value_type = T;
+  RecyclingAllocator() = default;
+  template <typename U>
+  RecyclingAllocator(const RecyclingAllocator<U>&) {}  // NOLINT: allocator rebinding
+  T* allocate(std::size_t n) {
+    uint8_t* p = nullptr;
+    if (!RecyclingPool()->Allocate(static_cast<int64_t>(n * sizeof(T)), &p).ok()) throw std::bad_alloc();
+    return reinterpret_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t n) {
+    RecyclingPool()->Free(reinterpret_cast<uint8_t*>(p), static_cast<int64_t>(n * sizeof(T)));
+  }
+  template <typename U>
+  bool operator==(const RecyclingAllocator<U>&) const { return true; }
+};
+
+/// A std::vector whose block comes from RecyclingPool().
+template <typename T>
+using RecycledVector = std::vector<T, RecyclingAllocator<T>>;
 
 }  // namespace bazof::read

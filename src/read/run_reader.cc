@@ -79,7 +79,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> CastTo(const std::shared_ptr<arrow:
   return d;
 }
 
-arrow::Status EventMicros(const arrow::Array& et, std::vector<int64_t>* out) {
+arrow::Status EventMicros(const arrow::Array& et, RecycledVector<int64_t>* out) {
   const auto& ts = static_cast<const arrow::TimestampArray&>(et);
   const auto unit = static_cast<const arrow::TimestampType&>(*et.type()).unit();
   const int64_t n = ts.length();

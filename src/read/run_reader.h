@@ -79,7 +79,7 @@ std::optional<std::string> PrefixSuccessor(std::string prefix);
 struct RunBatch : std::enable_shared_from_this<RunBatch> {
   std::shared_ptr<arrow::RecordBatch> batch;
   KeyCodes keys;
-  std::vector<int64_t> event_micros;
+  RecycledVector<int64_t> event_micros;
   std::shared_ptr<arrow::Array> deleted;  ///< BooleanArray or null
   std::shared_ptr<arrow::Array> versions;  ///< Int64Array of _bazof_version, or null
   int64_t file_version = 0;                ///< the file's recorded version

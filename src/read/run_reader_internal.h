@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "io/storage.h"
+#include "read/recycling_pool.h"
 
 namespace bazof::read::detail {
 
@@ -38,6 +39,6 @@ arrow::Result<std::shared_ptr<arrow::Array>> CastTo(const std::shared_ptr<arrow:
 
 /// Microseconds since the epoch of a timestamp array (floored); kCorruption
 /// on a null.
-arrow::Status EventMicros(const arrow::Array& et, std::vector<int64_t>* out);
+arrow::Status EventMicros(const arrow::Array& et, RecycledVector<int64_t>* out);
 
 }  // namespace bazof::read::detail
