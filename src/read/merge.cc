@@ -234,6 +234,7 @@ class OutputAssembler {
   arrow::Status Init(size_t num_runs) {
     ARROW_RETURN_NOT_OK(internal::EnsureComputeInitialized());
     max_sources_ = 2 * num_runs + 2;
+    run_slot_.assign(num_runs, {nullptr, 0});
     if (mode_ == MergeMode::kIntervals) {
       const auto& et = static_cast<const arrow::TimestampType&>(*schema_->field(num_keys_)->type());
       micros_unit_ = et.unit() == arrow::TimeUnit::MICRO;
@@ -253,9 +254,9 @@ class OutputAssembler {
     return arrow::Status::OK();
   }
 
-  // A row of the output: row `row` of `batch`.
-  arrow::Status Add(const RunBatch* batch, int64_t row) {
-    ARROW_ASSIGN_OR_RAISE(uint32_t src, SourceOf(batch));
+  // A row of the output: row `row` of `batch`, a batch of cursor `run`.
+  arrow::Status Add(const RunBatch* batch, int64_t row, uint32_t run) {
+    ARROW_ASSIGN_OR_RAISE(uint32_t src, SourceOf(batch, run));
     refs_.push_back(RowRef{src, row});
     if (mode_ == MergeMode::kAllEvents) {
       deleted_.push_back(batch->IsDeleted(row));
@@ -266,9 +267,9 @@ class OutputAssembler {
 
   // kIntervals: the row of event (batch, row), closed by the event at row
   // `to_row` of `to` (null: open) whose time is `to_micros`.
-  arrow::Status AddInterval(const RunBatch* batch, int64_t row, const RunBatch* to, int64_t to_row,
+  arrow::Status AddInterval(const RunBatch* batch, int64_t row, uint32_t run, const RunBatch* to, int64_t to_row,
                             int64_t to_micros) {
-    ARROW_RETURN_NOT_OK(Add(batch, row));
+    ARROW_RETURN_NOT_OK(Add(batch, row, run));
     if (to) {
       // The column's own value (exact in any unit); in microseconds it is
       // the merge's event time.
@@ -312,7 +313,10 @@ class OutputAssembler {
     int64_t min_row, max_row;  // the rows taken from it lie in [min_row, max_row]
   };
 
-  arrow::Result<uint32_t> SourceOf(const RunBatch* batch) {
+  arrow::Result<uint32_t> SourceOf(const RunBatch* batch, uint32_t run) {
+    // Consecutive rows of the all-events modes come from different runs: a
+    // slot per run finds a run's current batch without searching.
+    if (run < run_slot_.size() && run_slot_[run].first == batch) return run_slot_[run].second;
     if (batch != last_) {
       // A cursor's batches arrive in order, so the batch is new or recent.
       auto it = std::find_if(sources_.rbegin(), sources_.rend(),
@@ -326,6 +330,7 @@ class OutputAssembler {
       }
       last_ = batch;
     }
+    if (run < run_slot_.size()) run_slot_[run] = {batch, last_source_};
     return last_source_;
   }
 
@@ -405,6 +410,7 @@ class OutputAssembler {
     valid_to_.clear();
     valid_to_set_.clear();
     last_ = nullptr;
+    std::fill(run_slot_.begin(), run_slot_.end(), std::pair<const RunBatch*, uint32_t>{nullptr, 0});
     return arrow::Status::OK();
   }
 
@@ -423,6 +429,7 @@ class OutputAssembler {
   std::vector<std::vector<std::shared_ptr<arrow::Array>>> pieces_;
   const RunBatch* last_ = nullptr;
   uint32_t last_source_ = 0;
+  std::vector<std::pair<const RunBatch*, uint32_t>> run_slot_;  // per run: its last batch's source
   int64_t rows_ = 0;  // rows gathered into pieces_
 };
 
@@ -455,6 +462,7 @@ struct MergeReader::Impl {
     int64_t rank;
     const RunBatch* batch;
     int64_t row;
+    uint32_t run;  // the cursor
   };
   std::vector<Event> events;
 
@@ -481,7 +489,7 @@ struct MergeReader::Impl {
     if (ka < kb) return true;
     return a < b && !(kb < ka);
   }
-  bool Done() const { return Exhausted(tree[0]); }
+  bool Done() const { return sweep ? sweep_next < 0 : Exhausted(tree[0]); }
   // Builds the tree from every cursor's current row.
   void BuildTree() {
     leaves = 1;
@@ -541,6 +549,7 @@ struct MergeReader::Impl {
 
     const RunBatch* best_batch = nullptr;
     int64_t best_row = 0, best_time = 0, best_rank = 0;
+    uint32_t best_run = 0;
     const int64_t t = as_of.micros();
     int ci = first;
     while (true) {
@@ -556,6 +565,7 @@ struct MergeReader::Impl {
           best_row = c.row;
           best_time = et;
           best_rank = rank;
+          best_run = static_cast<uint32_t>(ci);
         }
         ARROW_RETURN_NOT_OK(c.Advance(&retired));
       }
@@ -564,7 +574,7 @@ struct MergeReader::Impl {
       if (Exhausted(ci) || cursors[ci].key() != key) break;
     }
     if (best_batch && !best_batch->IsDeleted(best_row)) {
-      ARROW_RETURN_NOT_OK(out.Add(best_batch, best_row));
+      ARROW_RETURN_NOT_OK(out.Add(best_batch, best_row, best_run));
     }
     return arrow::Status::OK();
   }
@@ -581,25 +591,93 @@ struct MergeReader::Impl {
   // Consumes every row of the smallest key; reduces them to one event per
   // event time (the tie winner) and appends those (kAllEvents) or the
   // intervals they make (kIntervals).
+  // Appends cursor ci's rows of `key` to `events` (when wanted and at or
+  // before t) and moves the cursor past them.
+  arrow::Status TakeKeyRows(int ci, const KeyRef& key, bool wanted, int64_t t) {
+    Cursor& c = cursors[ci];
+    while (c.batch && c.key() == key) {
+      const int64_t et = c.batch->event_micros[c.row];
+      if (wanted && et <= t) events.push_back(Event{et, c.rank, c.batch.get(), c.row, static_cast<uint32_t>(ci)});
+      ARROW_RETURN_NOT_OK(c.Advance(&retired));
+    }
+    return arrow::Status::OK();
+  }
+
+  // The all-events modes find each key's runs either through the tree (log2
+  // k comparisons per run holding the key) or, when most runs hold most keys
+  // (a compacted table: about one event per key and segment), by one pass
+  // over all k cursors per key. Every kSweepProbe keys the cheaper one by
+  // the runs the keys were found in is chosen. Both take a key's runs in
+  // cursor order, so the events arrive alike.
+  static constexpr int64_t kSweepProbe = 1024;
+  bool sweep = false;
+  int sweep_next = -1;  // sweep: a cursor at the smallest key; -1 = all exhausted
+  int64_t probe_keys = 0, probe_runs = 0;
+
+  // Sweep: the cursor with the smallest key (lowest index among equals).
+  int SweepMin() const {
+    int m = -1;
+    for (int i = 0; i < static_cast<int>(cursors.size()); ++i) {
+      if (!Exhausted(i) && (m < 0 || cursors[i].key() < cursors[m].key())) m = i;
+    }
+    return m;
+  }
+
+  void ChooseSweep(int runs_of_key) {
+    probe_runs += runs_of_key;
+    if (++probe_keys < kSweepProbe) return;
+    int depth = 0;
+    while ((1 << depth) < leaves) ++depth;
+    const bool want = probe_runs * depth > probe_keys * static_cast<int64_t>(cursors.size());
+    probe_keys = probe_runs = 0;
+    if (want == sweep) return;
+    sweep = want;
+    if (sweep) {
+      sweep_next = SweepMin();
+    } else {
+      BuildTree();
+    }
+  }
+
   arrow::Status StepEvents() {
-    const int first = tree[0];
+    const int first = sweep ? sweep_next : tree[0];
     const KeyRef key = cursors[first].key();
     const bool wanted = Wanted(key.view);
     const int64_t t = as_of.micros();
     events.clear();
-    int ci = first;
-    while (true) {
-      Cursor& c = cursors[ci];
-      const int64_t rank = c.rank;
-      while (c.batch && c.key() == key) {
-        const int64_t et = c.batch->event_micros[c.row];
-        if (wanted && et <= t) events.push_back(Event{et, rank, c.batch.get(), c.row});
-        ARROW_RETURN_NOT_OK(c.Advance(&retired));
+    int runs_of_key = 0;
+    if (sweep) {
+      // One pass: take the key's rows from every cursor at it, and find the
+      // next smallest key among all cursors as it goes.
+      int next = -1;
+      for (int ci = first; ci < static_cast<int>(cursors.size()); ++ci) {
+        if (Exhausted(ci)) continue;
+        if (cursors[ci].key() == key) {
+          ++runs_of_key;
+          ARROW_RETURN_NOT_OK(TakeKeyRows(ci, key, wanted, t));
+          if (Exhausted(ci)) continue;
+        }
+        if (next < 0 || cursors[ci].key() < cursors[next].key()) next = ci;
       }
-      Replay(ci);
-      ci = tree[0];
-      if (Exhausted(ci) || cursors[ci].key() != key) break;
+      // Cursors before `first` hold keys above `key` (first is the lowest
+      // index at the smallest key): they only compete for the next key.
+      int low = -1;
+      for (int ci = 0; ci < first; ++ci) {
+        if (!Exhausted(ci) && (low < 0 || cursors[ci].key() < cursors[low].key())) low = ci;
+      }
+      if (low >= 0 && (next < 0 || !(cursors[next].key() < cursors[low].key()))) next = low;
+      sweep_next = next;
+    } else {
+      int ci = first;
+      while (true) {
+        ++runs_of_key;
+        ARROW_RETURN_NOT_OK(TakeKeyRows(ci, key, wanted, t));
+        Replay(ci);
+        ci = tree[0];
+        if (Exhausted(ci) || cursors[ci].key() != key) break;
+      }
     }
+    ChooseSweep(runs_of_key);
     // Each run's rows are in (time, row) order, so a stable sort on (time,
     // rank) leaves every tie group ordered by rank, then row: its last row
     // wins. Runs that are disjoint in time and planned in time order (a
@@ -618,7 +696,7 @@ struct MergeReader::Impl {
     }
     events.resize(m);
     if (mode == MergeMode::kAllEvents) {
-      for (const Event& e : events) ARROW_RETURN_NOT_OK(out.Add(e.batch, e.row));
+      for (const Event& e : events) ARROW_RETURN_NOT_OK(out.Add(e.batch, e.row, e.run));
       return arrow::Status::OK();
     }
     for (size_t i = 0; i < m; ++i) {
@@ -633,7 +711,7 @@ struct MergeReader::Impl {
       const bool open = next >= m;
       const int64_t valid_to = open ? std::numeric_limits<int64_t>::max() : events[next].time;
       if (e.time < spec.end && valid_to > spec.start) {
-        ARROW_RETURN_NOT_OK(out.AddInterval(e.batch, e.row, open ? nullptr : events[next].batch,
+        ARROW_RETURN_NOT_OK(out.AddInterval(e.batch, e.row, e.run, open ? nullptr : events[next].batch,
                                             open ? 0 : events[next].row, valid_to));
       }
       i = last;
