@@ -7,6 +7,7 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "bazof/error.h"
 #include "bazof/views.h"
@@ -34,9 +35,11 @@ struct ChangeRows {
   int64_t size() const { return key.length(); }
 
   // key(s), kind, old/new event time, old/new per value column. `old_cols`
-  // and `new_cols` are (event time, values...); keys come from `key_cols`.
+  // and `new_cols` are (event time, values...); key row r < `new_offset` is
+  // row r of `old_keys`, else row r - new_offset of `new_keys`.
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Finish(const std::shared_ptr<arrow::Schema>& schema,
-                                                            const arrow::ArrayVector& key_cols,
+                                                            const arrow::ArrayVector& old_keys,
+                                                            const arrow::ArrayVector& new_keys, int64_t new_offset,
                                                             const arrow::ArrayVector& old_cols,
                                                             const arrow::ArrayVector& new_cols) {
     std::shared_ptr<arrow::Array> ki, oi, ni, kinds;
@@ -44,19 +47,52 @@ struct ChangeRows {
     ARROW_RETURN_NOT_OK(old_row.Finish(&oi));
     ARROW_RETURN_NOT_OK(new_row.Finish(&ni));
     ARROW_RETURN_NOT_OK(kind.Finish(&kinds));
+    const int64_t n = ki->length();
     arrow::ArrayVector cols;
-    for (const auto& k : key_cols) {
-      ARROW_ASSIGN_OR_RAISE(auto a, read::TakeRows(k, ki));
-      cols.push_back(std::move(a));
+    // Keys: a slice of one side when they are consecutive rows of it (every
+    // key of a stretch changed), else taken from both sides concatenated.
+    const std::optional<int64_t> k0 = Consecutive(*ki);
+    if (k0 && *k0 + n <= new_offset) {
+      for (const auto& k : old_keys) cols.push_back(k->Slice(*k0, n));
+    } else if (k0 && *k0 >= new_offset) {
+      for (const auto& k : new_keys) cols.push_back(k->Slice(*k0 - new_offset, n));
+    } else {
+      for (size_t k = 0; k < new_keys.size(); ++k) {
+        arrow::ArrayVector chunks;
+        if (!old_keys.empty()) chunks.push_back(old_keys[k]);
+        chunks.push_back(new_keys[k]);
+        ARROW_ASSIGN_OR_RAISE(auto joined, arrow::Concatenate(chunks));
+        ARROW_ASSIGN_OR_RAISE(auto a, read::TakeRows(joined, ki));
+        cols.push_back(std::move(a));
+      }
     }
     cols.push_back(kinds);
+    const std::optional<int64_t> o0 = Consecutive(*oi), n0 = Consecutive(*ni);
     for (size_t c = 0; c < new_cols.size(); ++c) {
-      ARROW_ASSIGN_OR_RAISE(auto a, read::TakeRows(old_cols[c], oi));
-      ARROW_ASSIGN_OR_RAISE(auto b, read::TakeRows(new_cols[c], ni));
+      ARROW_ASSIGN_OR_RAISE(auto a, Rows(old_cols[c], oi, o0));
+      ARROW_ASSIGN_OR_RAISE(auto b, Rows(new_cols[c], ni, n0));
       cols.push_back(std::move(a));
       cols.push_back(std::move(b));
     }
-    return arrow::RecordBatch::Make(schema, ki->length(), std::move(cols));
+    return arrow::RecordBatch::Make(schema, n, std::move(cols));
+  }
+
+ private:
+  // The first index when `idx` (int64) is first, first + 1, ... without nulls.
+  static std::optional<int64_t> Consecutive(const arrow::Array& idx) {
+    if (idx.length() == 0 || idx.null_count() > 0) return std::nullopt;
+    const int64_t* v = static_cast<const arrow::Int64Array&>(idx).raw_values();
+    for (int64_t i = 1; i < idx.length(); ++i) {
+      if (v[i] != v[0] + i) return std::nullopt;
+    }
+    return v[0];
+  }
+  // Rows `idx` of `col`: a zero-copy slice when they are consecutive.
+  static arrow::Result<std::shared_ptr<arrow::Array>> Rows(const std::shared_ptr<arrow::Array>& col,
+                                                           const std::shared_ptr<arrow::Array>& idx,
+                                                           std::optional<int64_t> first) {
+    if (first) return col->Slice(*first, idx->length());
+    return read::TakeRows(col, idx);
   }
 };
 
@@ -110,17 +146,19 @@ class JoinChangesReader : public arrow::RecordBatchReader {
         }
       }
       if (rows.size() == 0) continue;
-      arrow::ArrayVector key_cols;
+      arrow::ArrayVector old_keys, new_keys;
       for (int k = 0; k < keys; ++k) {
-        arrow::ArrayVector chunks;
-        if (old_.batch) chunks.push_back(old_.batch->column(k));
-        if (new_.batch) chunks.push_back(new_.batch->column(k));
-        ARROW_ASSIGN_OR_RAISE(auto joined, arrow::Concatenate(chunks));
-        key_cols.push_back(std::move(joined));
+        if (old_.batch) old_keys.push_back(old_.batch->column(k));
+        if (new_.batch) {
+          new_keys.push_back(new_.batch->column(k));
+        } else {
+          ARROW_ASSIGN_OR_RAISE(auto none, arrow::MakeEmptyArray(schema_->field(k)->type()));
+          new_keys.push_back(std::move(none));
+        }
       }
       ARROW_ASSIGN_OR_RAISE(auto old_side, SideOrNulls(old_));
       ARROW_ASSIGN_OR_RAISE(auto new_side, SideOrNulls(new_));
-      ARROW_ASSIGN_OR_RAISE(*out, rows.Finish(schema_, key_cols, old_side, new_side));
+      ARROW_ASSIGN_OR_RAISE(*out, rows.Finish(schema_, old_keys, new_keys, offset, old_side, new_side));
       return arrow::Status::OK();
     }
   }
