@@ -345,7 +345,9 @@ TEST_P(JoinAsOfPageOracleTest, SmallPagesMatchTheOracle) {
   auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
   const int64_t day = 86400000, t0 = Ms("2024-01-01");
   const int64_t keys = 5 + pick(40), days = 3 + pick(30);
-  auto storage = MemStorage();
+  auto storage = std::make_shared<CountingStorage>(MemStorage());
+  // Page bytes merged as on object storage (1 MiB apart) or locally (8 KiB).
+  storage->set_high_latency((GetParam() / 8) % 2 == 1);
   std::map<std::string, std::string> props;
   props["write.page_rows"] = std::to_string(1 + GetParam() % 8);
   props["write.row_group_rows"] = std::to_string(8 + pick(57));
@@ -397,7 +399,7 @@ TEST_P(JoinAsOfPageOracleTest, SmallPagesMatchTheOracle) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfPageOracleTest, ::testing::Range(0, 24));
+INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfPageOracleTest, ::testing::Range(0, 32));
 
 // RowGroupAccess over pages of 1 to 8 rows: rows taken page by page (few
 // per row group, rows at the first and last row of pages) or whole (many)

@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "bazof/compact.h"
 #include "bazof/inspect.h"
 #include "bazof/write.h"
 #include "counting_storage.h"
@@ -156,6 +157,87 @@ TEST_P(KeyedReadOracleTest, KeyListsAndHistoriesMatchTheOracle) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RandomWorkloads, KeyedReadOracleTest, ::testing::Range(1, 41));
+
+// Histories of compacted files with small pages (write.page_rows 1 to 8,
+// row groups of 8 to 64 rows; appends and compactions, ties, tombstones),
+// read page by page, equal the oracle at every version; and, on one larger
+// compacted file, the history of a key reads a small part of the bytes of the
+// row groups holding it.
+class HistoryPageOracleTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(HistoryPageOracleTest, SmallPagesMatchTheOracle) {
+  std::mt19937_64 rng(7100 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const int64_t keys = 5 + pick(40), days = 3 + pick(30);
+  auto storage = std::make_shared<CountingStorage>(MemStorage());
+  std::map<std::string, std::string> props;
+  props["write.page_rows"] = std::to_string(1 + GetParam() % 8);
+  props["write.row_group_rows"] = std::to_string(8 + pick(57));
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema(), props));
+  std::vector<OracleEvent> events;
+  const int commits = 3 + static_cast<int>(pick(6));
+  for (int64_t v = 1; v <= commits; ++v) {
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    if (v > 2 && pick(3) == 0) {
+      CompactOptions co;
+      co.segment_duration_us = (1 + pick(10)) * day * 1000;
+      ASSERT_OK_AND_ASSIGN(auto r, Compact(table, co));
+      if (r.committed) ASSERT_EQ(r.version.value(), v);
+      else --v;
+      continue;
+    }
+    std::vector<Ev> rows;
+    for (int64_t i = 0, n = 20 + pick(200); i < n; ++i) {
+      Ev e{"k" + std::to_string(pick(keys)), t0 + pick(days) * day, "v" + std::to_string(v) + "." + std::to_string(i),
+           pick(5) == 0};
+      if (e.deleted) e.value.clear();
+      rows.push_back(e);
+      events.push_back({e, v, i});
+    }
+    ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows, 7)));
+    ASSERT_EQ(r.version.value(), v);
+  }
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  const int64_t current = table->current_version().value();
+  for (int64_t v = 1; v <= current; ++v) {
+    for (int i = 0; i < 5; ++i) {
+      const std::string k = "k" + std::to_string(pick(keys + 2));  // some absent
+      ASSERT_OK_AND_ASSIGN(auto got, History(*table, k, v));
+      ASSERT_EQ(got, OracleHistory(events, k, v)) << "seed " << GetParam() << " version " << v << " key " << k;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, HistoryPageOracleTest, ::testing::Range(0, 16));
+
+TEST(HistoryPageTest, ReadsOnlyThePagesOfTheKey) {
+  auto run = [](const std::string& page_rows) -> arrow::Result<int64_t> {
+    auto storage = std::make_shared<CountingStorage>(MemStorage());
+    std::map<std::string, std::string> props = {{"write.page_rows", page_rows}, {"write.row_group_rows", "4096"}};
+    ARROW_ASSIGN_OR_RAISE(auto table, CreateTable(storage, KvSchema(), props));
+    const int64_t t0 = Ms("2024-01-01");
+    std::vector<Ev> rows;
+    for (int64_t i = 0; i < 4000; ++i) {
+      rows.push_back(Ev{"k" + std::to_string(1000 + i % 400), t0 + (i / 400) * 1000,
+                        "value-" + std::to_string(i * 7919 % 100003), false});
+    }
+    ARROW_RETURN_NOT_OK(Append(table, *AppendInput(rows)).status());
+    ARROW_ASSIGN_OR_RAISE(table, Table::Open(storage));
+    CompactOptions co;
+    co.force = true;
+    ARROW_RETURN_NOT_OK(Compact(table, co).status());
+    ARROW_ASSIGN_OR_RAISE(table, Table::Open(storage));
+    ARROW_RETURN_NOT_OK(History(*table, "k1234", table->current_version().value()).status());  // footers cached
+    storage->Reset();
+    ARROW_ASSIGN_OR_RAISE(auto got, History(*table, "k1234", table->current_version().value()));
+    if (got.size() != 10) return arrow::Status::Invalid("history of ", got.size(), " rows, not 10");
+    return storage->bytes_read();
+  };
+  ASSERT_OK_AND_ASSIGN(const int64_t by_pages, run("64"));
+  ASSERT_OK_AND_ASSIGN(const int64_t whole, run("100000"));
+  EXPECT_LT(4 * by_pages, whole) << by_pages << " vs " << whole;
+}
 
 std::string K(int64_t k) {
   std::string s = std::to_string(k);
