@@ -65,9 +65,18 @@ struct RowGroupAccess::Impl {
   std::shared_ptr<parquet::OffsetIndex> OffsetIndexOf(int rg, int leaf) {
     auto [it, added] = offsets.try_emplace({rg, leaf});
     if (added) {
-      auto index = page_index->RowGroup(rg);
+      auto index = RowGroupIndex(rg);
       if (index) it->second = index->GetOffsetIndex(leaf);
     }
+    return it->second;
+  }
+  // The page index reader of row group `rg`, or null; may throw (Parquet).
+  // One per row group: each reads the group's column (offset) indexes of
+  // every column in one read, on first use.
+  std::map<int, std::shared_ptr<parquet::RowGroupPageIndexReader>> row_group_indexes;
+  std::shared_ptr<parquet::RowGroupPageIndexReader> RowGroupIndex(int rg) {
+    auto [it, added] = row_group_indexes.try_emplace(rg);
+    if (added) it->second = page_index->RowGroup(rg);
     return it->second;
   }
 };
@@ -234,7 +243,7 @@ std::vector<uint8_t> RowGroupAccess::PageRouted(const std::vector<int>& groups, 
     if (data_pages <= 1 || static_cast<int64_t>(local.size()) > data_pages) continue;
     if (!EnsurePageIndex()) return out;
     try {
-      auto index = impl_->page_index->RowGroup(rg);
+      auto index = impl_->RowGroupIndex(rg);
       if (!index) continue;
       bool ok = true;
       int64_t pages = 0, holding = 0;
@@ -292,7 +301,7 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeyPages(const std:
   try {
     for (size_t g = 0; g < rgs.size(); ++g) {
       const int rg = rgs[g];
-      indexes[g] = impl_->page_index->RowGroup(rg);
+      indexes[g] = impl_->RowGroupIndex(rg);
       if (!indexes[g]) return nullptr;
       auto keys = indexes[g]->GetColumnIndex(key_leaf);
       auto offsets = impl_->OffsetIndexOf(rg, key_leaf);
