@@ -151,11 +151,57 @@ arrow::Result<std::shared_ptr<arrow::Table>> KeyHistory(
   // The files are independent: read on parallel threads, each file's rows
   // ordered by (file, row) through `_order`.
   std::vector<std::vector<std::shared_ptr<arrow::RecordBatch>>> per_file(wanted.size());
+  // The key's rows of a sorted file with a page index, reading only the
+  // pages whose key range admits it (docs/spec.md §7b item 8); false when
+  // page reads would not pay (ReadKeyPages, object storage) or the file has
+  // no page index.
+  auto read_pages = [&](size_t wi, const std::shared_ptr<read::OpenedFile>& opened) -> arrow::Result<bool> {
+    const size_t fi = wanted[wi];
+    // On object storage a request costs more than the bytes it saves: the page
+    // index and the two page fetches would be three requests per file where
+    // the row groups' chunks are one (measured: bench/s3_requests.py --keyed).
+    if (!opened->planned.ref.sorted || table.storage()->high_latency()) return false;
+    ARROW_ASSIGN_OR_RAISE(auto access, read::RowGroupAccess::Make(*table.storage(), opened, *shape));
+    const std::vector<int> rgs = access->RowGroupsFor(bounds.key_in);
+    if (rgs.empty()) return true;
+    std::vector<int64_t> file_rows;
+    ARROW_ASSIGN_OR_RAISE(auto rb, access->ReadKeyPages(rgs, bounds.key_in, &file_rows));
+    if (!rb) return false;
+    const auto& views = rb->keys.views;
+    auto lo = std::lower_bound(views.begin() + rb->begin, views.begin() + rb->end, std::string_view(code));
+    auto hi = std::upper_bound(lo, views.begin() + rb->end, std::string_view(code));
+    const int64_t start = lo - views.begin(), n = hi - lo;
+    if (n == 0) return true;
+    const std::vector<int64_t> rows(file_rows.begin() + start, file_rows.begin() + start + n);
+    ARROW_ASSIGN_OR_RAISE(auto taken, access->TakeValues(rows, 64 * 1024, /*with_versions=*/true));
+    arrow::Int64Builder vb, ob;
+    std::shared_ptr<arrow::Array> da = taken.deleted;
+    if (!da) {
+      ARROW_ASSIGN_OR_RAISE(da, arrow::MakeArrayFromScalar(arrow::BooleanScalar(false), n));
+    }
+    std::shared_ptr<arrow::Array> va = taken.versions;
+    if (!va) {
+      ARROW_ASSIGN_OR_RAISE(va, arrow::MakeArrayFromScalar(arrow::Int64Scalar(files[fi].second), n));
+    }
+    // Orders as the whole-file read does: (file, row).
+    ARROW_RETURN_NOT_OK(ob.Reserve(n));
+    for (int64_t r : rows) ob.UnsafeAppend((static_cast<int64_t>(fi) << 32) + r);
+    std::shared_ptr<arrow::Array> oa;
+    ARROW_RETURN_NOT_OK(ob.Finish(&oa));
+    arrow::ArrayVector cols = rb->batch->Slice(start, n)->columns();
+    cols.push_back(taken.columns[0]);
+    cols.insert(cols.end(), {va, da, oa});
+    cols.insert(cols.end(), taken.columns.begin() + 1, taken.columns.end());
+    per_file[wi].push_back(arrow::RecordBatch::Make(piece_schema, n, cols));
+    return true;
+  };
   auto read_file = [&](size_t wi) -> arrow::Status {
     const size_t fi = wanted[wi];
     planning::PlannedFile planned{files[fi].first, false, static_cast<int64_t>(fi)};
     ARROW_ASSIGN_OR_RAISE(auto opened,
                           read::OpenDataFile(*table.storage(), planned, *shape, table.footer_cache().get()));
+    ARROW_ASSIGN_OR_RAISE(const bool by_pages, read_pages(wi, opened));
+    if (by_pages) return arrow::Status::OK();
     ARROW_ASSIGN_OR_RAISE(auto run, read::RunSource::Make(*table.storage(), opened, *shape, bounds, 64 * 1024));
     int64_t order = static_cast<int64_t>(fi) << 32;
     while (true) {

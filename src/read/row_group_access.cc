@@ -30,6 +30,20 @@ namespace bazof::read {
 
 using namespace detail;
 
+namespace {
+
+// Locally a request costs about as much as copying a few KiB: pages closer
+// than this are read as one range.
+constexpr int64_t kLocalHoleBytes = 8 << 10;
+
+parquet::ReaderProperties PageProperties() {
+  parquet::ReaderProperties props = metadata::DataFileReaderProperties();
+  props.set_memory_pool(RecyclingPool());
+  return props;
+}
+
+}  // namespace
+
 struct RowGroupAccess::Impl {
   std::unique_ptr<parquet::arrow::FileReader> reader;
   std::string et_name;
@@ -40,6 +54,10 @@ struct RowGroupAccess::Impl {
   std::optional<parquet::arrow::SchemaManifest> manifest;
   std::shared_ptr<parquet::PageIndexReader> page_index;
   int64_t by_pages = 0;  // row groups TakeValues read page by page
+  // Page-level reads: their own handle on the file (FetchPages), and the
+  // properties of the main reader (CRC checks, the recycling pool).
+  std::shared_ptr<arrow::io::RandomAccessFile> page_file;
+  parquet::ReaderProperties page_properties = PageProperties();
   // Parsed offset indexes by (row group, leaf): phase 1 and 2 of a join
   // and the route choice read the same ones.
   std::map<std::pair<int, int>, std::shared_ptr<parquet::OffsetIndex>> offsets;
@@ -47,32 +65,53 @@ struct RowGroupAccess::Impl {
   std::shared_ptr<parquet::OffsetIndex> OffsetIndexOf(int rg, int leaf) {
     auto [it, added] = offsets.try_emplace({rg, leaf});
     if (added) {
-      auto index = page_index->RowGroup(rg);
+      auto index = RowGroupIndex(rg);
       if (index) it->second = index->GetOffsetIndex(leaf);
     }
     return it->second;
   }
+  // The page index reader of row group `rg`, or null; may throw (Parquet).
+  // One per row group: each reads the group's column (offset) indexes of
+  // every column in one read, on first use.
+  std::map<int, std::shared_ptr<parquet::RowGroupPageIndexReader>> row_group_indexes;
+  std::shared_ptr<parquet::RowGroupPageIndexReader> RowGroupIndex(int rg) {
+    auto [it, added] = row_group_indexes.try_emplace(rg);
+    if (added) it->second = page_index->RowGroup(rg);
+    return it->second;
+  }
 };
 
-arrow::Result<parquet::ParquetFileReader*> RowGroupAccess::PageFile() {
-  // The main reader: on high-latency storage it holds the batch's
-  // pre-buffered chunks. (A second reader with a small read buffer, reading
-  // only the kept pages, cost more in system time than the chunk copies it
-  // saved on W1 j2, measured once: system time 0.31 -> 0.45 s.)
-  return impl_->reader->parquet_reader();
-}
-
-arrow::Result<std::shared_ptr<parquet::RowGroupReader>> RowGroupAccess::PageRowGroup(int rg) {
-  try {
-    ARROW_ASSIGN_OR_RAISE(auto* pages, PageFile());
-    return pages->RowGroup(rg);
-  } catch (const std::exception& e) {
-    return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), e.what());
+arrow::Result<PageBytes> RowGroupAccess::FetchPages(
+    const std::vector<std::pair<int, const std::vector<int64_t>*>>& picks, const std::vector<int>& leaves) {
+  const std::string file = Quote(storage_, file_->planned.ref.path);
+  std::vector<arrow::io::ReadRange> ranges;
+  for (const auto& [rg, local] : picks) {
+    if (local->empty()) continue;
+    const auto row_group = file_->metadata->RowGroup(rg);
+    for (int leaf : leaves) {
+      std::shared_ptr<parquet::OffsetIndex> offsets;
+      try {
+        offsets = impl_->OffsetIndexOf(rg, leaf);
+      } catch (const std::exception& e) {
+        return Corruption(file, Where({rg}), "offset index: ", e.what());
+      }
+      if (!offsets) return Corruption(file, Where({rg}), "no offset index for leaf ", leaf);
+      auto more = PageRanges(*row_group->ColumnChunk(leaf), *offsets, impl_->starts[rg + 1] - impl_->starts[rg], *local);
+      if (!more.ok()) return WithContext(more.status(), file + Where({rg}));
+      ranges.insert(ranges.end(), more->begin(), more->end());
+    }
   }
+  // A handle of its own: the main reader's is behind its pre-buffer cache.
+  if (!impl_->page_file) {
+    ARROW_ASSIGN_OR_RAISE(impl_->page_file, storage_.OpenForRead(file_->planned.ref.path, file_->planned.ref.size));
+  }
+  auto bytes = PageBytes::Read(*impl_->page_file, std::move(ranges),
+                               storage_.high_latency() ? kObjectStoreHoleBytes : kLocalHoleBytes);
+  if (!bytes.ok()) return WithContext(bytes.status(), file);
+  return bytes;
 }
 
-arrow::Result<std::shared_ptr<arrow::Array>> RowGroupAccess::TakePageRows(parquet::RowGroupReader& row_group, int rg,
-                                                                          int leaf, int64_t rg_rows,
+arrow::Result<std::shared_ptr<arrow::Array>> RowGroupAccess::TakePageRows(const PageBytes& bytes, int rg, int leaf,
                                                                           const std::vector<int64_t>& local) {
   const parquet::arrow::SchemaField* field = nullptr;
   ARROW_RETURN_NOT_OK(impl_->manifest->GetColumnField(leaf, &field));
@@ -82,7 +121,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> RowGroupAccess::TakePageRows(parque
   } catch (const std::exception& e) {
     return Corruption(Quote(storage_, file_->planned.ref.path), Where({rg}), "offset index: ", e.what());
   }
-  auto a = TakeFromPages(row_group, *field, *offsets, rg_rows, local, RecyclingPool());
+  auto a = TakeFromPages(*file_->metadata->RowGroup(rg), *field, *offsets, local, bytes, impl_->page_properties);
   if (!a.ok()) {
     return WithContext(metadata::PageReadError(a.status(), Where({rg})), Quote(storage_, file_->planned.ref.path));
   }
@@ -237,7 +276,7 @@ std::vector<uint8_t> RowGroupAccess::PageRouted(const std::vector<int>& groups, 
     if (data_pages <= 1 || static_cast<int64_t>(local.size()) > data_pages) continue;
     if (!EnsurePageIndex()) return out;
     try {
-      auto index = impl_->page_index->RowGroup(rg);
+      auto index = impl_->RowGroupIndex(rg);
       if (!index) continue;
       bool ok = true;
       int64_t pages = 0, holding = 0;
@@ -295,7 +334,7 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeyPages(const std:
   try {
     for (size_t g = 0; g < rgs.size(); ++g) {
       const int rg = rgs[g];
-      indexes[g] = impl_->page_index->RowGroup(rg);
+      indexes[g] = impl_->RowGroupIndex(rg);
       if (!indexes[g]) return nullptr;
       auto keys = indexes[g]->GetColumnIndex(key_leaf);
       auto offsets = impl_->OffsetIndexOf(rg, key_leaf);
@@ -343,15 +382,17 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeyPages(const std:
   if (2 * chosen > pages) return nullptr;
 
   const auto& schema = shape_.schema;
+  std::vector<std::pair<int, const std::vector<int64_t>*>> picks;
+  for (size_t g = 0; g < rgs.size(); ++g) picks.emplace_back(rgs[g], &local[g]);
+  ARROW_ASSIGN_OR_RAISE(const auto bytes, FetchPages(picks, leaves));
   std::vector<arrow::ArrayVector> key_parts(schema.key_columns.size());
   arrow::ArrayVector et_parts;
   file_rows->clear();
   for (size_t g = 0; g < rgs.size(); ++g) {
     if (local[g].empty()) continue;
     const int rg = rgs[g];
-    ARROW_ASSIGN_OR_RAISE(auto row_group, PageRowGroup(rg));
     auto take = [&](int leaf) {
-      return TakePageRows(*row_group, rg, leaf, impl_->starts[rg + 1] - impl_->starts[rg], local[g]);
+      return TakePageRows(bytes, rg, leaf, local[g]);
     };
     for (size_t k = 0; k < schema.key_columns.size(); ++k) {
       ARROW_ASSIGN_OR_RAISE(auto a, take(file_->key_leaves[k]));
@@ -557,12 +598,15 @@ arrow::Status RowGroupAccess::ReadKeyRuns(const std::vector<int>& rgs, KeyRuns* 
   return arrow::Status::OK();
 }
 
-arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vector<int64_t>& rows, int64_t max_rows) {
+arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vector<int64_t>& rows, int64_t max_rows,
+                                                                bool with_versions) {
+  const int version_leaf = with_versions ? file_->version_leaf : -1;
   std::vector<int> leaves = {file_->event_time_leaf};
   for (int l : file_->value_leaves) {
     if (l >= 0) leaves.push_back(l);
   }
   if (file_->deleted_leaf >= 0) leaves.push_back(file_->deleted_leaf);
+  if (version_leaf >= 0) leaves.push_back(version_leaf);
   std::sort(leaves.begin(), leaves.end());
   leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
   const auto& starts = impl_->starts;
@@ -577,7 +621,7 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
     if (groups.empty() || groups.back() != rg) groups.push_back(rg);
   }
   std::vector<arrow::ArrayVector> parts(1 + shape_.value_columns.size());
-  arrow::ArrayVector deleted_parts;
+  arrow::ArrayVector deleted_parts, version_parts;
   // The taken rows of one call into `parts` and `deleted_parts`: the event
   // time, each value column (nulls where the file lacks it), the tombstone
   // flags. `take(leaf, name, type)` reads one column's rows (the chunk route
@@ -602,6 +646,14 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
                           kDeletedColumn, "'");
       }
       deleted_parts.push_back(std::move(d));
+    }
+    if (version_leaf >= 0) {
+      ARROW_ASSIGN_OR_RAISE(auto v, take(version_leaf, std::string(kVersionColumn), arrow::int64()));
+      if (v->null_count() > 0) {
+        return Corruption(Quote(storage_, file_->planned.ref.path), Where(where), "null in column '",
+                          kVersionColumn, "'");
+      }
+      version_parts.push_back(std::move(v));
     }
     return arrow::Status::OK();
   };
@@ -670,20 +722,28 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
                    k, batch);
   };
 
-  // Row group `rg`, only the data pages that hold its rows.
-  auto take_pages = [&](int rg) -> arrow::Status {
-    std::vector<int64_t> local;
-    for (; next < rows.size() && rows[next] < starts[rg + 1]; ++next) local.push_back(rows[next] - starts[rg]);
-    const int64_t k = static_cast<int64_t>(local.size());
-    const int64_t rg_rows = starts[rg + 1] - starts[rg];
-    ++impl_->by_pages;
-    ARROW_ASSIGN_OR_RAISE(auto row_group, PageRowGroup(rg));
-    auto take = [&](int leaf, const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
-      ARROW_ASSIGN_OR_RAISE(auto a, TakePageRows(*row_group, rg, leaf, rg_rows, local));
-      return CastTo(a, type);
-    };
-    return collect([&](int leaf, const std::string&, const std::shared_ptr<arrow::DataType>& type) { return take(leaf, type); },
-                   k, {rg});
+  // Row groups `batch`, only the data pages that hold their rows: the pages
+  // of the whole batch read first, in few requests.
+  auto take_pages = [&](const std::vector<int>& batch) -> arrow::Status {
+    std::vector<std::vector<int64_t>> local(batch.size());
+    std::vector<std::pair<int, const std::vector<int64_t>*>> picks;
+    for (size_t g = 0; g < batch.size(); ++g) {
+      const int rg = batch[g];
+      for (; next < rows.size() && rows[next] < starts[rg + 1]; ++next) local[g].push_back(rows[next] - starts[rg]);
+      picks.emplace_back(rg, &local[g]);
+    }
+    ARROW_ASSIGN_OR_RAISE(const auto bytes, FetchPages(picks, leaves));
+    for (size_t g = 0; g < batch.size(); ++g) {
+      const int rg = batch[g];
+      ++impl_->by_pages;
+      auto take = [&](int leaf, const std::string&,
+                      const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+        ARROW_ASSIGN_OR_RAISE(auto a, TakePageRows(bytes, rg, leaf, local[g]));
+        return CastTo(a, type);
+      };
+      ARROW_RETURN_NOT_OK(collect(take, static_cast<int64_t>(local[g].size()), {rg}));
+    }
+    return arrow::Status::OK();
   };
 
   // Runs of row groups of one route, in file order, so the taken rows stay
@@ -693,22 +753,7 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
     while (j < groups.size() && by_pages[j] == by_pages[i]) ++j;
     const std::vector<int> run(groups.begin() + i, groups.begin() + j);
     for (const auto& batch : Batches(run, max_rows)) {
-      if (!by_pages[i]) {
-        ARROW_RETURN_NOT_OK(take_chunks(batch));
-        continue;
-      }
-      if (storage_.high_latency()) {
-        // One request for the batch's column chunks (as the chunk route
-        // makes), not one per page read.
-        auto cache = arrow::io::CacheOptions::LazyDefaults();
-        cache.hole_size_limit = kObjectStoreHoleBytes;
-        try {
-          impl_->reader->parquet_reader()->PreBuffer(batch, leaves, arrow::io::IOContext(RecyclingPool()), cache);
-        } catch (const std::exception& e) {
-          return arrow::Status::IOError(Quote(storage_, file_->planned.ref.path), Where(batch), e.what());
-        }
-      }
-      for (int rg : batch) ARROW_RETURN_NOT_OK(take_pages(rg));
+      ARROW_RETURN_NOT_OK(by_pages[i] ? take_pages(batch) : take_chunks(batch));
     }
     i = j;
   }
@@ -730,6 +775,9 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
   }
   if (!deleted_parts.empty()) {
     ARROW_ASSIGN_OR_RAISE(taken_rows.deleted, join(deleted_parts));
+  }
+  if (!version_parts.empty()) {
+    ARROW_ASSIGN_OR_RAISE(taken_rows.versions, join(version_parts));
   }
   return taken_rows;
 }

@@ -19,12 +19,12 @@
 namespace parquet {
 class FileMetaData;
 class ParquetFileReader;
-class RowGroupReader;
 }
 
 namespace bazof::read {
 
 class FooterCache;
+class PageBytes;
 
 /// What every run of a scan shares: the table's schema, the output columns and
 /// the key codec.
@@ -195,12 +195,16 @@ class RowGroupAccess {
     arrow::ArrayVector columns;
     /// BooleanArray of the rows' tombstone flags, or null (none in the file).
     std::shared_ptr<arrow::Array> deleted;
+    /// Int64Array of the rows' versions (_bazof_version), or null (not asked
+    /// for, or the file records none: every row is the file's version).
+    std::shared_ptr<arrow::Array> versions;
   };
   /// Rows `rows` of the file (file row numbers as RowGroupStart counts them;
   /// ascending, distinct): their event time, values and tombstone flags.
   /// Only the row groups holding them are decoded, read in calls of at most
   /// `max_rows` rows of row groups (each call's ranges pre-buffered together).
-  arrow::Result<Taken> TakeValues(const std::vector<int64_t>& rows, int64_t max_rows);
+  /// `with_versions`: their versions too (Taken::versions).
+  arrow::Result<Taken> TakeValues(const std::vector<int64_t>& rows, int64_t max_rows, bool with_versions = false);
   const OpenedFile& file() const { return *file_; }
   /// Row groups TakeValues has read page by page so far (the others it read
   /// whole): for tests and profiles.
@@ -219,14 +223,16 @@ class RowGroupAccess {
   /// Makes the schema manifest and page index reader (once); false when the
   /// file has none.
   bool EnsurePageIndex();
-  /// The file reader page-level reads go through (see Impl::page_file).
-  arrow::Result<parquet::ParquetFileReader*> PageFile();
-  /// Row group `rg` of PageFile().
-  arrow::Result<std::shared_ptr<parquet::RowGroupReader>> PageRowGroup(int rg);
-  /// Rows `local` (ascending, of the `rg_rows` of `rg`) of leaf `leaf`,
-  /// decoding only the data pages that hold them.
-  arrow::Result<std::shared_ptr<arrow::Array>> TakePageRows(parquet::RowGroupReader& row_group, int rg, int leaf,
-                                                            int64_t rg_rows, const std::vector<int64_t>& local);
+  /// The bytes of the pages of `leaves` that page-level reads of `picks`
+  /// (row group, its rows: ascending, local to it) decode (PageRanges), read
+  /// in few requests: ranges close together merge (locally a few KiB apart,
+  /// on high-latency storage up to kObjectStoreHoleBytes).
+  arrow::Result<PageBytes> FetchPages(const std::vector<std::pair<int, const std::vector<int64_t>*>>& picks,
+                                      const std::vector<int>& leaves);
+  /// Rows `local` (ascending, of row group `rg`) of leaf `leaf`, decoding
+  /// only the data pages that hold them, from `bytes` (FetchPages).
+  arrow::Result<std::shared_ptr<arrow::Array>> TakePageRows(const PageBytes& bytes, int rg, int leaf,
+                                                            const std::vector<int64_t>& local);
   /// The data pages of the event-time chunk of `rg`, from the footer's
   /// encoding stats (2 when unrecorded).
   int64_t DataPages(int rg) const;

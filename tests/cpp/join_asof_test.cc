@@ -13,6 +13,7 @@
 #include "bazof/join.h"
 #include "bazof/write.h"
 #include "counting_storage.h"
+#include "paged_workload.h"
 #include "read/run_reader.h"
 #include "table_builder.h"
 #include "test_util.h"
@@ -418,36 +419,13 @@ TEST_P(JoinAsOfPageOracleTest, SmallPagesMatchTheOracle) {
   std::mt19937_64 rng(5300 + GetParam());
   auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
   const int64_t day = 86400000, t0 = Ms("2024-01-01");
-  const int64_t keys = 5 + pick(40), days = 3 + pick(30);
-  auto storage = MemStorage();
-  std::map<std::string, std::string> props;
-  props["write.page_rows"] = std::to_string(1 + GetParam() % 8);
-  props["write.row_group_rows"] = std::to_string(8 + pick(57));
-  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema(), props));
-  std::vector<OracleEvent> events;
-  const int commits = 3 + static_cast<int>(pick(6));
-  for (int64_t v = 1; v <= commits; ++v) {
-    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
-    if (v > 2 && pick(3) == 0) {
-      CompactOptions co;
-      co.segment_duration_us = (1 + pick(10)) * day * 1000;
-      ASSERT_OK_AND_ASSIGN(auto r, Compact(table, co));
-      if (r.committed) ASSERT_EQ(r.version.value(), v);
-      else --v;
-      continue;
-    }
-    std::vector<Ev> rows;
-    for (int64_t i = 0, n = 20 + pick(200); i < n; ++i) {
-      Ev e{"k" + std::to_string(pick(keys)), t0 + pick(days) * day, "v" + std::to_string(v) + "." + std::to_string(i),
-           pick(5) == 0};
-      if (e.deleted) e.value.clear();
-      rows.push_back(e);
-      events.push_back({e, v, i});
-    }
-    ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows, 7)));
-    ASSERT_EQ(r.version.value(), v);
-  }
-  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  auto storage = std::make_shared<CountingStorage>(MemStorage());
+  // Page bytes merged as on object storage (1 MiB apart) or locally (8 KiB).
+  storage->set_high_latency((GetParam() / 8) % 2 == 1);
+  ASSERT_OK_AND_ASSIGN(auto w, WritePagedWorkload(storage, 1 + GetParam() % 8, rng));
+  auto table = w.table;
+  const auto& events = w.events;
+  const int64_t keys = w.keys, days = w.days;
   const int64_t current = table->current_version().value();
   for (int64_t version = 1; version <= current; ++version) {
     for (const int64_t spine_rows : {3, 12, 400}) {
@@ -471,7 +449,7 @@ TEST_P(JoinAsOfPageOracleTest, SmallPagesMatchTheOracle) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfPageOracleTest, ::testing::Range(0, 24));
+INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfPageOracleTest, ::testing::Range(0, 32));
 
 // RowGroupAccess over pages of 1 to 8 rows: rows taken page by page (few
 // per row group, rows at the first and last row of pages) or whole (many)

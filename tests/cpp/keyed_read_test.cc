@@ -6,9 +6,11 @@
 
 #include <random>
 
+#include "bazof/compact.h"
 #include "bazof/inspect.h"
 #include "bazof/write.h"
 #include "counting_storage.h"
+#include "paged_workload.h"
 #include "read/footer_cache.h"
 #include "table_builder.h"
 
@@ -156,6 +158,64 @@ TEST_P(KeyedReadOracleTest, KeyListsAndHistoriesMatchTheOracle) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RandomWorkloads, KeyedReadOracleTest, ::testing::Range(1, 41));
+
+// Histories of compacted files with small pages (write.page_rows 1 to 8,
+// row groups of 8 to 64 rows; appends and compactions, ties, tombstones),
+// read page by page (local storage), equal the same histories read by whole
+// row groups (what object storage reads) at every version; and, on one larger
+// compacted file, the history of a key reads fewer bytes by pages. (Not the
+// event oracle: compaction keeps one of two events of a key at the same time
+// in one version, which scans cannot tell apart.)
+class HistoryPageOracleTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(HistoryPageOracleTest, PagesEqualRowGroupReads) {
+  std::mt19937_64 rng(7100 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  auto storage = std::make_shared<CountingStorage>(MemStorage());
+  ASSERT_OK_AND_ASSIGN(auto w, WritePagedWorkload(storage, 1 + GetParam() % 8, rng));
+  const auto& table = w.table;
+  const int64_t current = table->current_version().value();
+  for (int64_t v = 1; v <= current; ++v) {
+    for (int i = 0; i < 5; ++i) {
+      const std::string k = "k" + std::to_string(pick(w.keys + 2));  // some absent
+      storage->set_high_latency(false);
+      ASSERT_OK_AND_ASSIGN(auto by_pages, History(*table, k, v));
+      storage->set_high_latency(true);
+      ASSERT_OK_AND_ASSIGN(auto whole, History(*table, k, v));
+      ASSERT_EQ(by_pages, whole) << "seed " << GetParam() << " version " << v << " key " << k;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, HistoryPageOracleTest, ::testing::Range(0, 16));
+
+TEST(HistoryPageTest, ReadsOnlyThePagesOfTheKey) {
+  auto run = [](const std::string& page_rows) -> arrow::Result<int64_t> {
+    auto storage = std::make_shared<CountingStorage>(MemStorage());
+    std::map<std::string, std::string> props = {{"write.page_rows", page_rows}, {"write.row_group_rows", "4096"}};
+    ARROW_ASSIGN_OR_RAISE(auto table, CreateTable(storage, KvSchema(), props));
+    const int64_t t0 = Ms("2024-01-01");
+    std::vector<Ev> rows;
+    for (int64_t i = 0; i < 4000; ++i) {
+      rows.push_back(Ev{"k" + std::to_string(1000 + i % 400), t0 + (i / 400) * 1000,
+                        "value-" + std::to_string(i * 7919 % 100003), false});
+    }
+    ARROW_RETURN_NOT_OK(Append(table, *AppendInput(rows)).status());
+    ARROW_ASSIGN_OR_RAISE(table, Table::Open(storage));
+    CompactOptions co;
+    co.force = true;
+    ARROW_RETURN_NOT_OK(Compact(table, co).status());
+    ARROW_ASSIGN_OR_RAISE(table, Table::Open(storage));
+    ARROW_RETURN_NOT_OK(History(*table, "k1234", table->current_version().value()).status());  // footers cached
+    storage->Reset();
+    ARROW_ASSIGN_OR_RAISE(auto got, History(*table, "k1234", table->current_version().value()));
+    if (got.size() != 10) return arrow::Status::Invalid("history of ", got.size(), " rows, not 10");
+    return storage->bytes_read();
+  };
+  ASSERT_OK_AND_ASSIGN(const int64_t by_pages, run("64"));
+  ASSERT_OK_AND_ASSIGN(const int64_t whole, run("100000"));
+  EXPECT_LT(by_pages, whole);
+}
 
 std::string K(int64_t k) {
   std::string s = std::to_string(k);
