@@ -61,7 +61,7 @@ std::vector<std::shared_ptr<RunBatch>> MakeRun(int k, int run) {
     (void)tb.Finish(&ta);
     (void)vb.Finish(&va);
     rb->batch = arrow::RecordBatch::Make(Schema(), ka->length(), {ka, ta, va});
-    rb->event_micros = micros;
+    rb->event_micros.assign(micros.begin(), micros.end());
     const auto& s = static_cast<const arrow::StringArray&>(*ka);
     for (int64_t i = 0; i < s.length(); ++i) rb->keys.views.push_back(s.GetView(i));
     rb->begin = 0;

@@ -515,7 +515,7 @@ arrow::Status RowGroupAccess::ReadKeyRuns(const std::vector<int>& rgs, KeyRuns* 
   const auto& schema = shape_.schema;
   auto et = table->GetColumnByName(impl_->et_name);
   if (!et) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no event time");
-  std::vector<int64_t> chunk_micros;
+  RecycledVector<int64_t> chunk_micros;
   for (const auto& chunk : et->chunks()) {
     if (auto st = EventMicros(*chunk, &chunk_micros); !st.ok()) return where(st);
     out->event_micros.insert(out->event_micros.end(), chunk_micros.begin(), chunk_micros.end());

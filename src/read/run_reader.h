@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -163,7 +164,7 @@ class RowGroupAccess {
     std::vector<std::string_view> keys;  ///< per run, encoded; point into `hold` / `codes`
     std::vector<int64_t> starts;         ///< per run its first row; then the rows
     std::vector<int64_t> file_rows;      ///< per run its first row's file row
-    std::vector<int64_t> event_micros;   ///< per row
+    RecycledVector<int64_t> event_micros;  ///< per row
     std::vector<KeyCodes> codes;         ///< the encodings the views point into
     arrow::ArrayVector hold;             ///< the arrays the views point into
     void Clear();
@@ -171,7 +172,7 @@ class RowGroupAccess {
     /// whose file rows are `file_row(i)`: a run ends where the key changes or
     /// the file rows stop being consecutive.
     template <typename FileRow>
-    void AddRows(const std::vector<std::string_view>& views, int64_t n, FileRow&& file_row);
+    void AddRows(std::span<const std::string_view> views, int64_t n, FileRow&& file_row);
   };
   /// Row groups `rgs` (as ReadKeys reads them) as runs, filling `out` (its
   /// buffers are reused from call to call). A single string or binary key is
@@ -244,7 +245,7 @@ class RowGroupAccess {
 };
 
 template <typename FileRow>
-void RowGroupAccess::KeyRuns::AddRows(const std::vector<std::string_view>& views, int64_t n, FileRow&& file_row) {
+void RowGroupAccess::KeyRuns::AddRows(std::span<const std::string_view> views, int64_t n, FileRow&& file_row) {
   const int64_t base = starts.empty() ? 0 : starts.back();
   if (!starts.empty()) starts.pop_back();
   int64_t previous = 0;
