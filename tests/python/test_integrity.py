@@ -25,15 +25,20 @@ def make_table(run, tmp_path, rows=3000):
     return path, data_file
 
 
-def page_ranges(data_file):
+def chunk_ranges(data_file):
+    """(row group, column, first byte, byte after) of every column chunk's pages."""
     md = pq.ParquetFile(data_file).metadata
     out = []
     for rg in range(md.num_row_groups):
         for c in range(md.num_columns):
             col = md.row_group(rg).column(c)
             begin = col.dictionary_page_offset if col.has_dictionary_page else col.data_page_offset
-            out.append((begin, begin + col.total_compressed_size))
+            out.append((rg, c, begin, begin + col.total_compressed_size))
     return out
+
+
+def page_ranges(data_file):
+    return [(begin, end) for _, _, begin, end in chunk_ranges(data_file)]
 
 
 def _varint(b, i):
@@ -83,29 +88,24 @@ def page_headers(data_file):
     """(row group, column, first byte, byte after) of every page header of the file: the
     PageHeader structs walked page by page (field 3 is compressed_page_size)."""
     b = data_file.read_bytes()
-    md = pq.ParquetFile(data_file).metadata
     out = []
-    for rg in range(md.num_row_groups):
-        for c in range(md.num_columns):
-            col = md.row_group(rg).column(c)
-            i = col.dictionary_page_offset if col.has_dictionary_page else col.data_page_offset
-            end = i + col.total_compressed_size
-            while i < end:
-                j, size, fid = i, None, 0
-                while b[j]:
-                    h = b[j]
-                    j += 1
-                    if h >> 4:
-                        fid += h >> 4
-                    else:
-                        v, j = _varint(b, j)
-                        fid = (v >> 1) ^ -(v & 1)
-                    if fid == 3 and h & 0x0F == 5:
-                        v, _ = _varint(b, j)
-                        size = (v >> 1) ^ -(v & 1)
-                    j = _skip_thrift(b, j, h & 0x0F)
-                out.append((rg, c, i, j + 1))
-                i = j + 1 + size
+    for rg, c, i, end in chunk_ranges(data_file):
+        while i < end:
+            j, size, fid = i, None, 0
+            while b[j]:
+                h = b[j]
+                j += 1
+                if h >> 4:
+                    fid += h >> 4
+                else:
+                    v, j = _varint(b, j)
+                    fid = (v >> 1) ^ -(v & 1)
+                if fid == 3 and h & 0x0F == 5:
+                    v, _ = _varint(b, j)
+                    size = (v >> 1) ^ -(v & 1)
+                j = _skip_thrift(b, j, h & 0x0F)
+            out.append((rg, c, i, j + 1))
+            i = j + 1 + size
     return out
 
 
