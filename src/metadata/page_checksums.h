@@ -33,7 +33,8 @@ bool HasPageChecksums(const parquet::FileMetaData& metadata);
 
 /// Arrow's error for a page that fails its CRC, whose header cannot be
 /// decoded, or whose column comes out shorter than its row group, as
-/// kCorruption ("page checksum mismatch (...)"); other errors unchanged. `where` ("row group 2, column 'v': ") goes in front.
+/// kCorruption ("page checksum mismatch (...)"); other errors unchanged.
+/// `where` ("row group 2, column 'v': ") goes in front.
 arrow::Status PageReadError(const arrow::Status& status, const std::string& where = "");
 
 }  // namespace bazof::metadata

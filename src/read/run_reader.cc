@@ -171,20 +171,21 @@ class ParquetRun : public RunSource {
   // Parquet's batch reader ends a row group early, without an error, when a
   // column's pages hold fewer values than the footer says (a damaged page
   // header that still decodes: spec §6.1). Every batch must have all its
-  // columns of its length, and the row groups must give the footer's rows.
-  arrow::Status CheckRows(const arrow::RecordBatch* raw, int64_t expected) {
-    if (raw) {
-      for (int c = 0; c < raw->num_columns(); ++c) {
-        if (raw->column(c)->length() != raw->num_rows()) {
-          return Corruption("column '", raw->schema()->field(c)->name(), "' holds ", raw->column(c)->length(),
-                            " rows where the others hold ", raw->num_rows());
-        }
+  // columns of its length (CheckBatch), and the row groups being read must
+  // give the footer's rows (CheckAllRead, at their end).
+  arrow::Status CheckBatch(const arrow::RecordBatch& raw) {
+    for (int c = 0; c < raw.num_columns(); ++c) {
+      if (raw.column(c)->length() != raw.num_rows()) {
+        return Corruption("column '", raw.schema()->field(c)->name(), "' holds ", raw.column(c)->length(),
+                          " rows where the others hold ", raw.num_rows());
       }
-      rows_read_ += raw->num_rows();
-      if (rows_read_ <= expected) return arrow::Status::OK();
     }
-    if (rows_read_ == expected) return arrow::Status::OK();
-    return Corruption("its pages hold ", rows_read_, " rows where the footer gives ", expected,
+    rows_read_ += raw.num_rows();
+    return rows_read_ <= rows_expected_ ? arrow::Status::OK() : CheckAllRead();
+  }
+  arrow::Status CheckAllRead() const {
+    if (rows_read_ == rows_expected_) return arrow::Status::OK();
+    return Corruption("its pages hold ", rows_read_, " rows where the footer gives ", rows_expected_,
                       " (a damaged page header?)");
   }
 
@@ -237,10 +238,11 @@ class ParquetRun : public RunSource {
         ARROW_ASSIGN_OR_RAISE(auto table, batches_->ToTable());
         ARROW_ASSIGN_OR_RAISE(raw, table->CombineChunksToBatch());
         done_ = true;
-        int64_t expected = 0;
-        for (int rg : row_groups_) expected += file_->metadata->RowGroup(rg)->num_rows();
+        rows_expected_ = 0;
+        for (int rg : row_groups_) rows_expected_ += file_->metadata->RowGroup(rg)->num_rows();
         rows_read_ = 0;
-        ARROW_RETURN_NOT_OK(CheckRows(raw.get(), expected));
+        ARROW_RETURN_NOT_OK(CheckBatch(*raw));
+        ARROW_RETURN_NOT_OK(CheckAllRead());
         ARROW_ASSIGN_OR_RAISE(auto rb, Convert(raw));
         ARROW_ASSIGN_OR_RAISE(rb, SortRun(std::move(rb)));
         if (ApplyBounds(rb.get())) return rb;
@@ -248,7 +250,7 @@ class ParquetRun : public RunSource {
       }
       if (batches_) {
         ARROW_RETURN_NOT_OK(batches_->ReadNext(&raw));
-        ARROW_RETURN_NOT_OK(CheckRows(raw.get(), rows_expected_));
+        ARROW_RETURN_NOT_OK(raw ? CheckBatch(*raw) : CheckAllRead());
       }
       if (!raw) {
         ARROW_ASSIGN_OR_RAISE(bool more, NextRowGroup());

@@ -264,6 +264,19 @@ def test_page_hidden_before_a_page_read_alone_is_an_error(run, tmp_path):
         assert_scan_error(proc, data_file.name)
 
 
+def test_page_hidden_in_a_legacy_file_is_an_error(run, copy_table):
+    """Legacy (bazof 0.1) files are read whole and sorted in memory, one read for all their row
+    groups: a page hidden by its header (type DATA_PAGE -> INDEX_PAGE) must fail that read too."""
+    path, table = copy_table("bazof-0.1/table0")
+    data_file = path / table / "base.parquet"
+    raw = bytearray(data_file.read_bytes())
+    begin = next(b for _, c, b, _ in page_headers(data_file) if c == 2 and raw[b:b + 2] == b"\x15\x00")
+    raw[begin + 1] = 0x02
+    data_file.write_bytes(bytes(raw))
+    proc = run("scan", "--path", path, "--table", table, "--format", "csv", check=False)
+    assert_scan_error(proc, data_file.name, "rows where the footer gives")
+
+
 def test_files_without_checksums_are_unverifiable(run, copy_table):
     path, table = copy_table("bazof-0.1/table0")
     proc = run("validate", "--path", path, "--table", table, "--deep", "--format", "json")
