@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 #include <optional>
+#include <thread>
 
 #include "bazof/error.h"
 #include "bazof/views.h"
