@@ -2,6 +2,7 @@
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
+#include <arrow/util/bitmap_ops.h>
 
 #include <algorithm>
 #include <bit>
@@ -100,14 +101,35 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> MakeBitmap(int64_t n, Bit bit, int
   return std::shared_ptr<arrow::Buffer>(std::move(buf));
 }
 
-// Copies rows `refs` of the arrays `srcs` (one per source, all of `type`)
-// into a new array, row by row: the vectorized equivalent of a Take over a
-// chunked array, without concatenating the sources first. Returns nullptr
-// for types it does not handle (the caller falls back to Take).
+// Rows [row, row + len) of source `src`: consecutive output rows that are
+// consecutive rows of one source (an as-of merge of a compacted segment takes
+// most keys' rows from its base in long stretches), copied as one block.
+struct Stretch {
+  uint32_t src;
+  int64_t row;
+  int64_t len;
+};
+
+std::vector<Stretch> Stretches(const std::vector<RowRef>& refs) {
+  std::vector<Stretch> out;
+  for (const RowRef& r : refs) {
+    if (!out.empty() && out.back().src == r.src && out.back().row + out.back().len == r.row) {
+      ++out.back().len;
+    } else {
+      out.push_back(Stretch{r.src, r.row, 1});
+    }
+  }
+  return out;
+}
+
+// Copies the rows `stretches` (n rows in all) of the arrays `srcs` (one per
+// source, all of `type`) into a new array, a stretch at a time: the
+// vectorized equivalent of a Take over a chunked array, without
+// concatenating the sources first. Returns nullptr for types it does not
+// handle (the caller falls back to Take).
 arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<arrow::DataType>& type,
                                                           const std::vector<const arrow::ArrayData*>& srcs,
-                                                          const std::vector<RowRef>& refs) {
-  const int64_t n = static_cast<int64_t>(refs.size());
+                                                          const std::vector<Stretch>& stretches, int64_t n) {
   int width = 0;  // bytes per value of a fixed-width type
   enum { kFixed, kBool, kBinary, kLargeBinary } kind;
   switch (type->id()) {
@@ -128,15 +150,33 @@ arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<
     default: return nullptr;
   }
   if (kind == kFixed && width <= 0) return nullptr;
+  // Bits [row, row + len) of each stretch's source bitmap (absent: all set)
+  // into a new bitmap; returns it with the number of zeros.
+  auto copy_bits = [&](int buffer, int64_t* zeros) -> arrow::Result<std::shared_ptr<arrow::Buffer>> {
+    ARROW_ASSIGN_OR_RAISE(auto buf, arrow::AllocateBuffer(arrow::bit_util::BytesForBits(n), RecyclingPool()));
+    uint8_t* out = buf->mutable_data();
+    int64_t pos = 0;
+    for (const Stretch& s : stretches) {
+      const arrow::ArrayData& d = *srcs[s.src];
+      const uint8_t* bits = d.buffers[buffer] ? d.buffers[buffer]->data() : nullptr;
+      if (s.len == 1) {
+        arrow::bit_util::SetBitTo(out, pos, !bits || arrow::bit_util::GetBit(bits, d.offset + s.row));
+      } else if (bits) {
+        arrow::internal::CopyBitmap(bits, d.offset + s.row, s.len, out, pos);
+      } else {
+        arrow::bit_util::SetBitsTo(out, pos, s.len, true);
+      }
+      pos += s.len;
+    }
+    *zeros = n - arrow::internal::CountSetBits(out, 0, n);
+    return std::shared_ptr<arrow::Buffer>(std::move(buf));
+  };
   bool nulls = false;
   for (const auto* d : srcs) nulls = nulls || d->GetNullCount() > 0;
   std::shared_ptr<arrow::Buffer> validity;
   int64_t null_count = 0;
   if (nulls) {
-    ARROW_ASSIGN_OR_RAISE(validity, MakeBitmap(n, [&](int64_t i) {
-      const arrow::ArrayData& d = *srcs[refs[i].src];
-      return d.buffers[0] == nullptr || arrow::bit_util::GetBit(d.buffers[0]->data(), d.offset + refs[i].row);
-    }, &null_count));
+    ARROW_ASSIGN_OR_RAISE(validity, copy_bits(0, &null_count));
   }
   std::vector<std::shared_ptr<arrow::Buffer>> buffers{validity};
   switch (kind) {
@@ -145,31 +185,21 @@ arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<
       uint8_t* out = values->mutable_data();
       std::vector<const uint8_t*> base(srcs.size());
       for (size_t s = 0; s < srcs.size(); ++s) base[s] = srcs[s]->buffers[1]->data() + srcs[s]->offset * width;
-      switch (width) {
-        case 8:
-          for (int64_t i = 0; i < n; ++i) {
-            std::memcpy(out + i * 8, base[refs[i].src] + refs[i].row * 8, 8);
-          }
-          break;
-        case 4:
-          for (int64_t i = 0; i < n; ++i) {
-            std::memcpy(out + i * 4, base[refs[i].src] + refs[i].row * 4, 4);
-          }
-          break;
-        default:
-          for (int64_t i = 0; i < n; ++i) {
-            std::memcpy(out + i * width, base[refs[i].src] + refs[i].row * width, width);
-          }
+      for (const Stretch& s : stretches) {
+        const uint8_t* from = base[s.src] + s.row * width;
+        if (s.len == 1 && width == 8) {
+          std::memcpy(out, from, 8);
+        } else {
+          std::memcpy(out, from, s.len * width);
+        }
+        out += s.len * width;
       }
       buffers.push_back(std::move(values));
       break;
     }
     case kBool: {
       int64_t unused;
-      ARROW_ASSIGN_OR_RAISE(auto values, MakeBitmap(n, [&](int64_t i) {
-        const arrow::ArrayData& d = *srcs[refs[i].src];
-        return arrow::bit_util::GetBit(d.buffers[1]->data(), d.offset + refs[i].row);
-      }, &unused));
+      ARROW_ASSIGN_OR_RAISE(auto values, copy_bits(1, &unused));
       buffers.push_back(std::move(values));
       break;
     }
@@ -181,25 +211,32 @@ arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<
         return large ? d.GetValues<int64_t>(1)[row] : d.GetValues<int32_t>(1)[row];
       };
       int64_t total = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        const arrow::ArrayData& d = *srcs[refs[i].src];
-        total += offset_at(d, refs[i].row + 1) - offset_at(d, refs[i].row);
+      for (const Stretch& s : stretches) {
+        const arrow::ArrayData& d = *srcs[s.src];
+        total += offset_at(d, s.row + s.len) - offset_at(d, s.row);
       }
       if (!large && total > std::numeric_limits<int32_t>::max()) return nullptr;
       ARROW_ASSIGN_OR_RAISE(auto offsets, arrow::AllocateBuffer((n + 1) * off_width, RecyclingPool()));
       ARROW_ASSIGN_OR_RAISE(auto data, arrow::AllocateBuffer(total, RecyclingPool()));
       uint8_t* out = data->mutable_data();
-      int64_t pos = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        const arrow::ArrayData& d = *srcs[refs[i].src];
-        const int64_t b = offset_at(d, refs[i].row), e = offset_at(d, refs[i].row + 1);
+      int64_t pos = 0, i = 0;
+      for (const Stretch& s : stretches) {
+        const arrow::ArrayData& d = *srcs[s.src];
+        const int64_t b = offset_at(d, s.row), e = offset_at(d, s.row + s.len);
+        // Each row's offset moves by the same amount: pos - b.
         if (large) {
-          reinterpret_cast<int64_t*>(offsets->mutable_data())[i] = pos;
+          const int64_t* from = d.GetValues<int64_t>(1) + s.row;
+          int64_t* to = reinterpret_cast<int64_t*>(offsets->mutable_data()) + i;
+          for (int64_t k = 0; k < s.len; ++k) to[k] = from[k] - b + pos;
         } else {
-          reinterpret_cast<int32_t*>(offsets->mutable_data())[i] = static_cast<int32_t>(pos);
+          const int32_t* from = d.GetValues<int32_t>(1) + s.row;
+          int32_t* to = reinterpret_cast<int32_t*>(offsets->mutable_data()) + i;
+          const int32_t shift = static_cast<int32_t>(pos - b);
+          for (int64_t k = 0; k < s.len; ++k) to[k] = from[k] + shift;
         }
         if (e > b) std::memcpy(out + pos, d.buffers[2]->data() + b, e - b);
         pos += e - b;
+        i += s.len;
       }
       if (large) {
         reinterpret_cast<int64_t*>(offsets->mutable_data())[n] = pos;
@@ -375,13 +412,14 @@ class OutputAssembler {
     if (n > 0) {
       std::vector<std::shared_ptr<arrow::Array>> piece;
       std::vector<const arrow::ArrayData*> srcs(sources_.size());
+      const std::vector<Stretch> stretches = Stretches(refs_);
       for (int c = 0; c < schema_->num_fields(); ++c) {
         const auto& type = schema_->field(c)->type();
         const int sc = source_column_[c];
         std::shared_ptr<arrow::Array> a;
         if (sc >= 0) {
           for (size_t s = 0; s < sources_.size(); ++s) srcs[s] = sources_[s].batch->batch->column_data(sc).get();
-          ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, refs_));
+          ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, stretches, n));
           if (!a) {
             ARROW_ASSIGN_OR_RAISE(a, TakeColumn(sc, type));
           }

@@ -36,9 +36,11 @@ std::string Cell(const arrow::DataType& t, std::mt19937_64& rng, int row) {
   }
 }
 
-// kRuns appends; run r holds the keys k with k % kRuns == r (one event each),
-// so a key-sorted output takes every row from another run than the last.
-class MergeGatherTest : public ::testing::Test {
+// kRuns appends; run r holds the keys k with (k / stretch) % kRuns == r (one
+// event each): with stretch 1 a key-sorted output takes every row from
+// another run than the last; longer stretches take blocks of consecutive rows
+// from one run (copied as one block), cut by output batches too.
+class MergeGatherTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(schema_, ParseSchemaSpec("s:string, b:binary, f:bool, i8:int8, i16:int16, i32:int32, "
@@ -51,16 +53,17 @@ class MergeGatherTest : public ::testing::Test {
                               arrow::field("event_time", schema_.event_time.type, false)};
     for (const auto& v : schema_.value_columns) fields.push_back(arrow::field(v.name, v.type));
     input_schema_ = arrow::schema(fields);
+    const int stretch = GetParam();
     for (int r = 0; r < kRuns; ++r) {
       std::vector<std::string> json(fields.size(), "[");
-      for (int k = r; k < kKeys; k += kRuns) {
+      for (int k = 0; k < kKeys; ++k) {
+        if ((k / stretch) % kRuns != r) continue;
+        const std::string sep = json[0].size() > 1 ? "," : "";
         char key[16];
         std::snprintf(key, sizeof key, "\"k%05d\"", k);
-        json[0] += std::string(k == r ? "" : ",") + key;
-        json[1] += std::string(k == r ? "" : ",") + std::to_string(1700000000000 + k);
-        for (size_t c = 2; c < fields.size(); ++c) {
-          json[c] += std::string(k == r ? "" : ",") + Cell(*fields[c]->type(), rng, k);
-        }
+        json[0] += sep + key;
+        json[1] += sep + std::to_string(1700000000000 + k);
+        for (size_t c = 2; c < fields.size(); ++c) json[c] += sep + Cell(*fields[c]->type(), rng, k);
       }
       arrow::ArrayVector cols;
       for (size_t c = 0; c < fields.size(); ++c) {
@@ -87,7 +90,7 @@ class MergeGatherTest : public ::testing::Test {
   std::shared_ptr<arrow::Table> expected_;
 };
 
-TEST_F(MergeGatherTest, ScanInterleavesRunsExactly) {
+TEST_P(MergeGatherTest, ScanInterleavesRunsExactly) {
   for (int64_t batch : {64, 1 << 16}) {
     ASSERT_OK_AND_ASSIGN(auto scan, table_->NewScan().BatchSize(batch).Threads(1).Build());
     ASSERT_OK_AND_ASSIGN(auto got, scan->ToTable());
@@ -100,7 +103,7 @@ TEST_F(MergeGatherTest, ScanInterleavesRunsExactly) {
   }
 }
 
-TEST_F(MergeGatherTest, IntervalsInterleaveRunsExactly) {
+TEST_P(MergeGatherTest, IntervalsInterleaveRunsExactly) {
   IntervalOptions o;
   o.threads = 2;
   o.batch_size = 100;
@@ -117,7 +120,7 @@ TEST_F(MergeGatherTest, IntervalsInterleaveRunsExactly) {
   }
 }
 
-TEST_F(MergeGatherTest, IntervalsRejectUnknownColumns) {
+TEST_P(MergeGatherTest, IntervalsRejectUnknownColumns) {
   IntervalOptions o;
   o.columns = std::vector<std::string>{"nope"};
   auto view = MakeIntervals(*table_, o);
@@ -125,6 +128,8 @@ TEST_F(MergeGatherTest, IntervalsRejectUnknownColumns) {
   EXPECT_TRUE(view.status().IsInvalid()) << view.status().ToString();
   EXPECT_NE(view.status().message().find("unknown column 'nope'"), std::string::npos) << view.status().ToString();
 }
+
+INSTANTIATE_TEST_SUITE_P(Stretches, MergeGatherTest, ::testing::Values(1, 37, 150));
 
 }  // namespace
 }  // namespace bazof::testing
