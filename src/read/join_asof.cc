@@ -411,11 +411,12 @@ class JoinAsOfImpl : public JoinAsOf {
     struct Pick {
       int64_t row;  // in the file
       int64_t s;
+      int64_t micros;  // its event time
     };
     std::vector<std::vector<Pick>> picks(n_files);
     for (int64_t s = 0; s < n; ++s) {
       const auto& w = winner[s];
-      if (w.file >= 0) picks[w.file].push_back(Pick{w.row, s});
+      if (w.file >= 0) picks[w.file].push_back(Pick{w.row, s, w.time});
     }
     winner = {};
     // gathered[file]: its winners' columns (one row per distinct winning
@@ -427,12 +428,25 @@ class JoinAsOfImpl : public JoinAsOf {
       auto& mine = picks[fi];
       if (mine.empty()) return arrow::Status::OK();
       std::sort(mine.begin(), mine.end(), [](const Pick& a, const Pick& b) { return a.row < b.row; });
-      std::vector<int64_t> rows;
+      std::vector<int64_t> rows, micros;
       for (const auto& pick : mine) {
-        if (rows.empty() || rows.back() != pick.row) rows.push_back(pick.row);
+        if (rows.empty() || rows.back() != pick.row) {
+          rows.push_back(pick.row);
+          micros.push_back(pick.micros);
+        }
         local[pick.s] = static_cast<int64_t>(rows.size()) - 1;
       }
-      ARROW_ASSIGN_OR_RAISE(auto got, access[fi]->TakeValues(rows, read_rows));
+      // The event times found on the key side are the column's values when
+      // it is timestamp[us] as the table's (other units convert to micros
+      // with a loss): then they are not decoded a second time.
+      const bool et_known = access[fi]->event_micros_exact();
+      ARROW_ASSIGN_OR_RAISE(auto got, access[fi]->TakeValues(rows, read_rows, false, !et_known));
+      if (et_known) {
+        const auto& type = p_.shape->output_schema->field(static_cast<int>(n_keys))->type();
+        auto buffer = arrow::Buffer::FromVector(std::move(micros));
+        got.columns[0] = arrow::MakeArray(arrow::ArrayData::Make(type, static_cast<int64_t>(rows.size()),
+                                                                  {nullptr, std::move(buffer)}, 0));
+      }
       if (got.deleted) {
         const auto& deleted = static_cast<const arrow::BooleanArray&>(*got.deleted);
         for (const auto& pick : mine) {

@@ -54,6 +54,14 @@ struct RowGroupAccess::Impl {
   std::optional<parquet::arrow::SchemaManifest> manifest;
   std::shared_ptr<parquet::PageIndexReader> page_index;
   int64_t by_pages = 0;  // row groups TakeValues read page by page
+  // Whether every event-time column the key side read was the table's
+  // type, timestamp[us] (so its micros are the values); unset before.
+  std::optional<bool> et_exact;
+  void SawEventTime(const arrow::DataType& file_type, const arrow::DataType& table_type) {
+    const bool exact = file_type.Equals(table_type) &&
+                       static_cast<const arrow::TimestampType&>(table_type).unit() == arrow::TimeUnit::MICRO;
+    et_exact = et_exact.value_or(true) && exact;
+  }
   // Page-level reads: their own handle on the file (FetchPages), and the
   // properties of the main reader (CRC checks, the recycling pool).
   std::shared_ptr<arrow::io::RandomAccessFile> page_file;
@@ -216,6 +224,8 @@ int64_t RowGroupAccess::RowGroupStart(int rg) const { return impl_->starts[rg]; 
 
 int64_t RowGroupAccess::row_groups_read_by_pages() const { return impl_->by_pages; }
 
+bool RowGroupAccess::event_micros_exact() const { return impl_->et_exact.value_or(false); }
+
 std::vector<std::vector<int>> RowGroupAccess::Batches(const std::vector<int>& row_groups, int64_t max_rows) const {
   std::vector<std::vector<int>> out;
   int64_t rows = 0;
@@ -287,10 +297,12 @@ std::vector<uint8_t> RowGroupAccess::PageRouted(const std::vector<int>& groups, 
           ok = false;
           break;
         }
-        if (leaf == file_->event_time_leaf) {
-          pages = static_cast<int64_t>(offsets->page_locations().size());
-          holding = PagesHolding(*offsets, local);
-        }
+      }
+      // Pages counted in the event-time column (read or not: a join takes
+      // the event times from its key side).
+      if (auto et = ok ? impl_->OffsetIndexOf(rg, file_->event_time_leaf) : nullptr) {
+        pages = static_cast<int64_t>(et->page_locations().size());
+        holding = PagesHolding(*et, local);
       }
       // Decoding half of the pages or more: the whole chunks cost about the
       // same and are read in fewer, batched calls.
@@ -423,6 +435,7 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeyPages(const std:
   ARROW_ASSIGN_OR_RAISE(auto et, join(et_parts, arrow::timestamp(arrow::TimeUnit::MICRO)));
   if (et->type_id() != arrow::Type::TIMESTAMP) return where(Corruption("event time is not a timestamp"));
   if (auto st = EventMicros(*et, &rb->event_micros); !st.ok()) return where(st);
+  impl_->SawEventTime(*et->type(), *schema.event_time.type);
   rb->file_version = file_->planned.ref.version ? file_->planned.ref.version->value() : 0;
   const int64_t rows = static_cast<int64_t>(file_rows->size());
   rb->batch = arrow::RecordBatch::Make(arrow::schema(fields), rows, keys);
@@ -515,11 +528,13 @@ arrow::Status RowGroupAccess::ReadKeyRuns(const std::vector<int>& rgs, KeyRuns* 
   const auto& schema = shape_.schema;
   auto et = table->GetColumnByName(impl_->et_name);
   if (!et) return Corruption(Quote(storage_, file_->planned.ref.path), Where(rgs), "no event time");
+  if (et->type()->id() != arrow::Type::TIMESTAMP) return where(Corruption("event time is not a timestamp"));
   RecycledVector<int64_t> chunk_micros;
   for (const auto& chunk : et->chunks()) {
     if (auto st = EventMicros(*chunk, &chunk_micros); !st.ok()) return where(st);
     out->event_micros.insert(out->event_micros.end(), chunk_micros.begin(), chunk_micros.end());
   }
+  impl_->SawEventTime(*et->type(), *schema.event_time.type);
   const int64_t rows = table->num_rows();
   // The file row of call row i, and the call rows where row groups start.
   std::vector<int64_t> first(rgs.size() + 1, 0);
@@ -599,9 +614,10 @@ arrow::Status RowGroupAccess::ReadKeyRuns(const std::vector<int>& rgs, KeyRuns* 
 }
 
 arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vector<int64_t>& rows, int64_t max_rows,
-                                                                bool with_versions) {
+                                                                bool with_versions, bool with_event_time) {
   const int version_leaf = with_versions ? file_->version_leaf : -1;
-  std::vector<int> leaves = {file_->event_time_leaf};
+  std::vector<int> leaves;
+  if (with_event_time) leaves.push_back(file_->event_time_leaf);
   for (int l : file_->value_leaves) {
     if (l >= 0) leaves.push_back(l);
   }
@@ -627,8 +643,10 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
   // flags. `take(leaf, name, type)` reads one column's rows (the chunk route
   // finds columns by name, the page route by leaf).
   auto collect = [&](auto&& take, int64_t k, const std::vector<int>& where) -> arrow::Status {
-    ARROW_ASSIGN_OR_RAISE(auto et, take(file_->event_time_leaf, impl_->et_name, shape_.schema.event_time.type));
-    parts[0].push_back(std::move(et));
+    if (with_event_time) {
+      ARROW_ASSIGN_OR_RAISE(auto et, take(file_->event_time_leaf, impl_->et_name, shape_.schema.event_time.type));
+      parts[0].push_back(std::move(et));
+    }
     for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
       const auto& spec = shape_.schema.value_columns[shape_.value_columns[i]];
       std::shared_ptr<arrow::Array> a;
@@ -770,7 +788,10 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
     return taken_rows;
   }
   for (auto& p : parts) {
-    ARROW_ASSIGN_OR_RAISE(auto a, join(p));
+    std::shared_ptr<arrow::Array> a;
+    if (!p.empty()) {
+      ARROW_ASSIGN_OR_RAISE(a, join(p));
+    }
     taken_rows.columns.push_back(std::move(a));
   }
   if (!deleted_parts.empty()) {

@@ -204,8 +204,14 @@ class RowGroupAccess {
   /// ascending, distinct): their event time, values and tombstone flags.
   /// Only the row groups holding them are decoded, read in calls of at most
   /// `max_rows` rows of row groups (each call's ranges pre-buffered together).
-  /// `with_versions`: their versions too (Taken::versions).
-  arrow::Result<Taken> TakeValues(const std::vector<int64_t>& rows, int64_t max_rows, bool with_versions = false);
+  /// `with_versions`: their versions too (Taken::versions). Without
+  /// `with_event_time` the event-time column is not read (columns[0] null).
+  arrow::Result<Taken> TakeValues(const std::vector<int64_t>& rows, int64_t max_rows, bool with_versions = false,
+                                  bool with_event_time = true);
+  /// Whether the event times ReadKeyRuns / ReadKeyPages gave as micros are
+  /// the event-time column's values exactly: the file's column was read as
+  /// the table's type, timestamp[us] (false before either was called).
+  bool event_micros_exact() const;
   const OpenedFile& file() const { return *file_; }
   /// Row groups TakeValues has read page by page so far (the others it read
   /// whole): for tests and profiles.

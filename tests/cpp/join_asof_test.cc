@@ -554,6 +554,92 @@ TEST_F(JoinAsOfTest, NanosecondsFloorToTheEventMicrosecond) {
   EXPECT_FALSE(matched->IsNull(1));
 }
 
+// The matched event time is the table's column exactly, whatever its unit:
+// for timestamp[us] it is taken from the key side (not decoded again), for
+// other units (stored in another unit, or not as micros) read with the values.
+// Events one microsecond or nanosecond apart, several row groups and pages.
+TEST(JoinAsOfEventTimeUnitTest, MatchedEventTimesAreTheColumnsValues) {
+  for (auto unit : {arrow::TimeUnit::MICRO, arrow::TimeUnit::NANO, arrow::TimeUnit::MILLI}) {
+    const auto type = arrow::timestamp(unit, "UTC");
+    const int64_t per_us = unit == arrow::TimeUnit::NANO ? 1000 : 1;
+    const int64_t per_ms = unit == arrow::TimeUnit::MILLI ? 1 : 1000 * per_us;
+    TableSchema schema = KvSchema();
+    schema.event_time.type = type;
+    auto storage = MemStorage();
+    std::map<std::string, std::string> props;
+    props["write.row_group_rows"] = "64";
+    ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, schema, props));
+    std::mt19937_64 rng(91 + static_cast<int>(unit));
+    // Per key, events at base + i ms + a sub-millisecond part (whole
+    // microseconds: data files hold event times to the microsecond).
+    const int64_t base = Ms("2024-01-01") * per_ms;
+    arrow::StringBuilder keys, values;
+    arrow::TimestampBuilder times(type, arrow::default_memory_pool());
+    std::map<std::string, std::vector<std::pair<int64_t, std::string>>> events;
+    for (int k = 0; k < 40; ++k) {
+      const std::string key = "k" + std::to_string(100 + k);
+      for (int i = 0; i < 8; ++i) {
+        int64_t t = base + i * per_ms;
+        if (unit != arrow::TimeUnit::MILLI) t += static_cast<int64_t>(rng() % 999) * per_us;
+        const std::string v = key + "." + std::to_string(i);
+        ASSERT_OK(keys.Append(key));
+        ASSERT_OK(times.Append(t));
+        ASSERT_OK(values.Append(v));
+        events[key].emplace_back(t, v);
+      }
+    }
+    auto input = arrow::Table::Make(
+        arrow::schema({arrow::field("key", arrow::utf8()), arrow::field("event_time", type),
+                       arrow::field("value", arrow::utf8())}),
+        {keys.Finish().ValueOrDie(), times.Finish().ValueOrDie(), values.Finish().ValueOrDie()});
+    arrow::TableBatchReader reader(input);
+    ASSERT_OK_AND_ASSIGN(auto r, Append(table, reader, AppendOptions()));
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    // Spine times in the table's unit, some exactly on an event, some
+    // between two; the oracle compares in that unit.
+    arrow::StringBuilder sk;
+    arrow::TimestampBuilder st(type, arrow::default_memory_pool());
+    std::vector<std::optional<std::pair<int64_t, std::string>>> want;
+    for (int i = 0; i < 300; ++i) {
+      const std::string key = "k" + std::to_string(100 + static_cast<int>(rng() % 40));
+      const auto& evs = events[key];
+      const auto& e = evs[rng() % evs.size()];
+      int64_t t = e.first + (rng() % 3 == 0 ? 0 : static_cast<int64_t>(rng() % per_ms)) - (rng() % 5 == 0 ? per_ms : 0);
+      ASSERT_OK(sk.Append(key));
+      ASSERT_OK(st.Append(t));
+      // The spine's time floors to the microsecond (spec §18): an event in
+      // the same microsecond but later nanosecond is still seen.
+      const int64_t t_us = t >= 0 ? t / per_us : -((-t + per_us - 1) / per_us);
+      std::optional<std::pair<int64_t, std::string>> w;
+      for (const auto& ev : evs) {
+        const int64_t ev_us = ev.first / per_us;
+        if (ev_us <= t_us && (!w || ev.first > w->first)) w = ev;
+      }
+      want.push_back(w);
+    }
+    auto spine = arrow::Table::Make(arrow::schema({arrow::field("key", arrow::utf8()), arrow::field("ts", type)}),
+                                    {sk.Finish().ValueOrDie(), st.Finish().ValueOrDie()});
+    JoinAsOfOptions o;
+    o.on = "ts";
+    o.threads = 2;
+    ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, spine).Options(o).Build());
+    ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+    ASSERT_OK_AND_ASSIGN(got, got->CombineChunks());
+    ASSERT_TRUE(got->schema()->field(2)->type()->Equals(*type)) << got->schema()->ToString();
+    const auto& et = static_cast<const arrow::TimestampArray&>(*got->column(2)->chunk(0));
+    const auto& val = static_cast<const arrow::StringArray&>(*got->column(3)->chunk(0));
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (!want[i]) {
+        EXPECT_TRUE(et.IsNull(i) && val.IsNull(i)) << type->ToString() << " row " << i;
+        continue;
+      }
+      ASSERT_FALSE(et.IsNull(i)) << type->ToString() << " row " << i;
+      EXPECT_EQ(et.Value(i), want[i]->first) << type->ToString() << " row " << i;
+      EXPECT_EQ(val.GetString(i), want[i]->second) << type->ToString() << " row " << i;
+    }
+  }
+}
+
 TEST_F(JoinAsOfTest, CollidingNamesGetTheSuffix) {
   arrow::StringBuilder k, v, w;
   ASSERT_OK(k.Append("a"));
