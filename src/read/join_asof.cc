@@ -35,6 +35,7 @@
 #include "bazof/table.h"
 #include "planning/planner.h"
 #include "util/memory_budget.h"
+#include "read/recycling_pool.h"
 #include "read/run_reader.h"
 #include "read/scan_reader.h"
 
@@ -505,9 +506,10 @@ class JoinAsOfImpl : public JoinAsOf {
       } else if (columns_parts[c].size() == 1) {
         all = columns_parts[c][0];
       } else {
-        ARROW_ASSIGN_OR_RAISE(all, arrow::Concatenate(columns_parts[c]));
+        ARROW_ASSIGN_OR_RAISE(all, arrow::Concatenate(columns_parts[c], read::RecyclingPool()));
       }
-      ARROW_ASSIGN_OR_RAISE(auto out, arrow::compute::Take(*all, *indices));
+      arrow::compute::ExecContext ctx(read::RecyclingPool());
+      ARROW_ASSIGN_OR_RAISE(auto out, arrow::compute::Take(*all, *indices, arrow::compute::TakeOptions::Defaults(), &ctx));
       columns[n_spine_columns + c] = std::make_shared<arrow::ChunkedArray>(std::move(out));
       return arrow::Status::OK();
     }));

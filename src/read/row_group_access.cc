@@ -419,7 +419,7 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeyPages(const std:
       -> arrow::Result<std::shared_ptr<arrow::Array>> {
     if (v.empty()) return arrow::MakeEmptyArray(type);
     if (v.size() == 1) return v[0];
-    return arrow::Concatenate(v);
+    return arrow::Concatenate(v, RecyclingPool());
   };
   auto rb = std::make_shared<RunBatch>();
   arrow::ArrayVector keys;
@@ -478,7 +478,7 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeys(const std::vec
     if (chunks.size() == 1) return chunks[0];
     // Several row groups: one array, so the walk and the key codec see
     // contiguous rows.
-    return arrow::Concatenate(chunks);
+    return arrow::Concatenate(chunks, RecyclingPool());
   };
   auto rb = std::make_shared<RunBatch>();
   const auto& schema = shape_.schema;
@@ -597,7 +597,7 @@ arrow::Status RowGroupAccess::ReadKeyRuns(const std::vector<int>& rgs, KeyRuns* 
     if (keys[k]->num_chunks() == 1) {
       a = keys[k]->chunk(0);
     } else {
-      ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(keys[k]->chunks()));
+      ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(keys[k]->chunks(), RecyclingPool()));
     }
     ARROW_ASSIGN_OR_RAISE(a, CastTo(a, schema.key_columns[k].type));
     arrays.push_back(std::move(a));
@@ -706,6 +706,7 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
       // Per chunk (a row group each), then the few taken rows concatenated:
       // a Take over the chunked column would first concatenate all of it.
       arrow::ArrayVector pieces;
+      arrow::compute::ExecContext ctx(RecyclingPool());
       const int64_t* idx = indices->raw_values();
       int64_t i = 0, chunk_start = 0;
       for (const auto& chunk : c->chunks()) {
@@ -717,7 +718,8 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
           ARROW_RETURN_NOT_OK(local.Reserve(j - i));
           for (int64_t x = i; x < j; ++x) local.UnsafeAppend(idx[x] - chunk_start);
           ARROW_ASSIGN_OR_RAISE(auto local_indices, local.Finish());
-          ARROW_ASSIGN_OR_RAISE(auto piece, arrow::compute::Take(*chunk, *local_indices));
+          ARROW_ASSIGN_OR_RAISE(auto piece, arrow::compute::Take(*chunk, *local_indices,
+                                                                 arrow::compute::TakeOptions::Defaults(), &ctx));
           // Before concatenating: pieces of dictionary columns (each its
           // chunk's dictionary) become plain strings, only the taken ones.
           ARROW_ASSIGN_OR_RAISE(piece, CastTo(piece, type));
@@ -732,7 +734,7 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
       } else if (pieces.empty()) {
         ARROW_ASSIGN_OR_RAISE(a, arrow::MakeEmptyArray(type));
       } else {
-        ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(pieces));
+        ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(pieces, RecyclingPool()));
       }
       return a;
     };
@@ -778,7 +780,7 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
   Taken taken_rows;
   auto join = [](arrow::ArrayVector& v) -> arrow::Result<std::shared_ptr<arrow::Array>> {
     if (v.size() == 1) return v[0];
-    return arrow::Concatenate(v);
+    return arrow::Concatenate(v, RecyclingPool());
   };
   if (rows.empty()) {
     for (int f = static_cast<int>(shape_.codec.num_columns()); f < shape_.output_schema->num_fields(); ++f) {
