@@ -121,14 +121,33 @@ class RecyclingMemoryPool final : public arrow::MemoryPool {
   std::atomic<int64_t> allocated_{0};
 };
 
+// mimalloc (the pyarrow wheel's default pool) hands the pages of freed
+// blocks back to the kernel and takes fresh ones, which the kernel zeroes
+// (as transparent huge pages: 2 MiB per fault): measured on W1 intervals (10M
+// rows, 2 threads), the kernel clearing pages was 36-45% of the CPU samples
+// and the read path cost 25% more CPU than over glibc's malloc, which keeps
+// freed memory in its heaps (bench/results/RESULTS.md, "Intervals: the read
+// path's allocator"). So the read path allocates from the system allocator
+// when the process's default pool is mimalloc, and from the default pool
+// otherwise (the CLI's is already the system allocator, §22).
+arrow::MemoryPool* BasePool() {
+  arrow::MemoryPool* d = arrow::default_memory_pool();
+  return d->backend_name() == "mimalloc" ? arrow::system_memory_pool() : d;
+}
+
 RecyclingMemoryPool* ThePool() {
-  static auto* pool = new RecyclingMemoryPool(arrow::default_memory_pool());
+  static auto* pool = new RecyclingMemoryPool(BasePool());
   return pool;
 }
 
 }  // namespace
 
 arrow::MemoryPool* RecyclingPool() { return ThePool(); }
+
+arrow::MemoryPool* RecyclingBasePool() {
+  static arrow::MemoryPool* base = BasePool();
+  return base;
+}
 
 void SetRecyclingCacheLimit(int64_t bytes) {
   g_cache_limit.store(std::max<int64_t>(0, std::min(bytes, kMaxCachedBytes)));

@@ -6,7 +6,8 @@
 // pages to the kernel after a few milliseconds, so each batch faulted its
 // buffers in again and the kernel zeroed them: measured on W1 intervals, a
 // quarter of the CPU time was the kernel clearing pages. Reusing blocks keeps
-// them mapped.
+// them mapped; blocks beyond the cache come from glibc's malloc instead of
+// mimalloc (RecyclingBasePool) for the same reason.
 #pragma once
 
 #include <arrow/memory_pool.h>
@@ -17,13 +18,18 @@
 
 namespace bazof::read {
 
-/// The process-wide recycling pool over arrow::default_memory_pool(). Blocks
+/// The process-wide recycling pool over RecyclingBasePool(). Blocks
 /// of at least 32 KiB with the default alignment are rounded up to a size
 /// class and, when freed, kept (up to 64 MiB in all) for the next allocation
 /// of that class; everything else goes straight to the default pool.
 /// Thread-safe; never destroyed (buffers handed to callers may outlive any
 /// reader).
 arrow::MemoryPool* RecyclingPool();
+
+/// Where the recycling pool's blocks come from: arrow::default_memory_pool(),
+/// or arrow::system_memory_pool() when the default is mimalloc (which gives
+/// freed pages back and faults fresh zeroed ones in for every batch).
+arrow::MemoryPool* RecyclingBasePool();
 
 /// Caps the bytes of freed blocks the recycling pool keeps (default 64 MiB):
 /// a memory budget smaller than a few times that lowers it

@@ -58,7 +58,13 @@ arrow::Result<int64_t> ParseMemoryLimit(std::string_view text, std::string_view 
   return *bytes;
 }
 
-int64_t PeakMemoryBytes() { return arrow::default_memory_pool()->max_memory(); }
+int64_t PeakMemoryBytes() {
+  arrow::MemoryPool* d = arrow::default_memory_pool();
+  arrow::MemoryPool* reads = read::RecyclingBasePool();
+  // The read path may allocate from another allocator than the default pool:
+  // both peaks, summed (an upper bound of the joint peak).
+  return d->max_memory() + (reads == d ? 0 : reads->max_memory());
+}
 
 void FitCachesToBudget(int64_t budget) {
   read::SetRecyclingCacheLimit(std::min<int64_t>(64LL << 20, budget / 8));

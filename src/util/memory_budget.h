@@ -45,8 +45,9 @@ arrow::Status CheckMemoryLimit(int64_t bytes, std::string_view what);
 arrow::Result<int64_t> ParseMemoryLimit(std::string_view text, std::string_view what);
 
 /// The peak of bytes allocated from Arrow's default memory pool by this
-/// process so far (every bazof buffer comes from it): the accounting the
-/// budget is measured by.
+/// process so far, plus the read path's own allocator's peak when that is
+/// another one (read/recycling_pool.h: under mimalloc the read path allocates
+/// from the system allocator): the accounting the budget is measured by.
 int64_t PeakMemoryBytes();
 
 /// Sets the cap of the read path's recycled-block cache (read/recycling_pool.h)
