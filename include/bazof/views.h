@@ -58,7 +58,7 @@ struct ChangeOptions {
   /// Value columns compared and returned; nullopt = all.
   std::optional<std::vector<std::string>> columns;
   int64_t batch_size = 64 * 1024;
-  int threads = 0;  ///< merge threads; 0 = number of cores
+  int threads = 0;  ///< merge threads in all, half to each as-of scan (at least one); 0 = number of cores
 };
 
 /// The keys whose state differs between scan(from_time, from_version) and
