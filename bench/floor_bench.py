@@ -32,22 +32,17 @@ import concurrent.futures as cf
 import datetime as dt
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from views_bench import timed as views_timed  # noqa: E402
 
 
 def timed(fn, runs: int) -> tuple[float, float]:
-    """(median wall s, median process CPU s) of runs calls after one warm-up."""
-    fn()
-    wall, cpu = [], []
-    for _ in range(runs):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall), statistics.median(cpu)
+    """(median wall s, median process CPU s) of runs calls after one warm-up (views_bench's timer)."""
+    wall, _, cpu = views_timed(fn, runs)
+    return wall, cpu
 
 
 def snapshot_deltas(table: Path) -> list[Path]:
