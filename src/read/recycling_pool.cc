@@ -135,19 +135,23 @@ arrow::MemoryPool* BasePool() {
   return d->backend_name() == "mimalloc" ? arrow::system_memory_pool() : d;
 }
 
+}  // namespace
+
+arrow::MemoryPool* RecyclingBasePool() {
+  static arrow::MemoryPool* base = BasePool();
+  return base;
+}
+
+namespace {
+
 RecyclingMemoryPool* ThePool() {
-  static auto* pool = new RecyclingMemoryPool(BasePool());
+  static auto* pool = new RecyclingMemoryPool(RecyclingBasePool());
   return pool;
 }
 
 }  // namespace
 
 arrow::MemoryPool* RecyclingPool() { return ThePool(); }
-
-arrow::MemoryPool* RecyclingBasePool() {
-  static arrow::MemoryPool* base = BasePool();
-  return base;
-}
 
 void SetRecyclingCacheLimit(int64_t bytes) {
   g_cache_limit.store(std::max<int64_t>(0, std::min(bytes, kMaxCachedBytes)));
