@@ -104,6 +104,7 @@ arrow::Result<std::shared_ptr<Scan>> MakeIntervals(const Table& table, const Int
   if (o.batch_size <= 0) return InvalidArgument("batch size must be positive");
   ro.batch_size = o.batch_size;
   ro.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  ro.partitions_per_thread = 0;  // auto: the output is as large as the input
   ro.footer_cache = table.footer_cache();
   if (o.filter && schema.key_columns.size() == 1) {
     auto keys = read::DeriveKeyConstraints(*o.filter, schema.key_columns[0].name, codec);

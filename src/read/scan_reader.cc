@@ -30,6 +30,9 @@ constexpr int64_t kMinRowsPerKeyListPartition = 256 * 1024;
 // Largest data page bazof's writers make (data_file_writer.h: 1 MiB): what a
 // run holds per column, at most, besides its batches.
 constexpr int64_t kPageBytesBound = 1024 * 1024;
+// Most key ranges per thread the automatic choice makes (each split point
+// costs a row group per run decoded twice).
+constexpr int64_t kMaxPartitionsPerThread = 4;
 
 namespace {
 
@@ -420,6 +423,25 @@ class PartitionedReader : public arrow::RecordBatchReader {
   bool started_ = false;
 };
 
+// partitions_per_thread 0 (auto): the ordered partitions hand out their
+// batches in key order, so while the consumer drains one, the others run
+// ahead only as far as their queues (max_queued_batches x batch_size rows)
+// reach, then wait. As-of output is at most a row per key, usually far less
+// than a partition decodes: one partition per thread. Interval and
+// all-events output is about a row per input row: enough partitions that one
+// decodes at most twice what its queue holds, so that the partition running
+// ahead fills its queue no sooner than the one being drained ends (up to
+// kMaxPartitionsPerThread; the duplicate-share loop may lower it).
+int AutoPartitionsPerThread(const std::vector<std::shared_ptr<OpenedFile>>& files, const KeyBounds& wanted,
+                            const ScanReaderOptions& options) {
+  if (options.mode == MergeMode::kAsOf || options.threads <= 1) return 1;
+  const int64_t ahead = std::max<int64_t>(1, options.max_queued_batches) * std::max<int64_t>(1, options.batch_size);
+  const int64_t rows = RowsInRange(files, wanted);
+  const int64_t wanted_partitions = (rows + 2 * ahead - 1) / (2 * ahead);
+  const int64_t per_thread = (wanted_partitions + options.threads - 1) / options.threads;
+  return static_cast<int>(std::clamp<int64_t>(per_thread, 1, kMaxPartitionsPerThread));
+}
+
 }  // namespace
 
 KeyListPlan PlanKeyList(const std::vector<std::shared_ptr<OpenedFile>>& files,
@@ -461,11 +483,16 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     const int64_t fit = options.memory_limit_bytes / std::max<int64_t>(1, 2 * floor);
     options.threads = static_cast<int>(std::clamp<int64_t>(fit, 1, options.threads));
   }
+  if (options.partitions_per_thread <= 0) {
+    options.partitions_per_thread = AutoPartitionsPerThread(files, wanted, options);
+  }
   if (options.threads > 1 && options.key_in.empty()) {
     // Thread choice by cost: many runs that each span the key space (an
     // uncompacted table's appends) make every split point cost a row group
     // per run decoded twice, and every thread holds all runs' pages and
-    // batches. Fewer threads while the duplicated rows exceed their share.
+    // batches. Fewer partitions, then fewer threads, while the duplicated
+    // rows exceed their share: a thread's partitions are a balance, the
+    // thread itself the parallelism.
     const int64_t rows = RowsInRange(files, wanted);
     while (options.threads > 1) {
       std::vector<std::string> splits;
@@ -474,7 +501,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
         splits.push_back(std::move(s));
       }
       if (DuplicatedRows(files, splits) * kMaxDuplicateShare <= rows) break;
-      --options.threads;
+      if (options.partitions_per_thread > 1) {
+        --options.partitions_per_thread;
+      } else {
+        --options.threads;
+      }
     }
   }
   int partitions = options.threads * options.partitions_per_thread;

@@ -6,6 +6,7 @@ import datetime as dt
 import random
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 import bazof
@@ -221,3 +222,44 @@ def test_intervals_split_across_threads_match_oracle(tmp_path, seed):
         start = r.choice(TIMES)
         got = got_intervals(t.intervals(as_datetime(start), None, threads=threads, batch_size=r.choice([5, 333])))
         assert got == intervals(w.events, start, None), f"threads={threads} start={start}"
+        # A key range (the reader's bounds): its split points fall inside it, the
+        # first and last partitions start and stop inside row groups and pages.
+        lo, hi = sorted(r.sample(MANY_KEYS, 2))
+        key = pc.field("key")
+        for batch in (3, 64 * 1024):
+            got = got_intervals(t.intervals(filter=(key >= lo) & (key < hi), threads=threads, batch_size=batch))
+            assert got == [x for x in want if lo <= x[0] < hi], f"threads={threads} batch={batch} [{lo}, {hi})"
+
+
+def test_intervals_of_composite_keys_split_across_threads(tmp_path):
+    """A composite key (string, int): row-group bounds are the first column's, so split
+    points cut the key space between first-column values, keys of one first value stay in
+    one partition. Every thread count and batch size gives the one-thread rows, in order,
+    and those are the intervals of the events written (each key's times, next time closes)."""
+    t = bazof.create_table(tmp_path / "c", pa.schema([("sym", pa.string()), ("venue", pa.int32()),
+                                                      ("v", pa.int64()), ("event_time", pa.timestamp("us"))]),
+                           key=["sym", "venue"],
+                           properties={"write.row_group_rows": "29", "write.page_rows": "7"})
+    r = random.Random(7)
+    events = {}
+    for a in range(6):
+        rows = [(f"s{r.randrange(300):03d}", r.randrange(4), r.randrange(10**6), r.choice(TIMES)) for _ in range(900)]
+        for sym, venue, v, at in rows:
+            events.setdefault((sym, venue), {})[at] = v  # a tie within the append: the later row wins
+        t.append(pa.table({"sym": [x[0] for x in rows], "venue": pa.array([x[1] for x in rows], pa.int32()),
+                           "v": [x[2] for x in rows],
+                           "event_time": pa.array([x[3] for x in rows], pa.timestamp("us", tz="UTC"))}))
+    want = []
+    for k in sorted(events):
+        times = sorted(events[k])
+        for i, at in enumerate(times):
+            want.append((k, at, times[i + 1] if i + 1 < len(times) else None, events[k][at]))
+
+    def got(scan):
+        return [((x["sym"], x["venue"]), us(x["valid_from"]), us(x["valid_to"]), x["v"])
+                for x in scan.to_arrow().to_pylist()]
+
+    assert got(t.intervals(threads=1)) == want
+    for threads in (2, 3, 5):
+        for batch in (1, 13, 64 * 1024):
+            assert got(t.intervals(threads=threads, batch_size=batch)) == want, f"threads={threads} batch={batch}"
