@@ -84,41 +84,49 @@ struct PointState {
   std::vector<planning::PlannedFile> files;
   std::vector<std::unique_ptr<RowGroupAccess>> access;
   std::vector<FileCandidates> candidates;
+  std::vector<uint8_t> exact;  // per file: the key side's event micros are the column's values
   std::vector<Winner> winners;  // key order
 };
 
-arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache, PointState* p, size_t fi) {
-  const auto& shape = *p->point->shape;
-  ARROW_ASSIGN_OR_RAISE(auto opened, OpenDataFile(storage, p->files[fi], shape, cache));
-  ARROW_ASSIGN_OR_RAISE(p->access[fi], RowGroupAccess::Make(storage, opened, shape));
-  auto& access = *p->access[fi];
-  const int n_groups = opened->metadata->num_row_groups();
+// The key side of one file for every point that plans it (`targets`: the
+// point and the file's index in its plan; one or both points), read once.
+arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache,
+                             const std::vector<std::pair<PointState*, size_t>>& targets) {
+  for (const auto& [p, fi] : targets) {
+    ARROW_ASSIGN_OR_RAISE(auto opened, OpenDataFile(storage, p->files[fi], *p->point->shape, cache));
+    ARROW_ASSIGN_OR_RAISE(p->access[fi], RowGroupAccess::Make(storage, opened, *p->point->shape));
+    p->candidates[fi].offsets.push_back(0);
+  }
+  auto& access = *targets[0].first->access[targets[0].second];
+  const int n_groups = access.file().metadata->num_row_groups();
   std::vector<int> groups(n_groups);
   for (int g = 0; g < n_groups; ++g) groups[g] = g;
-  const int64_t t = p->point->time.micros();
-  auto& out = p->candidates[fi];
-  out.offsets.push_back(0);
   RowGroupAccess::KeyRuns runs;
   for (const auto& rgs : access.Batches(groups, kReadRows)) {
     ARROW_RETURN_NOT_OK(access.ReadKeyRuns(rgs, &runs));
     const auto& e = runs.event_micros;
-    for (size_t r = 0; r < runs.keys.size(); ++r) {
-      const int64_t first = runs.starts[r], end = runs.starts[r + 1];
-      const int64_t after = std::upper_bound(e.begin() + first, e.begin() + end, t) - e.begin();
-      if (after == first) continue;  // every event of the key here is later
-      const int64_t row = runs.file_rows[r] + (after - 1 - first);
-      // One key may span adjacent runs: its later run holds its later rows.
-      if (out.size() > 0 && out.Key(out.size() - 1) == runs.keys[r]) {
-        out.micros.back() = e[after - 1];
-        out.rows.back() = row;
-        continue;
+    for (const auto& [p, fi] : targets) {
+      const int64_t t = p->point->time.micros();
+      auto& out = p->candidates[fi];
+      for (size_t r = 0; r < runs.keys.size(); ++r) {
+        const int64_t first = runs.starts[r], end = runs.starts[r + 1];
+        const int64_t after = std::upper_bound(e.begin() + first, e.begin() + end, t) - e.begin();
+        if (after == first) continue;  // every event of the key here is later
+        const int64_t row = runs.file_rows[r] + (after - 1 - first);
+        // One key may span adjacent runs: its later run holds its later rows.
+        if (out.size() > 0 && out.Key(out.size() - 1) == runs.keys[r]) {
+          out.micros.back() = e[after - 1];
+          out.rows.back() = row;
+          continue;
+        }
+        out.arena.append(runs.keys[r]);
+        out.offsets.push_back(out.arena.size());
+        out.micros.push_back(e[after - 1]);
+        out.rows.push_back(row);
       }
-      out.arena.append(runs.keys[r]);
-      out.offsets.push_back(out.arena.size());
-      out.micros.push_back(e[after - 1]);
-      out.rows.push_back(row);
     }
   }
+  for (const auto& [p, fi] : targets) p->exact[fi] = access.event_micros_exact();
   return arrow::Status::OK();
 }
 
@@ -306,16 +314,30 @@ arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCac
   PointState ps[2];
   ps[0].point = &from;
   ps[1].point = &to;
-  std::vector<std::pair<int, size_t>> jobs;  // (side, file)
   for (int s = 0; s < 2; ++s) {
     ps[s].files = planning::PlanScan(*ps[s].point->snapshot, ps[s].point->time).files;
     ps[s].access.resize(ps[s].files.size());
     ps[s].candidates.resize(ps[s].files.size());
-    for (size_t f = 0; f < ps[s].files.size(); ++f) jobs.emplace_back(s, f);
+    ps[s].exact.assign(ps[s].files.size(), 0);
   }
-  // The key side of every planned file of both points.
+  // The key side of every planned file, once for both points when both plan it.
+  std::vector<std::vector<std::pair<PointState*, size_t>>> jobs;
+  std::vector<uint8_t> paired(ps[1].files.size(), 0);
+  for (size_t f = 0; f < ps[0].files.size(); ++f) {
+    jobs.push_back({{&ps[0], f}});
+    for (size_t g = 0; g < ps[1].files.size(); ++g) {
+      if (!paired[g] && ps[1].files[g].ref.path == ps[0].files[f].ref.path) {
+        jobs.back().emplace_back(&ps[1], g);
+        paired[g] = 1;
+        break;
+      }
+    }
+  }
+  for (size_t g = 0; g < ps[1].files.size(); ++g) {
+    if (!paired[g]) jobs.push_back({{&ps[1], g}});
+  }
   ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(jobs.size()), threads, [&](int64_t j) {
-    return ReadCandidates(storage, footer_cache, &ps[jobs[j].first], jobs[j].second);
+    return ReadCandidates(storage, footer_cache, jobs[j]);
   }));
   ARROW_RETURN_NOT_OK(ParallelFor(2, threads, [&](int64_t s) {
     MergeWinners(&ps[s]);
@@ -391,7 +413,7 @@ arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCac
     auto& t = takes[s][f];
     // The event times found on the key side are the column's values when
     // the file's column is timestamp[us] as the table's: not decoded twice.
-    const bool exact = ps[s].access[f]->event_micros_exact();
+    const bool exact = ps[s].exact[f];
     ARROW_ASSIGN_OR_RAISE(t.got, ps[s].access[f]->TakeValues(t.rows, kReadRows, false, !exact));
     ps[s].access[f].reset();
     if (!exact) return arrow::Status::OK();

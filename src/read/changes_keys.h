@@ -36,9 +36,10 @@ struct ChangedWinners {
   std::vector<int64_t> rows[2];
 };
 
-/// Whether FindChangedWinners can answer for these points: format 1 files
-/// all sorted by key, an event time of timestamp[us], and at most
-/// kKeySideMaxRows planned rows in all (it holds one entry per key and file).
+/// Whether FindChangedWinners should answer for these points: format 1 files
+/// all sorted by key, an event time of timestamp[us], at most kKeySideMaxRows
+/// planned rows in all (it holds one entry per key and file), and at least
+/// half of those rows in files both points plan (where it pays).
 bool KeySideApplies(const ChangesPoint& from, const ChangesPoint& to);
 
 /// Rows planned for both points beyond which the streaming merge-join is used.
