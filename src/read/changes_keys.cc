@@ -1,15 +1,17 @@
 // The key side of changes (docs/spec.md §19.3).
 //
-// An as-of scan decodes every column of every planned row, although at a
-// point early in a segment almost every delta row is later than the point
-// and loses. Here each point's winners are found from the key and
-// event-time columns alone (every format-1 file is sorted by (key, event
-// time), so a key's last row at or before the time is its candidate in that
-// file; across files the greatest (event time, file rank, row) wins, as the
-// merge decides ties). Keys whose winner is the same stored event at both
-// points (a file both plans share) are unchanged and dropped. Event times,
-// values and tombstone flags are then decoded only for the remaining
-// winners, page by page where they are sparse (RowGroupAccess::TakeValues).
+// Two as-of scans decode every column of every planned row at both points.
+// Here each point's winners are found from the key and event-time columns
+// alone (every format-1 file is sorted by (key, event time), so a key's last
+// row at or before the time is its candidate in that file; across files the
+// greatest (event time, file rank, row) wins, as the merge decides ties); a
+// file both points plan is read once for both. Keys whose winner is the same
+// stored event at both points are unchanged and dropped. Values and
+// tombstone flags are then decoded only for the remaining winners' row
+// groups (page by page where the page index allows, RowGroupAccess::
+// TakeValues). It pays where the points share most files (KeySideApplies):
+// where they share none, nearly every key's winners differ and every row
+// group is decoded anyway.
 #include "read/changes_keys.h"
 
 #include <arrow/api.h>
