@@ -67,10 +67,13 @@ struct ChangeOptions {
 /// `old_<c>`, `new_<c>` per value column c (null on the absent side). A key
 /// present at both points counts as changed when a returned value column
 /// differs (nulls equal nulls, NaN equals NaN); a new event with the same
-/// values is no change. Rows sorted by key. Evaluated as a streaming
-/// merge-join by key of the two as-of merges (each starts from its segment's
-/// base; nothing is materialized or hashed). Columns the older version lacks
-/// read as null.
+/// values is no change. Rows sorted by key. Columns the older version lacks
+/// read as null. Evaluated key side first (docs/spec.md §19.3): each point's
+/// winners from the files' key and event-time columns, values decoded only
+/// for the keys whose winners differ; the answer is materialized (memory
+/// grows with the keys). Tables it does not apply to (format 0, unsorted
+/// files, event time other than timestamp[us], over 64 Mi planned rows) get
+/// a streaming merge-join by key of the two as-of merges instead.
 arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const ChangeOptions& options);
 
 }  // namespace bazof

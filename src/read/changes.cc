@@ -13,7 +13,10 @@
 
 #include "bazof/error.h"
 #include "bazof/views.h"
+#include "bazof/table.h"
+#include "read/changes_keys.h"
 #include "read/key_codec.h"
+#include "read/run_reader.h"
 #include "read/views_util.h"
 
 namespace bazof {
@@ -265,6 +268,84 @@ class JoinChangesReader : public arrow::RecordBatchReader {
   Side old_, new_;
 };
 
+// The changes of the key-side path (changes_keys.cc): the keys whose winners
+// differ, compared cell by cell, in batches of at most `batch_size` keys.
+class KeySideChangesReader : public arrow::RecordBatchReader {
+ public:
+  // old_map[c]: the old point's column (after the keys; 0 = event time) for
+  // output side column c, or -1 (the older version lacks it: null).
+  static arrow::Result<std::shared_ptr<KeySideChangesReader>> Make(read::ChangedWinners w,
+                                                                    std::shared_ptr<arrow::Schema> schema,
+                                                                    const std::vector<int>& old_map,
+                                                                    int64_t batch_size) {
+    auto r = std::shared_ptr<KeySideChangesReader>(new KeySideChangesReader());
+    const int keys = static_cast<int>(w.keys.size());
+    for (size_t c = 0; c < old_map.size(); ++c) {
+      const auto& type = schema->field(keys + 2 + 2 * static_cast<int>(c))->type();
+      const int src = old_map[c];
+      std::shared_ptr<arrow::Array> a;
+      if (src < 0) {
+        ARROW_ASSIGN_OR_RAISE(a, arrow::MakeArrayOfNull(type, w.columns[0].empty() ? 0 : w.columns[0][0]->length()));
+      } else if (!w.columns[0][src]->type()->Equals(type)) {
+        ARROW_ASSIGN_OR_RAISE(a, arrow::compute::Cast(*w.columns[0][src], type));
+      } else {
+        a = w.columns[0][src];
+      }
+      r->old_.push_back(std::move(a));
+    }
+    r->new_ = w.columns[1];
+    r->keys_ = std::move(w.keys);
+    r->old_rows_ = std::move(w.rows[0]);
+    r->new_rows_ = std::move(w.rows[1]);
+    r->schema_ = std::move(schema);
+    r->batch_size_ = std::max<int64_t>(1, batch_size);
+    return r;
+  }
+
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    const auto n = static_cast<int64_t>(old_rows_.size());
+    while (next_ < n) {
+      const int64_t begin = next_;
+      ChangeRows rows;
+      for (; next_ < n && rows.size() < batch_size_; ++next_) {
+        const int64_t o = old_rows_[next_], w = new_rows_[next_];
+        if (o < 0 && w < 0) continue;  // absent at both points (tombstones)
+        const int64_t k = next_ - begin;
+        if (o < 0) {
+          rows.Add(k, -1, w, ChangeRows::kInsertRow);
+        } else if (w < 0) {
+          rows.Add(k, o, -1, ChangeRows::kDeleteRow);
+        } else {
+          bool same = true;
+          for (size_t c = 1; same && c < new_.size(); ++c) same = read::CellsEqual(*old_[c], o, *new_[c], w);
+          if (!same) rows.Add(k, o, w, ChangeRows::kUpdateRow);
+        }
+      }
+      if (rows.size() == 0) continue;
+      arrow::ArrayVector keys, none;
+      for (const auto& k : keys_) {
+        keys.push_back(k->Slice(begin, next_ - begin));
+        ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeEmptyArray(k->type()));
+        none.push_back(std::move(empty));
+      }
+      ARROW_ASSIGN_OR_RAISE(*out, rows.Finish(schema_, keys, none, next_ - begin, old_, new_));
+      return arrow::Status::OK();
+    }
+    *out = nullptr;
+    return arrow::Status::OK();
+  }
+
+ private:
+  KeySideChangesReader() = default;
+  arrow::ArrayVector keys_, old_, new_;
+  std::vector<int64_t> old_rows_, new_rows_;
+  std::shared_ptr<arrow::Schema> schema_;
+  int64_t batch_size_ = 1;
+  int64_t next_ = 0;
+};
+
 }  // namespace
 
 arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const ChangeOptions& o) {
@@ -323,6 +404,32 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
   std::vector<std::string> files = olds->files();
   for (const auto& f : news->files()) {
     if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
+  }
+  // The key-side path when it applies (changes_keys.cc): winners from the
+  // key and event-time columns, values only for the keys whose winners differ.
+  read::ChangesPoint from_point{old_snap, o.from_time, nullptr}, to_point{new_snap, o.to_time, nullptr};
+  if (read::KeySideApplies(from_point, to_point)) {
+    std::vector<int> new_values, old_values;
+    for (size_t c = 1; c < side_names.size(); ++c) new_values.push_back(schema.FindValueColumn(side_names[c]));
+    for (const auto& c : old_columns) old_values.push_back(old_snap->schema.FindValueColumn(c));
+    ARROW_ASSIGN_OR_RAISE(to_point.shape, read::MakeScanShape(*new_snap, std::move(new_values)));
+    ARROW_ASSIGN_OR_RAISE(from_point.shape, read::MakeScanShape(*old_snap, std::move(old_values)));
+    std::vector<int> side_map;  // old_map, counted after the keys
+    for (int m : old_map) side_map.push_back(m < 0 ? -1 : m - static_cast<int>(nkeys));
+    // A column the older version lacks reads as null there even for the
+    // same stored event (a rename): then every winner is compared.
+    const bool drop_same = std::all_of(side_map.begin(), side_map.end(), [](int m) { return m >= 0; });
+    auto storage = table.storage();
+    auto footer_cache = table.footer_cache();
+    const int64_t batch_size = o.batch_size;
+    auto make = [=]() -> arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> {
+      ARROW_ASSIGN_OR_RAISE(auto winners, read::FindChangedWinners(*storage, footer_cache.get(), from_point,
+                                                                   to_point, drop_same, threads));
+      ARROW_ASSIGN_OR_RAISE(auto reader, KeySideChangesReader::Make(std::move(winners), out_schema, side_map,
+                                                                   batch_size));
+      return std::static_pointer_cast<arrow::RecordBatchReader>(reader);
+    };
+    return std::make_shared<read::FunctionScan>(out_schema, std::move(files), std::move(make));
   }
   auto make = [=]() -> arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> {
     ARROW_ASSIGN_OR_RAISE(auto old_reader, olds->ToReader());
