@@ -67,6 +67,13 @@ struct Cursor {
   // The common case (a next row in the batch) inline, the rest out of line.
   arrow::Status Advance(std::vector<std::shared_ptr<RunBatch>>* retired) {
     if (++row < batch->end) [[likely]] {
+      // The merge visits a row of each of many runs in turn (more streams
+      // than the hardware prefetcher follows): fetch the rows ahead early.
+      if (row + 8 < batch->end) {
+        __builtin_prefetch(&batch->keys.views[row + 8]);
+        __builtin_prefetch(&batch->event_micros[row + 8]);
+        __builtin_prefetch(batch->keys.views[row + 4].data());
+      }
       current = KeyRef::Of(batch->keys.views[row]);
       return arrow::Status::OK();
     }
