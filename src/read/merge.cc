@@ -8,6 +8,7 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "compute_init.h"
 #include "read/recycling_pool.h"
@@ -63,11 +64,22 @@ struct Cursor {
   // Moves to the next row, loading the next batch when needed; batch becomes
   // null at the end of the run. A batch left behind goes to `retired`, which
   // keeps it alive while the current step still refers to its rows.
+  // The common case (a next row in the batch) inline, the rest out of line.
   arrow::Status Advance(std::vector<std::shared_ptr<RunBatch>>* retired) {
-    if (++row < batch->end) {
+    if (++row < batch->end) [[likely]] {
+      // The merge visits a row of each of many runs in turn (more streams
+      // than the hardware prefetcher follows): fetch the rows ahead early.
+      if (row + 8 < batch->end) {
+        __builtin_prefetch(&batch->keys.views[row + 8]);
+        __builtin_prefetch(&batch->event_micros[row + 8]);
+        __builtin_prefetch(batch->keys.views[row + 4].data());
+      }
       current = KeyRef::Of(batch->keys.views[row]);
       return arrow::Status::OK();
     }
+    return NextBatch(retired);
+  }
+  [[gnu::noinline]] arrow::Status NextBatch(std::vector<std::shared_ptr<RunBatch>>* retired) {
     retired->push_back(std::move(batch));
     ARROW_ASSIGN_OR_RAISE(auto next, source->Next());
     Load(std::move(next));
@@ -75,10 +87,12 @@ struct Cursor {
   }
 };
 
-// One output row's origin: row `row` of source `src`.
+// One output row's origin: row `row` of source `src`. As a gather span
+// (GatherColumn) it is one row.
 struct RowRef {
   uint32_t src;
   int64_t row;
+  static constexpr int64_t len = 1;
 };
 
 // Appends `n` bits of `bit(i)` to a new bitmap; returns the number of zeros.
@@ -110,26 +124,43 @@ struct Stretch {
   int64_t len;
 };
 
-std::vector<Stretch> Stretches(const std::vector<RowRef>& refs) {
-  std::vector<Stretch> out;
-  for (const RowRef& r : refs) {
-    if (!out.empty() && out.back().src == r.src && out.back().row + out.back().len == r.row) {
-      ++out.back().len;
-    } else {
-      out.push_back(Stretch{r.src, r.row, 1});
-    }
-  }
-  return out;
+// Whether row reference b continues the stretch ending at a.
+inline bool Continues(const RowRef& a, const RowRef& b) { return a.src == b.src && a.row + 1 == b.row; }
+
+// The number of stretches `refs` make (no allocation).
+int64_t CountStretches(const std::vector<RowRef>& refs) {
+  int64_t count = refs.empty() ? 0 : 1;
+  for (size_t i = 1; i < refs.size(); ++i) count += !Continues(refs[i - 1], refs[i]);
+  return count;
 }
 
-// Copies the rows `stretches` (n rows in all) of the arrays `srcs` (one per
-// source, all of `type`) into a new array, a stretch at a time: the
-// vectorized equivalent of a Take over a chunked array, without
-// concatenating the sources first. Returns nullptr for types it does not
+// Replaces `out` with the stretches of `refs`.
+void MakeStretches(const std::vector<RowRef>& refs, std::vector<Stretch>* out) {
+  out->clear();
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (i > 0 && Continues(refs[i - 1], refs[i])) {
+      ++out->back().len;
+    } else {
+      out->push_back(Stretch{refs[i].src, refs[i].row, 1});
+    }
+  }
+}
+
+// Copies the rows `spans` (n rows in all) of the arrays `srcs` (one per
+// source, all of `type`) into a new array: the vectorized equivalent of a
+// Take over a chunked array, without concatenating the sources first. Span
+// is RowRef (a row at a time: output rows alternate between sources, as in
+// the all-events merge) or Stretch (a block of consecutive source rows at a
+// time: one memcpy per stretch). Returns nullptr for types it does not
 // handle (the caller falls back to Take).
+// How many rows ahead a row-at-a-time gather prefetches its source values.
+constexpr int64_t kPrefetchRows = 16;
+
+template <typename Span>
 arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<arrow::DataType>& type,
                                                           const std::vector<const arrow::ArrayData*>& srcs,
-                                                          const std::vector<Stretch>& stretches, int64_t n) {
+                                                          const std::vector<Span>& spans, int64_t n) {
+  constexpr bool kRows = std::is_same_v<Span, RowRef>;
   int width = 0;  // bytes per value of a fixed-width type
   enum { kFixed, kBool, kBinary, kLargeBinary } kind;
   switch (type->id()) {
@@ -150,101 +181,166 @@ arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<
     default: return nullptr;
   }
   if (kind == kFixed && width <= 0) return nullptr;
-  // Bits [row, row + len) of each stretch's source bitmap (absent: all set)
-  // into a new bitmap; returns it with the number of zeros.
-  auto copy_bits = [&](int buffer, int64_t* zeros) -> arrow::Result<std::shared_ptr<arrow::Buffer>> {
-    ARROW_ASSIGN_OR_RAISE(auto buf, arrow::AllocateBuffer(arrow::bit_util::BytesForBits(n), RecyclingPool()));
-    uint8_t* out = buf->mutable_data();
-    int64_t pos = 0;
-    for (const Stretch& s : stretches) {
-      const arrow::ArrayData& d = *srcs[s.src];
-      const uint8_t* bits = d.buffers[buffer] ? d.buffers[buffer]->data() : nullptr;
-      if (s.len == 1) {
-        arrow::bit_util::SetBitTo(out, pos, !bits || arrow::bit_util::GetBit(bits, d.offset + s.row));
-      } else if (bits) {
-        arrow::internal::CopyBitmap(bits, d.offset + s.row, s.len, out, pos);
-      } else {
-        arrow::bit_util::SetBitsTo(out, pos, s.len, true);
-      }
-      pos += s.len;
-    }
-    *zeros = n - arrow::internal::CountSetBits(out, 0, n);
-    return std::shared_ptr<arrow::Buffer>(std::move(buf));
+  const bool large = kind == kLargeBinary;
+  // Each source's buffers, resolved once per column rather than per row.
+  struct From {
+    const uint8_t* validity;  // null: no nulls
+    const uint8_t* values;    // fixed: row 0's value; bool: the bitmap; binary: row 0's offset
+    const uint8_t* data;      // binary: the value bytes
+    int64_t offset;           // bit offset of row 0 in the bitmaps
+    int64_t data_size;        // binary: bytes readable at data
   };
+  std::vector<From> from(srcs.size());
   bool nulls = false;
-  for (const auto* d : srcs) nulls = nulls || d->GetNullCount() > 0;
+  for (size_t i = 0; i < srcs.size(); ++i) {
+    const arrow::ArrayData& d = *srcs[i];
+    From& f = from[i];
+    f.validity = d.buffers[0] && d.GetNullCount() > 0 ? d.buffers[0]->data() : nullptr;
+    nulls = nulls || f.validity != nullptr;
+    f.offset = d.offset;
+    f.values = d.buffers[1]->data();
+    f.data = nullptr;
+    f.data_size = 0;
+    if (kind == kFixed) f.values += d.offset * width;
+    if (kind == kBinary || kind == kLargeBinary) {
+      f.values += d.offset * (large ? 8 : 4);
+      f.data = d.buffers[2] ? d.buffers[2]->data() : nullptr;
+      f.data_size = d.buffers[2] ? d.buffers[2]->size() : 0;
+    }
+  }
+  // Bits [row, row + len) of each span's source bitmap (`values`: the bool
+  // values, else validity; absent: all set) into a new bitmap; returns it
+  // with the number of zeros.
+  auto copy_bits = [&](bool values, int64_t* zeros) -> arrow::Result<std::shared_ptr<arrow::Buffer>> {
+    if constexpr (kRows) {
+      return MakeBitmap(n, [&](int64_t i) {
+        const From& f = from[spans[i].src];
+        const uint8_t* bits = values ? f.values : f.validity;
+        return bits == nullptr || arrow::bit_util::GetBit(bits, f.offset + spans[i].row);
+      }, zeros);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto buf, arrow::AllocateBuffer(arrow::bit_util::BytesForBits(n), RecyclingPool()));
+      uint8_t* out = buf->mutable_data();
+      int64_t pos = 0;
+      for (const Stretch& s : spans) {
+        const From& f = from[s.src];
+        const uint8_t* bits = values ? f.values : f.validity;
+        if (bits) {
+          arrow::internal::CopyBitmap(bits, f.offset + s.row, s.len, out, pos);
+        } else {
+          arrow::bit_util::SetBitsTo(out, pos, s.len, true);
+        }
+        pos += s.len;
+      }
+      *zeros = n - arrow::internal::CountSetBits(out, 0, n);
+      return std::shared_ptr<arrow::Buffer>(std::move(buf));
+    }
+  };
   std::shared_ptr<arrow::Buffer> validity;
   int64_t null_count = 0;
   if (nulls) {
-    ARROW_ASSIGN_OR_RAISE(validity, copy_bits(0, &null_count));
+    ARROW_ASSIGN_OR_RAISE(validity, copy_bits(false, &null_count));
   }
   std::vector<std::shared_ptr<arrow::Buffer>> buffers{validity};
   switch (kind) {
     case kFixed: {
       ARROW_ASSIGN_OR_RAISE(auto values, arrow::AllocateBuffer(n * width, RecyclingPool()));
       uint8_t* out = values->mutable_data();
-      std::vector<const uint8_t*> base(srcs.size());
-      for (size_t s = 0; s < srcs.size(); ++s) base[s] = srcs[s]->buffers[1]->data() + srcs[s]->offset * width;
-      for (const Stretch& s : stretches) {
-        const uint8_t* from = base[s.src] + s.row * width;
-        if (s.len == 1 && width == 8) {
-          std::memcpy(out, from, 8);
-        } else {
-          std::memcpy(out, from, s.len * width);
+      // Copies of a constant width compile to one load and store per row.
+      auto copy = [&]<int W>(std::integral_constant<int, W>) {
+        const int64_t w = W > 0 ? W : width;
+        const int64_t count = static_cast<int64_t>(spans.size());
+        for (int64_t i = 0; i < count; ++i) {
+          const Span& s = spans[i];
+          if constexpr (kRows) {
+            // Rows alternate between many runs' batches, more streams than
+            // the hardware prefetcher follows.
+            if (i + kPrefetchRows < count) {
+              const Span& p = spans[i + kPrefetchRows];
+              __builtin_prefetch(from[p.src].values + p.row * w);
+            }
+          }
+          std::memcpy(out, from[s.src].values + s.row * w, s.len * w);
+          out += s.len * w;
         }
-        out += s.len * width;
+      };
+      if constexpr (kRows) {
+        switch (width) {
+          case 8: copy(std::integral_constant<int, 8>{}); break;
+          case 4: copy(std::integral_constant<int, 4>{}); break;
+          default: copy(std::integral_constant<int, 0>{});
+        }
+      } else {
+        copy(std::integral_constant<int, 0>{});
       }
       buffers.push_back(std::move(values));
       break;
     }
     case kBool: {
       int64_t unused;
-      ARROW_ASSIGN_OR_RAISE(auto values, copy_bits(1, &unused));
+      ARROW_ASSIGN_OR_RAISE(auto values, copy_bits(true, &unused));
       buffers.push_back(std::move(values));
       break;
     }
     case kBinary:
     case kLargeBinary: {
-      const bool large = kind == kLargeBinary;
-      const int off_width = large ? 8 : 4;
-      auto offset_at = [&](const arrow::ArrayData& d, int64_t row) -> int64_t {
-        return large ? d.GetValues<int64_t>(1)[row] : d.GetValues<int32_t>(1)[row];
-      };
-      int64_t total = 0;
-      for (const Stretch& s : stretches) {
-        const arrow::ArrayData& d = *srcs[s.src];
-        total += offset_at(d, s.row + s.len) - offset_at(d, s.row);
-      }
-      if (!large && total > std::numeric_limits<int32_t>::max()) return nullptr;
-      ARROW_ASSIGN_OR_RAISE(auto offsets, arrow::AllocateBuffer((n + 1) * off_width, RecyclingPool()));
-      ARROW_ASSIGN_OR_RAISE(auto data, arrow::AllocateBuffer(total, RecyclingPool()));
-      uint8_t* out = data->mutable_data();
-      int64_t pos = 0, i = 0;
-      for (const Stretch& s : stretches) {
-        const arrow::ArrayData& d = *srcs[s.src];
-        const int64_t b = offset_at(d, s.row), e = offset_at(d, s.row + s.len);
-        // Each row's offset moves by the same amount: pos - b.
-        if (large) {
-          const int64_t* from = d.GetValues<int64_t>(1) + s.row;
-          int64_t* to = reinterpret_cast<int64_t*>(offsets->mutable_data()) + i;
-          for (int64_t k = 0; k < s.len; ++k) to[k] = from[k] - b + pos;
-        } else {
-          const int32_t* from = d.GetValues<int32_t>(1) + s.row;
-          int32_t* to = reinterpret_cast<int32_t*>(offsets->mutable_data()) + i;
-          const int32_t shift = static_cast<int32_t>(pos - b);
-          for (int64_t k = 0; k < s.len; ++k) to[k] = from[k] + shift;
+      // Offsets of type O (int32 or int64), each row's moved by the same
+      // amount within a span: to where its bytes land.
+      auto gather = [&]<typename O>(O) -> arrow::Status {
+        int64_t total = 0;
+        const int64_t count = static_cast<int64_t>(spans.size());
+        for (int64_t i = 0; i < count; ++i) {
+          const Span& s = spans[i];
+          if constexpr (kRows) {
+            if (i + kPrefetchRows < count) {
+              const Span& p = spans[i + kPrefetchRows];
+              __builtin_prefetch(reinterpret_cast<const O*>(from[p.src].values) + p.row);
+            }
+          }
+          const O* offs = reinterpret_cast<const O*>(from[s.src].values);
+          total += offs[s.row + s.len] - offs[s.row];
         }
-        if (e > b) std::memcpy(out + pos, d.buffers[2]->data() + b, e - b);
-        pos += e - b;
-        i += s.len;
-      }
-      if (large) {
-        reinterpret_cast<int64_t*>(offsets->mutable_data())[n] = pos;
-      } else {
-        reinterpret_cast<int32_t*>(offsets->mutable_data())[n] = static_cast<int32_t>(pos);
-      }
-      buffers.push_back(std::move(offsets));
-      buffers.push_back(std::move(data));
+        if (total > std::numeric_limits<O>::max()) return arrow::Status::CapacityError("binary gather");
+        ARROW_ASSIGN_OR_RAISE(auto offsets, arrow::AllocateBuffer((n + 1) * sizeof(O), RecyclingPool()));
+        // kShort bytes of slack: a short value is copied as a constant
+        // kShort bytes (no call to memcpy) where its source has them.
+        constexpr int64_t kShort = 16;
+        ARROW_ASSIGN_OR_RAISE(auto data, arrow::AllocateBuffer(total + kShort, RecyclingPool()));
+        uint8_t* out = data->mutable_data();
+        O* to = reinterpret_cast<O*>(offsets->mutable_data());
+        O pos = 0;
+        for (int64_t i = 0; i < count; ++i) {
+          const Span& s = spans[i];
+          if constexpr (kRows) {
+            if (i + kPrefetchRows < count) {
+              const Span& p = spans[i + kPrefetchRows];
+              const From& pf = from[p.src];
+              __builtin_prefetch(pf.data + reinterpret_cast<const O*>(pf.values)[p.row]);
+            }
+          }
+          const From& f = from[s.src];
+          const O* offs = reinterpret_cast<const O*>(f.values) + s.row;
+          const O b = offs[0], e = offs[s.len];
+          if constexpr (kRows) {
+            *to++ = pos;
+          } else {
+            for (int64_t k = 0; k < s.len; ++k) *to++ = offs[k] - b + pos;
+          }
+          if (e - b <= kShort && b + kShort <= f.data_size) {
+            std::memcpy(out + pos, f.data + b, kShort);
+          } else if (e > b) {
+            std::memcpy(out + pos, f.data + b, e - b);
+          }
+          pos += e - b;
+        }
+        *to = pos;
+        buffers.push_back(std::move(offsets));
+        buffers.push_back(arrow::SliceBuffer(std::shared_ptr<arrow::Buffer>(std::move(data)), 0, total));
+        return arrow::Status::OK();
+      };
+      const arrow::Status st = large ? gather(int64_t{}) : gather(int32_t{});
+      if (st.IsCapacityError()) return nullptr;  // more than int32 offsets hold: Take copes
+      ARROW_RETURN_NOT_OK(st);
       break;
     }
   }
@@ -412,14 +508,22 @@ class OutputAssembler {
     if (n > 0) {
       std::vector<std::shared_ptr<arrow::Array>> piece;
       std::vector<const arrow::ArrayData*> srcs(sources_.size());
-      const std::vector<Stretch> stretches = Stretches(refs_);
+      // Stretches pay when they average a few rows (an as-of merge of a
+      // compacted table); the all-events merge takes a row per run in turn
+      // (stretches of one row), where a row at a time is cheaper.
+      const bool by_stretch = n >= kMinMeanStretch * CountStretches(refs_);
+      if (by_stretch) MakeStretches(refs_, &stretches_);
       for (int c = 0; c < schema_->num_fields(); ++c) {
         const auto& type = schema_->field(c)->type();
         const int sc = source_column_[c];
         std::shared_ptr<arrow::Array> a;
         if (sc >= 0) {
           for (size_t s = 0; s < sources_.size(); ++s) srcs[s] = sources_[s].batch->batch->column_data(sc).get();
-          ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, stretches, n));
+          if (by_stretch) {
+            ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, stretches_, n));
+          } else {
+            ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, refs_, n));
+          }
           if (!a) {
             ARROW_ASSIGN_OR_RAISE(a, TakeColumn(sc, type));
           }
@@ -452,6 +556,9 @@ class OutputAssembler {
     return arrow::Status::OK();
   }
 
+  // Gather copies by stretches when they average at least this many rows.
+  static constexpr int64_t kMinMeanStretch = 4;
+
   std::shared_ptr<arrow::Schema> schema_;
   MergeMode mode_;
   int num_keys_;
@@ -460,6 +567,7 @@ class OutputAssembler {
   size_t max_sources_ = 4;
   std::vector<Source> sources_;
   std::vector<RowRef> refs_;
+  std::vector<Stretch> stretches_;  // Gather's, kept for its capacity
   std::vector<uint8_t> deleted_;
   std::vector<int64_t> versions_;
   std::vector<int64_t> valid_to_;

@@ -19,8 +19,9 @@ namespace {
 constexpr int kRuns = 3;
 constexpr int kKeys = 700;
 
-std::string Cell(const arrow::DataType& t, std::mt19937_64& rng, int row) {
-  if (rng() % 5 == 0) return "null";
+// A random value; null one time in five when `nulls`.
+std::string Cell(const arrow::DataType& t, std::mt19937_64& rng, int row, bool nulls) {
+  if (rng() % 5 == 0 && nulls) return "null";
   const int64_t v = static_cast<int64_t>(rng() % 200000) - 100000;
   switch (t.id()) {
     case arrow::Type::STRING:
@@ -38,8 +39,20 @@ std::string Cell(const arrow::DataType& t, std::mt19937_64& rng, int row) {
 
 // kRuns appends; run r holds the keys k with (k / stretch) % kRuns == r (one
 // event each): with stretch 1 a key-sorted output takes every row from
-// another run than the last; longer stretches take blocks of consecutive rows
-// from one run (copied as one block), cut by output batches too.
+// another run than the last (gathered a row at a time); longer stretches take
+// blocks of consecutive rows from one run (copied as one block), cut by
+// output batches too. Stretch 0 mixes both: the first kMixedRows keys
+// alternate runs row by row, the rest come in blocks of 150, so the gather's
+// choice between rows and stretches flips within one scan (per output batch
+// of 64 rows) and one batch may hold both shapes. Run 0 has no nulls (no
+// validity bitmap), the others some.
+constexpr int kMixedRows = 350;
+
+int RunOf(int key, int stretch) {
+  if (stretch == 0) return key < kMixedRows ? key % kRuns : (key / 150) % kRuns;
+  return (key / stretch) % kRuns;
+}
+
 class MergeGatherTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
@@ -57,13 +70,13 @@ class MergeGatherTest : public ::testing::TestWithParam<int> {
     for (int r = 0; r < kRuns; ++r) {
       std::vector<std::string> json(fields.size(), "[");
       for (int k = 0; k < kKeys; ++k) {
-        if ((k / stretch) % kRuns != r) continue;
+        if (RunOf(k, stretch) != r) continue;
         const std::string sep = json[0].size() > 1 ? "," : "";
         char key[16];
         std::snprintf(key, sizeof key, "\"k%05d\"", k);
         json[0] += sep + key;
         json[1] += sep + std::to_string(1700000000000 + k);
-        for (size_t c = 2; c < fields.size(); ++c) json[c] += sep + Cell(*fields[c]->type(), rng, k);
+        for (size_t c = 2; c < fields.size(); ++c) json[c] += sep + Cell(*fields[c]->type(), rng, k, /*nulls=*/r != 0);
       }
       arrow::ArrayVector cols;
       for (size_t c = 0; c < fields.size(); ++c) {
@@ -91,7 +104,7 @@ class MergeGatherTest : public ::testing::TestWithParam<int> {
 };
 
 TEST_P(MergeGatherTest, ScanInterleavesRunsExactly) {
-  for (int64_t batch : {64, 1 << 16}) {
+  for (int64_t batch : {64, 5, 1 << 16}) {
     ASSERT_OK_AND_ASSIGN(auto scan, table_->NewScan().BatchSize(batch).Threads(1).Build());
     ASSERT_OK_AND_ASSIGN(auto got, scan->ToTable());
     ASSERT_OK_AND_ASSIGN(got, got->CombineChunks());
@@ -129,7 +142,7 @@ TEST_P(MergeGatherTest, IntervalsRejectUnknownColumns) {
   EXPECT_NE(view.status().message().find("unknown column 'nope'"), std::string::npos) << view.status().ToString();
 }
 
-INSTANTIATE_TEST_SUITE_P(Stretches, MergeGatherTest, ::testing::Values(1, 37, 150));
+INSTANTIATE_TEST_SUITE_P(Stretches, MergeGatherTest, ::testing::Values(1, 37, 150, 0));
 
 }  // namespace
 }  // namespace bazof::testing
