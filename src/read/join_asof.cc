@@ -15,7 +15,9 @@
 // Row groups are read several at a time (up to kReadRows rows per call, their
 // column chunks pre-buffered together; on object storage larger calls, merged
 // into few requests). Files are independent, so they are walked on parallel threads.
-// One Take per column then puts the output in the spine's own order.
+// The winners' values are copied from the decoded chunks straight to their
+// spine rows in preallocated output columns (ScatterOutput): one copy of
+// each value, no per-file take, concatenation and final take.
 //
 // A file not sorted by key (never written by format 1) falls back to the
 // all-events merge.
@@ -28,6 +30,7 @@
 #include <atomic>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <numeric>
 #include <thread>
 
@@ -37,6 +40,7 @@
 #include "util/memory_budget.h"
 #include "read/recycling_pool.h"
 #include "read/run_reader.h"
+#include "read/run_reader_internal.h"
 #include "read/scan_reader.h"
 
 namespace bazof {
@@ -407,8 +411,10 @@ class JoinAsOfImpl : public JoinAsOf {
     }
     best.clear();
 
-    // Phase 2: per file, the winners' rows, grouped by row group; a winner
-    // that is a tombstone (its flag is read with the values) matches nothing.
+    // Phase 2: per file, the winners' rows, decoded only there and copied
+    // straight to their spine rows in preallocated output columns (a spine
+    // row has one winner, so files write disjoint rows); a winner that is a
+    // tombstone (its flag is read with the values) matches nothing.
     struct Pick {
       int64_t row;  // in the file
       int64_t s;
@@ -420,65 +426,408 @@ class JoinAsOfImpl : public JoinAsOf {
       if (w.file >= 0) picks[w.file].push_back(Pick{w.row, s, w.time});
     }
     winner = {};
-    // gathered[file]: its winners' columns (one row per distinct winning
-    // row); local[s]: sorted spine row s's position among them, -1 for a
-    // tombstone.
-    std::vector<arrow::ArrayVector> gathered(n_files);
-    std::vector<int64_t> local(n, -1);
+    ScatterOutput out(*this, n_spine, n_files);
+    ARROW_RETURN_NOT_OK(out.status());
+    // Per file: its distinct winning rows' spine rows (ScatterOutput::Rows),
+    // kept until the output is finished.
+    std::vector<std::vector<int64_t>> dstarts(n_files), dests(n_files);
     ARROW_RETURN_NOT_OK(ParallelFor(n_files, threads, [&](int64_t fi, int) -> arrow::Status {
       auto& mine = picks[fi];
       if (mine.empty()) return arrow::Status::OK();
       std::sort(mine.begin(), mine.end(), [](const Pick& a, const Pick& b) { return a.row < b.row; });
-      std::vector<int64_t> rows, micros;
-      for (const auto& pick : mine) {
-        if (rows.empty() || rows.back() != pick.row) {
-          rows.push_back(pick.row);
-          micros.push_back(pick.micros);
+      // rows: the distinct winning rows; row j's spine rows are
+      // dest[dstart[j]..dstart[j + 1]).
+      std::vector<int64_t> rows;
+      auto& dstart = dstarts[fi];
+      auto& dest = dests[fi];
+      dest.resize(mine.size());
+      for (size_t i = 0; i < mine.size(); ++i) {
+        if (rows.empty() || rows.back() != mine[i].row) {
+          rows.push_back(mine[i].row);
+          dstart.push_back(static_cast<int64_t>(i));
         }
-        local[pick.s] = static_cast<int64_t>(rows.size()) - 1;
+        dest[i] = p_.valid_rows[order[mine[i].s]];
       }
+      dstart.push_back(static_cast<int64_t>(mine.size()));
       // The event times found on the key side are the column's values when
       // it is timestamp[us] as the table's (other units convert to micros
       // with a loss): then they are not decoded a second time.
       const bool et_known = access[fi]->event_micros_exact();
-      ARROW_ASSIGN_OR_RAISE(auto got, access[fi]->TakeValues(rows, read_rows, false, !et_known));
       if (et_known) {
-        const auto& type = p_.shape->output_schema->field(static_cast<int>(n_keys))->type();
-        auto buffer = arrow::Buffer::FromVector(std::move(micros));
-        got.columns[0] = arrow::MakeArray(arrow::ArrayData::Make(type, static_cast<int64_t>(rows.size()),
-                                                                  {nullptr, std::move(buffer)}, 0));
+        for (size_t i = 0; i < mine.size(); ++i) out.SetMicros(dest[i], mine[i].micros);
       }
-      if (got.deleted) {
-        const auto& deleted = static_cast<const arrow::BooleanArray&>(*got.deleted);
-        for (const auto& pick : mine) {
-          if (deleted.Value(local[pick.s])) local[pick.s] = -1;
-        }
+      ScatterOutput::Rows where{dstart.data(), dest.data()};
+      ARROW_RETURN_NOT_OK(access[fi]->TakeValuesInto(
+          rows, read_rows, !et_known,
+          [&](int column, const std::shared_ptr<arrow::Array>& source, const int64_t* indices, int64_t k,
+              int64_t first) { return out.Put(fi, column, *source, indices, k, first, where); }));
+      // Columns whose values are not scattered (ScatterOutput::kOther) need
+      // a piece from every file, nulls where the file lacks the column.
+      const auto& leaves = access[fi]->file().value_leaves;
+      for (int c = 1; c < n_out; ++c) {
+        if (leaves[c - 1] < 0) ARROW_RETURN_NOT_OK(out.Missing(fi, c, static_cast<int64_t>(rows.size()), where));
       }
-      gathered[fi] = std::move(got.columns);
+      access[fi].reset();
       return arrow::Status::OK();
     }));
     access.clear();
-
-    // Concatenated in file order; offset[fi]: the file's first row there.
-    std::vector<int64_t> offset(n_files + 1, 0);
-    std::vector<arrow::ArrayVector> columns_parts(n_out);
-    for (int64_t fi = 0; fi < n_files; ++fi) {
-      int64_t rows = 0;
-      if (!gathered[fi].empty()) {
-        rows = gathered[fi][0]->length();
-        for (int c = 0; c < n_out; ++c) columns_parts[c].push_back(std::move(gathered[fi][c]));
-      }
-      offset[fi + 1] = offset[fi] + rows;
-    }
-    gathered.clear();
-    std::vector<int64_t> matched(n_spine, -1);
-    for (int64_t fi = 0; fi < n_files; ++fi) {
-      for (const auto& pick : picks[fi]) {
-        if (local[pick.s] >= 0) matched[p_.valid_rows[order[pick.s]]] = offset[fi] + local[pick.s];
-      }
-    }
-    return Assemble(matched, columns_parts);
+    arrow::ChunkedArrayVector columns = p_.spine->columns();
+    ARROW_ASSIGN_OR_RAISE(auto values, out.Finish(threads));
+    for (auto& v : values) columns.push_back(std::make_shared<arrow::ChunkedArray>(std::move(v)));
+    return arrow::Table::Make(p_.schema, std::move(columns), n_spine);
   }
+
+  // Phase 2's output columns (event time, values), written at spine rows by
+  // parallel threads, one file each: fixed-width values (and booleans, as
+  // bytes) straight into the column's buffer; strings and binaries copied
+  // to the file's arena, then gathered once in spine order; other types
+  // (nested) taken per file, concatenated and taken into spine order.
+  // Validity is one byte per spine row until Finish packs it: threads
+  // writing neighbouring rows must not share a bitmap byte.
+  class ScatterOutput {
+   public:
+    enum Kind { kFixed, kBool, kString, kLargeString, kOther };
+    // The spine rows of a file's distinct winning rows: row j's are
+    // dest[dstart[j]..dstart[j + 1]).
+    struct Rows {
+      const int64_t* dstart;
+      const int64_t* dest;
+    };
+
+    ScatterOutput(const JoinAsOfImpl& join, int64_t n_spine, int64_t n_files)
+        : n_spine_(n_spine), dead_(n_spine, 0), arenas_(n_files) {
+      const auto& schema = *join.p_.shape->output_schema;
+      const int n_keys = static_cast<int>(join.p_.shape->codec.num_columns());
+      for (int f = n_keys; f < schema.num_fields(); ++f) {
+        Column c;
+        c.type = schema.field(f)->type();
+        const auto id = c.type->id();
+        if (id == arrow::Type::BOOL) {
+          c.kind = kBool;
+        } else if (id == arrow::Type::STRING || id == arrow::Type::BINARY) {
+          c.kind = kString;
+        } else if (id == arrow::Type::LARGE_STRING || id == arrow::Type::LARGE_BINARY) {
+          c.kind = kLargeString;
+        } else if (arrow::is_fixed_width(id) && id != arrow::Type::DICTIONARY &&
+                   static_cast<const arrow::FixedWidthType&>(*c.type).bit_width() % 8 == 0) {
+          c.kind = kFixed;
+          c.width = static_cast<const arrow::FixedWidthType&>(*c.type).bit_width() / 8;
+        } else {
+          c.kind = kOther;
+        }
+        columns_.push_back(std::move(c));
+      }
+      status_ = Allocate();
+    }
+
+    const arrow::Status& status() const { return status_; }
+
+    // Event time `micros` (the column is timestamp[us]) at spine row `d`.
+    void SetMicros(int64_t d, int64_t micros) {
+      auto& c = columns_[0];
+      std::memcpy(c.data->mutable_data() + d * 8, &micros, 8);
+      c.valid[d] = 1;
+    }
+
+    // A piece of file fi's column (RowGroupAccess::ValueSink): source rows
+    // (indices, or [0, k)) are the file's distinct winning rows
+    // [first, first + k).
+    arrow::Status Put(int64_t fi, int column, const arrow::Array& source, const int64_t* indices, int64_t k,
+                      int64_t first, const Rows& rows) {
+      if (column == -1) {  // tombstone flags
+        const auto& deleted = static_cast<const arrow::BooleanArray&>(source);
+        for (int64_t j = 0; j < k; ++j) {
+          if (!deleted.Value(indices ? indices[j] : j)) continue;
+          for (int64_t x = rows.dstart[first + j]; x < rows.dstart[first + j + 1]; ++x) dead_[rows.dest[x]] = 1;
+        }
+        return arrow::Status::OK();
+      }
+      if (column < 0) return arrow::Status::OK();
+      auto& c = columns_[column];
+      if (c.kind == kOther) {
+        std::shared_ptr<arrow::Array> piece = source.Slice(0);
+        if (indices) {
+          auto idx = std::make_shared<arrow::Int64Array>(k, arrow::Buffer::Wrap(indices, k));
+          ARROW_ASSIGN_OR_RAISE(piece, arrow::compute::Take(*piece, *idx));
+        }
+        ARROW_ASSIGN_OR_RAISE(piece, read::detail::CastTo(piece, c.type));
+        std::lock_guard<std::mutex> lock(mu_);
+        c.parts.push_back(Part{fi, first, std::move(piece), rows});
+        return arrow::Status::OK();
+      }
+      // The rows as positions in `base` (-1: null): a dictionary's values
+      // or the source itself.
+      const arrow::Array* base = &source;
+      std::vector<int64_t> at(k);
+      if (source.type_id() == arrow::Type::DICTIONARY) {
+        const auto& dict = static_cast<const arrow::DictionaryArray&>(source);
+        base = dict.dictionary().get();
+        const auto& ind = *dict.indices();
+        for (int64_t j = 0; j < k; ++j) {
+          const int64_t i = indices ? indices[j] : j;
+          at[j] = ind.IsValid(i) ? dict.GetValueIndex(i) : -1;
+        }
+      } else {
+        for (int64_t j = 0; j < k; ++j) at[j] = indices ? indices[j] : j;
+      }
+      for (int64_t j = 0; j < k; ++j) {
+        if (at[j] >= 0 && !base->IsValid(at[j])) at[j] = -1;
+      }
+      auto each = [&](auto&& put) {
+        for (int64_t j = 0; j < k; ++j) {
+          if (at[j] < 0) continue;
+          for (int64_t x = rows.dstart[first + j]; x < rows.dstart[first + j + 1]; ++x) {
+            put(rows.dest[x], at[j]);
+            c.valid[rows.dest[x]] = 1;
+          }
+        }
+      };
+      switch (c.kind) {
+        case kFixed: {
+          const uint8_t* from = base->data()->buffers[1]->data() + base->offset() * c.width;
+          uint8_t* to = c.data->mutable_data();
+          switch (c.width) {
+            case 8: each([&](int64_t d, int64_t i) { std::memcpy(to + d * 8, from + i * 8, 8); }); break;
+            case 4: each([&](int64_t d, int64_t i) { std::memcpy(to + d * 4, from + i * 4, 4); }); break;
+            default: {
+              const int w = c.width;
+              each([&](int64_t d, int64_t i) { std::memcpy(to + d * w, from + i * w, w); });
+            }
+          }
+          break;
+        }
+        case kBool: {
+          const auto& b = static_cast<const arrow::BooleanArray&>(*base);
+          uint8_t* to = c.data->mutable_data();
+          each([&](int64_t d, int64_t i) { to[d] = b.Value(i); });
+          break;
+        }
+        case kString:
+        case kLargeString: {
+          auto view = [&](int64_t i) -> std::string_view {
+            switch (base->type_id()) {
+              case arrow::Type::STRING:
+              case arrow::Type::BINARY:
+                return static_cast<const arrow::BinaryArray&>(*base).GetView(i);
+              default:
+                return static_cast<const arrow::LargeBinaryArray&>(*base).GetView(i);
+            }
+          };
+          auto& arena = arenas_[fi];
+          for (int64_t j = 0; j < k; ++j) {
+            if (at[j] < 0) continue;
+            const std::string_view v = arena.Copy(view(at[j]));  // once per winning row
+            for (int64_t x = rows.dstart[first + j]; x < rows.dstart[first + j + 1]; ++x) {
+              c.views[rows.dest[x]] = v;
+              c.valid[rows.dest[x]] = 1;
+            }
+          }
+          break;
+        }
+        case kOther:
+          break;
+      }
+      return arrow::Status::OK();
+    }
+
+    // File fi lacks value column `column`: a kOther column gets nulls for
+    // its `k` winning rows (the others stay null by default).
+    arrow::Status Missing(int64_t fi, int column, int64_t k, const Rows& rows) {
+      auto& c = columns_[column];
+      if (c.kind != kOther) return arrow::Status::OK();
+      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(c.type, k));
+      std::lock_guard<std::mutex> lock(mu_);
+      c.parts.push_back(Part{fi, 0, std::move(nulls), rows});
+      return arrow::Status::OK();
+    }
+
+    // The columns, each n_spine rows (columns on parallel threads).
+    arrow::Result<arrow::ArrayVector> Finish(int threads) {
+      ARROW_RETURN_NOT_OK(status_);
+      arrow::ArrayVector out(columns_.size());
+      ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(columns_.size()), threads,
+                                      [&](int64_t i, int) -> arrow::Status {
+        ARROW_ASSIGN_OR_RAISE(out[i], FinishColumn(columns_[i]));
+        columns_[i] = Column{};
+        return arrow::Status::OK();
+      }));
+      return out;
+    }
+
+   private:
+    // Bytes of strings in blocks that never move.
+    class Arena {
+     public:
+      std::string_view Copy(std::string_view v) {
+        if (v.empty()) return {};
+        if (static_cast<int64_t>(v.size()) > left_) {
+          // Blocks double from 4 KiB to 1 MiB: a file with few winners
+          // (a sparse spine) holds little.
+          next_ = std::min<int64_t>(kMaxBlock, next_ * 2);
+          const int64_t size = std::max<int64_t>(next_, static_cast<int64_t>(v.size()));
+          blocks_.push_back(std::unique_ptr<char[]>(new char[size]));  // not zeroed
+          at_ = blocks_.back().get();
+          left_ = size;
+        }
+        std::memcpy(at_, v.data(), v.size());
+        std::string_view out(at_, v.size());
+        at_ += v.size();
+        left_ -= static_cast<int64_t>(v.size());
+        return out;
+      }
+
+     private:
+      static constexpr int64_t kMaxBlock = 1 << 20;
+      int64_t next_ = 2 << 10;
+      std::vector<std::unique_ptr<char[]>> blocks_;
+      char* at_ = nullptr;
+      int64_t left_ = 0;
+    };
+    struct Part {
+      int64_t file;
+      int64_t first;  // its first row among the file's winning rows
+      std::shared_ptr<arrow::Array> values;
+      Rows rows;
+    };
+    struct Column {
+      Kind kind = kOther;
+      int width = 0;
+      std::shared_ptr<arrow::DataType> type;
+      std::shared_ptr<arrow::ResizableBuffer> data;  // kFixed: the values; kBool: one byte each
+      std::vector<uint8_t> valid;                     // per spine row (not kOther)
+      std::vector<std::string_view> views;            // kString, kLargeString: per spine row
+      std::vector<Part> parts;                        // kOther
+    };
+
+    arrow::Status Allocate() {
+      for (auto& c : columns_) {
+        if (c.kind == kOther) continue;
+        c.valid.assign(n_spine_, 0);
+        if (c.kind == kFixed || c.kind == kBool) {
+          ARROW_ASSIGN_OR_RAISE(c.data, arrow::AllocateResizableBuffer(n_spine_ * (c.kind == kBool ? 1 : c.width),
+                                                                        read::RecyclingPool()));
+        } else {
+          c.views.resize(n_spine_);
+        }
+      }
+      return arrow::Status::OK();
+    }
+
+    // The validity bitmap of c (valid and not a tombstone), or null when
+    // every row is valid; counts the nulls.
+    arrow::Result<std::shared_ptr<arrow::Buffer>> Bitmap(Column& c, int64_t* nulls) {
+      ARROW_ASSIGN_OR_RAISE(auto bits, arrow::AllocateBitmap(n_spine_, read::RecyclingPool()));
+      uint8_t* b = bits->mutable_data();
+      std::memset(b, 0, bits->size());
+      int64_t valid = 0;
+      for (int64_t d = 0; d < n_spine_; ++d) {
+        const uint8_t v = c.valid[d] & (dead_[d] ^ 1);
+        c.valid[d] = v;
+        b[d >> 3] |= static_cast<uint8_t>(v << (d & 7));
+        valid += v;
+      }
+      *nulls = n_spine_ - valid;
+      if (*nulls == 0) return nullptr;
+      return std::shared_ptr<arrow::Buffer>(std::move(bits));
+    }
+
+    arrow::Result<std::shared_ptr<arrow::Array>> FinishColumn(Column& c) {
+      const int64_t n = n_spine_;
+      if (c.kind == kOther) return FinishOther(c);
+      int64_t nulls = 0;
+      ARROW_ASSIGN_OR_RAISE(auto bitmap, Bitmap(c, &nulls));
+      switch (c.kind) {
+        case kFixed: {
+          uint8_t* data = c.data->mutable_data();
+          for (int64_t d = 0; d < n; ++d) {
+            if (!c.valid[d]) std::memset(data + d * c.width, 0, c.width);  // defined bytes under nulls
+          }
+          return arrow::MakeArray(arrow::ArrayData::Make(c.type, n, {bitmap, c.data}, nulls));
+        }
+        case kBool: {
+          ARROW_ASSIGN_OR_RAISE(auto bits, arrow::AllocateBitmap(n, read::RecyclingPool()));
+          uint8_t* b = bits->mutable_data();
+          std::memset(b, 0, bits->size());
+          const uint8_t* v = c.data->data();
+          for (int64_t d = 0; d < n; ++d) b[d >> 3] |= static_cast<uint8_t>((v[d] & c.valid[d]) << (d & 7));
+          return arrow::MakeArray(arrow::ArrayData::Make(c.type, n, {bitmap, std::move(bits)}, nulls));
+        }
+        default:
+          return c.kind == kString ? FinishStrings<int32_t>(c, std::move(bitmap), nulls)
+                                   : FinishStrings<int64_t>(c, std::move(bitmap), nulls);
+      }
+    }
+
+    template <typename Offset>
+    arrow::Result<std::shared_ptr<arrow::Array>> FinishStrings(Column& c, std::shared_ptr<arrow::Buffer> bitmap,
+                                                               int64_t nulls) {
+      const int64_t n = n_spine_;
+      ARROW_ASSIGN_OR_RAISE(auto offsets, arrow::AllocateBuffer((n + 1) * sizeof(Offset), read::RecyclingPool()));
+      auto* o = reinterpret_cast<Offset*>(offsets->mutable_data());
+      int64_t total = 0;
+      for (int64_t d = 0; d < n; ++d) {
+        o[d] = static_cast<Offset>(total);
+        if (c.valid[d]) total += static_cast<int64_t>(c.views[d].size());
+        if (total > std::numeric_limits<Offset>::max()) {
+          return arrow::Status::CapacityError("join-asof: column of type ", c.type->ToString(), " over ",
+                                              std::numeric_limits<Offset>::max(), " bytes");
+        }
+      }
+      o[n] = static_cast<Offset>(total);
+      ARROW_ASSIGN_OR_RAISE(auto bytes, arrow::AllocateBuffer(total, read::RecyclingPool()));
+      uint8_t* to = bytes->mutable_data();
+      for (int64_t d = 0; d < n; ++d) {
+        if (c.valid[d] && !c.views[d].empty()) std::memcpy(to + o[d], c.views[d].data(), c.views[d].size());
+      }
+      return arrow::MakeArray(arrow::ArrayData::Make(c.type, n, {std::move(bitmap), std::move(offsets),
+                                                                 std::move(bytes)}, nulls));
+    }
+
+    // Parts concatenated (in file order, then row order) and taken into
+    // spine order.
+    arrow::Result<std::shared_ptr<arrow::Array>> FinishOther(Column& c) {
+      std::sort(c.parts.begin(), c.parts.end(), [](const Part& a, const Part& b) {
+        return a.file != b.file ? a.file < b.file : a.first < b.first;
+      });
+      std::vector<int64_t> matched(n_spine_, -1);
+      arrow::ArrayVector pieces;
+      int64_t at = 0;
+      for (const auto& part : c.parts) {
+        for (int64_t j = 0; j < part.values->length(); ++j) {
+          const int64_t row = part.first + j;
+          for (int64_t x = part.rows.dstart[row]; x < part.rows.dstart[row + 1]; ++x) {
+            if (!dead_[part.rows.dest[x]]) matched[part.rows.dest[x]] = at + j;
+          }
+        }
+        at += part.values->length();
+        pieces.push_back(part.values);
+      }
+      arrow::Int64Builder idx;
+      ARROW_RETURN_NOT_OK(idx.Reserve(n_spine_));
+      for (int64_t d = 0; d < n_spine_; ++d) {
+        if (matched[d] < 0) idx.UnsafeAppendNull();
+        else idx.UnsafeAppend(matched[d]);
+      }
+      ARROW_ASSIGN_OR_RAISE(auto indices, idx.Finish());
+      std::shared_ptr<arrow::Array> all;
+      if (pieces.empty()) {
+        ARROW_ASSIGN_OR_RAISE(all, arrow::MakeEmptyArray(c.type));
+      } else if (pieces.size() == 1) {
+        all = pieces[0];
+      } else {
+        ARROW_ASSIGN_OR_RAISE(all, arrow::Concatenate(pieces, read::RecyclingPool()));
+      }
+      arrow::compute::ExecContext ctx(read::RecyclingPool());
+      return arrow::compute::Take(*all, *indices, arrow::compute::TakeOptions::Defaults(), &ctx);
+    }
+
+    const int64_t n_spine_;
+    std::vector<uint8_t> dead_;  // per spine row: its winner is a tombstone
+    std::vector<Arena> arenas_;  // per file
+    std::vector<Column> columns_;
+    std::mutex mu_;
+    arrow::Status status_;
+  };
 
   // The output: the spine's columns, then columns_parts[c] concatenated and
   // taken by `matched` (-1: null).

@@ -615,6 +615,17 @@ arrow::Status RowGroupAccess::ReadKeyRuns(const std::vector<int>& rgs, KeyRuns* 
 
 arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vector<int64_t>& rows, int64_t max_rows,
                                                                 bool with_versions, bool with_event_time) {
+  return Take(rows, max_rows, with_versions, with_event_time, nullptr);
+}
+
+arrow::Status RowGroupAccess::TakeValuesInto(const std::vector<int64_t>& rows, int64_t max_rows,
+                                             bool with_event_time, const ValueSink& sink) {
+  return Take(rows, max_rows, false, with_event_time, &sink).status();
+}
+
+arrow::Result<RowGroupAccess::Taken> RowGroupAccess::Take(const std::vector<int64_t>& rows, int64_t max_rows,
+                                                          bool with_versions, bool with_event_time,
+                                                          const ValueSink* sink) {
   const int version_leaf = with_versions ? file_->version_leaf : -1;
   std::vector<int> leaves;
   if (with_event_time) leaves.push_back(file_->event_time_leaf);
@@ -638,40 +649,70 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
   }
   std::vector<arrow::ArrayVector> parts(1 + shape_.value_columns.size());
   arrow::ArrayVector deleted_parts, version_parts;
-  // The taken rows of one call into `parts` and `deleted_parts`: the event
-  // time, each value column (nulls where the file lacks it), the tombstone
-  // flags. `take(leaf, name, type)` reads one column's rows (the chunk route
-  // finds columns by name, the page route by leaf).
+  // A column's pieces: source rows idx[0..k) (all of source when idx is
+  // null) are rows[first..first + k).
+  using Pieces = std::function<arrow::Status(const std::shared_ptr<arrow::Array>&, const int64_t*, int64_t, int64_t)>;
+  // The taken rows of one call (k rows): the event time, each
+  // value column (nulls where the file lacks it), the tombstone flags, into
+  // `parts` and `deleted_parts`, or to the sink. `take(leaf, name, type,
+  // direct, pieces)` reads one column's rows (the chunk route finds columns
+  // by name, the page route by leaf); `direct`: pieces may be the chunks as
+  // read (of `type` or dictionaries of it) with indices, else they are the
+  // taken rows of `type`.
   auto collect = [&](auto&& take, int64_t k, const std::vector<int>& where) -> arrow::Status {
+    auto to = [&](int column, arrow::ArrayVector* out) -> Pieces {
+      if (sink) {
+        return [&, column](const std::shared_ptr<arrow::Array>& a, const int64_t* idx, int64_t n, int64_t f) {
+          return (*sink)(column, a, idx, n, f);
+        };
+      }
+      return [out](const std::shared_ptr<arrow::Array>& a, const int64_t*, int64_t, int64_t) {
+        out->push_back(a);
+        return arrow::Status::OK();
+      };
+    };
+    const bool direct = sink != nullptr;
     if (with_event_time) {
-      ARROW_ASSIGN_OR_RAISE(auto et, take(file_->event_time_leaf, impl_->et_name, shape_.schema.event_time.type));
-      parts[0].push_back(std::move(et));
+      ARROW_RETURN_NOT_OK(take(file_->event_time_leaf, impl_->et_name, shape_.schema.event_time.type, direct,
+                               to(0, &parts[0])));
     }
     for (size_t i = 0; i < shape_.value_columns.size(); ++i) {
       const auto& spec = shape_.schema.value_columns[shape_.value_columns[i]];
-      std::shared_ptr<arrow::Array> a;
       if (file_->value_leaves[i] < 0) {
-        ARROW_ASSIGN_OR_RAISE(a, arrow::MakeArrayOfNull(spec.type, k));
+        if (sink) continue;
+        ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeArrayOfNull(spec.type, k));
+        parts[1 + i].push_back(std::move(a));
       } else {
-        ARROW_ASSIGN_OR_RAISE(a, take(file_->value_leaves[i], impl_->value_names[i], spec.type));
+        ARROW_RETURN_NOT_OK(take(file_->value_leaves[i], impl_->value_names[i], spec.type, direct,
+                                 to(static_cast<int>(1 + i), &parts[1 + i])));
       }
-      parts[1 + i].push_back(std::move(a));
     }
-    if (file_->deleted_leaf >= 0) {
-      ARROW_ASSIGN_OR_RAISE(auto d, take(file_->deleted_leaf, std::string(kDeletedColumn), arrow::boolean()));
-      if (d->null_count() > 0) {
-        return Corruption(Quote(storage_, file_->planned.ref.path), Where(where), "null in column '",
-                          kDeletedColumn, "'");
+    // Tombstone flags and versions: checked for nulls before they go on.
+    auto checked = [&](int column, int leaf, std::string_view name, const std::shared_ptr<arrow::DataType>& type,
+                       arrow::ArrayVector* out) -> arrow::Status {
+      std::vector<std::pair<std::shared_ptr<arrow::Array>, int64_t>> got;
+      ARROW_RETURN_NOT_OK(take(leaf, std::string(name), type, false,
+                               [&](const std::shared_ptr<arrow::Array>& a, const int64_t*, int64_t, int64_t f) {
+                                 got.emplace_back(a, f);
+                                 return arrow::Status::OK();
+                               }));
+      for (auto& [a, f] : got) {
+        if (a->null_count() > 0) {
+          return Corruption(Quote(storage_, file_->planned.ref.path), Where(where), "null in column '", name, "'");
+        }
+        if (sink) {
+          ARROW_RETURN_NOT_OK((*sink)(column, a, nullptr, a->length(), f));
+        } else {
+          out->push_back(std::move(a));
+        }
       }
-      deleted_parts.push_back(std::move(d));
+      return arrow::Status::OK();
+    };
+    if (file_->deleted_leaf >= 0) {
+      ARROW_RETURN_NOT_OK(checked(-1, file_->deleted_leaf, kDeletedColumn, arrow::boolean(), &deleted_parts));
     }
     if (version_leaf >= 0) {
-      ARROW_ASSIGN_OR_RAISE(auto v, take(version_leaf, std::string(kVersionColumn), arrow::int64()));
-      if (v->null_count() > 0) {
-        return Corruption(Quote(storage_, file_->planned.ref.path), Where(where), "null in column '",
-                          kVersionColumn, "'");
-      }
-      version_parts.push_back(std::move(v));
+      ARROW_RETURN_NOT_OK(checked(-2, version_leaf, kVersionColumn, arrow::int64(), &version_parts));
     }
     return arrow::Status::OK();
   };
@@ -688,67 +729,67 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
       base[i] = at;
       at += starts[batch[i] + 1] - starts[batch[i]];
     }
-    arrow::Int64Builder ib;
+    const int64_t first = static_cast<int64_t>(next);
+    std::vector<int64_t> indices;
     size_t g = 0;
     for (; next < rows.size(); ++next) {
       const int64_t r = rows[next];
       while (g < batch.size() && r >= starts[batch[g] + 1]) ++g;
       if (g == batch.size()) break;
-      ARROW_RETURN_NOT_OK(ib.Append(base[g] + r - starts[batch[g]]));
+      indices.push_back(base[g] + r - starts[batch[g]]);
     }
-    std::shared_ptr<arrow::Int64Array> indices;
-    ARROW_RETURN_NOT_OK(ib.Finish(&indices));
-    const int64_t k = indices->length();
-    auto take = [&](const std::string& name,
-                    const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+    const int64_t k = static_cast<int64_t>(indices.size());
+    auto take = [&](int, const std::string& name, const std::shared_ptr<arrow::DataType>& type, bool direct,
+                    const Pieces& pieces) -> arrow::Status {
       auto c = table->GetColumnByName(name);
       if (!c) return Corruption(Quote(storage_, file_->planned.ref.path), Where(batch), "no column '", name, "'");
-      // Per chunk (a row group each), then the few taken rows concatenated:
-      // a Take over the chunked column would first concatenate all of it.
-      arrow::ArrayVector pieces;
+      // Per chunk (a row group each): a Take over the chunked column would
+      // first concatenate all of it.
       arrow::compute::ExecContext ctx(RecyclingPool());
-      const int64_t* idx = indices->raw_values();
+      const int64_t* idx = indices.data();
       int64_t i = 0, chunk_start = 0;
+      std::vector<int64_t> local;
       for (const auto& chunk : c->chunks()) {
         const int64_t chunk_end = chunk_start + chunk->length();
         int64_t j = i;
         while (j < k && idx[j] < chunk_end) ++j;
         if (j > i) {
-          arrow::Int64Builder local;
-          ARROW_RETURN_NOT_OK(local.Reserve(j - i));
-          for (int64_t x = i; x < j; ++x) local.UnsafeAppend(idx[x] - chunk_start);
-          ARROW_ASSIGN_OR_RAISE(auto local_indices, local.Finish());
-          ARROW_ASSIGN_OR_RAISE(auto piece, arrow::compute::Take(*chunk, *local_indices,
-                                                                 arrow::compute::TakeOptions::Defaults(), &ctx));
-          // Before concatenating: pieces of dictionary columns (each its
-          // chunk's dictionary) become plain strings, only the taken ones.
-          ARROW_ASSIGN_OR_RAISE(piece, CastTo(piece, type));
-          pieces.push_back(std::move(piece));
+          local.resize(j - i);
+          for (int64_t x = i; x < j; ++x) local[x - i] = idx[x] - chunk_start;
+          const auto& ct = *chunk->type();
+          if (direct && (ct.Equals(*type) ||
+                         (ct.id() == arrow::Type::DICTIONARY &&
+                          static_cast<const arrow::DictionaryType&>(ct).value_type()->Equals(*type)))) {
+            // The sink copies the rows from the chunk itself.
+            ARROW_RETURN_NOT_OK(pieces(chunk, local.data(), j - i, first + i));
+          } else {
+            auto local_indices = std::make_shared<arrow::Int64Array>(
+                j - i, arrow::Buffer::Wrap(local.data(), static_cast<int64_t>(local.size())));
+            ARROW_ASSIGN_OR_RAISE(auto piece, arrow::compute::Take(*chunk, *local_indices,
+                                                                   arrow::compute::TakeOptions::Defaults(), &ctx));
+            // Pieces of dictionary columns (each its chunk's dictionary)
+            // become plain strings, only the taken ones.
+            ARROW_ASSIGN_OR_RAISE(piece, CastTo(piece, type));
+            ARROW_RETURN_NOT_OK(pieces(piece, nullptr, j - i, first + i));
+          }
         }
         i = j;
         chunk_start = chunk_end;
       }
-      std::shared_ptr<arrow::Array> a;
-      if (pieces.size() == 1) {
-        a = std::move(pieces[0]);
-      } else if (pieces.empty()) {
-        ARROW_ASSIGN_OR_RAISE(a, arrow::MakeEmptyArray(type));
-      } else {
-        ARROW_ASSIGN_OR_RAISE(a, arrow::Concatenate(pieces, RecyclingPool()));
-      }
-      return a;
+      return arrow::Status::OK();
     };
-    return collect([&](int, const std::string& name, const std::shared_ptr<arrow::DataType>& type) { return take(name, type); },
-                   k, batch);
+    return collect(take, k, batch);
   };
 
   // Row groups `batch`, only the data pages that hold their rows: the pages
   // of the whole batch read first, in few requests.
   auto take_pages = [&](const std::vector<int>& batch) -> arrow::Status {
     std::vector<std::vector<int64_t>> local(batch.size());
+    std::vector<int64_t> firsts(batch.size());
     std::vector<std::pair<int, const std::vector<int64_t>*>> picks;
     for (size_t g = 0; g < batch.size(); ++g) {
       const int rg = batch[g];
+      firsts[g] = static_cast<int64_t>(next);
       for (; next < rows.size() && rows[next] < starts[rg + 1]; ++next) local[g].push_back(rows[next] - starts[rg]);
       picks.emplace_back(rg, &local[g]);
     }
@@ -756,10 +797,11 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
     for (size_t g = 0; g < batch.size(); ++g) {
       const int rg = batch[g];
       ++impl_->by_pages;
-      auto take = [&](int leaf, const std::string&,
-                      const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+      auto take = [&](int leaf, const std::string&, const std::shared_ptr<arrow::DataType>& type, bool,
+                      const Pieces& pieces) -> arrow::Status {
         ARROW_ASSIGN_OR_RAISE(auto a, TakePageRows(bytes, rg, leaf, local[g]));
-        return CastTo(a, type);
+        ARROW_ASSIGN_OR_RAISE(a, CastTo(a, type));
+        return pieces(a, nullptr, a->length(), firsts[g]);
       };
       ARROW_RETURN_NOT_OK(collect(take, static_cast<int64_t>(local[g].size()), {rg}));
     }
@@ -789,6 +831,7 @@ arrow::Result<RowGroupAccess::Taken> RowGroupAccess::TakeValues(const std::vecto
     }
     return taken_rows;
   }
+  if (sink) return taken_rows;
   for (auto& p : parts) {
     std::shared_ptr<arrow::Array> a;
     if (!p.empty()) {

@@ -6,6 +6,7 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -208,6 +209,21 @@ class RowGroupAccess {
   /// `with_event_time` the event-time column is not read (columns[0] null).
   arrow::Result<Taken> TakeValues(const std::vector<int64_t>& rows, int64_t max_rows, bool with_versions = false,
                                   bool with_event_time = true);
+  /// Receives one column's rows of a TakeValues call in pieces: rows
+  /// `rows[first + j]` for j in [0, k) are row `indices[j]` of `source` (row
+  /// j when `indices` is null). `column` is 0 for the event time, 1 + i for
+  /// value column i (ScanShape::value_columns order), -1 for the tombstone
+  /// flags. `source` is of the column's output type, or a dictionary array
+  /// whose values are (a chunk as read, not copied); tombstone pieces are
+  /// always taken (indices null). Pieces of one column arrive in the order of
+  /// `rows`; no piece arrives for a value column the file lacks.
+  using ValueSink = std::function<arrow::Status(int column, const std::shared_ptr<arrow::Array>& source,
+                                                const int64_t* indices, int64_t k, int64_t first)>;
+  /// TakeValues without gathering: every piece goes to `sink` (called on
+  /// this thread), so a caller can copy the rows straight to where it wants
+  /// them. Versions are not read.
+  arrow::Status TakeValuesInto(const std::vector<int64_t>& rows, int64_t max_rows, bool with_event_time,
+                               const ValueSink& sink);
   /// Whether the event times ReadKeyRuns / ReadKeyPages gave as micros are
   /// the event-time column's values exactly: the file's column was read as
   /// the table's type, timestamp[us] (false before either was called).
@@ -219,6 +235,8 @@ class RowGroupAccess {
 
  private:
   RowGroupAccess(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape);
+  arrow::Result<Taken> Take(const std::vector<int64_t>& rows, int64_t max_rows, bool with_versions,
+                            bool with_event_time, const ValueSink* sink);
   arrow::Result<std::shared_ptr<arrow::Table>> Read(const std::vector<int>& rgs, const std::vector<int>& leaves);
   std::string Where(const std::vector<int>& rgs) const;
   /// Per row group of `groups` (ascending, holding `rows`): whether its rows
