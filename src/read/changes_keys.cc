@@ -25,40 +25,13 @@
 #include "bazof/error.h"
 #include "planning/planner.h"
 #include "read/footer_cache.h"
+#include "read/views_util.h"
 
 namespace bazof::read {
 namespace {
 
 // Rows of row groups read in one key-side call (as the as-of join does).
 constexpr int64_t kReadRows = 16 * 1024;
-
-// Runs fn(i) for i in [0, n) on up to `threads` threads; the first error wins.
-arrow::Status ParallelFor(int64_t n, int threads, const std::function<arrow::Status(int64_t)>& fn) {
-  const int t = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
-  std::atomic<int64_t> next{0};
-  std::vector<arrow::Status> status(t);
-  auto work = [&](int worker) {
-    while (true) {
-      const int64_t i = next.fetch_add(1);
-      if (i >= n) return;
-      auto st = fn(i);
-      if (!st.ok()) {
-        status[worker] = st;
-        next.store(n);
-        return;
-      }
-    }
-  };
-  if (t == 1) {
-    work(0);
-  } else {
-    std::vector<std::thread> pool;
-    for (int w = 0; w < t; ++w) pool.emplace_back(work, w);
-    for (auto& th : pool) th.join();
-  }
-  for (auto& st : status) ARROW_RETURN_NOT_OK(st);
-  return arrow::Status::OK();
-}
 
 // One file's candidates: per key (ascending) its last row at or before the
 // point's time.
@@ -338,10 +311,10 @@ arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCac
   for (size_t g = 0; g < ps[1].files.size(); ++g) {
     if (!paired[g]) jobs.push_back({{&ps[1], g}});
   }
-  ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(jobs.size()), threads, [&](int64_t j) {
+  ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(jobs.size()), threads, [&](int64_t j, int) {
     return ReadCandidates(storage, footer_cache, jobs[j]);
   }));
-  ARROW_RETURN_NOT_OK(ParallelFor(2, threads, [&](int64_t s) {
+  ARROW_RETURN_NOT_OK(ParallelFor(2, threads, [&](int64_t s, int) {
     MergeWinners(&ps[s]);
     return arrow::Status::OK();
   }));
@@ -410,7 +383,7 @@ arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCac
     ps[s].candidates.clear();  // the winners' keys are decoded; the arenas may go
     ps[s].candidates.shrink_to_fit();
   }
-  ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(take_jobs.size()), threads, [&](int64_t j) -> arrow::Status {
+  ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(take_jobs.size()), threads, [&](int64_t j, int) -> arrow::Status {
     const auto [s, f] = take_jobs[j];
     auto& t = takes[s][f];
     // The event times found on the key side are the column's values when

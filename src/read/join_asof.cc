@@ -42,6 +42,7 @@
 #include "read/run_reader.h"
 #include "read/run_reader_internal.h"
 #include "read/scan_reader.h"
+#include "read/views_util.h"
 
 namespace bazof {
 namespace {
@@ -249,35 +250,6 @@ class JoinAsOfImpl : public JoinAsOf {
     return a.row > b.row;
   }
 
-  // Runs fn(i, worker) for i in [0, n) on up to `threads` threads; the first
-  // error wins.
-  static arrow::Status ParallelFor(int64_t n, int threads, const std::function<arrow::Status(int64_t, int)>& fn) {
-    const int t = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
-    std::atomic<int64_t> next{0};
-    std::vector<arrow::Status> status(t);
-    auto work = [&](int worker) {
-      while (true) {
-        const int64_t i = next.fetch_add(1);
-        if (i >= n) return;
-        auto st = fn(i, worker);
-        if (!st.ok()) {
-          status[worker] = st;
-          next.store(n);
-          return;
-        }
-      }
-    };
-    if (t == 1) {
-      work(0);
-    } else {
-      std::vector<std::thread> pool;
-      for (int w = 0; w < t; ++w) pool.emplace_back(work, w);
-      for (auto& th : pool) th.join();
-    }
-    for (auto& st : status) ARROW_RETURN_NOT_OK(st);
-    return arrow::Status::OK();
-  }
-
   arrow::Result<std::shared_ptr<arrow::Table>> RunByFile() const {
     const auto& codec = p_.shape->codec;
     const int64_t n_spine = p_.spine->num_rows();
@@ -317,7 +289,7 @@ class JoinAsOfImpl : public JoinAsOf {
       return end ? end->micros() : std::numeric_limits<int64_t>::max();
     };
     std::stable_sort(by_end.begin(), by_end.end(), [&](int64_t a, int64_t b) { return end_of(a) > end_of(b); });
-    ARROW_RETURN_NOT_OK(ParallelFor(n_files, threads, [&](int64_t i, int worker) -> arrow::Status {
+    ARROW_RETURN_NOT_OK(read::ParallelFor(n_files, threads, [&](int64_t i, int worker) -> arrow::Status {
       const int64_t fi = by_end[i];
       if (best[worker].empty()) best[worker].resize(n);
       auto& mine = best[worker];
@@ -431,7 +403,7 @@ class JoinAsOfImpl : public JoinAsOf {
     // Per file: its distinct winning rows' spine rows (ScatterOutput::Rows),
     // kept until the output is finished.
     std::vector<std::vector<int64_t>> dstarts(n_files), dests(n_files);
-    ARROW_RETURN_NOT_OK(ParallelFor(n_files, threads, [&](int64_t fi, int) -> arrow::Status {
+    ARROW_RETURN_NOT_OK(read::ParallelFor(n_files, threads, [&](int64_t fi, int) -> arrow::Status {
       auto& mine = picks[fi];
       if (mine.empty()) return arrow::Status::OK();
       std::sort(mine.begin(), mine.end(), [](const Pick& a, const Pick& b) { return a.row < b.row; });
@@ -645,7 +617,7 @@ class JoinAsOfImpl : public JoinAsOf {
     arrow::Result<arrow::ArrayVector> Finish(int threads) {
       ARROW_RETURN_NOT_OK(status_);
       arrow::ArrayVector out(columns_.size());
-      ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(columns_.size()), threads,
+      ARROW_RETURN_NOT_OK(read::ParallelFor(static_cast<int64_t>(columns_.size()), threads,
                                       [&](int64_t i, int) -> arrow::Status {
         ARROW_ASSIGN_OR_RAISE(out[i], FinishColumn(columns_[i]));
         columns_[i] = Column{};
@@ -846,7 +818,7 @@ class JoinAsOfImpl : public JoinAsOf {
     const size_t n_spine_columns = columns.size();
     columns.resize(n_spine_columns + columns_parts.size());
     // Columns on parallel threads: the takes are independent.
-    ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(columns_parts.size()), std::max(1, p_.reader_options.threads),
+    ARROW_RETURN_NOT_OK(read::ParallelFor(static_cast<int64_t>(columns_parts.size()), std::max(1, p_.reader_options.threads),
                                     [&](int64_t c, int) -> arrow::Status {
       auto type = p_.shape->output_schema->field(static_cast<int>(n_keys + c))->type();
       std::shared_ptr<arrow::Array> all;

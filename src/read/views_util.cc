@@ -3,7 +3,9 @@
 #include <arrow/compare.h>
 #include <arrow/compute/api.h>
 
+#include <atomic>
 #include <cmath>
+#include <thread>
 
 namespace bazof::read {
 
@@ -66,6 +68,33 @@ arrow::Result<std::shared_ptr<arrow::Array>> TakeRows(const std::shared_ptr<arro
                                                       const std::shared_ptr<arrow::Array>& indices) {
   ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Take(values, indices));
   return d.make_array();
+}
+
+arrow::Status ParallelFor(int64_t n, int threads, const std::function<arrow::Status(int64_t, int)>& fn) {
+  const int t = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
+  std::atomic<int64_t> next{0};
+  std::vector<arrow::Status> status(t);
+  auto work = [&](int worker) {
+    while (true) {
+      const int64_t i = next.fetch_add(1);
+      if (i >= n) return;
+      auto st = fn(i, worker);
+      if (!st.ok()) {
+        status[worker] = st;
+        next.store(n);
+        return;
+      }
+    }
+  };
+  if (t == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (int w = 0; w < t; ++w) pool.emplace_back(work, w);
+    for (auto& th : pool) th.join();
+  }
+  for (auto& st : status) ARROW_RETURN_NOT_OK(st);
+  return arrow::Status::OK();
 }
 
 }  // namespace bazof::read

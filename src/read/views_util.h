@@ -20,6 +20,11 @@ bool CellsEqual(const arrow::Array& a, int64_t i, const arrow::Array& b, int64_t
 arrow::Result<std::shared_ptr<arrow::Array>> TakeRows(const std::shared_ptr<arrow::Array>& values,
                                                       const std::shared_ptr<arrow::Array>& indices);
 
+/// Runs fn(i, worker) for i in [0, n) on up to `threads` threads (worker in
+/// [0, threads)); the first error stops the others from taking more and is
+/// returned. One thread: inline, in order.
+arrow::Status ParallelFor(int64_t n, int threads, const std::function<arrow::Status(int64_t, int)>& fn);
+
 /// A Scan whose reader comes from a function (the views are Scans, so every
 /// surface that streams a scan streams them too).
 class FunctionScan : public Scan {
