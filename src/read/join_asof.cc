@@ -137,6 +137,34 @@ inline int CompareKeys(uint64_t pa, std::string_view a, uint64_t pb, std::string
 // The spine rows in (encoded key, time) order. The sort moves small records
 // (key prefix, time, length, row) rather than indices into other arrays:
 // almost every comparison is settled inside the record.
+// `matched` (one row per spine row; -1: no match) as an int64 array, null
+// where negative.
+arrow::Result<std::shared_ptr<arrow::Array>> MatchedIndices(const std::vector<int64_t>& matched) {
+  arrow::Int64Builder idx;
+  ARROW_RETURN_NOT_OK(idx.Reserve(static_cast<int64_t>(matched.size())));
+  for (int64_t m : matched) {
+    if (m < 0) idx.UnsafeAppendNull();
+    else idx.UnsafeAppend(m);
+  }
+  return idx.Finish();
+}
+
+// Rows `indices` of `pieces` (of `type`) concatenated, from the read path's pool.
+arrow::Result<std::shared_ptr<arrow::Array>> TakeFromPieces(const arrow::ArrayVector& pieces,
+                                                            const arrow::Array& indices,
+                                                            const std::shared_ptr<arrow::DataType>& type) {
+  std::shared_ptr<arrow::Array> all;
+  if (pieces.empty()) {
+    ARROW_ASSIGN_OR_RAISE(all, arrow::MakeEmptyArray(type));
+  } else if (pieces.size() == 1) {
+    all = pieces[0];
+  } else {
+    ARROW_ASSIGN_OR_RAISE(all, arrow::Concatenate(pieces, read::RecyclingPool()));
+  }
+  arrow::compute::ExecContext ctx(read::RecyclingPool());
+  return arrow::compute::Take(*all, indices, arrow::compute::TakeOptions::Defaults(), &ctx);
+}
+
 std::vector<int64_t> SortSpine(const read::KeyCodes& codes, const std::vector<int64_t>& micros) {
   struct Entry {
     uint64_t prefix;
@@ -774,23 +802,8 @@ class JoinAsOfImpl : public JoinAsOf {
         at += part.values->length();
         pieces.push_back(part.values);
       }
-      arrow::Int64Builder idx;
-      ARROW_RETURN_NOT_OK(idx.Reserve(n_spine_));
-      for (int64_t d = 0; d < n_spine_; ++d) {
-        if (matched[d] < 0) idx.UnsafeAppendNull();
-        else idx.UnsafeAppend(matched[d]);
-      }
-      ARROW_ASSIGN_OR_RAISE(auto indices, idx.Finish());
-      std::shared_ptr<arrow::Array> all;
-      if (pieces.empty()) {
-        ARROW_ASSIGN_OR_RAISE(all, arrow::MakeEmptyArray(c.type));
-      } else if (pieces.size() == 1) {
-        all = pieces[0];
-      } else {
-        ARROW_ASSIGN_OR_RAISE(all, arrow::Concatenate(pieces, read::RecyclingPool()));
-      }
-      arrow::compute::ExecContext ctx(read::RecyclingPool());
-      return arrow::compute::Take(*all, *indices, arrow::compute::TakeOptions::Defaults(), &ctx);
+      ARROW_ASSIGN_OR_RAISE(auto indices, MatchedIndices(matched));
+      return TakeFromPieces(pieces, *indices, c.type);
     }
 
     const int64_t n_spine_;
@@ -807,13 +820,7 @@ class JoinAsOfImpl : public JoinAsOf {
                                                         const std::vector<arrow::ArrayVector>& columns_parts) const {
     const int64_t n_spine = p_.spine->num_rows();
     const size_t n_keys = p_.shape->codec.num_columns();
-    arrow::Int64Builder idx;
-    ARROW_RETURN_NOT_OK(idx.Reserve(n_spine));
-    for (int64_t i = 0; i < n_spine; ++i) {
-      if (matched[i] < 0) idx.UnsafeAppendNull();
-      else idx.UnsafeAppend(matched[i]);
-    }
-    ARROW_ASSIGN_OR_RAISE(auto indices, idx.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto indices, MatchedIndices(matched));
     arrow::ChunkedArrayVector columns = p_.spine->columns();
     const size_t n_spine_columns = columns.size();
     columns.resize(n_spine_columns + columns_parts.size());
@@ -821,16 +828,7 @@ class JoinAsOfImpl : public JoinAsOf {
     ARROW_RETURN_NOT_OK(read::ParallelFor(static_cast<int64_t>(columns_parts.size()), std::max(1, p_.reader_options.threads),
                                     [&](int64_t c, int) -> arrow::Status {
       auto type = p_.shape->output_schema->field(static_cast<int>(n_keys + c))->type();
-      std::shared_ptr<arrow::Array> all;
-      if (columns_parts[c].empty()) {
-        ARROW_ASSIGN_OR_RAISE(all, arrow::MakeEmptyArray(type));
-      } else if (columns_parts[c].size() == 1) {
-        all = columns_parts[c][0];
-      } else {
-        ARROW_ASSIGN_OR_RAISE(all, arrow::Concatenate(columns_parts[c], read::RecyclingPool()));
-      }
-      arrow::compute::ExecContext ctx(read::RecyclingPool());
-      ARROW_ASSIGN_OR_RAISE(auto out, arrow::compute::Take(*all, *indices, arrow::compute::TakeOptions::Defaults(), &ctx));
+      ARROW_ASSIGN_OR_RAISE(auto out, TakeFromPieces(columns_parts[c], *indices, type));
       columns[n_spine_columns + c] = std::make_shared<arrow::ChunkedArray>(std::move(out));
       return arrow::Status::OK();
     }));
