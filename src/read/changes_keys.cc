@@ -114,12 +114,8 @@ void MergeWinners(PointState* p) {
   for (const auto& c : p->candidates) total += c.size();
   p->winners.reserve(total);
   auto later = [&](int32_t fa, int64_t ta, int64_t ra, const Winner& b) {
-    if (b.file < 0) return true;
-    if (ta != b.micros) return ta > b.micros;
-    const int64_t ka = p->files[fa].rank, kb = p->files[b.file].rank;
-    if (ka != kb) return ka > kb;
-    if (fa != b.file) return fa > b.file;
-    return ra > b.row;
+    return b.file < 0 ||
+           Later({ta, fa, ra}, {b.micros, b.file, b.row}, [&](int64_t f) { return p->files[f].rank; });
   };
   while (true) {
     std::string_view least;

@@ -12,6 +12,27 @@
 
 namespace bazof::read {
 
+/// An event found in one of several files: its event time, its file's
+/// index in the plan, its row in that file.
+struct EventAt {
+  int64_t micros;
+  int64_t file;
+  int64_t row;
+};
+
+/// Whether event a is later than event b under the tie rule of reads that
+/// find winners in several files (docs/spec.md §7): event time, then the
+/// file's rank (`rank_of(file)`, asked only when the times tie), then the
+/// file's place in the plan, then the row.
+template <typename RankOf>
+bool Later(const EventAt& a, const EventAt& b, RankOf&& rank_of) {
+  if (a.micros != b.micros) return a.micros > b.micros;
+  const int64_t ra = rank_of(a.file), rb = rank_of(b.file);
+  if (ra != rb) return ra > rb;
+  if (a.file != b.file) return a.file > b.file;
+  return a.row > b.row;
+}
+
 /// Whether row i of `a` equals row j of `b` (same type): nulls equal nulls,
 /// NaN equals NaN.
 bool CellsEqual(const arrow::Array& a, int64_t i, const arrow::Array& b, int64_t j);
