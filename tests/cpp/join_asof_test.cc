@@ -340,6 +340,80 @@ TEST_P(JoinAsOfCoalescingTest, FewRequestsPerFileAndTheOraclesAnswers) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfCoalescingTest, ::testing::Range(0, 4));
 
+// A spine of no more rows than a file holds, over files of disjoint event
+// times (as compaction lays them out) overlapped by a late one: each file is
+// asked only for the keys of rows that may still find their candidate there,
+// against the oracle. Then a spine after every event: each row's candidate
+// is in one of the two latest files, so the older ones are never opened,
+// which removing them from storage proves.
+class JoinAsOfSparseOracleTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(JoinAsOfSparseOracleTest, FilesNoRowNeedsAreNotReadAndAnswersMatchTheOracle) {
+  std::mt19937_64 rng(5100 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const int64_t keys = 20 + pick(60), windows = 4 + pick(3);
+  auto key = [&](int64_t k) { return "k" + std::to_string(100 + k); };
+  auto storage = MemStorage();
+  TableBuilder b(storage);
+  b.AddSegment(t0);
+  std::vector<OracleEvent> events;
+  std::vector<std::string> paths;  // per version
+  for (int64_t v = 1; v <= windows + 1; ++v) {
+    std::vector<Ev> batch;
+    const bool late = v == windows + 1;  // a few events back in every window
+    for (int64_t k = 0; k < keys; ++k) {
+      for (int64_t i = 0, n = late ? (k == 0) + pick(2) : 1 + pick(2); i < n; ++i) {
+        // The late file reaches into the latest window (key 0's first event).
+        const int64_t w = !late ? v - 1 : k == 0 && i == 0 ? windows - 1 : pick(windows);
+        Ev e{key(k), t0 + (10 * w + pick(10)) * day + pick(2) * 1000, "v" + std::to_string(v), pick(7) == 0};
+        if (e.deleted) e.value.clear();
+        events.push_back({e, v, static_cast<int64_t>(batch.size())});
+        batch.push_back(e);
+      }
+    }
+    // Written sorted by (key, event time), as format-1 files are; the
+    // oracle's ranks follow the written order.
+    std::sort(batch.begin(), batch.end(),
+              [](const Ev& a, const Ev& c) { return std::tie(a.key, a.ms) < std::tie(c.key, c.ms); });
+    for (size_t i = 0; i < batch.size(); ++i) {
+      events[events.size() - batch.size() + i] = {batch[i], v, static_cast<int64_t>(i)};
+    }
+    ASSERT_OK(b.AddDelta(v, batch, 0, /*row_group_rows=*/4 + pick(12), /*page_rows=*/2 + pick(6)));
+    ASSERT_OK(b.Commit(v));
+    paths.push_back(b.snapshot().segments[0].deltas.back().path);
+  }
+  ASSERT_OK_AND_ASSIGN(auto table, b.Open());
+  const int64_t version = windows + 1;
+  for (int round = 0; round < 4; ++round) {
+    std::vector<SpineRow> spine;
+    for (int64_t i = 0, n = 1 + pick(keys); i < n; ++i) {
+      SpineRow r;
+      r.key = key(pick(keys + 3));  // a few absent
+      r.ms = t0 + (pick(10 * windows + 2) - 1) * day + (pick(3) - 1) * 1000;
+      spine.push_back(r);
+    }
+    JoinAndExpectOracle(table, spine, events, version, 1 + static_cast<int>(pick(2)),
+                        "seed " + std::to_string(GetParam()) + " round " + std::to_string(round));
+  }
+  // After every event: the two files with the latest events are the latest
+  // window's (which holds an event of every key, later than every event of
+  // the older windows' files) and the late one. One worker walks files
+  // latest first, so after those two every row has a candidate later than
+  // what any older file holds.
+  std::vector<SpineRow> spine;
+  for (int64_t i = 0, n = 1 + pick(keys); i < n; ++i) {
+    spine.push_back(SpineRow{key(pick(keys)), t0 + (10 * windows + pick(5)) * day});
+  }
+  for (size_t v = 0; v + 1 < paths.size() - 1; ++v) {
+    // Every file but the latest window's and the late one.
+    ASSERT_OK(storage->DeleteFile(paths[v]));
+  }
+  JoinAndExpectOracle(table, spine, events, version, 1, "seed " + std::to_string(GetParam()) + " older files removed");
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfSparseOracleTest, ::testing::Range(0, 16));
+
 // RowGroupAccess: values taken across row groups in calls of any size equal
 // the rows of a whole read; key sides of non-adjacent row groups read in one
 // call equal those read one row group at a time.
