@@ -158,6 +158,14 @@ class JoinChangesReader : public arrow::RecordBatchReader {
 
   arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
     const int keys = static_cast<int>(codec_.num_columns());
+    if (!started_) {
+      // A scan starts producing at its first ReadNext: the first batches of
+      // both sides are asked for at once, so the two scans run side by side
+      // from the start rather than the new one waiting for the old one's
+      // first batch (on W1 that wait was 40% of the whole).
+      started_ = true;
+      ARROW_RETURN_NOT_OK(read::ParallelFor(2, 2, [&](int64_t i, int) { return Fill(i == 0 ? &old_ : &new_, i == 0); }));
+    }
     while (true) {
       ARROW_RETURN_NOT_OK(Fill(&old_, true));
       ARROW_RETURN_NOT_OK(Fill(&new_, false));
@@ -266,6 +274,7 @@ class JoinChangesReader : public arrow::RecordBatchReader {
   std::shared_ptr<arrow::Schema> schema_;
   std::vector<int> old_map_;
   Side old_, new_;
+  bool started_ = false;
 };
 
 // The changes of the key-side path (changes_keys.cc): the keys whose winners
