@@ -317,11 +317,26 @@ class JoinAsOfImpl : public JoinAsOf {
     };
     std::stable_sort(by_end.begin(), by_end.end(), [&](int64_t a, int64_t b) { return end_of(a) > end_of(b); });
     // A file is asked only for the keys a spine row may still need there
-    // (below) when the spine has no more rows than the file: finding them
-    // costs a look at each spine key per file, well under decoding the
-    // file's key side then, while a denser spine reads every page anyway
-    // (measured on W1: j2 -29% CPU; j1 +10% had its files been pruned too).
-    auto prunes = [&](int64_t fi) { return p_.files[fi].ref.rows < 0 || n <= p_.files[fi].ref.rows; };
+    // (below) where that likely pays: finding them costs a look at every
+    // spine key per file. That is well under decoding the file's key side
+    // when the spine has no more rows than the file, or when no spine row's
+    // time falls in the file's event-time range (estimated from a sample of
+    // the spine's times), so that every row may already have a later
+    // candidate: a spine over the last months of a long history skips the
+    // older files. A dense spine with rows in every file's range reads every
+    // page anyway (measured on W1: j2 -29% CPU, a 1M-row spine over the last
+    // 90 days -38%; the uniform 1M-row j1 +10% had its files been pruned too).
+    std::vector<int64_t> sample;  // every step-th spine time, ascending
+    const int64_t step = std::max<int64_t>(1, n / 4096);
+    for (int64_t s = 0; s < n; s += step) sample.push_back(stime[s]);
+    std::sort(sample.begin(), sample.end());
+    auto prunes = [&](int64_t fi) {
+      const auto& f = p_.files[fi].ref;
+      if (f.rows < 0 || n <= f.rows) return true;
+      const int64_t start = f.start ? f.start->micros() : std::numeric_limits<int64_t>::min();
+      return std::lower_bound(sample.begin(), sample.end(), start) ==
+             std::upper_bound(sample.begin(), sample.end(), end_of(fi));
+    };
     bool shared = false;
     for (int64_t fi = 0; fi < n_files; ++fi) shared = shared || prunes(fi);
     // Then, per sorted spine row, the event time of a candidate some worker

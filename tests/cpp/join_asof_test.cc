@@ -343,9 +343,9 @@ INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfCoalescingTest, ::testing::Range(0, 4));
 // A spine of no more rows than a file holds, over files of disjoint event
 // times (as compaction lays them out) overlapped by a late one: each file is
 // asked only for the keys of rows that may still find their candidate there,
-// against the oracle. Then a spine after every event: each row's candidate
-// is in one of the two latest files, so the older ones are never opened,
-// which removing them from storage proves.
+// against the oracle. Then spines after every event, sparse and dense: each
+// row's candidate is in one of the two latest files, so the older ones are
+// never opened, which removing them from storage proves.
 class JoinAsOfSparseOracleTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(JoinAsOfSparseOracleTest, FilesNoRowNeedsAreNotReadAndAnswersMatchTheOracle) {
@@ -401,15 +401,24 @@ TEST_P(JoinAsOfSparseOracleTest, FilesNoRowNeedsAreNotReadAndAnswersMatchTheOrac
   // the older windows' files) and the late one. One worker walks files
   // latest first, so after those two every row has a candidate later than
   // what any older file holds.
-  std::vector<SpineRow> spine;
+  // Both for a spine of fewer rows than a file and for one of more rows
+  // than any file (whose times then fall in no older file's range); keys the
+  // table holds only (a key with no event in the latest files must be looked
+  // up in the older ones).
+  std::vector<SpineRow> sparse, dense;
   for (int64_t i = 0, n = 1 + pick(keys); i < n; ++i) {
-    spine.push_back(SpineRow{key(pick(keys)), t0 + (10 * windows + pick(5)) * day});
+    sparse.push_back(SpineRow{key(pick(keys)), t0 + (10 * windows + pick(5)) * day});
+  }
+  for (int64_t i = 0, n = 5 * keys; i < n; ++i) {
+    dense.push_back(SpineRow{key(pick(keys)), t0 + (10 * windows + pick(5)) * day + pick(1000)});
   }
   for (size_t v = 0; v + 1 < paths.size() - 1; ++v) {
     // Every file but the latest window's and the late one.
     ASSERT_OK(storage->DeleteFile(paths[v]));
   }
-  JoinAndExpectOracle(table, spine, events, version, 1, "seed " + std::to_string(GetParam()) + " older files removed");
+  JoinAndExpectOracle(table, sparse, events, version, 1, "seed " + std::to_string(GetParam()) + " older files removed");
+  JoinAndExpectOracle(table, dense, events, version, 1,
+                      "seed " + std::to_string(GetParam()) + " older files removed, dense spine");
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfSparseOracleTest, ::testing::Range(0, 16));
