@@ -164,7 +164,8 @@ class JoinChangesReader : public arrow::RecordBatchReader {
       // from the start rather than the new one waiting for the old one's
       // first batch (on W1 that wait was 40% of the whole).
       started_ = true;
-      ARROW_RETURN_NOT_OK(read::ParallelFor(2, 2, [&](int64_t i, int) { return Fill(i == 0 ? &old_ : &new_, i == 0); }));
+      ARROW_RETURN_NOT_OK(
+          read::ParallelFor(2, 2, [&](int64_t i, int) { return Fill(i == 0 ? &old_ : &new_, i == 0); }));
     }
     while (true) {
       ARROW_RETURN_NOT_OK(Fill(&old_, true));

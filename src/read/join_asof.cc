@@ -345,7 +345,9 @@ class JoinAsOfImpl : public JoinAsOf {
     // less). Otherwise each worker asks its own candidates, and the workers'
     // walks over the same rows share no cache lines.
     std::unique_ptr<std::atomic<int64_t>[]> found(shared ? new std::atomic<int64_t>[n] : nullptr);
-    for (int64_t s = 0; shared && s < n; ++s) found[s].store(std::numeric_limits<int64_t>::min(), std::memory_order_relaxed);
+    for (int64_t s = 0; shared && s < n; ++s) {
+      found[s].store(std::numeric_limits<int64_t>::min(), std::memory_order_relaxed);
+    }
     const auto& key_first = p_.key_first;  // per distinct key u: its sorted rows [key_first[u], key_first[u + 1])
     ARROW_RETURN_NOT_OK(read::ParallelFor(n_files, threads, [&](int64_t i, int worker) -> arrow::Status {
       const int64_t fi = by_end[i];
@@ -371,9 +373,9 @@ class JoinAsOfImpl : public JoinAsOf {
       for (size_t u = 0; prune && u < unique.size(); ++u) {
         const int64_t first = key_first[u], end = key_first[u + 1];
         if (stime[end - 1] < file_start) continue;  // every row is before the file
-        const int64_t s = stime[first] >= file_start
-                              ? first
-                              : std::lower_bound(stime.begin() + first, stime.begin() + end, file_start) - stime.begin();
+        const auto from = stime.begin() + first;
+        const int64_t s = *from >= file_start ? first
+                                              : std::lower_bound(from, stime.begin() + end, file_start) - stime.begin();
         if (may_need(s, file_end)) {
           need[u] = 1;
           ++needed;
