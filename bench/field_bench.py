@@ -32,7 +32,8 @@ time. Scaling: q1 for H in --sweep-h with --sweep-keys keys, bazof after compact
 over the history.
 
 Joins: j1, the as-of join of a --spine-rows-row spine (1M; keys over all of W1's, 1% absent,
-2% of times before every event) and j2, of a 1,000-row spine over 100 keys: bazof's
+2% of times before every event), j2, of a 1,000-row spine over 100 keys, and j3, j1's size with
+times in W1's last 90 days (recent training examples over a long history): bazof's
 Table.join_asof vs DuckDB's ASOF LEFT JOIN over the history Parquet (answers checked equal).
 --only-joins runs W1 and the joins only (reusing --work's W1 when present).
 
@@ -63,7 +64,7 @@ SPAN_S = 5 * 365 * 86400
 VALUE_COLUMNS = ["i1", "i2", "i3", "f1", "f2", "s1", "s2", "ts"]
 QUERIES = ["q1", "q2", "q3", "q4", "q5", "q6"]
 ENGINES = ["bazof", "duckdb_argmax", "duckdb_qualify", "delta_duckdb", "polars", "limit"]
-JOIN_QUERIES = ["j1", "j2"]
+JOIN_QUERIES = ["j1", "j2", "j3"]
 JOIN_ENGINES = ["bazof", "duckdb_asof"]
 
 
@@ -214,9 +215,10 @@ def _make_join_runner(spec: dict):
     return lambda: con.execute(sql).to_arrow_table()
 
 
-def make_spine(path: Path, n_rows: int, n_keys: int, key_pool: int, seed: int) -> None:
+def make_spine(path: Path, n_rows: int, n_keys: int, key_pool: int, seed: int, recent_s: int = 0) -> None:
     """A spine of n_rows (rid, key, t): keys drawn from key_pool of W1's n_keys keys (1% absent
-    from the table), times uniform over W1's span (2% before every event)."""
+    from the table), times uniform over W1's span (2% before every event), or with recent_s
+    over its last recent_s seconds only."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -227,8 +229,11 @@ def make_spine(path: Path, n_rows: int, n_keys: int, key_pool: int, seed: int) -
     kid = pool[rng.integers(0, len(pool), size=n_rows)]
     absent = rng.random(n_rows) < 0.01
     kid = np.where(absent, n_keys + kid, kid)
-    secs = rng.integers(0, SPAN_S, size=n_rows)
-    secs = np.where(rng.random(n_rows) < 0.02, -86400, secs)
+    if recent_s:
+        secs = rng.integers(SPAN_S - recent_s, SPAN_S, size=n_rows)
+    else:
+        secs = rng.integers(0, SPAN_S, size=n_rows)
+        secs = np.where(rng.random(n_rows) < 0.02, -86400, secs)
     micros = (int(START.timestamp()) + secs) * 1_000_000 + rng.integers(0, 1_000_000, size=n_rows)
     keys = pc.binary_join_element_wise("k", pc.utf8_lpad(pc.cast(pa.array(kid), pa.string()), 7, "0"), "")
     pq.write_table(pa.table({"rid": pa.array(np.arange(n_rows, dtype=np.int64)), "key": keys,
@@ -236,13 +241,16 @@ def make_spine(path: Path, n_rows: int, n_keys: int, key_pool: int, seed: int) -
 
 
 def run_joins(work: Path, dataset: dict, n_keys: int, runs: int, seed: int, spine_rows: int) -> tuple[dict, list[str]]:
-    """j1: a spine_rows-row spine over all of W1's keys; j2: a 1,000-row spine over 100 keys."""
+    """j1: a spine_rows-row spine over all of W1's keys; j2: a 1,000-row spine over 100 keys;
+    j3: j1's size and keys, times in the last 90 days of W1 (a training set of recent
+    examples over a long history)."""
     answers = work / "answers_joins"
     answers.mkdir(exist_ok=True)
     results, problems = {}, []
-    for q, rows, pool in (("j1", spine_rows, n_keys), ("j2", 1000, 100)):
+    for q, rows, pool, recent_s in (("j1", spine_rows, n_keys, 0), ("j2", 1000, 100, 0),
+                                    ("j3", spine_rows, n_keys, 90 * 86400)):
         spine_file = work / f"spine_{q}.parquet"
-        make_spine(spine_file, rows, n_keys, pool, seed + (1 if q == "j1" else 2))
+        make_spine(spine_file, rows, n_keys, pool, seed + {"j1": 1, "j2": 2, "j3": 3}[q], recent_s)
         results[q] = {}
         for engine in JOIN_ENGINES:
             spec = {"engine": engine, "query": q, "runs": runs, "bazof_uri": dataset["bazof_uri"],
@@ -730,7 +738,8 @@ def write_report(out: Path, res: dict, args) -> None:
                   f"bazof peak RSS {q1['bazof']['peak_rss_kb'] / 1024:.0f} MB, "
                   f"{(q1['bazof']['peak_rss_kb'] - q1['bazof']['import_rss_kb']) / 1024:.0f} MB above its RSS after imports.", ""]
     if "joins" in res:
-        L += ["## As-of join (j1: a spine over every W1 key; j2: 1,000 rows over 100 keys)", "",
+        L += ["## As-of join (j1: a spine over every W1 key; j2: 1,000 rows over 100 keys; "
+              "j3: j1's size, times in W1's last 90 days)", "",
               *join_table(res["joins"]), ""]
     if "w2" in res:
         L += [f"## W2: ltm_revenue fixture ({res['w2']['keys']} keys, {res['w2']['events']} events)", "",

@@ -46,6 +46,7 @@ def test_field_bench_tiny_answers_agree(bazof_bin, tmp_path):
     assert queries["q4"]["bazof"]["rows"] <= 100
     # The as-of joins: every spine row back, DuckDB's ASOF LEFT JOIN agreeing.
     assert res["joins"]["j1"]["bazof"]["rows"] == 2000 and res["joins"]["j2"]["bazof"]["rows"] == 1000
+    assert res["joins"]["j3"]["bazof"]["rows"] == 2000
     assert all(r["duckdb_asof"]["equal_to_bazof"] for r in res["joins"].values())
     assert set(res["sweep"]) == {"1", "5"}
     assert res["writes"]["rows"] == 2000
