@@ -15,6 +15,9 @@ OS cache, wall and process CPU (all threads):
   higher.
 - DuckDB lead() over the history Parquet (views_bench's intervals query) and, with --spine,
   DuckDB's ASOF LEFT JOIN of that spine (field_bench's j1 query), consumed as Arrow.
+- Changes between views_bench's T1 and T2: pyarrow reads every file either as-of state is
+  planned from, wholly (in key-sorted files the events at or before T lie on every page),
+  against two bazof scans joined in DuckDB (views_bench's alternative).
 - With --legacy (a bazof 0.1 table, e.g. the ltm_revenue fixture) and --legacy-history (its
   event history as one Parquet file, field_bench's w2_history.parquet): the floor of one
   key's history there (pyarrow reads every data file's key column and the matching rows; the
@@ -36,7 +39,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from views_bench import timed as views_timed  # noqa: E402
+from views_bench import changes_join_sql, changes_times, timed as views_timed  # noqa: E402
 
 
 def timed(fn, runs: int) -> tuple[float, float]:
@@ -112,6 +115,28 @@ def main() -> int:
         asof_sql = (f"SELECT s.*, {cols} FROM spine s ASOF LEFT JOIN {src} h "
                     f"ON s.key = h.key AND s.t >= h.event_time")
         res["asof"] = timed(lambda: consume(asof_sql), args.runs)
+    # Changes between views_bench's T1 and T2: pyarrow reads every file the two as-of states
+    # are planned from (wholly: a key-sorted file's rows at or before T lie on every page),
+    # next to two bazof scans joined in DuckDB.
+    import bazof
+
+    table = bazof.open_table(str(w1 / "w1"))
+    t1, t2 = changes_times()
+    point_files = sorted({str(w1 / "w1" / f) for t in (t1, t2) for f in table.scan(t).files})
+
+    def changes_floor():
+        with cf.ThreadPoolExecutor(args.threads) as ex:
+            return sum(ex.map(read_one, point_files))
+
+    changes_sql = changes_join_sql()
+
+    def two_scans_joined():
+        con.register("s1", table.scan(t1).to_batches())
+        con.register("s2", table.scan(t2).to_batches())
+        return consume(changes_sql)
+
+    res["changes_floor"] = timed(changes_floor, args.runs)
+    res["changes_alt"] = timed(two_scans_joined, args.runs)
     if args.legacy:
         files = sorted(Path(args.legacy).glob("*.parquet"))
         key = args.legacy_key
@@ -146,6 +171,10 @@ def main() -> int:
     if "asof" in res:
         lines.append(f"| DuckDB ASOF LEFT JOIN of {Path(args.spine).name} (j1) | {ms(res['asof'])} | "
                      f"{over(res['asof'], res['floor'])} | 2x |")
+    lines += [f"| changes floor: pyarrow reads the {len(point_files)} files both points of `changes` "
+              f"({t1:%Y-%m-%d} -> {t2:%Y-%m-%d}) plan | {ms(res['changes_floor'])} | | |",
+              f"| two bazof scans joined in DuckDB (changes' alternative) | {ms(res['changes_alt'])} | "
+              f"{over(res['changes_alt'], res['changes_floor'])} | 2x |"]
     if "legacy_floor" in res:
         lines += [f"| legacy floor: pyarrow reads key `{args.legacy_key}` from the {len(files)} files of "
                   f"{Path(args.legacy).name} | {ms(res['legacy_floor'])} | | |",

@@ -38,6 +38,22 @@ T1 = "2023-01-01 00:00:00+00"
 T2 = "2024-01-01 00:00:00+00"
 
 
+def changes_join_sql() -> str:
+    """Changes from two as-of scans registered as s1 (old) and s2 (new), joined in DuckDB."""
+    diff_cond = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in VALUE_COLUMNS)
+    olds = ", ".join(f"a.{c} AS old_{c}" for c in VALUE_COLUMNS)
+    news = ", ".join(f"b.{c} AS new_{c}" for c in VALUE_COLUMNS)
+    return (f"SELECT coalesce(a.key, b.key) AS key, CASE WHEN a.key IS NULL THEN 'insert' WHEN b.key IS NULL "
+            f"THEN 'delete' ELSE 'update' END AS kind, a.event_time AS old_event_time, "
+            f"b.event_time AS new_event_time, {olds}, {news} FROM s1 a FULL OUTER JOIN s2 b ON a.key = b.key "
+            f"WHERE a.key IS NULL OR b.key IS NULL OR {diff_cond}")
+
+
+def changes_times() -> tuple[dt.datetime, dt.datetime]:
+    """T1 and T2 as datetimes."""
+    return tuple(dt.datetime.fromisoformat(t.replace(" ", "T").replace("+00", "+00:00")) for t in (T1, T2))
+
+
 def consume(reader) -> int:
     return sum(b.num_rows for b in reader)
 
@@ -108,15 +124,8 @@ def main() -> int:
             return consume(con.sql(lead_sql).to_arrow_reader())
 
         # Changes: two scans joined in DuckDB.
-        diff_cond = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in VALUE_COLUMNS)
-        olds = ", ".join(f"a.{c} AS old_{c}" for c in VALUE_COLUMNS)
-        news = ", ".join(f"b.{c} AS new_{c}" for c in VALUE_COLUMNS)
-        join_sql = (f"SELECT coalesce(a.key, b.key) AS key, CASE WHEN a.key IS NULL THEN 'insert' WHEN b.key IS NULL "
-                    f"THEN 'delete' ELSE 'update' END AS kind, a.event_time AS old_event_time, "
-                    f"b.event_time AS new_event_time, {olds}, {news} FROM s1 a FULL OUTER JOIN s2 b ON a.key = b.key "
-                    f"WHERE a.key IS NULL OR b.key IS NULL OR {diff_cond}")
-        t1 = dt.datetime.fromisoformat(T1.replace(" ", "T").replace("+00", "+00:00"))
-        t2 = dt.datetime.fromisoformat(T2.replace(" ", "T").replace("+00", "+00:00"))
+        join_sql = changes_join_sql()
+        t1, t2 = changes_times()
 
         def joined():
             con.register("s1", t.scan(t1).to_batches())
