@@ -17,10 +17,7 @@
 #include <arrow/api.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
-#include <functional>
-#include <thread>
 
 #include "bazof/error.h"
 #include "planning/planner.h"

@@ -29,7 +29,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <functional>
 #include <mutex>
 #include <numeric>
 #include <thread>
@@ -134,9 +133,6 @@ inline int CompareKeys(uint64_t pa, std::string_view a, uint64_t pb, std::string
   return a.compare(b);
 }
 
-// The spine rows in (encoded key, time) order. The sort moves small records
-// (key prefix, time, length, row) rather than indices into other arrays:
-// almost every comparison is settled inside the record.
 // `matched` (one row per spine row; -1: no match) as an int64 array, null
 // where negative.
 arrow::Result<std::shared_ptr<arrow::Array>> MatchedIndices(const std::vector<int64_t>& matched) {
@@ -165,6 +161,9 @@ arrow::Result<std::shared_ptr<arrow::Array>> TakeFromPieces(const arrow::ArrayVe
   return arrow::compute::Take(*all, indices, arrow::compute::TakeOptions::Defaults(), &ctx);
 }
 
+// The spine rows in (encoded key, time) order. The sort moves small records
+// (key prefix, time, length, row) rather than indices into other arrays:
+// almost every comparison is settled inside the record.
 std::vector<int64_t> SortSpine(const read::KeyCodes& codes, const std::vector<int64_t>& micros) {
   struct Entry {
     uint64_t prefix;
@@ -330,15 +329,15 @@ class JoinAsOfImpl : public JoinAsOf {
     const int64_t step = std::max<int64_t>(1, n / 4096);
     for (int64_t s = 0; s < n; s += step) sample.push_back(stime[s]);
     std::sort(sample.begin(), sample.end());
-    auto prunes = [&](int64_t fi) {
+    std::vector<uint8_t> prunes(n_files);  // per file: asked for needed keys only
+    for (int64_t fi = 0; fi < n_files; ++fi) {
       const auto& f = p_.files[fi].ref;
-      if (f.rows < 0 || n <= f.rows) return true;
       const int64_t start = f.start ? f.start->micros() : std::numeric_limits<int64_t>::min();
-      return std::lower_bound(sample.begin(), sample.end(), start) ==
-             std::upper_bound(sample.begin(), sample.end(), end_of(fi));
-    };
-    bool shared = false;
-    for (int64_t fi = 0; fi < n_files; ++fi) shared = shared || prunes(fi);
+      prunes[fi] = f.rows < 0 || n <= f.rows ||
+                   std::lower_bound(sample.begin(), sample.end(), start) ==
+                       std::upper_bound(sample.begin(), sample.end(), end_of(fi));
+    }
+    const bool shared = std::find(prunes.begin(), prunes.end(), 1) != prunes.end();
     // Then, per sorted spine row, the event time of a candidate some worker
     // has found: a hint the workers share (each keeps its own candidates;
     // any value stored is a real candidate's, so a stale one only prunes
@@ -367,7 +366,7 @@ class JoinAsOfImpl : public JoinAsOf {
       // opened; otherwise only the needed keys' row groups and pages are
       // read (a sparse spine over time-segmented files, or one whose times
       // lie in a few of them, looks most keys up in two or three files).
-      const bool prune = prunes(fi);
+      const bool prune = prunes[fi];
       std::vector<uint8_t> need(prune ? unique.size() : 0, 0);
       size_t needed = prune ? 0 : unique.size();
       for (size_t u = 0; prune && u < unique.size(); ++u) {
