@@ -71,9 +71,10 @@ struct ChangeOptions {
 /// read as null. Evaluated key side first (docs/spec.md §19.3): each point's
 /// winners from the files' key and event-time columns, values decoded only
 /// for the keys whose winners differ; the answer is materialized (memory
-/// grows with the keys). Tables it does not apply to (format 0, unsorted
-/// files, event time other than timestamp[us], over 64 Mi planned rows) get
-/// a streaming merge-join by key of the two as-of merges instead.
+/// grows with the keys, within three quarters of the table's memory budget,
+/// memory.limit or 512 MiB). Tables it does not apply to (format 0, unsorted
+/// files, event time other than timestamp[us], more keys than the budget
+/// holds) get a streaming merge-join by key of the two as-of merges instead.
 arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const ChangeOptions& options);
 
 }  // namespace bazof

@@ -18,6 +18,7 @@
 #include "read/key_codec.h"
 #include "read/run_reader.h"
 #include "read/views_util.h"
+#include "util/memory_budget.h"
 
 namespace bazof {
 namespace {
@@ -415,10 +416,20 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
   for (const auto& f : news->files()) {
     if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
   }
+  auto merge_join = [=]() -> arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> {
+    ARROW_ASSIGN_OR_RAISE(auto old_reader, olds->ToReader());
+    ARROW_ASSIGN_OR_RAISE(auto new_reader, news->ToReader());
+    return std::make_shared<JoinChangesReader>(std::move(old_reader), std::move(new_reader), codec, out_schema,
+                                               old_map);
+  };
   // The key-side path when it applies (changes_keys.cc): winners from the
-  // key and event-time columns, values only for the keys whose winners differ.
+  // key and event-time columns, values only for the keys whose winners
+  // differ; the merge-join after all when what it holds would outgrow its
+  // share of the memory budget.
   read::ChangesPoint from_point{old_snap, o.from_time, nullptr}, to_point{new_snap, o.to_time, nullptr};
   if (read::KeySideApplies(from_point, to_point)) {
+    ARROW_ASSIGN_OR_RAISE(const int64_t memory_limit,
+                          ResolveMemoryLimit(0, new_snap->properties, "changes of '" + table.location() + "'"));
     std::vector<int> new_values, old_values;
     for (size_t c = 1; c < side_names.size(); ++c) new_values.push_back(schema.FindValueColumn(side_names[c]));
     for (const auto& c : old_columns) old_values.push_back(old_snap->schema.FindValueColumn(c));
@@ -433,21 +444,17 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
     auto footer_cache = table.footer_cache();
     const int64_t batch_size = o.batch_size;
     auto make = [=]() -> arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> {
-      ARROW_ASSIGN_OR_RAISE(auto winners, read::FindChangedWinners(*storage, footer_cache.get(), from_point,
-                                                                   to_point, drop_same, threads));
-      ARROW_ASSIGN_OR_RAISE(auto reader, KeySideChangesReader::Make(std::move(winners), out_schema, side_map,
+      auto winners = read::FindChangedWinners(*storage, footer_cache.get(), from_point, to_point, drop_same,
+                                              threads, memory_limit);
+      if (winners.status().IsCapacityError()) return merge_join();
+      ARROW_RETURN_NOT_OK(winners.status());
+      ARROW_ASSIGN_OR_RAISE(auto reader, KeySideChangesReader::Make(std::move(*winners), out_schema, side_map,
                                                                    batch_size));
       return std::static_pointer_cast<arrow::RecordBatchReader>(reader);
     };
     return std::make_shared<read::FunctionScan>(out_schema, std::move(files), std::move(make));
   }
-  auto make = [=]() -> arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> {
-    ARROW_ASSIGN_OR_RAISE(auto old_reader, olds->ToReader());
-    ARROW_ASSIGN_OR_RAISE(auto new_reader, news->ToReader());
-    return std::make_shared<JoinChangesReader>(std::move(old_reader), std::move(new_reader), codec, out_schema,
-                                               old_map);
-  };
-  return std::make_shared<read::FunctionScan>(out_schema, std::move(files), std::move(make));
+  return std::make_shared<read::FunctionScan>(out_schema, std::move(files), std::move(merge_join));
 }
 
 }  // namespace bazof

@@ -17,6 +17,7 @@
 #include <arrow/api.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "bazof/error.h"
@@ -41,6 +42,30 @@ struct FileCandidates {
     return std::string_view(arena).substr(offsets[i], offsets[i + 1] - offsets[i]);
   }
   size_t size() const { return rows.size(); }
+  int64_t bytes() const {
+    return static_cast<int64_t>(arena.capacity() + sizeof(size_t) * offsets.capacity() +
+                                sizeof(int64_t) * (micros.capacity() + rows.capacity()));
+  }
+};
+
+// What the key side holds, against its share of the memory budget: each
+// file's candidates as their buffers grow, then the winners, then the
+// estimated decoded values of the keys that changed.
+class KeySideBudget {
+ public:
+  explicit KeySideBudget(int64_t share) : share_(share) {}
+  // Counts `bytes` more (or fewer, when negative); kCapacityError once the
+  // total exceeds the share.
+  arrow::Status Add(int64_t bytes) {
+    const int64_t now = used_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    if (now <= share_) return arrow::Status::OK();
+    return arrow::Status::CapacityError("changes: the key side would hold more than ", share_,
+                                        " bytes, its share of the memory budget");
+  }
+
+ private:
+  const int64_t share_;
+  std::atomic<int64_t> used_{0};
 };
 
 // A key's winner at one point.
@@ -63,7 +88,7 @@ struct PointState {
 // The key side of one file for every point that plans it (`targets`: the
 // point and the file's index in its plan; one or both points), read once.
 arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache,
-                             const std::vector<std::pair<PointState*, size_t>>& targets) {
+                             const std::vector<std::pair<PointState*, size_t>>& targets, KeySideBudget* budget) {
   for (const auto& [p, fi] : targets) {
     ARROW_ASSIGN_OR_RAISE(auto opened, OpenDataFile(storage, p->files[fi], *p->point->shape, cache));
     ARROW_ASSIGN_OR_RAISE(p->access[fi], RowGroupAccess::Make(storage, opened, *p->point->shape));
@@ -74,6 +99,7 @@ arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache,
   std::vector<int> groups(n_groups);
   for (int g = 0; g < n_groups; ++g) groups[g] = g;
   RowGroupAccess::KeyRuns runs;
+  int64_t held = 0;  // the targets' candidate bytes counted so far
   for (const auto& rgs : access.Batches(groups, kReadRows)) {
     ARROW_RETURN_NOT_OK(access.ReadKeyRuns(rgs, &runs));
     const auto& e = runs.event_micros;
@@ -97,6 +123,10 @@ arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache,
         out.rows.push_back(row);
       }
     }
+    int64_t now = 0;
+    for (const auto& [p, fi] : targets) now += p->candidates[fi].bytes();
+    ARROW_RETURN_NOT_OK(budget->Add(now - held));
+    held = now;
   }
   for (const auto& [p, fi] : targets) p->exact[fi] = access.event_micros_exact();
   return arrow::Status::OK();
@@ -107,9 +137,9 @@ arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache,
 void MergeWinners(PointState* p) {
   const size_t n_files = p->candidates.size();
   std::vector<size_t> pos(n_files, 0);
-  size_t total = 0;
-  for (const auto& c : p->candidates) total += c.size();
-  p->winners.reserve(total);
+  size_t most = 0;  // a lower bound of the winners (the keys)
+  for (const auto& c : p->candidates) most = std::max(most, c.size());
+  p->winners.reserve(most);
   auto later = [&](int32_t fa, int64_t ta, int64_t ra, const Winner& b) {
     return b.file < 0 ||
            Later({ta, fa, ra}, {b.micros, b.file, b.row}, [&](int64_t f) { return p->files[f].rank; });
@@ -273,12 +303,13 @@ bool KeySideApplies(const ChangesPoint& from, const ChangesPoint& to) {
   // files differ, (almost) every key's winners differ and their row groups
   // are decoded anyway (measured on W1, bench/results/RESULTS.md: 1.7x the
   // scans' CPU with 4096-row groups of one page per column).
-  return rows <= kKeySideMaxRows && 2 * shared >= rows;
+  return 2 * shared >= rows;
 }
 
 arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCache* footer_cache,
                                                  const ChangesPoint& from, const ChangesPoint& to,
-                                                 bool drop_same_winners, int threads) {
+                                                 bool drop_same_winners, int threads, int64_t memory_limit) {
+  KeySideBudget budget(KeySideMemoryShare(memory_limit));
   PointState ps[2];
   ps[0].point = &from;
   ps[1].point = &to;
@@ -305,11 +336,11 @@ arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCac
     if (!paired[g]) jobs.push_back({{&ps[1], g}});
   }
   ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(jobs.size()), threads, [&](int64_t j, int) {
-    return ReadCandidates(storage, footer_cache, jobs[j]);
+    return ReadCandidates(storage, footer_cache, jobs[j], &budget);
   }));
   ARROW_RETURN_NOT_OK(ParallelFor(2, threads, [&](int64_t s, int) {
     MergeWinners(&ps[s]);
-    return arrow::Status::OK();
+    return budget.Add(static_cast<int64_t>(sizeof(Winner) * ps[s].winners.capacity()));
   }));
 
   // The keys whose winners are not the same stored event: per such key, its
@@ -373,8 +404,20 @@ arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCac
     for (size_t f = 0; f < takes[s].size(); ++f) {
       if (!takes[s][f].rows.empty()) take_jobs.emplace_back(s, f);
     }
+    int64_t freed = 0;
+    for (const auto& c : ps[s].candidates) freed -= c.bytes();
     ps[s].candidates.clear();  // the winners' keys are decoded; the arenas may go
     ps[s].candidates.shrink_to_fit();
+    ARROW_RETURN_NOT_OK(budget.Add(freed));
+  }
+  // The values about to be decoded, estimated from each file's uncompressed
+  // bytes per row (all its columns: an upper bound of those returned).
+  for (const auto& [s, f] : take_jobs) {
+    const auto& meta = *ps[s].access[f]->file().metadata;
+    int64_t bytes = 0;
+    for (int g = 0; g < meta.num_row_groups(); ++g) bytes += meta.RowGroup(g)->total_byte_size();
+    const int64_t per_row = meta.num_rows() > 0 ? bytes / meta.num_rows() + 1 : 0;
+    ARROW_RETURN_NOT_OK(budget.Add(per_row * static_cast<int64_t>(takes[s][f].rows.size())));
   }
   ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(take_jobs.size()), threads, [&](int64_t j, int) -> arrow::Status {
     const auto [s, f] = take_jobs[j];

@@ -37,13 +37,14 @@ struct ChangedWinners {
 };
 
 /// Whether FindChangedWinners should answer for these points: format 1 files
-/// all sorted by key, an event time of timestamp[us], at most kKeySideMaxRows
-/// planned rows in all (it holds one entry per key and file), and at least
-/// half of those rows in files both points plan (where it pays).
+/// all sorted by key, an event time of timestamp[us], and at least half of
+/// the planned rows in files both points plan (where it pays).
 bool KeySideApplies(const ChangesPoint& from, const ChangesPoint& to);
 
-/// Rows planned for both points beyond which the streaming merge-join is used.
-inline constexpr int64_t kKeySideMaxRows = 64LL * 1024 * 1024;
+/// The share of the memory budget the key side may hold (its entries, the
+/// winners and their decoded values): three quarters; the rest is for the
+/// batches being read.
+inline int64_t KeySideMemoryShare(int64_t memory_limit) { return memory_limit / 4 * 3; }
 
 /// Every key whose winning stored event (file, row) differs between `from`
 /// and `to`: the winners are found on the key side (keys and event times
@@ -53,9 +54,12 @@ inline constexpr int64_t kKeySideMaxRows = 64LL * 1024 * 1024;
 /// left out (their state is the same) when `drop_same_winners`: the caller
 /// passes false when the older version lacks a returned column (a rename
 /// would then show the same stored event as null on the old side only).
-/// `threads` >= 1.
+/// `threads` >= 1. kCapacityError, before it holds more, when what it keeps
+/// (each file's candidates, the winners, the estimated decoded values)
+/// would exceed KeySideMemoryShare(memory_limit): the caller then answers
+/// with the streaming merge-join.
 arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCache* footer_cache,
                                                  const ChangesPoint& from, const ChangesPoint& to,
-                                                 bool drop_same_winners, int threads);
+                                                 bool drop_same_winners, int threads, int64_t memory_limit);
 
 }  // namespace bazof::read

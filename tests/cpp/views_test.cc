@@ -3,10 +3,15 @@
 #include <arrow/json/from_string.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "bazof/error.h"
 #include "bazof/views.h"
+#include "bazof/write.h"
+#include "read/changes_keys.h"
 #include "read/views_util.h"
 #include "table_builder.h"
+#include "test_util.h"
 
 namespace bazof::testing {
 namespace {
@@ -144,6 +149,71 @@ TEST(ChangesTest, BetweenTwoVersionsAtOneTime) {
   EXPECT_EQ(Rows(small), (std::vector<std::string>{"c|update|2024-01-01|2024-01-01|c-v1|c-v2"}));
   o.from_version = Version(7);
   EXPECT_EQ(ErrorKindOf(MakeChanges(*t, o).status()), ErrorKind::kNotFound);
+}
+
+// The key side of changes holds its candidates, winners and values within
+// three quarters of the memory budget; beyond that the same answer comes
+// from the streaming merge-join.
+TEST(ChangesTest, KeySideBeyondItsBudgetFallsBackToTheMergeJoin) {
+  ::setenv("BAZOF_MEMORY_LIMIT_MINIMUM", "1KiB", 1);  // lets a budget of 64 KiB be set
+  TableSchema schema = KvSchema();
+  schema.event_time.type = arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");  // the key side's type
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, schema, {{"memory.limit", "64KiB"}}));
+  const int64_t t0 = Ms("2024-01-01"), hour = 3600 * 1000;
+  auto key = [](int i) {
+    std::string k = std::to_string(i);
+    return "k" + std::string(5 - k.size(), '0') + k;
+  };
+  for (int v = 1; v <= 3; ++v) {
+    std::vector<Ev> rows;
+    for (int i = 0; i < 3000; ++i) {
+      if (v == 3 && i % 10 != 0) continue;  // version 3 changes every tenth key
+      rows.push_back({key(i), t0 + v * hour, "v" + std::to_string(v)});
+    }
+    ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows)));
+    ASSERT_EQ(r.version.value(), v);
+  }
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  const EventTime at = EventTime::FromMicros((t0 + 5 * hour) * 1000);
+  std::vector<std::string> want;
+  for (int i = 0; i < 3000; i += 10) want.push_back(key(i) + "|update|v2|v3");
+
+  // Versions 2 -> 3 share two of their three files: the key side applies.
+  ASSERT_OK_AND_ASSIGN(auto v2, table->SnapshotAt(Version(2)));
+  ASSERT_OK_AND_ASSIGN(auto v3, table->SnapshotAt(Version(3)));
+  ASSERT_OK_AND_ASSIGN(auto shape2, read::MakeScanShape(*v2, {0}));
+  ASSERT_OK_AND_ASSIGN(auto shape3, read::MakeScanShape(*v3, {0}));
+  const read::ChangesPoint from{v2, at, shape2}, to{v3, at, shape3};
+  ASSERT_TRUE(read::KeySideApplies(from, to));
+  ASSERT_OK_AND_ASSIGN(auto winners, read::FindChangedWinners(*table->storage(), table->footer_cache().get(), from,
+                                                              to, true, 2, 512LL << 20));
+  ASSERT_EQ(winners.keys[0]->length(), 300);
+  // 3000 keys' candidates (8-byte keys, three 8-byte fields) exceed 48 KiB.
+  auto over = read::FindChangedWinners(*table->storage(), table->footer_cache().get(), from, to, true, 2, 64 << 10);
+  EXPECT_TRUE(over.status().IsCapacityError()) << over.status().ToString();
+
+  // The table's memory.limit (64 KiB) is the budget of changes: it answers
+  // through the merge-join, with the rows the workload changed.
+  ChangeOptions o;
+  o.from_time = o.to_time = at;
+  o.from_version = Version(2);
+  o.to_version = Version(3);
+  for (int64_t batch : {int64_t{7}, int64_t{64 * 1024}}) {
+    o.batch_size = batch;
+    ASSERT_OK_AND_ASSIGN(auto scan, MakeChanges(*table, o));
+    std::vector<std::string> got;  // key, kind and values (Rows() shows times as milliseconds)
+    for (const auto& row : Rows(scan)) {
+      std::vector<std::string> cells;
+      for (size_t at = 0, bar; at != std::string::npos; at = bar == std::string::npos ? bar : bar + 1) {
+        bar = row.find('|', at);
+        cells.push_back(row.substr(at, bar == std::string::npos ? bar : bar - at));
+      }
+      got.push_back(cells[0] + "|" + cells[1] + "|" + cells[4] + "|" + cells[5]);
+    }
+    EXPECT_EQ(got, want) << batch;
+  }
+  ::unsetenv("BAZOF_MEMORY_LIMIT_MINIMUM");
 }
 
 std::shared_ptr<arrow::Array> Json(const std::shared_ptr<arrow::DataType>& type, const std::string& json) {
