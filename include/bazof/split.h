@@ -15,6 +15,7 @@
 #include "bazof/event_time.h"
 #include "bazof/snapshot.h"
 #include "bazof/table.h"
+#include "bazof/views.h"
 
 namespace bazof {
 
@@ -25,6 +26,7 @@ inline constexpr int kSplitFormat = 1;
 enum class SplitKind {
   kScan,    ///< each key's state as of the split's as-of (ScanBuilder's result)
   kEvents,  ///< every event up to as-of (ScanOptions::all_events)
+  kIntervals,  ///< validity intervals (MakeIntervals, bazof/views.h)
 };
 
 /// One key range of a pinned scan. Plain data: copy it, serialize it, read it
@@ -39,6 +41,11 @@ struct Split {
   /// Key range [lower, upper) in the encoded key form (docs/spec.md, "Scan
   /// splits"); nullopt = unbounded on that side.
   std::optional<std::string> lower, upper;
+  /// kIntervals: the window [start, end) (nullopt = unbounded) and whether
+  /// equal consecutive values coalesce (IntervalOptions); `filter` is the
+  /// intervals' filter and `as_of` is unused.
+  std::optional<EventTime> start, end;
+  bool coalesce = false;
   int index = 0;  ///< position among the planned splits (key order)
   int count = 1;  ///< number of planned splits
   /// Informational: estimated bytes and rows read (from file and row-group
@@ -82,11 +89,23 @@ struct SplitOptions {
 /// encoded range, or bad options.
 arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& scan, const SplitOptions& options = {});
 
+/// Plans the validity intervals `intervals` describes (bazof/views.h: start,
+/// end, version, columns, filter, coalesce, encoded key range) as splits of
+/// kind kIntervals. A key's intervals depend on its events alone, so each
+/// split is a key range of the all-events stream, cut as PlanSplits cuts an
+/// `events` scan (narrowed to the keys the filter's terms on a single key
+/// column allow), and the concatenation of the splits' results in index
+/// order is MakeIntervals' result. Validates the options as MakeIntervals
+/// does (kInvalidArgument); the version is resolved now.
+arrow::Result<std::vector<Split>> PlanIntervalSplits(const Table& table, const IntervalOptions& intervals,
+                                                     const SplitOptions& options = {});
+
 /// The scan of one split on `table` (opened anywhere on the same storage):
 /// the same Scan as ScanBuilder::Build() returns for the split's options,
 /// restricted to its key range, at its pinned version (kNotFound, "... was
-/// vacuumed ...", if that version is gone). `threads` and `batch_size` as in
-/// ScanOptions.
+/// vacuumed ...", if that version is gone); for a kIntervals split, the
+/// intervals MakeIntervals returns for its options and key range. `threads`
+/// and `batch_size` as in ScanOptions.
 arrow::Result<std::shared_ptr<Scan>> ReadSplit(const Table& table, const Split& split, int threads = 0,
                                                int64_t batch_size = 64 * 1024);
 

@@ -36,6 +36,10 @@ struct IntervalOptions {
   /// returned value columns are equal form one interval (dbt's "check"
   /// snapshots).
   bool coalesce = false;
+  /// Keep only keys in [encoded_key_lower, encoded_key_upper), in the
+  /// encoded form of ScanOptions::encoded_key_lower (a split's key range,
+  /// bazof/split.h); nullopt = unbounded on that side.
+  std::optional<std::string> encoded_key_lower, encoded_key_upper;
   int64_t batch_size = 64 * 1024;
   int threads = 0;  ///< merge threads; 0 = number of cores
 };

@@ -17,6 +17,7 @@
 
 #include "bazof/error.h"
 #include "bazof/split.h"
+#include "bazof/views.h"
 #include "io/storage.h"
 #include "metadata/key_text.h"
 #include "planning/planner.h"
@@ -425,6 +426,59 @@ arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& builder, const S
     out[i].count = static_cast<int>(out.size());
   }
   return out;
+}
+
+arrow::Result<std::vector<Split>> PlanIntervalSplits(const Table& table, const IntervalOptions& intervals,
+                                                     const SplitOptions& options) {
+  // Pinned and validated as the unsplit view (columns, filter, window, format).
+  IntervalOptions pinned = intervals;
+  const Version version = intervals.version.value_or(table.current_version());
+  pinned.version = version;
+  ARROW_RETURN_NOT_OK(MakeIntervals(table, pinned).status());
+  ARROW_ASSIGN_OR_RAISE(auto snap, table.SnapshotAt(version));
+
+  // The keys the view can return: the encoded range, narrowed by the
+  // filter's terms on a single key column (as MakeIntervals narrows what it
+  // reads); the events of other keys are never planned.
+  std::optional<std::string> lower = intervals.encoded_key_lower, upper = intervals.encoded_key_upper;
+  if (intervals.filter && snap->schema.key_columns.size() == 1) {
+    ARROW_ASSIGN_OR_RAISE(auto shape, read::MakeScanShape(*snap, {}));
+    auto keys = read::DeriveKeyConstraints(*intervals.filter, snap->schema.key_columns[0].name, shape->codec);
+    std::optional<std::string> lo = keys.lower, hi = keys.upper;
+    if (keys.key_in && !keys.key_in->empty()) {
+      if (!lo || *lo < keys.key_in->front()) lo = keys.key_in->front();
+      if (!hi || keys.key_in->back() < *hi) hi = keys.key_in->back();
+    }
+    if (lo && (!lower || *lower < *lo)) lower = lo;
+    if (hi) {
+      std::string exclusive = *hi + std::string(1, '\0');
+      if (!upper || exclusive < *upper) upper = std::move(exclusive);
+    }
+  }
+  // A range that holds no key at all: one split over the whole key space,
+  // which returns nothing (the filter travels with it).
+  if (lower && upper && *upper <= *lower) lower = upper = std::nullopt;
+
+  auto events = table.NewScan();
+  events.AtVersion(version).EncodedKeyRange(lower, upper);
+  SplitOptions planned = options;
+  planned.kind = SplitKind::kEvents;
+  ARROW_ASSIGN_OR_RAISE(auto splits, PlanSplits(events, planned));
+  std::optional<std::string> serialized;
+  if (intervals.filter) {
+    ARROW_ASSIGN_OR_RAISE(auto buf, arrow::compute::Serialize(*intervals.filter));
+    serialized = buf->ToString();
+  }
+  for (auto& s : splits) {
+    s.kind = SplitKind::kIntervals;
+    s.as_of = EventTime::Max();
+    s.columns = intervals.columns;
+    s.filter = serialized;
+    s.start = intervals.start;
+    s.end = intervals.end;
+    s.coalesce = intervals.coalesce;
+  }
+  return splits;
 }
 
 }  // namespace bazof

@@ -117,6 +117,13 @@ arrow::Result<std::shared_ptr<Scan>> MakeIntervals(const Table& table, const Int
     ro.key_lower = lower;
     ro.key_upper = upper;
   }
+  // A split's key range narrows whatever the filter allowed.
+  if (o.encoded_key_lower && (!ro.key_lower || *ro.key_lower < *o.encoded_key_lower)) {
+    ro.key_lower = o.encoded_key_lower;
+  }
+  if (o.encoded_key_upper && (!ro.key_upper || *o.encoded_key_upper < *ro.key_upper)) {
+    ro.key_upper = o.encoded_key_upper;
+  }
   // Deltas hold every event (a base only the state at its start, derived
   // from them), so the event stream reads deltas only, as compaction does.
   planning::ScanPlan plan = planning::PlanScan(planning::WithoutBases(*snap), EventTime::Max());

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <limits>
+#include <utility>
 
 #include "bazof/error.h"
 #include "bazof/split.h"
@@ -67,7 +68,7 @@ arrow::Result<int64_t> Int(const json& doc, const char* field, std::optional<int
 std::string Split::ToJson() const {
   json doc;
   doc["split_format"] = kSplitFormat;
-  doc["kind"] = kind == SplitKind::kEvents ? "events" : "scan";
+  doc["kind"] = kind == SplitKind::kEvents ? "events" : kind == SplitKind::kIntervals ? "intervals" : "scan";
   doc["table"] = table;
   doc["version"] = version.value();
   doc["as_of"] = as_of.is_max() ? json(nullptr) : json(as_of.micros());
@@ -75,6 +76,11 @@ std::string Split::ToJson() const {
   doc["filter"] = filter ? json(ToHex(*filter)) : json(nullptr);
   doc["key_lower"] = lower ? json(ToHex(*lower)) : json(nullptr);
   doc["key_upper"] = upper ? json(ToHex(*upper)) : json(nullptr);
+  if (kind == SplitKind::kIntervals) {
+    doc["start"] = start ? json(start->micros()) : json(nullptr);
+    doc["end"] = end ? json(end->micros()) : json(nullptr);
+    doc["coalesce"] = coalesce;
+  }
   doc["index"] = index;
   doc["count"] = count;
   doc["estimated_bytes"] = estimated_bytes;
@@ -98,7 +104,19 @@ arrow::Result<Split> Split::FromJson(std::string_view text) {
     const auto& k = it->get_ref<const std::string&>();
     if (k == "scan") s.kind = SplitKind::kScan;
     else if (k == "events") s.kind = SplitKind::kEvents;
-    else return Bad("kind", "is '" + k + "', not 'scan' or 'events'");
+    else if (k == "intervals") s.kind = SplitKind::kIntervals;
+    else return Bad("kind", "is '" + k + "', not 'scan', 'events' or 'intervals'");
+  }
+  for (auto [field, time] : {std::pair{"start", &s.start}, std::pair{"end", &s.end}}) {
+    if (auto it = doc.find(field); it != doc.end() && !it->is_null()) {
+      if (!it->is_number_integer()) return Bad(field, "is not an integer (microseconds) or null");
+      *time = EventTime::FromMicros(it->get<int64_t>());
+    }
+  }
+  if (s.start && s.end && *s.end <= *s.start) return Bad("end", "is not after start");
+  if (auto it = doc.find("coalesce"); it != doc.end() && !it->is_null()) {
+    if (!it->is_boolean()) return Bad("coalesce", "is not true or false");
+    s.coalesce = it->get<bool>();
   }
   if (auto it = doc.find("table"); it != doc.end() && it->is_string()) s.table = it->get<std::string>();
   ARROW_ASSIGN_OR_RAISE(auto v, Int(doc, "version"));
@@ -146,18 +164,37 @@ arrow::Result<Split> Split::FromJson(std::string_view text) {
 
 arrow::Result<std::shared_ptr<Scan>> ReadSplit(const Table& table, const Split& split, int threads,
                                                int64_t batch_size) {
-  auto builder = table.NewScan();
-  builder.AtVersion(split.version).AsOf(split.as_of).BatchSize(batch_size).Threads(threads);
-  if (split.columns) builder.Columns(*split.columns);
+  const std::string where = "split " + std::to_string(split.index) + ": ";
+  std::optional<arrow::compute::Expression> filter;
   if (split.filter) {
     auto expr = arrow::compute::Deserialize(arrow::Buffer::FromString(*split.filter));
     if (!expr.ok()) return InvalidArgument("split: filter: ", expr.status().message());
-    builder.Filter(*std::move(expr));
+    filter = *std::move(expr);
   }
+  if (split.kind == SplitKind::kIntervals) {
+    IntervalOptions o;
+    o.start = split.start;
+    o.end = split.end;
+    o.version = split.version;
+    o.columns = split.columns;
+    o.filter = std::move(filter);
+    o.coalesce = split.coalesce;
+    o.encoded_key_lower = split.lower;
+    o.encoded_key_upper = split.upper;
+    o.batch_size = batch_size;
+    o.threads = threads;
+    auto view = MakeIntervals(table, o);
+    if (!view.ok()) return WithContext(view.status(), where);
+    return view;
+  }
+  auto builder = table.NewScan();
+  builder.AtVersion(split.version).AsOf(split.as_of).BatchSize(batch_size).Threads(threads);
+  if (split.columns) builder.Columns(*split.columns);
+  if (filter) builder.Filter(*std::move(filter));
   builder.EncodedKeyRange(split.lower, split.upper);
   builder.AllEvents(split.kind == SplitKind::kEvents);
   auto scan = builder.Build();
-  if (!scan.ok()) return WithContext(scan.status(), "split " + std::to_string(split.index) + ": ");
+  if (!scan.ok()) return WithContext(scan.status(), where);
   return scan;
 }
 

@@ -13,6 +13,7 @@
 #include "bazof/error.h"
 #include "bazof/split.h"
 #include "bazof/vacuum.h"
+#include "bazof/views.h"
 #include "bazof/write.h"
 #include "table_builder.h"
 #include "test_util.h"
@@ -120,6 +121,36 @@ int64_t RowsOfSplits(const Table& table, const std::vector<Split>& splits) {
   return rows;
 }
 
+// A random table: 3 to 8 commits of appends (late events, ties, deletes;
+// some over a narrow key band, so files differ in key range) and
+// compactions; keys k1000.. (`keys` of them), times over `days` days from t0.
+arrow::Result<std::shared_ptr<Table>> RandomTable(std::mt19937_64& rng, int64_t keys, int64_t days, int64_t t0) {
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000;
+  auto storage = MemStorage();
+  ARROW_ASSIGN_OR_RAISE(auto table, CreateTable(storage, KvSchema()));
+  const int commits = 3 + static_cast<int>(pick(6));
+  for (int64_t v = 1; v <= commits; ++v) {
+    ARROW_ASSIGN_OR_RAISE(table, Table::Open(storage));
+    if (v > 2 && pick(4) == 0) {
+      ARROW_ASSIGN_OR_RAISE(auto c, Compact(table));
+      if (c.committed) continue;
+    }
+    std::vector<Ev> rows;
+    const int64_t band = pick(2) ? keys : 1 + pick(keys / 3 + 1), from = pick(keys - band + 1);
+    for (int64_t i = 0, n = 1 + pick(120); i < n; ++i) {
+      Ev e{"k" + std::to_string(1000 + from + pick(band)), t0 + pick(days) * day,
+           "v" + std::to_string(v) + "." + std::to_string(i), pick(7) == 0};
+      if (e.deleted) e.value.clear();
+      rows.push_back(e);
+    }
+    AppendOptions o;
+    o.chunk_rows = 5 + pick(60);
+    ARROW_RETURN_NOT_OK(Append(table, *AppendInput(rows, 13), o).status());
+  }
+  return Table::Open(storage);
+}
+
 class SplitOracleTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(SplitOracleTest, UnionOfSplitsIsTheScan) {
@@ -127,32 +158,7 @@ TEST_P(SplitOracleTest, UnionOfSplitsIsTheScan) {
   auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
   const int64_t day = 86400000, t0 = Ms("2024-01-01");
   const int64_t keys = 5 + pick(200), days = 3 + pick(30);
-  auto storage = MemStorage();
-  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
-  const int commits = 3 + static_cast<int>(pick(6));
-  std::vector<OracleEvent> events;
-  for (int64_t v = 1; v <= commits; ++v) {
-    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
-    if (v > 2 && pick(4) == 0) {
-      ASSERT_OK_AND_ASSIGN(auto c, Compact(table));
-      if (c.committed) continue;
-    }
-    std::vector<Ev> rows;
-    // Some commits cover a narrow key band, so files differ in key range.
-    const int64_t band = pick(2) ? keys : 1 + pick(keys / 3 + 1), from = pick(keys - band + 1);
-    for (int64_t i = 0, n = 1 + pick(120); i < n; ++i) {
-      Ev e{"k" + std::to_string(1000 + from + pick(band)), t0 + pick(days) * day,
-           "v" + std::to_string(v) + "." + std::to_string(i), pick(7) == 0};
-      if (e.deleted) e.value.clear();
-      rows.push_back(e);
-      events.push_back({e, v, i});
-    }
-    AppendOptions o;
-    o.chunk_rows = 5 + pick(60);
-    ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows, 13), o));
-    (void)r;
-  }
-  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  ASSERT_OK_AND_ASSIGN(auto table, RandomTable(rng, keys, days, t0));
   const int64_t current = table->current_version().value();
   for (int probe = 0; probe < 12; ++probe) {
     auto b = table->NewScan();
@@ -253,6 +259,135 @@ TEST_P(SplitOracleTest, UnionOfSplitsIsTheScan) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RandomTables, SplitOracleTest, ::testing::Range(1, 21));
+
+// Intervals splits: the concatenation of the splits' intervals (read through
+// their JSON) is MakeIntervals' result, for windows, versions, columns,
+// filters (on keys, values and the bounds), coalescing and split targets.
+class SplitIntervalsTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(SplitIntervalsTest, UnionOfSplitsIsTheIntervals) {
+  std::mt19937_64 rng(9100 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const int64_t keys = 5 + pick(200), days = 3 + pick(30);
+  ASSERT_OK_AND_ASSIGN(auto table, RandomTable(rng, keys, days, t0));
+  const int64_t current = table->current_version().value();
+  auto at = [&](int64_t ms) { return EventTime::FromMicros(ms * 1000); };
+  for (int probe = 0; probe < 10; ++probe) {
+    IntervalOptions o;
+    std::string what = "seed " + std::to_string(GetParam()) + " probe " + std::to_string(probe);
+    if (pick(2)) {
+      const int64_t a = t0 + pick(days) * day, b = a + (1 + pick(days)) * day / 2;
+      if (pick(2)) o.start = at(a);
+      if (pick(2)) o.end = at(b);
+      what += " window";
+    }
+    if (pick(2)) {
+      o.version = Version(pick(current + 1));
+      what += " version " + std::to_string(o.version->value());
+    }
+    if (pick(3) == 0) {
+      o.columns = std::vector<std::string>{};
+      what += " no values";
+    }
+    o.coalesce = pick(3) == 0;
+    const std::string bound = "k" + std::to_string(1000 + pick(keys));
+    switch (pick(5)) {
+      case 0:
+        o.filter = cp::greater_equal(cp::field_ref("key"), cp::literal(bound));
+        what += " key >= " + bound;
+        break;
+      case 1:
+        o.filter = cp::and_(cp::less_equal(cp::field_ref("key"), cp::literal(bound)),
+                            cp::is_null(cp::field_ref("valid_to")));
+        what += " key <= " + bound + " and current";
+        break;
+      case 2:
+        o.filter = cp::not_equal(cp::field_ref("value"), cp::literal("v1.0"));
+        what += " value != v1.0";
+        break;
+      case 3: {
+        std::string lo = "k" + std::to_string(1000 + pick(keys)), hi = bound;
+        if (hi < lo) std::swap(lo, hi);
+        o.encoded_key_lower = lo;
+        o.encoded_key_upper = hi + "5";
+        what += " encoded [" + lo + ", " + hi + "5)";
+        break;
+      }
+      default:
+        break;
+    }
+    SplitOptions so;
+    if (pick(2)) {
+      so.max_splits = 1 + static_cast<int>(pick(9));
+      what += " max_splits " + std::to_string(*so.max_splits);
+    } else {
+      so.target_bytes = 200 + pick(3000);
+      what += " target " + std::to_string(*so.target_bytes);
+    }
+    ASSERT_OK_AND_ASSIGN(auto splits, PlanIntervalSplits(*table, o, so));
+    ASSERT_FALSE(splits.empty()) << what;
+    IntervalOptions whole = o;
+    whole.version = splits[0].version;
+    ASSERT_OK_AND_ASSIGN(auto whole_view, MakeIntervals(*table, whole));
+    ASSERT_OK_AND_ASSIGN(auto expected, Rows(whole_view));
+    std::vector<std::string> got;
+    for (size_t i = 0; i < splits.size(); ++i) {
+      ASSERT_EQ(splits[i].kind, SplitKind::kIntervals) << what;
+      ASSERT_OK_AND_ASSIGN(auto split, Split::FromJson(splits[i].ToJson()));
+      ASSERT_EQ(split.ToJson(), splits[i].ToJson()) << what;
+      ASSERT_EQ(split.coalesce, o.coalesce) << what;
+      ASSERT_OK_AND_ASSIGN(auto view, ReadSplit(*table, split, 1 + static_cast<int>(i % 2), 5));
+      ASSERT_TRUE(view->schema()->Equals(*whole_view->schema())) << what;
+      ASSERT_OK_AND_ASSIGN(auto rows, Rows(view));
+      for (const auto& r : rows) {
+        if (split.lower) {
+          ASSERT_GE(KeyOf(r), *split.lower) << what << " split " << i;
+        }
+        if (split.upper) {
+          ASSERT_LT(KeyOf(r), *split.upper) << what << " split " << i;
+        }
+      }
+      got.insert(got.end(), rows.begin(), rows.end());
+    }
+    ASSERT_EQ(got, expected) << what << ": " << splits.size() << " splits";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(RandomTables, SplitIntervalsTest, ::testing::Range(1, 13));
+
+TEST(SplitTest, IntervalSplitsRefuseWhatIntervalsRefuse) {
+  ASSERT_OK_AND_ASSIGN(auto table, BandedTable(2, 50, [](int band, int i) {
+                         return "k" + std::to_string(band) + "_" + std::to_string(100 + i);
+                       }));
+  IntervalOptions o;
+  o.start = o.end = EventTime::FromMicros(5);
+  EXPECT_EQ(ErrorKindOf(PlanIntervalSplits(*table, o).status()), ErrorKind::kInvalidArgument);
+  o = {};
+  o.columns = std::vector<std::string>{"nope"};
+  EXPECT_EQ(ErrorKindOf(PlanIntervalSplits(*table, o).status()), ErrorKind::kInvalidArgument);
+  o = {};
+  o.filter = cp::equal(cp::field_ref("event_time"), cp::literal(1));  // intervals have valid_from instead
+  EXPECT_EQ(ErrorKindOf(PlanIntervalSplits(*table, o).status()), ErrorKind::kInvalidArgument);
+  // A split of the intervals kind with its window reversed is malformed JSON.
+  o = {};
+  SplitOptions so;
+  so.max_splits = 3;
+  ASSERT_OK_AND_ASSIGN(auto splits, PlanIntervalSplits(*table, o, so));
+  ASSERT_EQ(splits.size(), 3u);
+  Split bad = splits[0];
+  bad.start = EventTime::FromMicros(10);
+  bad.end = EventTime::FromMicros(10);
+  EXPECT_EQ(ErrorKindOf(Split::FromJson(bad.ToJson()).status()), ErrorKind::kInvalidArgument);
+  // Keys no filter can return: one split, which returns nothing.
+  o.filter = cp::and_(cp::greater(cp::field_ref("key"), cp::literal("k1")),
+                      cp::less(cp::field_ref("key"), cp::literal("k0")));
+  ASSERT_OK_AND_ASSIGN(auto none, PlanIntervalSplits(*table, o, so));
+  ASSERT_FALSE(none.empty());
+  EXPECT_EQ(RowsOfSplits(*table, none), 0);
+  ASSERT_OK_AND_ASSIGN(auto all, PlanIntervalSplits(*table, {}, so));
+  EXPECT_EQ(RowsOfSplits(*table, all), 100);
+}
 
 TEST(SplitTest, RowGroupStatisticsCutOneFile) {
   TableBuilder tb;
