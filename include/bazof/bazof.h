@@ -401,8 +401,20 @@ BAZOF_C_EXPORT bazof_code bazof_table_plan_splits(const bazof_table* table,
                                                   int64_t target_bytes, int32_t max_splits,
                                                   char*** out_splits, size_t* out_n, char** error);
 
+/* Plans the validity intervals bazof_table_intervals(table, start, end,
+ * coalesce, options) returns as splits of kind "intervals": key ranges of
+ * the version pinned now, in key order, whose results (read with
+ * bazof_table_scan_split), concatenated in order, are those intervals.
+ * target_bytes, max_splits and *out_splits as in bazof_table_plan_splits. */
+BAZOF_C_EXPORT bazof_code bazof_table_plan_interval_splits(const bazof_table* table, const char* start,
+                                                           const char* end, int coalesce,
+                                                           const bazof_scan_options* options,
+                                                           int64_t target_bytes, int32_t max_splits,
+                                                           char*** out_splits, size_t* out_n, char** error);
+
 /* Reads one split (its JSON text, from any process that planned it on the
- * same table) as a stream like bazof_table_scan's. A malformed split is
+ * same table) as a stream like bazof_table_scan's (or, for an intervals
+ * split, bazof_table_intervals'). A malformed split is
  * BAZOF_INVALID_ARGUMENT; a pinned version vacuum removed, BAZOF_NOT_FOUND. */
 BAZOF_C_EXPORT bazof_code bazof_table_scan_split(const bazof_table* table, const char* split_json,
                                                  struct ArrowArrayStream* out, char** error);

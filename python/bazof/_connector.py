@@ -1,8 +1,9 @@
 """What the Spark and Ray connectors share: their options, time travel by commit time,
 and the wire form of splits and staged files. Nothing here imports Spark or Ray.
 
-The connectors are thin: they read only through ``Table.plan_splits`` (on the
-driver) and ``Table.scan_split`` (in a task), and write only through
+The connectors are thin: they read only through ``Table.plan_splits`` or
+``Table.plan_interval_splits`` (on the driver) and ``Table.scan_split`` (in a
+task), and write only through
 ``Table.stage`` (in a task), then ``Table.commit`` or ``Table.abort`` (on the
 driver). Splits and staged files cross processes as bytes."""
 from __future__ import annotations
@@ -93,20 +94,46 @@ DEFAULT_TARGET_BYTES = 128 << 20
 MIN_SPLIT_BYTES = 4 << 20
 
 
-def plan(table: Table, *, target_bytes: Any = None, max_splits: Optional[int] = None,
+VIEWS = ("scan", "intervals")
+
+
+def parse_view(text: Any, what: str = "view") -> str:
+    """What a connector reads: "scan" (each key's state as of a time, the default) or
+    "intervals" (validity intervals, ``Table.intervals``)."""
+    view = "scan" if text is None else str(text).strip().lower()
+    if view not in VIEWS:
+        raise InvalidInput(f"{what}: '{text}' is not one of {', '.join(VIEWS)}")
+    return view
+
+
+def parse_bool(text: Any, what: str) -> bool:
+    """A flag given as a bool or as text (true/false, 1/0, yes/no)."""
+    if isinstance(text, bool):
+        return text
+    value = str(text).strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise InvalidInput(f"{what}: '{text}' is not true or false")
+
+
+def plan(table: Table, *, view: str = "scan", target_bytes: Any = None, max_splits: Optional[int] = None,
          min_splits: Optional[int] = None, **scan: Any) -> list:
-    """``table.plan_splits(**scan)`` for an engine with `min_splits` parallel slots: when
-    no `target_bytes` is given and the default (128 MiB per split) gives fewer splits
-    than slots, the scan is cut into about `min_splits` equal shares instead, never below
-    4 MiB a split (a small scan stays whole: more tasks would cost more than they save)."""
-    splits = table.plan_splits(**scan, target_bytes=target_bytes, max_splits=max_splits)
+    """``table.plan_splits(**scan)`` (``plan_interval_splits`` for the intervals view)
+    for an engine with `min_splits` parallel slots: when no `target_bytes` is given and
+    the default (128 MiB per split) gives fewer splits than slots, the data is cut into
+    about `min_splits` equal shares instead, never below 4 MiB a split (a small read
+    stays whole: more tasks would cost more than they save)."""
+    planner = table.plan_interval_splits if view == "intervals" else table.plan_splits
+    splits = planner(**scan, target_bytes=target_bytes, max_splits=max_splits)
     if target_bytes is not None or not min_splits or len(splits) >= min_splits:
         return splits
     total = sum(int(s.estimated_bytes or 0) for s in splits)
     target = max(total // min_splits, MIN_SPLIT_BYTES)
     if target >= DEFAULT_TARGET_BYTES or total // target <= len(splits):
         return splits
-    return table.plan_splits(**scan, target_bytes=target, max_splits=max_splits)
+    return planner(**scan, target_bytes=target, max_splits=max_splits)
 
 
 def open_pinned(uri: str, storage_options: Optional[Mapping[str, str]]) -> Table:

@@ -49,7 +49,8 @@ class _Descriptor:
 
 
 class Split(_Descriptor):
-    """One key range of a pinned scan (``Table.plan_splits``). Read it with
+    """One key range of a pinned scan (``Table.plan_splits``) or of validity
+    intervals (``Table.plan_interval_splits``). Read it with
     ``Table.scan_split`` in any process that opens the same table; the union
     of a plan's splits is the scan's result, no key in two splits."""
 
@@ -77,7 +78,8 @@ class Split(_Descriptor):
 
     @property
     def kind(self) -> str:
-        """"scan" (each key's state) or "events" (every event)."""
+        """"scan" (each key's state), "events" (every event) or "intervals"
+        (validity intervals)."""
         return self._info["kind"]
 
     @property

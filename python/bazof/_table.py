@@ -284,11 +284,31 @@ class Table:
         texts = self._t.plan_splits(as_of_us, version, cols, blob, size, count, bool(events))
         return [Split(t) for t in texts]
 
+    def plan_interval_splits(self, start: Optional[EventTimeLike] = None, end: Optional[EventTimeLike] = None,
+                             version: Optional[int] = None, columns: Optional[Sequence[str]] = None,
+                             filter: Optional[_arrow.FilterLike] = None, *, coalesce: bool = False,
+                             target_bytes: Optional[ByteSizeLike] = None,
+                             max_splits: Optional[int] = None) -> list[Split]:
+        """The validity intervals ``intervals(start, end, version, columns,
+        filter, coalesce=...)`` would return, cut into key ranges for other
+        processes to read with :meth:`scan_split` (docs/spec.md "Scan splits",
+        kind ``intervals``). A key's intervals depend on its events only, so
+        the splits' results, concatenated in split order, are the intervals.
+        Cut as :meth:`plan_splits` cuts ``events=True`` scans; the version is
+        pinned now. Reads metadata and Parquet footers only."""
+        start_us, end_us, cols, blob = self._interval_args(start, end, columns, filter)
+        if version is not None:
+            version = _m.count(version, "version", 0)
+        size = None if target_bytes is None else _m.byte_size(target_bytes, "target_bytes")
+        count = None if max_splits is None else _m.count(max_splits, "max_splits", 1)
+        texts = self._t.plan_interval_splits(start_us, end_us, version, cols, blob, bool(coalesce), size, count)
+        return [Split(t) for t in texts]
+
     def scan_split(self, split: Split | bytes | str, *, threads: int = 0, batch_size: int = 64 * 1024) -> Scan:
-        """Reads one split of :meth:`plan_splits` (planned in any process, on
-        the same table): a Scan like :meth:`scan` returns, restricted to the
-        split's key range, at the split's pinned version (NotFound if vacuum
-        removed it)."""
+        """Reads one split of :meth:`plan_splits` or :meth:`plan_interval_splits`
+        (planned in any process, on the same table): a Scan like :meth:`scan`
+        (or :meth:`intervals`) returns, restricted to the split's key range, at
+        the split's pinned version (NotFound if vacuum removed it)."""
         if not isinstance(split, Split):
             split = Split.from_bytes(split)
         return Scan(self._t.scan_split(split.to_json(), _m.count(threads, "threads", 0),
@@ -322,13 +342,19 @@ class Table:
         `coalesce`: merge consecutive events with equal returned values into one
         interval. `filter` may name keys, valid_from, valid_to and any value column.
         Returns a Scan (stream it, to_arrow, to_pandas, to_polars)."""
+        start_us, end_us, cols, blob = self._interval_args(start, end, columns, filter)
+        return Scan(self._t.intervals(start_us, end_us, version, cols, blob, bool(coalesce), threads, batch_size))
+
+    @staticmethod
+    def _interval_args(start: Optional[EventTimeLike], end: Optional[EventTimeLike],
+                       columns: Optional[Sequence[str]], filter: Optional[_arrow.FilterLike]) -> tuple:
         start_us = None if start is None else to_micros(start, "start")
         end_us = None if end is None else to_micros(end, "end")
         blob = None if filter is None else _arrow.serialize(_arrow.to_expression(filter))
         if isinstance(columns, str):
             raise InvalidInput("columns: expected a list of column names, not a string")
         cols = None if columns is None else [str(c) for c in columns]
-        return Scan(self._t.intervals(start_us, end_us, version, cols, blob, bool(coalesce), threads, batch_size))
+        return start_us, end_us, cols, blob
 
     def changes(self, t1: Optional[EventTimeLike] = None, t2: Optional[EventTimeLike] = None, *,
                 at: Optional[EventTimeLike] = None, from_version: Optional[int] = None,

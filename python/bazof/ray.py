@@ -7,7 +7,11 @@
 Reading: :class:`BazofDatasource` plans the scan on the driver with
 ``Table.plan_splits`` (pinned to one version) and makes one read task per split;
 each task reads its split with ``Table.scan_split``. Ray's own column selection
-(``ds.select_columns``) is pushed into the scan.
+(``ds.select_columns``) is pushed into the scan. :func:`read_bazof_intervals` reads
+validity intervals (SCD type 2, ``Table.intervals``) the same way, from
+``Table.plan_interval_splits``:
+
+    ds = bazof.ray.read_bazof_intervals("/data/lake/prices", start="2024-01-01")
 
 Writing: :class:`BazofDatasink` stages each write task's rows with ``Table.stage``
 and, on the driver, commits every task's files as one version
@@ -25,20 +29,30 @@ from ray.data import Dataset, read_datasource
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasink, Datasource, ReadTask
 
-from ._connector import parse_version, plan, pin_version, value_columns
+from ._connector import parse_version, parse_view, pin_version, plan, value_columns
+from ._errors import InvalidInput
 from ._table import Table, open_table
 from ._time import EventTimeLike
 
-__all__ = ["BazofDatasink", "BazofDatasource", "read_bazof", "write_bazof"]
+__all__ = ["BazofDatasink", "BazofDatasource", "read_bazof", "read_bazof_intervals", "write_bazof"]
 
 
 class BazofDatasource(Datasource):
-    """A bazof scan as a Ray Data source: one read task per split."""
+    """A bazof scan (or, with ``view="intervals"``, validity intervals over the
+    window [start, end)) as a Ray Data source: one read task per split."""
 
     def __init__(self, uri: str, as_of: Optional[EventTimeLike] = None, version: Optional[int] = None,
                  columns: Optional[Sequence[str]] = None, filter: Any = None,
-                 storage_options: Optional[Mapping[str, str]] = None, target_bytes: Any = None):
+                 storage_options: Optional[Mapping[str, str]] = None, target_bytes: Any = None, *,
+                 view: str = "scan", start: Optional[EventTimeLike] = None, end: Optional[EventTimeLike] = None,
+                 coalesce: bool = False):
         super().__init__()
+        self._view = parse_view(view)
+        if self._view == "intervals" and as_of is not None:
+            raise InvalidInput("bazof.ray: as_of does not apply to intervals; give start and end")
+        if self._view == "scan" and (start is not None or end is not None or coalesce):
+            raise InvalidInput("bazof.ray: start, end and coalesce apply to view='intervals' only")
+        self._window = {"start": start, "end": end, "coalesce": bool(coalesce)}
         self._projection_map = None
         self._uri = str(uri)
         self._storage_options = dict(storage_options) if storage_options else None
@@ -48,7 +62,8 @@ class BazofDatasource(Datasource):
         self._as_of = as_of
         self._columns = value_columns(t.schema, t.key_columns, t.event_time_column,
                                       None if columns is None else list(columns))
-        self._fixed = list(t.key_columns) + [t.event_time_column]
+        self._fixed = list(t.key_columns) + (
+            ["valid_from", "valid_to"] if self._view == "intervals" else [t.event_time_column])
         self._filter = filter
         self._target_bytes = target_bytes
         self._splits_cache: Optional[tuple] = None
@@ -69,7 +84,8 @@ class BazofDatasource(Datasource):
     def _splits(self, max_splits: Optional[int]) -> list:
         key = (max_splits, tuple(self._value_columns() or ()) if self._value_columns() is not None else None)
         if self._splits_cache is None or self._splits_cache[0] != key:
-            splits = plan(self._table(), as_of=self._as_of, version=self._version,
+            read = {"as_of": self._as_of} if self._view == "scan" else dict(self._window)
+            splits = plan(self._table(), view=self._view, **read, version=self._version,
                           columns=self._value_columns(), filter=self._filter,
                           target_bytes=self._target_bytes, max_splits=max_splits, min_splits=max_splits)
             self._splits_cache = (key, splits)
@@ -188,6 +204,23 @@ def read_bazof(uri: str, as_of: Optional[EventTimeLike] = None, version: Optiona
     ``Table.scan`` takes, applied to each key's winning row."""
     source = BazofDatasource(uri, as_of=as_of, version=version, columns=columns, filter=filter,
                              storage_options=storage_options, target_bytes=target_bytes)
+    return read_datasource(source, override_num_blocks=override_num_blocks)
+
+
+def read_bazof_intervals(uri: str, start: Optional[EventTimeLike] = None, end: Optional[EventTimeLike] = None,
+                         version: Optional[int] = None, columns: Optional[Sequence[str]] = None,
+                         filter: Any = None, storage_options: Optional[Mapping[str, str]] = None, *,
+                         coalesce: bool = False, target_bytes: Any = None,
+                         override_num_blocks: Optional[int] = None) -> Dataset:
+    """The validity intervals of a bazof table (``Table.intervals``: key(s),
+    ``valid_from``, ``valid_to``, values; those overlapping [start, end)) in
+    `version` (None = current, pinned now) as a ray.data.Dataset, one read task per
+    split of ``Table.plan_interval_splits``. `filter` applies to each interval row
+    and may name ``valid_from`` and ``valid_to``; `coalesce` merges consecutive
+    events with equal values."""
+    source = BazofDatasource(uri, version=version, columns=columns, filter=filter,
+                             storage_options=storage_options, target_bytes=target_bytes, view="intervals",
+                             start=start, end=end, coalesce=coalesce)
     return read_datasource(source, override_num_blocks=override_num_blocks)
 
 

@@ -16,14 +16,24 @@ evaluated by bazof on each key's winning row (key comparisons also narrow what i
 read); the others are left to Spark. Columns: ``.option("columns", "a,b")``, or a
 schema given with ``.schema(...)`` naming a subset of the columns.
 
+Validity intervals (SCD type 2, ``Table.intervals``): ``.option("view", "intervals")``,
+with ``start`` / ``end`` (the window, event times) and ``coalesce`` ("true": equal
+consecutive values form one interval); ``versionAsOf`` / ``timestampAsOf`` and
+``columns`` as for scans (``eventTimeAsOf`` does not apply). Columns: key(s),
+``valid_from``, ``valid_to``, values. The driver plans ``Table.plan_interval_splits``
+(a key's intervals never cross splits); pushed filters apply to each interval row and
+may name ``valid_from`` and ``valid_to``.
+
 Writing: ``mode("append")`` only. Each task stages its rows with ``Table.stage``
 (sorted data files, nothing visible); the driver commits every task's files as one
 version with ``Table.commit``, or removes them with ``Table.abort`` if the job
 fails. A boolean ``_deleted`` column marks tombstones (delete rows); rows without
 it, or with it false, are puts.
 
-Options (case-insensitive): ``eventTimeAsOf``, ``versionAsOf``, ``timestampAsOf``
-(the version current at that commit wall-clock time, as in Delta), ``columns``,
+Options (case-insensitive): ``view`` (``scan``, the default, or ``intervals``),
+``eventTimeAsOf``, ``versionAsOf``, ``timestampAsOf`` (the version current at that
+commit wall-clock time, as in Delta), ``columns``, ``start`` / ``end`` / ``coalesce``
+(intervals),
 ``targetBytes`` / ``maxSplits`` / ``minSplits`` (split sizing: by default 128 MiB a
 split, but at least as many splits as the driver's machine has cores when the scan reads
 4 MiB a split or more); any other option (``endpoint``,
@@ -44,7 +54,7 @@ from pyspark.sql.types import (BinaryType, BooleanType, ByteType, DataType, Date
                                FloatType, IntegerType, LongType, ShortType, StringType, StructField, StructType,
                                TimestampNTZType, TimestampType)
 
-from ._connector import plan, parse_columns, parse_version, pin_version, value_columns
+from ._connector import parse_bool, parse_columns, parse_version, parse_view, pin_version, plan, value_columns
 from ._errors import InvalidInput
 from ._table import Table, open_table
 
@@ -58,7 +68,7 @@ except ImportError:  # pragma: no cover - Spark 4.0
 __all__ = ["BazofDataSource", "register", "spark_type"]
 
 _OWN_OPTIONS = {"path", "eventtimeasof", "versionasof", "timestampasof", "columns", "targetbytes", "maxsplits",
-                "minsplits"}
+                "minsplits", "view", "start", "end", "coalesce"}
 
 
 def register(spark: Any) -> None:
@@ -137,10 +147,31 @@ class _Options:
         self.max_splits = None if opts.get("maxsplits") is None else int(opts["maxsplits"])
         # Default: a split per core of the driver's machine, for scans big enough to cut.
         self.min_splits = int(opts["minsplits"]) if opts.get("minsplits") is not None else (os.cpu_count() or 1)
+        self.view = parse_view(opts.get("view"))
+        self.start = opts.get("start")
+        self.end = opts.get("end")
+        self.coalesce = False if opts.get("coalesce") is None else parse_bool(opts["coalesce"], "coalesce")
+        if self.view == "intervals" and self.as_of is not None:
+            raise InvalidInput("bazof.spark: eventTimeAsOf does not apply to the intervals view; "
+                               "give start and end")
+        if self.view == "scan" and (self.start is not None or self.end is not None or opts.get("coalesce")):
+            raise InvalidInput("bazof.spark: start, end and coalesce apply to the intervals view only "
+                               "(.option('view', 'intervals'))")
         self.storage_options = {k: str(v) for k, v in opts.items() if k not in _OWN_OPTIONS} or None
 
     def table(self) -> Table:
         return open_table(self.uri, storage_options=self.storage_options)
+
+    def read_args(self, version: int, columns: Optional[list[str]]) -> dict:
+        """The arguments of the scan or intervals this source reads (without a filter)."""
+        if self.view == "intervals":
+            return {"start": self.start, "end": self.end, "version": version, "columns": columns,
+                    "coalesce": self.coalesce}
+        return {"as_of": self.as_of, "version": version, "columns": columns}
+
+    def arrow_schema(self, t: Table, version: int, columns: Optional[list[str]]) -> pa.Schema:
+        args = self.read_args(version, columns)
+        return (t.intervals(**args) if self.view == "intervals" else t.scan(**args)).schema
 
 
 # ---- reading -----------------------------------------------------------------
@@ -158,7 +189,7 @@ class BazofDataSource(DataSource):
         t = o.table()
         version = pin_version(t, o.version, o.commit_time)
         cols = value_columns(t.schema, t.key_columns, t.event_time_column, o.columns)
-        return spark_schema(t.scan(as_of=o.as_of, version=version, columns=cols).schema)
+        return spark_schema(o.arrow_schema(t, version, cols))
 
     def reader(self, schema: StructType) -> "DataSourceReader":
         return _Reader(_Options(self.options), schema)
@@ -185,7 +216,11 @@ class _Reader(DataSourceReader):
         if not _HAS_FILTERS:  # pragma: no cover
             yield from filters
             return
-        table_schema = self._o.table().schema
+        t = self._o.table()
+        # Filters name the rows Spark sees: a scan's columns, or the intervals'
+        # (with valid_from and valid_to).
+        table_schema = t.schema if self._o.view == "scan" else self._o.arrow_schema(
+            t, pin_version(t, self._o.version, self._o.commit_time), None)
         for f in filters:
             term = _pushable(f, table_schema)
             if term is None:
@@ -202,13 +237,12 @@ class _Reader(DataSourceReader):
             if not set(all_values) <= names:  # a schema naming a subset: prune to it
                 wanted = [c for c in t.schema.names if c in names]
         cols = value_columns(t.schema, t.key_columns, t.event_time_column, wanted)
-        return {"as_of": self._o.as_of, "version": version, "columns": cols,
-                "filter": _expression(self._pushed)}
+        return {**self._o.read_args(version, cols), "filter": _expression(self._pushed)}
 
     def partitions(self) -> List[InputPartition]:
         t = self._o.table()
-        splits = plan(t, **self._scan_args(t), target_bytes=self._o.target_bytes, max_splits=self._o.max_splits,
-                      min_splits=self._o.min_splits)
+        splits = plan(t, view=self._o.view, **self._scan_args(t), target_bytes=self._o.target_bytes,
+                      max_splits=self._o.max_splits, min_splits=self._o.min_splits)
         return [_Split(s.to_bytes()) for s in splits]
 
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:

@@ -315,6 +315,24 @@ class PyTable {
   PyScan Intervals(std::optional<int64_t> start_us, std::optional<int64_t> end_us, std::optional<int64_t> version,
                    std::optional<std::vector<std::string>> columns, std::optional<nb::bytes> filter, bool coalesce,
                    int threads, int64_t batch_size) const {
+    IntervalOptions o = MakeIntervalOptions(start_us, end_us, version, std::move(columns), std::move(filter),
+                                            coalesce);
+    o.threads = threads;
+    o.batch_size = batch_size;
+    arrow::Result<std::shared_ptr<bazof::Scan>> r;
+    {
+      nb::gil_scoped_release release;
+      r = MakeIntervals(*table_, o);
+    }
+    return PyScan(Get(std::move(r)));
+  }
+
+  /// The intervals' options from Python's arguments (times in microseconds,
+  /// the filter as serialized Arrow expression bytes).
+  static IntervalOptions MakeIntervalOptions(std::optional<int64_t> start_us, std::optional<int64_t> end_us,
+                                             std::optional<int64_t> version,
+                                             std::optional<std::vector<std::string>> columns,
+                                             std::optional<nb::bytes> filter, bool coalesce) {
     IntervalOptions o;
     if (start_us) o.start = EventTime::FromMicros(*start_us);
     if (end_us) o.end = EventTime::FromMicros(*end_us);
@@ -330,14 +348,7 @@ class PyTable {
       o.filter = *std::move(expr);
     }
     o.coalesce = coalesce;
-    o.threads = threads;
-    o.batch_size = batch_size;
-    arrow::Result<std::shared_ptr<bazof::Scan>> r;
-    {
-      nb::gil_scoped_release release;
-      r = MakeIntervals(*table_, o);
-    }
-    return PyScan(Get(std::move(r)));
+    return o;
   }
 
   /// Changes between two (event time, version) points (bazof/views.h, MakeChanges).
@@ -681,14 +692,7 @@ class PyTable {
       if (!expr.ok()) throw CoreError{"invalid_argument", "filter: " + expr.status().message()};
       builder.Filter(*std::move(expr));
     }
-    SplitOptions options;
-    options.target_bytes = target_bytes;
-    if (max_splits) {
-      if (*max_splits <= 0 || *max_splits > (1 << 30)) {
-        throw CoreError{"invalid_argument", "max_splits must be a positive count"};
-      }
-      options.max_splits = static_cast<int>(*max_splits);
-    }
+    SplitOptions options = SplitOptionsOf(target_bytes, max_splits);
     options.kind = events ? SplitKind::kEvents : SplitKind::kScan;
     arrow::Result<std::vector<Split>> r;
     {
@@ -698,6 +702,38 @@ class PyTable {
     std::vector<std::string> out;
     for (const auto& s : Get(std::move(r))) out.push_back(s.ToJson());
     return out;
+  }
+
+  /// Plans validity intervals as splits (PlanIntervalSplits); JSON texts.
+  std::vector<std::string> PlanIntervalSplits(std::optional<int64_t> start_us, std::optional<int64_t> end_us,
+                                              std::optional<int64_t> version,
+                                              std::optional<std::vector<std::string>> columns,
+                                              std::optional<nb::bytes> filter, bool coalesce,
+                                              std::optional<int64_t> target_bytes,
+                                              std::optional<int64_t> max_splits) const {
+    IntervalOptions o = MakeIntervalOptions(start_us, end_us, version, std::move(columns), std::move(filter),
+                                            coalesce);
+    SplitOptions options = SplitOptionsOf(target_bytes, max_splits);
+    arrow::Result<std::vector<Split>> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::PlanIntervalSplits(*table_, o, options);
+    }
+    std::vector<std::string> out;
+    for (const auto& s : Get(std::move(r))) out.push_back(s.ToJson());
+    return out;
+  }
+
+  static SplitOptions SplitOptionsOf(std::optional<int64_t> target_bytes, std::optional<int64_t> max_splits) {
+    SplitOptions options;
+    options.target_bytes = target_bytes;
+    if (max_splits) {
+      if (*max_splits <= 0 || *max_splits > (1 << 30)) {
+        throw CoreError{"invalid_argument", "max_splits must be a positive count"};
+      }
+      options.max_splits = static_cast<int>(*max_splits);
+    }
+    return options;
   }
 
   /// The scan of one split given as its JSON text.
@@ -791,7 +827,7 @@ nb::object ParseType(const std::string& text, const std::string& what) {
 nb::dict SplitInfo(const std::string& text) {
   auto s = Get(Split::FromJson(text));
   nb::dict d;
-  d["kind"] = s.kind == SplitKind::kEvents ? "events" : "scan";
+  d["kind"] = s.kind == SplitKind::kEvents ? "events" : s.kind == SplitKind::kIntervals ? "intervals" : "scan";
   d["version"] = s.version.value();
   d["index"] = s.index;
   d["count"] = s.count;
@@ -913,6 +949,9 @@ NB_MODULE(_core, m) {
       .def("plan_splits", &PyTable::PlanSplits, nb::arg("as_of").none(), nb::arg("version").none(),
            nb::arg("columns").none(), nb::arg("filter").none(), nb::arg("target_bytes").none(),
            nb::arg("max_splits").none(), nb::arg("events"))
+      .def("plan_interval_splits", &PyTable::PlanIntervalSplits, nb::arg("start").none(), nb::arg("end").none(),
+           nb::arg("version").none(), nb::arg("columns").none(), nb::arg("filter").none(), nb::arg("coalesce"),
+           nb::arg("target_bytes").none(), nb::arg("max_splits").none())
       .def("scan_split", &PyTable::ScanSplit, nb::arg("split"), nb::arg("threads"), nb::arg("batch_size"))
       .def("stage", &PyTable::Stage, nb::arg("stream"), nb::arg("task"), nb::arg("sequence"))
       .def("commit_staged", &PyTable::CommitStaged, nb::arg("staged"), nb::arg("operation"))

@@ -18,6 +18,7 @@
 #include "bazof/bazof.h"
 #include "bazof/error.h"
 #include "bazof/table.h"
+#include "bazof/views.h"
 
 /// An open table. The snapshot it reads is swapped by refresh and by writes,
 /// so the pointer is guarded; a scan takes its own reference first.
@@ -98,6 +99,13 @@ class StreamReleaseGuard {
 
 /// kInvalidArgument "<what> is NULL".
 arrow::Status NullArgument(const char* what);
+
+/// The options of the validity intervals bazof_table_intervals and
+/// bazof_table_plan_interval_splits take (views.cc): the window as ISO-8601
+/// text (NULL = unbounded), coalesce, and `options` (may be NULL: version,
+/// columns, key filters, batch size, threads; an as-of time is refused).
+arrow::Result<IntervalOptions> IntervalOptionsOf(const bazof_table& table, const char* start, const char* end,
+                                                 int coalesce, const bazof_scan_options* options);
 
 /// Copies n C strings (each must be non-NULL) into a vector.
 arrow::Result<std::vector<std::string>> Strings(const char* const* items, size_t n,

@@ -33,6 +33,31 @@ arrow::Result<std::vector<StagedFiles>> ParseStaged(const char* const* staged_js
   return out;
 }
 
+// Hands planned splits to C as an array of JSON texts.
+arrow::Status SplitsOut(const std::vector<Split>& splits, char*** out_splits, size_t* out_n) {
+  char** arr = static_cast<char**>(std::calloc(splits.size(), sizeof(char*)));
+  if (!arr && !splits.empty()) return arrow::Status::OutOfMemory("out of memory");
+  for (size_t i = 0; i < splits.size(); ++i) {
+    auto copy = CopyString(splits[i].ToJson());
+    if (!copy.ok()) {
+      bazof_strings_free(arr, i);
+      return copy.status();
+    }
+    arr[i] = *copy;
+  }
+  *out_splits = arr;
+  *out_n = splits.size();
+  return arrow::Status::OK();
+}
+
+// Split sizing as the C functions take it: <= 0 = default / no limit.
+SplitOptions SplitOptionsOf(int64_t target_bytes, int32_t max_splits) {
+  SplitOptions so;
+  if (target_bytes > 0) so.target_bytes = target_bytes;
+  if (max_splits > 0) so.max_splits = max_splits;
+  return so;
+}
+
 }  // namespace
 }  // namespace bazof::capi
 
@@ -64,23 +89,24 @@ bazof_code bazof_table_plan_splits(const bazof_table* table, const bazof_scan_op
       if (!o->key_in.empty()) b.KeyIn(o->key_in);
       if (o->key_min || o->key_max) b.KeyRange(o->key_min, o->key_max);
     }
-    bazof::SplitOptions so;
-    if (target_bytes > 0) so.target_bytes = target_bytes;
-    if (max_splits > 0) so.max_splits = max_splits;
-    ARROW_ASSIGN_OR_RAISE(auto splits, bazof::PlanSplits(b, so));
-    char** arr = static_cast<char**>(std::calloc(splits.size(), sizeof(char*)));
-    if (!arr) return arrow::Status::OutOfMemory("out of memory");
-    for (size_t i = 0; i < splits.size(); ++i) {
-      auto copy = bazof::capi::CopyString(splits[i].ToJson());
-      if (!copy.ok()) {
-        bazof_strings_free(arr, i);
-        return copy.status();
-      }
-      arr[i] = *copy;
-    }
-    *out_splits = arr;
-    *out_n = splits.size();
-    return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto splits,
+                          bazof::PlanSplits(b, bazof::capi::SplitOptionsOf(target_bytes, max_splits)));
+    return bazof::capi::SplitsOut(splits, out_splits, out_n);
+  });
+}
+
+bazof_code bazof_table_plan_interval_splits(const bazof_table* table, const char* start, const char* end,
+                                            int coalesce, const bazof_scan_options* options, int64_t target_bytes,
+                                            int32_t max_splits, char*** out_splits, size_t* out_n, char** error) {
+  return Guard(error, [&]() -> arrow::Status {
+    if (out_splits) *out_splits = nullptr;
+    if (out_n) *out_n = 0;
+    if (!table) return NullArgument("table");
+    if (!out_splits || !out_n) return NullArgument("out_splits");
+    ARROW_ASSIGN_OR_RAISE(auto o, bazof::capi::IntervalOptionsOf(*table, start, end, coalesce, options));
+    ARROW_ASSIGN_OR_RAISE(auto splits, bazof::PlanIntervalSplits(*table->Get(), o,
+                                                                 bazof::capi::SplitOptionsOf(target_bytes, max_splits)));
+    return bazof::capi::SplitsOut(splits, out_splits, out_n);
   });
 }
 

@@ -75,6 +75,29 @@ arrow::Status Export(arrow::Result<std::shared_ptr<Scan>> view, ArrowArrayStream
 }
 
 }  // namespace
+
+arrow::Result<IntervalOptions> IntervalOptionsOf(const bazof_table& table, const char* start, const char* end,
+                                                 int coalesce, const bazof_scan_options* options) {
+  auto t = table.Get();
+  IntervalOptions o;
+  ARROW_ASSIGN_OR_RAISE(o.start, OptionalTime(start, "intervals start"));
+  ARROW_ASSIGN_OR_RAISE(o.end, OptionalTime(end, "intervals end"));
+  o.coalesce = coalesce != 0;
+  o.batch_size = table.batch_size;
+  o.threads = table.threads;
+  if (options) {
+    if (options->as_of) {
+      return InvalidArgument("intervals: the as-of time of the options does not apply; give start and end");
+    }
+    if (options->version) o.version = Version(*options->version);
+    if (options->columns) o.columns = *options->columns;
+    ARROW_ASSIGN_OR_RAISE(o.filter, KeyFilter(table, *t, *options, "intervals"));
+    if (options->batch_size) o.batch_size = *options->batch_size;
+    if (options->threads) o.threads = *options->threads;
+  }
+  return o;
+}
+
 }  // namespace bazof::capi
 
 using bazof::capi::Guard;
@@ -88,25 +111,8 @@ bazof_code bazof_table_intervals(const bazof_table* table, const char* start, co
   return Guard(error, [&]() -> arrow::Status {
     if (!table) return NullArgument("table");
     if (!out) return NullArgument("out");
-    auto t = table->Get();
-    bazof::IntervalOptions o;
-    ARROW_ASSIGN_OR_RAISE(o.start, bazof::capi::OptionalTime(start, "intervals start"));
-    ARROW_ASSIGN_OR_RAISE(o.end, bazof::capi::OptionalTime(end, "intervals end"));
-    o.coalesce = coalesce != 0;
-    o.batch_size = table->batch_size;
-    o.threads = table->threads;
-    if (options) {
-      if (options->as_of) {
-        return bazof::InvalidArgument("intervals: the as-of time of the options does not apply; "
-                                      "give start and end");
-      }
-      if (options->version) o.version = bazof::Version(*options->version);
-      if (options->columns) o.columns = *options->columns;
-      ARROW_ASSIGN_OR_RAISE(o.filter, bazof::capi::KeyFilter(*table, *t, *options, "intervals"));
-      if (options->batch_size) o.batch_size = *options->batch_size;
-      if (options->threads) o.threads = *options->threads;
-    }
-    return bazof::capi::Export(bazof::MakeIntervals(*t, o), out);
+    ARROW_ASSIGN_OR_RAISE(auto o, bazof::capi::IntervalOptionsOf(*table, start, end, coalesce, options));
+    return bazof::capi::Export(bazof::MakeIntervals(*table->Get(), o), out);
   });
 }
 

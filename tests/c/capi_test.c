@@ -641,7 +641,8 @@ static void test_writes(void) {
 }
 
 /* Reads n splits on `reader` and joins their "k:v" rows into `all`. */
-static void union_of_splits(const bazof_table* reader, char** splits, size_t n, char* all, size_t cap) {
+static void union_of_columns(const bazof_table* reader, char** splits, size_t n, const char* key,
+                             const char* value, char* all, size_t cap) {
   char rows[8192], stream_error[1024];
   char* err = NULL;
   struct ArrowArrayStream stream;
@@ -649,12 +650,16 @@ static void union_of_splits(const bazof_table* reader, char** splits, size_t n, 
   all[0] = '\0';
   for (i = 0; i < n; ++i) {
     CHECK_OK(bazof_table_scan_split(reader, splits[i], &stream, &err), err);
-    read_rows(&stream, "k", "v", rows, sizeof rows, stream_error, sizeof stream_error);
+    read_rows(&stream, key, value, rows, sizeof rows, stream_error, sizeof stream_error);
     if (rows[0]) {
       if (all[0]) strncat(all, ",", cap - strlen(all) - 1);
       strncat(all, rows, cap - strlen(all) - 1);
     }
   }
+}
+
+static void union_of_splits(const bazof_table* reader, char** splits, size_t n, char* all, size_t cap) {
+  union_of_columns(reader, splits, n, "k", "v", all, cap);
 }
 
 /* Plans at most 8 splits of `t` with key restrictions `o`: 1..max_n of them,
@@ -944,6 +949,28 @@ static void test_views(void) {
   CHECK_OK(bazof_table_changes(t, NULL, 0, NULL, -1, NULL, &out, &err), err);
   read_rows(&out, "symbol", "kind", rows, sizeof rows, stream_error, sizeof stream_error);
   CHECK(strcmp(rows, "AAPL:insert") == 0, "changes since version 0: %s", rows);
+
+  /* Intervals as splits: one per key here, read in order, are the intervals. */
+  {
+    char** splits = NULL;
+    size_t n = 0;
+    char all[4096];
+    CHECK_OK(bazof_table_plan_interval_splits(t, NULL, NULL, 0, NULL, 0, 2, &splits, &n, &err), err);
+    CHECK(n == 2, "interval splits: %u", (unsigned)n);
+    CHECK(n > 0 && strstr(splits[0], "\"kind\":\"intervals\"") != NULL, "interval split: %s", n ? splits[0] : "");
+    union_of_columns(t, splits, n, "symbol", "price", all, sizeof all);
+    CHECK(strcmp(all, "AAPL:5,AAPL:10,MSFT:7") == 0, "intervals of the splits: %s", all);
+    union_of_columns(t, splits, n, "symbol", "valid_to", all, sizeof all);
+    CHECK(strcmp(all, "AAPL:1704240000000,AAPL:null,MSFT:1704153600000") == 0, "valid_to of the splits: %s", all);
+    bazof_strings_free(splits, n);
+    CHECK_OK(bazof_table_plan_interval_splits(t, "2024-01-03", NULL, 0, NULL, 0, 2, &splits, &n, &err), err);
+    union_of_columns(t, splits, n, "symbol", "price", all, sizeof all);
+    CHECK(strcmp(all, "AAPL:10") == 0, "interval splits from 01-03: %s", all);
+    bazof_strings_free(splits, n);
+    CHECK_ERR(bazof_table_plan_interval_splits(t, "2024-01-03", "2024-01-01", 0, NULL, 0, 0, &splits, &n, &err),
+              BAZOF_INVALID_ARGUMENT, err, "start");
+    CHECK(splits == NULL && n == 0, "no splits on an error");
+  }
 
   /* Errors name the argument; nothing is returned. */
   CHECK_ERR(bazof_table_intervals(t, "yesterday", NULL, 0, NULL, &out, &err), BAZOF_INVALID_ARGUMENT, err,

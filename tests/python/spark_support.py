@@ -21,8 +21,10 @@ def python_env():
 
 
 def normalized(tbl: pa.Table, key="key") -> pa.Table:
-    """Sorted by key, every field nullable: what equal results look like."""
-    tbl = tbl.sort_by([(key, "ascending")]) if tbl.num_rows else tbl
+    """Sorted by key (and valid_from: intervals have several rows per key), every
+    field nullable: what equal results look like."""
+    order = [(key, "ascending")] + ([("valid_from", "ascending")] if "valid_from" in tbl.schema.names else [])
+    tbl = tbl.sort_by(order) if tbl.num_rows else tbl
     schema = pa.schema([pa.field(f.name, f.type, True) for f in tbl.schema])
     return tbl.cast(schema)
 

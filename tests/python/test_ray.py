@@ -66,6 +66,27 @@ def test_columns_filter_and_one_task_per_split(table):
     assert_same(sel, want)
 
 
+def test_intervals_equal_core_intervals_one_task_per_split(table):
+    """read_bazof_intervals: one read task per interval split; the rows of Table.intervals,
+    with a window, columns, a filter on the bounds, and coalescing."""
+    import pyarrow.compute as pc
+
+    current = pc.field("valid_to").is_null()
+    for kw in [{}, {"start": "2024-01-05", "end": "2024-01-12", "version": 3, "columns": ["name", "i64"]},
+               {"filter": current, "coalesce": True, "columns": ["flag"]}]:
+        splits = table.plan_interval_splits(**kw, target_bytes=4096)
+        assert len(splits) > 1
+        source = bazof.ray.BazofDatasource(table.uri, view="intervals", target_bytes=4096, **kw)
+        assert len(source.get_read_tasks(len(splits) * 4)) == len(splits)
+        ds = bazof.ray.read_bazof_intervals(table.uri, target_bytes=4096, **kw)
+        want = table.intervals(**kw).to_arrow()
+        got = to_arrow(ds)
+        assert got.schema.names == want.schema.names
+        assert_same(got, want)
+    with pytest.raises(bazof.InvalidInput, match="as_of does not apply"):
+        bazof.ray.BazofDatasource(table.uri, view="intervals", as_of="2024-01-02")
+
+
 def test_version_is_pinned_at_read(tmp_path):
     t = bazof.create_table(str(tmp_path / "p"), pa.schema([("v", pa.int64())]))
     t.put("a", "2024-01-01", v=1)

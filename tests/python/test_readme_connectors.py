@@ -27,11 +27,15 @@ def test_spark_example():
     require("pyspark")
     out = run_block(block("Spark"))
     shown = [t for t in out.split("\n\n") if "symbol" in t]
-    assert len(shown) == 3, out
-    as_of_jan_3, latest, version_1 = shown
+    assert len(shown) == 4, out
+    as_of_jan_3, latest, version_1, intervals = shown
     assert "AAPL" in as_of_jan_3 and "MSFT" in as_of_jan_3 and "370.87" in as_of_jan_3
     assert "AAPL" in latest and "MSFT" not in latest
     assert "MSFT" in version_1 and "AAPL" in version_1 and "event_time" not in version_1
+    # One interval each; the tombstone closes MSFT's and has no row of its own.
+    rows = [line for line in intervals.splitlines() if "AAPL" in line or "MSFT" in line]
+    assert "valid_to" in intervals and len(rows) == 2, intervals
+    assert "NULL" in rows[0] and "2024-01-05" in rows[1], intervals
 
 
 def test_ray_example():
@@ -41,4 +45,5 @@ def test_ray_example():
     out = "\n".join(lines)
     assert "s1" in out and "20.5" in out
     assert "{'sensor': 's1'" in lines[-1] and "21.25" in lines[-1] and "18.0" in lines[-1]
-    assert "s2" not in "\n".join(lines[1:-1])
+    assert lines[-2] == "3", lines  # the intervals
+    assert "s2" not in "\n".join(lines[1:-2])

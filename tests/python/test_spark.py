@@ -148,6 +148,52 @@ def test_pushed_filters(table):
     assert len(reader._pushed) == 6
 
 
+INTERVAL_READS = [
+    ({}, {}),
+    ({"start": "2024-01-05T00:00:00Z", "end": "2024-01-12T00:00:00Z", "versionAsOf": 3, "columns": "name,i64"},
+     {"start": "2024-01-05T00:00:00Z", "end": "2024-01-12T00:00:00Z", "version": 3, "columns": ["name", "i64"]}),
+    ({"coalesce": "true", "columns": "flag"}, {"coalesce": True, "columns": ["flag"]}),
+]
+
+
+@pytest.mark.parametrize("i", range(len(INTERVAL_READS)))
+def test_intervals_view_equals_core_intervals(spark, table, i):
+    """view=intervals: one partition per interval split, and the rows of Table.intervals."""
+    options, core = INTERVAL_READS[i]
+    df = read(spark, table.uri, view="intervals", targetBytes=4096, **options)
+    planned = {k: v for k, v in core.items() if k != "columns"}
+    splits = table.plan_interval_splits(**planned, columns=core.get("columns"), target_bytes=4096)
+    assert len(splits) > 1 and df.rdd.getNumPartitions() == len(splits)
+    want = table.intervals(**core).to_arrow()
+    assert df.columns == want.schema.names
+    assert_same(df.toArrow(), want)
+
+
+def test_intervals_view_pushes_filters_on_the_bounds(spark, table):
+    """Filters on valid_from / valid_to and keys reach each interval row; key terms
+    narrow the partitions."""
+    df = (read(spark, table.uri, view="intervals", targetBytes=4096)
+          .filter(F.col("valid_to").isNull() & (F.col("key") >= "k0350")))
+    core = [("valid_to", "is_null"), ("key", ">=", "k0350")]
+    import pyarrow.compute as pc
+    expr = pc.field("valid_to").is_null() & (pc.field("key") >= "k0350")
+    assert_same(df.toArrow(), table.intervals(filter=expr).to_arrow())
+    assert df.rdd.getNumPartitions() < read(spark, table.uri, view="intervals",
+                                            targetBytes=4096).rdd.getNumPartitions(), core
+    since = dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc)
+    df = read(spark, table.uri, view="intervals").filter(F.col("valid_from") >= since)
+    assert_same(df.toArrow(), table.intervals(filter=pc.field("valid_from") >= since).to_arrow())
+
+
+def test_intervals_view_refusals(spark, table):
+    with pytest.raises(Exception, match="eventTimeAsOf does not apply to the intervals view"):
+        read(spark, table.uri, view="intervals", eventTimeAsOf="2024-01-02T00:00:00Z").schema
+    with pytest.raises(Exception, match="apply to the intervals view only"):
+        read(spark, table.uri, start="2024-01-02T00:00:00Z").schema
+    with pytest.raises(Exception, match="is not one of scan, intervals"):
+        read(spark, table.uri, view="changes").schema
+
+
 def test_timestamp_as_of_is_commit_time(spark, tmp_path):
     t = bazof.create_table(str(tmp_path / "c"), pa.schema([("v", pa.int64())]))
     t.put("a", "2030-01-01", v=1)  # version 1: an event time far after every commit time

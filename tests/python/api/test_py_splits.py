@@ -16,7 +16,7 @@ import pytest
 
 import bazof
 from conftest import S3_BUCKET
-from oracle import Event, as_of
+from oracle import Event, as_of, intervals
 
 EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -175,6 +175,57 @@ def test_events_splits(tmp_path):
     assert [r["_bazof_deleted"] for r in k5] == [False, True, False]
     k6 = got.filter(pc.field("key") == "k006").to_pylist()
     assert [(r["v"], r["_bazof_version"]) for r in k6] == [(60, 1), (999, 2), (62, 1)]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_interval_splits_read_elsewhere_are_the_intervals(tmp_path, seed):
+    """Validity intervals planned as splits, read in another process and here:
+    concatenated in split order they are Table.intervals(), and without a
+    filter they match the oracle (docs/spec.md §16, kind intervals)."""
+    t, events = random_table(tmp_path / "t", seed)
+    rng = random.Random(seed)
+    current = t.version
+    for probe in range(8):
+        kw = {}
+        start = end = None
+        if rng.random() < 0.5:
+            start = rng.randrange(0, 15)
+            kw["start"] = EPOCH + dt.timedelta(days=start)
+        if rng.random() < 0.5:
+            end = (start or 0) + rng.randrange(1, 10)
+            kw["end"] = EPOCH + dt.timedelta(days=end)
+        if rng.random() < 0.5:
+            kw["version"] = rng.randrange(0, current + 1)
+        kw["coalesce"] = rng.random() < 0.3
+        if rng.random() < 0.3:
+            kw["filter"] = (pc.field("key") <= f"k{rng.randrange(0, 300):04d}") & pc.field("valid_to").is_null()
+        elif rng.random() < 0.3:
+            kw["filter"] = pc.field("v") > 300
+        split_kw = {"max_splits": rng.randrange(2, 9)} if rng.random() < 0.5 else {
+            "target_bytes": rng.randrange(500, 5000)}
+        splits = t.plan_interval_splits(**kw, **split_kw)
+        assert splits and all(s.kind == "intervals" for s in splits), kw
+        assert all(s.version == kw.get("version", current) for s in splits)
+        assert all(bazof.Split.from_bytes(s.to_bytes()) == s for s in splits)
+        whole = t.intervals(**kw).to_arrow()
+        parts = [read_in_subprocess(tmp_path / "t", [s], tmp_path) for s in splits[:2]]
+        parts += [t.scan_split(s, batch_size=7).to_arrow() for s in splits[2:]]
+        seen = set()
+        for p in parts:
+            keys = set(p.column("key").to_pylist())
+            assert not (keys & seen), f"{kw}: a key in two splits"
+            seen |= keys
+        got = pa.concat_tables(parts)
+        assert got.schema == whole.schema
+        assert got.equals(whole), (kw, split_kw)
+        if "filter" not in kw:
+            times = [c.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
+                     for c in (got.column("valid_from"), got.column("valid_to"))]
+            rows = list(zip(got.column("key").to_pylist(), *times, [(v,) for v in got.column("v").to_pylist()]))
+            assert rows == intervals(events, None if start is None else us(start), None if end is None else us(end),
+                                     kw.get("version"), kw["coalesce"]), kw
+    with pytest.raises(bazof.InvalidInput, match="start"):
+        t.plan_interval_splits(start=EPOCH, end=EPOCH)
 
 
 def test_malformed_splits(tmp_path):
