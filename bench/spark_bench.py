@@ -11,10 +11,13 @@ each query runs once uncounted (warm: JVM, Python workers, OS cache), then --run
 medians are reported with the ratio to Spark+bazof.
 
 Queries (every column materialized by Spark's "noop" sink):
-  q1 every key as of T, q2 latest, q4 100 keys (IN list) as of T.
+  q1 every key as of T, q2 latest, q4 100 keys (IN list) as of T,
+  intervals: every key's validity intervals (SCD type 2, .option("view", "intervals")).
 Spark over Parquet: max_by(struct(all columns), event_time) GROUP BY key (filter
-event_time <= T first), and row_number() over a window (= 1). Answers are checked equal
-to bazof's (sorted by key) before timing.
+event_time <= T first), and row_number() over a window (= 1); for intervals,
+lead(event_time) over a window by key ordered by event time (W1 has no ties or
+tombstones, so lead() is the whole definition there). Answers are checked equal
+to bazof's (sorted by key, then valid_from) before timing.
 
 Where the time goes (q1), measured on the same session: bazof's core scan of every split
 in this process (no Spark); Spark over a Python data source with as many partitions that
@@ -297,6 +300,11 @@ def main() -> int:
             w = Window.partitionBy("key").orderBy(F.col("event_time").desc())
             return df.withColumn("_rn", F.row_number().over(w)).filter("_rn = 1").drop("_rn")
 
+        def lead(df):
+            w = Window.partitionBy("key").orderBy("event_time")
+            return (df.withColumn("valid_to", F.lead("event_time").over(w))
+                    .withColumnRenamed("event_time", "valid_from"))
+
         def bz(**opts):
             r = spark.read.format("bazof")
             for k, v in opts.items():
@@ -316,14 +324,19 @@ def main() -> int:
                                                                 & F.col("key").isin(keys))),
                    "spark_window": lambda: window(hist().filter((F.col("event_time") <= F.lit(t_as_of))
                                                                 & F.col("key").isin(keys)))},
+            "intervals": {"bazof": lambda: bz(view="intervals"),
+                          "spark_lead": lambda: lead(hist())},
         }
         res["queries"] = {}
         for name, engines in queries.items():
-            ref = engines["bazof"]().toArrow().sort_by("key")
+            ref = engines["bazof"]().toArrow()
+            order = [("key", "ascending")] + ([("valid_from", "ascending")] if "valid_from" in ref.schema.names
+                                              else [])
+            ref = ref.sort_by(order)
             per = {}
             for engine, make in engines.items():
                 if engine != "bazof":
-                    got = make().select(*cols).toArrow().sort_by("key")
+                    got = make().select(*ref.schema.names).toArrow().sort_by(order)
                     if not got.cast(ref.schema).equals(ref):
                         problems.append(f"{name}: {engine} differs from bazof ({got.num_rows} rows, bazof {ref.num_rows})")
                 per[engine] = timed(lambda: noop(make()), args.runs)
@@ -523,11 +536,20 @@ def write_report(path: Path, res: dict, args) -> None:
         "| query | Spark+bazof | Spark max_by over Parquet | Spark window over Parquet |", "|---|---|---|---|",
     ]
     for name, per in res["queries"].items():
+        if name == "intervals":
+            continue
         b = per["bazof"]["median_s"]
         row = [name, ms(per["bazof"])]
         for e in ("spark_max_by", "spark_window"):
             row.append(f"{ms(per[e])} ({per[e]['median_s'] / b:.2f}x)")
         lines.append("| " + " | ".join(row) + " |")
+    iv = res["queries"].get("intervals")
+    if iv:
+        rows = iv["bazof"].get("rows")
+        lines += ["", f"Validity intervals of every key ({rows} rows):", "",
+                  "| query | Spark+bazof (view intervals) | Spark lead() over Parquet |", "|---|---|---|",
+                  f"| intervals | {ms(iv['bazof'])} | {ms(iv['spark_lead'])} "
+                  f"({iv['spark_lead']['median_s'] / iv['bazof']['median_s']:.2f}x) |"]
     bd = res["q1_breakdown"]
     lines += [
         "", f"Where q1's time goes ({bd['splits']} splits; plan_splits on the driver "
