@@ -151,6 +151,20 @@ arrow::Result<std::shared_ptr<Table>> RandomTable(std::mt19937_64& rng, int64_t 
   return Table::Open(storage);
 }
 
+// Split sizing at random: at most 1..9 splits, or a target of 200..3199 bytes.
+template <typename Pick>
+SplitOptions RandomSizing(Pick&& pick, std::string* what) {
+  SplitOptions so;
+  if (pick(2)) {
+    so.max_splits = 1 + static_cast<int>(pick(9));
+    *what += " max_splits " + std::to_string(*so.max_splits);
+  } else {
+    so.target_bytes = 200 + pick(3000);
+    *what += " target " + std::to_string(*so.target_bytes);
+  }
+  return so;
+}
+
 class SplitOracleTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(SplitOracleTest, UnionOfSplitsIsTheScan) {
@@ -240,14 +254,7 @@ TEST_P(SplitOracleTest, UnionOfSplitsIsTheScan) {
       default:
         break;
     }
-    SplitOptions so;
-    if (pick(2)) {
-      so.max_splits = 1 + static_cast<int>(pick(9));
-      what += " max_splits " + std::to_string(*so.max_splits);
-    } else {
-      so.target_bytes = 200 + pick(3000);
-      what += " target " + std::to_string(*so.target_bytes);
-    }
+    SplitOptions so = RandomSizing(pick, &what);
     if (pick(4) == 0) {
       so.kind = SplitKind::kEvents;
       what += " events";
@@ -317,14 +324,7 @@ TEST_P(SplitIntervalsTest, UnionOfSplitsIsTheIntervals) {
       default:
         break;
     }
-    SplitOptions so;
-    if (pick(2)) {
-      so.max_splits = 1 + static_cast<int>(pick(9));
-      what += " max_splits " + std::to_string(*so.max_splits);
-    } else {
-      so.target_bytes = 200 + pick(3000);
-      what += " target " + std::to_string(*so.target_bytes);
-    }
+    SplitOptions so = RandomSizing(pick, &what);
     ASSERT_OK_AND_ASSIGN(auto splits, PlanIntervalSplits(*table, o, so));
     ASSERT_FALSE(splits.empty()) << what;
     IntervalOptions whole = o;

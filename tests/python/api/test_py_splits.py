@@ -89,6 +89,19 @@ def read_in_subprocess(uri, splits, tmp_path):
         return pa.ipc.open_file(f).read_all()
 
 
+def disjoint_union(parts, whole, context):
+    """The splits' results in order: no key in two of them, together `whole`."""
+    seen = set()
+    for p in parts:
+        keys = set(p.column("key").to_pylist())
+        assert not (keys & seen), f"{context}: a key in two splits"
+        seen |= keys
+    got = pa.concat_tables(parts)
+    assert got.schema == whole.schema
+    assert got.equals(whole), context
+    return got
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_union_of_splits_read_elsewhere_is_the_scan(tmp_path, seed):
     t, events = random_table(tmp_path / "t", seed)
@@ -135,14 +148,7 @@ def test_union_of_splits_read_elsewhere_is_the_scan(tmp_path, seed):
         whole = t.scan(**{k: v for k, v in kw.items() if k in ("as_of", "version", "filter")}).to_arrow()
         parts = [read_in_subprocess(tmp_path / "t", [s], tmp_path) for s in splits[:3]]
         parts += [t.scan_split(s).to_arrow() for s in splits[3:]]
-        seen = set()
-        for p in parts:
-            keys = set(p.column("key").to_pylist())
-            assert not (keys & seen), f"{kw}: a key in two splits"
-            seen |= keys
-        got = pa.concat_tables(parts)
-        assert got.schema == whole.schema
-        assert got.equals(whole), kw
+        got = disjoint_union(parts, whole, kw)
         if "filter" not in kw:
             t_us = None if "as_of" not in kw else us((kw["as_of"] - EPOCH).days)
             assert rows_of(got) == expected(events, t_us, kw.get("version")), kw
@@ -210,14 +216,7 @@ def test_interval_splits_read_elsewhere_are_the_intervals(tmp_path, seed):
         whole = t.intervals(**kw).to_arrow()
         parts = [read_in_subprocess(tmp_path / "t", [s], tmp_path) for s in splits[:2]]
         parts += [t.scan_split(s, batch_size=7).to_arrow() for s in splits[2:]]
-        seen = set()
-        for p in parts:
-            keys = set(p.column("key").to_pylist())
-            assert not (keys & seen), f"{kw}: a key in two splits"
-            seen |= keys
-        got = pa.concat_tables(parts)
-        assert got.schema == whole.schema
-        assert got.equals(whole), (kw, split_kw)
+        got = disjoint_union(parts, whole, (kw, split_kw))
         if "filter" not in kw:
             times = [c.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
                      for c in (got.column("valid_from"), got.column("valid_to"))]
