@@ -63,6 +63,11 @@ struct ChangeOptions {
   std::optional<std::vector<std::string>> columns;
   int64_t batch_size = 64 * 1024;
   int threads = 0;  ///< merge threads in all, half to each as-of scan (at least one); 0 = number of cores
+  /// The memory budget (docs/spec.md §22); 0 = the to-version's memory.limit
+  /// property, else 512 MiB. The key side holds at most three quarters of
+  /// it; the merge-join's two scans each run under half (at least the
+  /// minimum).
+  int64_t memory_limit_bytes = 0;
 };
 
 /// The keys whose state differs between scan(from_time, from_version) and
@@ -75,8 +80,7 @@ struct ChangeOptions {
 /// read as null. Evaluated key side first (docs/spec.md §19.3): each point's
 /// winners from the files' key and event-time columns, values decoded only
 /// for the keys whose winners differ; the answer is materialized (memory
-/// grows with the keys, within three quarters of the table's memory budget,
-/// memory.limit or 512 MiB). Tables it does not apply to (format 0, unsorted
+/// grows with the keys, within three quarters of the memory budget). Tables it does not apply to (format 0, unsorted
 /// files, event time other than timestamp[us], more keys than the budget
 /// holds) get a streaming merge-join by key of the two as-of merges instead.
 arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const ChangeOptions& options);

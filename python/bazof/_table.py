@@ -121,6 +121,13 @@ class Scan:
         return f"<bazof.Scan {len(self.files)} files, schema {self.schema.names}>"
 
 
+
+def _memory_limit_text(memory_limit: Optional[int | str]) -> str:
+    """A memory budget as the core parses it: bytes (int) or a size text; "" = none given."""
+    if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, str))):
+        raise InvalidInput(f"memory_limit: expected bytes (int) or a size text, not {type(memory_limit).__name__}")
+    return "" if memory_limit is None else str(memory_limit)
+
 class Table:
     """A bazof table: keyed rows queried as of event time (and version).
 
@@ -360,14 +367,15 @@ class Table:
                 at: Optional[EventTimeLike] = None, from_version: Optional[int] = None,
                 to_version: Optional[int] = None, version: Optional[int] = None,
                 columns: Optional[Sequence[str]] = None, threads: int = 0,
-                batch_size: int = 64 * 1024) -> Scan:
+                batch_size: int = 64 * 1024, memory_limit: Optional[int | str] = None) -> Scan:
         """The keys whose state differs between scan(t1, from_version) and
         scan(t2, to_version) (docs/spec.md "Changes"): ``changes(t1, t2)`` at one
         version, or ``changes(at=T, from_version=V1, to_version=V2)``. None = latest
         time / current version; `at` sets both times, `version` both versions.
         Columns: key(s), ``kind`` ("insert", "update", "delete"), ``old_``/``new_``
         event time, then ``old_<c>``, ``new_<c>`` per value column. A new event
-        with equal values is no change. Returns a Scan."""
+        with equal values is no change. `memory_limit`: the memory budget, as
+        ``append`` takes it (``bazof diff --memory-limit``). Returns a Scan."""
         if at is not None and (t1 is not None or t2 is not None):
             raise InvalidInput("changes: give `at` or t1/t2, not both")
         if version is not None and (from_version is not None or to_version is not None):
@@ -381,7 +389,8 @@ class Table:
         if isinstance(columns, str):
             raise InvalidInput("columns: expected a list of column names, not a string")
         cols = None if columns is None else [str(c) for c in columns]
-        return Scan(self._t.changes(t1_us, t2_us, from_version, to_version, cols, threads, batch_size))
+        return Scan(self._t.changes(t1_us, t2_us, from_version, to_version, cols, threads, batch_size,
+                                    _memory_limit_text(memory_limit)))
 
     def restore(self, version: int) -> int:
         """Commits a new version whose data, schema and properties are those
@@ -432,10 +441,7 @@ class Table:
         property memory.limit, else 512 MiB. Data larger than about a quarter of it is
         sorted in runs spilled to `spill_dir` (None = $TMPDIR, else /tmp) and
         merged, with the same result (``bazof append --memory-limit``)."""
-        if memory_limit is not None and (isinstance(memory_limit, bool)
-                                         or not isinstance(memory_limit, (int, str))):
-            raise InvalidInput(f"memory_limit: expected bytes (int) or a size text, not {type(memory_limit).__name__}")
-        limit = "" if memory_limit is None else str(memory_limit)
+        limit = _memory_limit_text(memory_limit)
         stream = _arrow.to_stream(data, self.schema).__arrow_c_stream__()
         wm = None if watermark is None else to_micros(watermark, "watermark")
         committed, version, _rows, _files = self._t.append(stream, "append", "input", wm, limit,

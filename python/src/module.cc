@@ -354,8 +354,9 @@ class PyTable {
   /// Changes between two (event time, version) points (bazof/views.h, MakeChanges).
   PyScan Changes(std::optional<int64_t> from_us, std::optional<int64_t> to_us, std::optional<int64_t> from_version,
                  std::optional<int64_t> to_version, std::optional<std::vector<std::string>> columns, int threads,
-                 int64_t batch_size) const {
+                 int64_t batch_size, const std::string& memory_limit) const {
     ChangeOptions o;
+    if (!memory_limit.empty()) o.memory_limit_bytes = Get(ParseMemoryLimit(memory_limit, "memory_limit"));
     if (from_us) o.from_time = EventTime::FromMicros(*from_us);
     if (to_us) o.to_time = EventTime::FromMicros(*to_us);
     for (auto [in, out] : {std::pair{from_version, &o.from_version}, std::pair{to_version, &o.to_version}}) {
@@ -920,7 +921,7 @@ NB_MODULE(_core, m) {
            nb::arg("threads"), nb::arg("batch_size"))
       .def("changes", &PyTable::Changes, nb::arg("from_time").none(), nb::arg("to_time").none(),
            nb::arg("from_version").none(), nb::arg("to_version").none(), nb::arg("columns").none(),
-           nb::arg("threads"), nb::arg("batch_size"))
+           nb::arg("threads"), nb::arg("batch_size"), nb::arg("memory_limit") = "")
       .def("join_asof", &PyTable::JoinAsOfSpine, nb::arg("spine"), nb::arg("on"), nb::arg("by"),
            nb::arg("columns").none(), nb::arg("version").none(), nb::arg("threads"), nb::arg("batch_size"))
       .def("append", &PyTable::Append, nb::arg("stream"), nb::arg("operation"), nb::arg("source"),

@@ -21,6 +21,7 @@ struct DiffFlags {
   std::string columns;
   ResultFlags result;
   int threads = 0;
+  std::optional<std::string> memory_limit;
 };
 
 arrow::Status RunDiff(const DiffFlags& f) {
@@ -67,6 +68,9 @@ arrow::Status RunDiff(const DiffFlags& f) {
   if (to_version >= 0) o.to_version = Version(to_version);
   if (!f.columns.empty()) o.columns = SplitCommas(f.columns);
   if (f.threads > 0) o.threads = f.threads;
+  if (f.memory_limit) {
+    ARROW_ASSIGN_OR_RAISE(o.memory_limit_bytes, ParseMemoryLimitFlag(*f.memory_limit));
+  }
   ARROW_ASSIGN_OR_RAISE(auto view, MakeChanges(*table, o));
   ARROW_ASSIGN_OR_RAISE(auto reader, view->ToReader());
   return f.result.Write(*reader);
@@ -112,6 +116,7 @@ void AddDiffCommand(CLI::App& app, Action* run) {
   flags->result.Add(cmd);
   cmd->add_option("--threads", flags->threads, "Merge threads (default: number of cores)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--memory-limit", flags->memory_limit, kMemoryLimitHelp);
   cmd->callback([run, flags] { *run = [flags] { return RunDiff(*flags); }; });
 }
 

@@ -375,8 +375,14 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
   // merge threads on two cores).
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int scan_threads = std::max(1, threads / 2);
+  // One budget for the whole operation: the key side's share of it, or half
+  // to each of the merge-join's scans (never below the minimum).
+  ARROW_ASSIGN_OR_RAISE(const int64_t memory_limit,
+                        ResolveMemoryLimit(o.memory_limit_bytes, new_snap->properties,
+                                           "changes of '" + table.location() + "'"));
+  const int64_t scan_limit = std::max(memory_limit / 2, MinimumMemoryLimit());
   auto new_scan = table.NewScan();
-  new_scan.AtVersion(to_v).AsOf(o.to_time).BatchSize(o.batch_size).Threads(scan_threads);
+  new_scan.AtVersion(to_v).AsOf(o.to_time).BatchSize(o.batch_size).Threads(scan_threads).MemoryLimit(scan_limit);
   if (o.columns) new_scan.Columns(*o.columns);
   ARROW_ASSIGN_OR_RAISE(auto news, new_scan.Build());
 
@@ -407,6 +413,7 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
   }
   auto old_scan = table.NewScan();
   old_scan.AtVersion(from_v).AsOf(o.from_time).BatchSize(o.batch_size).Columns(old_columns).Threads(scan_threads);
+  old_scan.MemoryLimit(scan_limit);
   ARROW_ASSIGN_OR_RAISE(auto olds, old_scan.Build());
   std::vector<int> old_map;
   for (size_t c = 0; c < side_names.size(); ++c) {
@@ -428,8 +435,6 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
   // share of the memory budget.
   read::ChangesPoint from_point{old_snap, o.from_time, nullptr}, to_point{new_snap, o.to_time, nullptr};
   if (read::KeySideApplies(from_point, to_point)) {
-    ARROW_ASSIGN_OR_RAISE(const int64_t memory_limit,
-                          ResolveMemoryLimit(0, new_snap->properties, "changes of '" + table.location() + "'"));
     std::vector<int> new_values, old_values;
     for (size_t c = 1; c < side_names.size(); ++c) new_values.push_back(schema.FindValueColumn(side_names[c]));
     for (const auto& c : old_columns) old_values.push_back(old_snap->schema.FindValueColumn(c));
@@ -446,7 +451,12 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
     auto make = [=]() -> arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> {
       auto winners = read::FindChangedWinners(*storage, footer_cache.get(), from_point, to_point, drop_same,
                                               threads, memory_limit);
-      if (winners.status().IsCapacityError()) return merge_join();
+      if (winners.status().IsCapacityError()) {
+        // What the key side held is freed; give it back to the system before
+        // the scans allocate theirs (glibc keeps freed memory otherwise).
+        ReleaseFreedMemory();
+        return merge_join();
+      }
       ARROW_RETURN_NOT_OK(winners.status());
       ARROW_ASSIGN_OR_RAISE(auto reader, KeySideChangesReader::Make(std::move(*winners), out_schema, side_map,
                                                                    batch_size));

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "bazof/error.h"
 #include "read/recycling_pool.h"
@@ -68,6 +71,13 @@ int64_t PeakMemoryBytes() {
 
 void FitCachesToBudget(int64_t budget) {
   read::SetRecyclingCacheLimit(std::min<int64_t>(64LL << 20, budget / 8));
+}
+
+void ReleaseFreedMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+  arrow::default_memory_pool()->ReleaseUnused();
 }
 
 }  // namespace bazof

@@ -50,6 +50,12 @@ arrow::Result<int64_t> ParseMemoryLimit(std::string_view text, std::string_view 
 /// from the system allocator): the accounting the budget is measured by.
 int64_t PeakMemoryBytes();
 
+/// Gives the memory the C heap (glibc's malloc_trim) and Arrow's default
+/// pool (ReleaseUnused) hold free back to the system: after a phase that
+/// freed much, before the next allocates its own (otherwise the heap keeps
+/// the first phase's pages and peak RSS is the sum of both).
+void ReleaseFreedMemory();
+
 /// Sets the cap of the read path's recycled-block cache (read/recycling_pool.h)
 /// to fit `budget`: an eighth of it, at most 64 MiB.
 void FitCachesToBudget(int64_t budget);

@@ -199,8 +199,12 @@ TEST(ChangesTest, KeySideBeyondItsBudgetFallsBackToTheMergeJoin) {
   o.from_time = o.to_time = at;
   o.from_version = Version(2);
   o.to_version = Version(3);
-  for (int64_t batch : {int64_t{7}, int64_t{64 * 1024}}) {
+  // The option overrides the property: 1 GiB holds the key side, 64 KiB not.
+  for (auto [batch, limit] : {std::pair{int64_t{7}, int64_t{0}}, std::pair{int64_t{64 * 1024}, int64_t{0}},
+                              std::pair{int64_t{64 * 1024}, int64_t{1} << 30},
+                              std::pair{int64_t{5}, int64_t{64} << 10}}) {
     o.batch_size = batch;
+    o.memory_limit_bytes = limit;
     ASSERT_OK_AND_ASSIGN(auto scan, MakeChanges(*table, o));
     std::vector<std::string> got;  // key, kind and values (Rows() shows times as milliseconds)
     for (const auto& row : Rows(scan)) {
@@ -211,7 +215,7 @@ TEST(ChangesTest, KeySideBeyondItsBudgetFallsBackToTheMergeJoin) {
       }
       got.push_back(cells[0] + "|" + cells[1] + "|" + cells[4] + "|" + cells[5]);
     }
-    EXPECT_EQ(got, want) << batch;
+    EXPECT_EQ(got, want) << batch << " " << limit;
   }
   ::unsetenv("BAZOF_MEMORY_LIMIT_MINIMUM");
 }

@@ -47,6 +47,11 @@ def test_intervals_and_diff_formats(run, tmp_path):
     out = tmp_path / "d.parquet"
     run("diff", *base, "--from", "2024-02-15", "--to", "2024-03-01", "--format", "parquet", "--output", out)
     assert pq.read_table(out).column("kind").to_pylist() == ["delete"]
+    # A memory budget changes how, not what (§19.3: the key side or the streaming merge-join).
+    for limit in ("32MiB", "1GiB"):
+        _, rows = parse_csv(run("diff", *base, "--at", "2024-02-15", "--from-version", "2", "--to-version", "5",
+                                "--memory-limit", limit, "--format", "csv").stdout)
+        assert [(r[0], r[1], r[4], r[5]) for r in rows] == [("a", "update", "2", "2.5"), ("b", "insert", "", "5")]
 
 
 def test_bad_input_is_one_line_exit_1(run, tmp_path):
@@ -57,6 +62,8 @@ def test_bad_input_is_one_line_exit_1(run, tmp_path):
     assert_cli_error(run("intervals", *base, "--columns", "nope", check=False), "nope", problem="unknown column")
     assert_cli_error(run("intervals", *base, "--format", "parquet", check=False), "--output")
     assert_cli_error(run("diff", *base, check=False), "--from", problem="two points")
+    assert_cli_error(run("diff", *base, "--from", "2024-01-01", "--memory-limit", "1MiB", check=False),
+                     "1MiB", problem="below the minimum")
     assert_cli_error(run("diff", *base, "--at", "2024-01-01", "--from", "2024-01-01", "--to-version", "2",
                          check=False), "--at")
     assert_cli_error(run("diff", *base, "--from", "2024-01-01", "--to-version", "99", check=False),

@@ -108,6 +108,13 @@ def test_same_winner_equal_values_and_reinserts(tmp_path):
     rows = t.changes(at(5), at(30)).to_arrow().to_pylist()
     assert [(r["key"], r["kind"], r["old_v"], r["new_v"]) for r in rows] == [("c", "update", 1, 2),
                                                                               ("d", "insert", None, 3)]
+    # A budget (bytes or a size text) changes how the answer is found, not the answer.
+    for limit in ("32MiB", 1 << 30):
+        assert t.changes(at(5), at(30), memory_limit=limit).to_arrow().to_pylist() == rows
+    with pytest.raises(bazof.InvalidInput, match="memory_limit"):
+        t.changes(at(5), at(30), memory_limit=1.5)
+    with pytest.raises(bazof.InvalidInput, match="below the minimum"):
+        t.changes(at(5), at(30), memory_limit="1MiB").to_arrow()
     rows = t.changes(at(5), at(15)).to_arrow().to_pylist()
     assert [(r["key"], r["kind"], r["old_v"]) for r in rows] == [("b", "delete", 1)]
     t.compact(segment_duration="365d")  # one base both points read
