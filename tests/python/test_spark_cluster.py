@@ -43,9 +43,15 @@ execs = spark.sparkContext.parallelize(range(4), 2).map(lambda _: os.getpid()).c
 df.write.format("bazof").mode("append").save(dst)
 import pyarrow.parquet as pq
 pq.write_table(got, sys.argv[4])
+# Validity intervals, their splits read in the executor too.
+iv = (spark.read.format("bazof").option("view", "intervals").option("start", "2024-01-05T00:00:00Z")
+      .option("targetBytes", 4096).load(src))
+iv_parts = iv.rdd.getNumPartitions()
+pq.write_table(iv.toArrow(), sys.argv[4] + ".intervals")
 # Block managers: the driver's and one per executor.
 executors = spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1
-print(json.dumps({"partitions": parts, "rows": got.num_rows, "executors": executors,
+print(json.dumps({"partitions": parts, "interval_partitions": iv_parts, "rows": got.num_rows,
+                  "executors": executors,
                   "task_pids": sorted(set(execs)), "driver_pid": os.getpid()}))
 spark.stop()
 '''
@@ -141,6 +147,9 @@ def test_standalone_cluster_reads_and_writes(cluster, tmp_path):
 
     want = src.scan(as_of="2024-01-10T00:00:00Z", version=3).to_arrow()
     assert_same(pq.read_table(out), want)
+    iv_splits = src.plan_interval_splits(start="2024-01-05T00:00:00Z", target_bytes=4096)
+    assert res["interval_partitions"] == len(iv_splits) > 1
+    assert_same(pq.read_table(str(out) + ".intervals"), src.intervals(start="2024-01-05T00:00:00Z").to_arrow())
     dst.refresh()
     assert dst.version == 1
     assert_same(dst.scan().to_arrow().cast(want.schema), want)
