@@ -27,7 +27,11 @@ enum class SplitKind {
   kScan,    ///< each key's state as of the split's as-of (ScanBuilder's result)
   kEvents,  ///< every event up to as-of (ScanOptions::all_events)
   kIntervals,  ///< validity intervals (MakeIntervals, bazof/views.h)
+  kChanges,    ///< the changes between two points (MakeChanges, bazof/views.h)
 };
+
+/// "scan", "events", "intervals" or "changes": the JSON's `kind`.
+const char* KindName(SplitKind kind);
 
 /// One key range of a pinned scan. Plain data: copy it, serialize it, read it
 /// anywhere the table is reachable. The scan is pinned to `version`, so every
@@ -46,6 +50,10 @@ struct Split {
   /// intervals' filter and `as_of` is unused.
   std::optional<EventTime> start, end;
   bool coalesce = false;
+  /// kChanges: the old point (from_time at from_version) and the new one
+  /// (to_time at `version`), times inclusive (Max() = latest).
+  EventTime from_time = EventTime::Max(), to_time = EventTime::Max();
+  Version from_version;
   int index = 0;  ///< position among the planned splits (key order)
   int count = 1;  ///< number of planned splits
   /// Informational: estimated bytes and rows read (from file and row-group
@@ -100,11 +108,21 @@ arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& scan, const Spli
 arrow::Result<std::vector<Split>> PlanIntervalSplits(const Table& table, const IntervalOptions& intervals,
                                                      const SplitOptions& options = {});
 
+/// Plans the changes `changes` describes (bazof/views.h: both points, columns,
+/// encoded key range) as splits of kind kChanges, both versions pinned now.
+/// A key's change depends on its own events only, so each split is a key
+/// range, cut as PlanSplits cuts the new point's as-of scan, and the
+/// concatenation of the splits' results in index order is MakeChanges'
+/// result. Validates the options as MakeChanges does.
+arrow::Result<std::vector<Split>> PlanChangeSplits(const Table& table, const ChangeOptions& changes,
+                                                   const SplitOptions& options = {});
+
 /// The scan of one split on `table` (opened anywhere on the same storage):
 /// the same Scan as ScanBuilder::Build() returns for the split's options,
 /// restricted to its key range, at its pinned version (kNotFound, "... was
 /// vacuumed ...", if that version is gone); for a kIntervals split, the
-/// intervals MakeIntervals returns for its options and key range. `threads`
+/// intervals MakeIntervals returns for its options and key range; for a
+/// kChanges split, MakeChanges' rows for its points and key range. `threads`
 /// and `batch_size` as in ScanOptions.
 arrow::Result<std::shared_ptr<Scan>> ReadSplit(const Table& table, const Split& split, int threads = 0,
                                                int64_t batch_size = 64 * 1024);

@@ -68,6 +68,10 @@ struct ChangeOptions {
   /// it; the merge-join's two scans each run under half (at least the
   /// minimum).
   int64_t memory_limit_bytes = 0;
+  /// Keep only keys in [encoded_key_lower, encoded_key_upper), in the
+  /// encoded form of ScanOptions::encoded_key_lower (a split's key range,
+  /// bazof/split.h); nullopt = unbounded on that side.
+  std::optional<std::string> encoded_key_lower, encoded_key_upper;
 };
 
 /// The keys whose state differs between scan(from_time, from_version) and

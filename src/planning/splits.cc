@@ -481,4 +481,37 @@ arrow::Result<std::vector<Split>> PlanIntervalSplits(const Table& table, const I
   return splits;
 }
 
+arrow::Result<std::vector<Split>> PlanChangeSplits(const Table& table, const ChangeOptions& changes,
+                                                   const SplitOptions& options) {
+  // Both versions pinned now, validated as the unsplit view.
+  ChangeOptions pinned = changes;
+  pinned.from_version = changes.from_version.value_or(table.current_version());
+  pinned.to_version = changes.to_version.value_or(table.current_version());
+  ARROW_RETURN_NOT_OK(MakeChanges(table, pinned).status());
+  if (changes.encoded_key_lower && changes.encoded_key_upper &&
+      *changes.encoded_key_upper <= *changes.encoded_key_lower) {
+    return InvalidArgument("splits: the encoded key range is empty (upper is not above lower)");
+  }
+  // Cut as the new point's as-of scan: its key statistics. The splits tile
+  // the key space (or the given range), so keys only the old point holds
+  // fall in them too.
+  auto scan = table.NewScan();
+  scan.AtVersion(*pinned.to_version).AsOf(changes.to_time).EncodedKeyRange(changes.encoded_key_lower,
+                                                                          changes.encoded_key_upper);
+  SplitOptions planned = options;
+  planned.kind = SplitKind::kScan;
+  ARROW_ASSIGN_OR_RAISE(auto splits, PlanSplits(scan, planned));
+  for (auto& s : splits) {
+    s.kind = SplitKind::kChanges;
+    s.as_of = EventTime::Max();
+    s.from_time = changes.from_time;
+    s.to_time = changes.to_time;
+    s.from_version = *pinned.from_version;
+    s.version = *pinned.to_version;
+    s.columns = changes.columns;
+    s.filter = std::nullopt;
+  }
+  return splits;
+}
+
 }  // namespace bazof

@@ -383,6 +383,7 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
   const int64_t scan_limit = std::max(memory_limit / 2, MinimumMemoryLimit());
   auto new_scan = table.NewScan();
   new_scan.AtVersion(to_v).AsOf(o.to_time).BatchSize(o.batch_size).Threads(scan_threads).MemoryLimit(scan_limit);
+  new_scan.EncodedKeyRange(o.encoded_key_lower, o.encoded_key_upper);
   if (o.columns) new_scan.Columns(*o.columns);
   ARROW_ASSIGN_OR_RAISE(auto news, new_scan.Build());
 
@@ -413,7 +414,7 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
   }
   auto old_scan = table.NewScan();
   old_scan.AtVersion(from_v).AsOf(o.from_time).BatchSize(o.batch_size).Columns(old_columns).Threads(scan_threads);
-  old_scan.MemoryLimit(scan_limit);
+  old_scan.MemoryLimit(scan_limit).EncodedKeyRange(o.encoded_key_lower, o.encoded_key_upper);
   ARROW_ASSIGN_OR_RAISE(auto olds, old_scan.Build());
   std::vector<int> old_map;
   for (size_t c = 0; c < side_names.size(); ++c) {
@@ -434,6 +435,7 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
   // differ; the merge-join after all when what it holds would outgrow its
   // share of the memory budget.
   read::ChangesPoint from_point{old_snap, o.from_time, nullptr}, to_point{new_snap, o.to_time, nullptr};
+  const read::KeyRange range{o.encoded_key_lower, o.encoded_key_upper};
   if (read::KeySideApplies(from_point, to_point)) {
     std::vector<int> new_values, old_values;
     for (size_t c = 1; c < side_names.size(); ++c) new_values.push_back(schema.FindValueColumn(side_names[c]));
@@ -449,8 +451,8 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
     auto footer_cache = table.footer_cache();
     const int64_t batch_size = o.batch_size;
     auto make = [=]() -> arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> {
-      auto winners = read::FindChangedWinners(*storage, footer_cache.get(), from_point, to_point, drop_same,
-                                              threads, memory_limit);
+      auto winners = read::FindChangedWinners(*storage, footer_cache.get(), from_point, to_point, range,
+                                              drop_same, threads, memory_limit);
       if (winners.status().IsCapacityError()) {
         // What the key side held is freed; give it back to the system before
         // the scans allocate theirs (glibc keeps freed memory otherwise).

@@ -88,7 +88,8 @@ struct PointState {
 // The key side of one file for every point that plans it (`targets`: the
 // point and the file's index in its plan; one or both points), read once.
 arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache,
-                             const std::vector<std::pair<PointState*, size_t>>& targets, KeySideBudget* budget) {
+                             const std::vector<std::pair<PointState*, size_t>>& targets, const KeyRange& range,
+                             KeySideBudget* budget) {
   for (const auto& [p, fi] : targets) {
     ARROW_ASSIGN_OR_RAISE(auto opened, OpenDataFile(storage, p->files[fi], *p->point->shape, cache));
     ARROW_ASSIGN_OR_RAISE(p->access[fi], RowGroupAccess::Make(storage, opened, *p->point->shape));
@@ -96,8 +97,12 @@ arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache,
   }
   auto& access = *targets[0].first->access[targets[0].second];
   const int n_groups = access.file().metadata->num_row_groups();
-  std::vector<int> groups(n_groups);
-  for (int g = 0; g < n_groups; ++g) groups[g] = g;
+  std::vector<int> groups;
+  for (int g = 0; g < n_groups; ++g) {
+    const auto& b = access.file().row_group_bounds[g];
+    if (b && ((range.upper && b->first >= *range.upper) || (range.lower && b->second < *range.lower))) continue;
+    groups.push_back(g);
+  }
   RowGroupAccess::KeyRuns runs;
   int64_t held = 0;  // the targets' candidate bytes counted so far
   for (const auto& rgs : access.Batches(groups, kReadRows)) {
@@ -107,6 +112,7 @@ arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache,
       const int64_t t = p->point->time.micros();
       auto& out = p->candidates[fi];
       for (size_t r = 0; r < runs.keys.size(); ++r) {
+        if (!range.Holds(runs.keys[r])) continue;
         const int64_t first = runs.starts[r], end = runs.starts[r + 1];
         const int64_t after = std::upper_bound(e.begin() + first, e.begin() + end, t) - e.begin();
         if (after == first) continue;  // every event of the key here is later
@@ -308,7 +314,8 @@ bool KeySideApplies(const ChangesPoint& from, const ChangesPoint& to) {
 
 arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCache* footer_cache,
                                                  const ChangesPoint& from, const ChangesPoint& to,
-                                                 bool drop_same_winners, int threads, int64_t memory_limit) {
+                                                 const KeyRange& range, bool drop_same_winners, int threads,
+                                                 int64_t memory_limit) {
   KeySideBudget budget(KeySideMemoryShare(memory_limit));
   PointState ps[2];
   ps[0].point = &from;
@@ -336,7 +343,7 @@ arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCac
     if (!paired[g]) jobs.push_back({{&ps[1], g}});
   }
   ARROW_RETURN_NOT_OK(ParallelFor(static_cast<int64_t>(jobs.size()), threads, [&](int64_t j, int) {
-    return ReadCandidates(storage, footer_cache, jobs[j], &budget);
+    return ReadCandidates(storage, footer_cache, jobs[j], range, &budget);
   }));
   ARROW_RETURN_NOT_OK(ParallelFor(2, threads, [&](int64_t s, int) {
     MergeWinners(&ps[s]);

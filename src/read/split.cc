@@ -65,10 +65,24 @@ arrow::Result<int64_t> Int(const json& doc, const char* field, std::optional<int
 
 }  // namespace
 
+const char* KindName(SplitKind kind) {
+  switch (kind) {
+    case SplitKind::kEvents:
+      return "events";
+    case SplitKind::kIntervals:
+      return "intervals";
+    case SplitKind::kChanges:
+      return "changes";
+    case SplitKind::kScan:
+      break;
+  }
+  return "scan";
+}
+
 std::string Split::ToJson() const {
   json doc;
   doc["split_format"] = kSplitFormat;
-  doc["kind"] = kind == SplitKind::kEvents ? "events" : kind == SplitKind::kIntervals ? "intervals" : "scan";
+  doc["kind"] = KindName(kind);
   doc["table"] = table;
   doc["version"] = version.value();
   doc["as_of"] = as_of.is_max() ? json(nullptr) : json(as_of.micros());
@@ -80,6 +94,11 @@ std::string Split::ToJson() const {
     doc["start"] = start ? json(start->micros()) : json(nullptr);
     doc["end"] = end ? json(end->micros()) : json(nullptr);
     doc["coalesce"] = coalesce;
+  }
+  if (kind == SplitKind::kChanges) {
+    doc["from_time"] = from_time.is_max() ? json(nullptr) : json(from_time.micros());
+    doc["to_time"] = to_time.is_max() ? json(nullptr) : json(to_time.micros());
+    doc["from_version"] = from_version.value();
   }
   doc["index"] = index;
   doc["count"] = count;
@@ -105,7 +124,14 @@ arrow::Result<Split> Split::FromJson(std::string_view text) {
     if (k == "scan") s.kind = SplitKind::kScan;
     else if (k == "events") s.kind = SplitKind::kEvents;
     else if (k == "intervals") s.kind = SplitKind::kIntervals;
-    else return Bad("kind", "is '" + k + "', not 'scan', 'events' or 'intervals'");
+    else if (k == "changes") s.kind = SplitKind::kChanges;
+    else return Bad("kind", "is '" + k + "', not 'scan', 'events', 'intervals' or 'changes'");
+  }
+  for (auto [field, time] : {std::pair{"from_time", &s.from_time}, std::pair{"to_time", &s.to_time}}) {
+    if (auto it = doc.find(field); it != doc.end() && !it->is_null()) {
+      if (!it->is_number_integer()) return Bad(field, "is not an integer (microseconds) or null");
+      *time = EventTime::FromMicros(it->get<int64_t>());
+    }
   }
   for (auto [field, time] : {std::pair{"start", &s.start}, std::pair{"end", &s.end}}) {
     if (auto it = doc.find(field); it != doc.end() && !it->is_null()) {
@@ -122,6 +148,11 @@ arrow::Result<Split> Split::FromJson(std::string_view text) {
   ARROW_ASSIGN_OR_RAISE(auto v, Int(doc, "version"));
   if (v < 0) return Bad("version", "is negative");
   s.version = Version(v);
+  if (s.kind == SplitKind::kChanges) {
+    ARROW_ASSIGN_OR_RAISE(auto fv, Int(doc, "from_version"));
+    if (fv < 0) return Bad("from_version", "is negative");
+    s.from_version = Version(fv);
+  }
   if (auto it = doc.find("as_of"); it != doc.end() && !it->is_null()) {
     if (!it->is_number_integer()) return Bad("as_of", "is not an integer (microseconds) or null");
     s.as_of = EventTime::FromMicros(it->get<int64_t>());
@@ -170,6 +201,21 @@ arrow::Result<std::shared_ptr<Scan>> ReadSplit(const Table& table, const Split& 
     auto expr = arrow::compute::Deserialize(arrow::Buffer::FromString(*split.filter));
     if (!expr.ok()) return InvalidArgument("split: filter: ", expr.status().message());
     filter = *std::move(expr);
+  }
+  if (split.kind == SplitKind::kChanges) {
+    ChangeOptions o;
+    o.from_time = split.from_time;
+    o.to_time = split.to_time;
+    o.from_version = split.from_version;
+    o.to_version = split.version;
+    o.columns = split.columns;
+    o.encoded_key_lower = split.lower;
+    o.encoded_key_upper = split.upper;
+    o.batch_size = batch_size;
+    o.threads = threads;
+    auto view = MakeChanges(table, o);
+    if (!view.ok()) return WithContext(view.status(), where);
+    return view;
   }
   if (split.kind == SplitKind::kIntervals) {
     IntervalOptions o;

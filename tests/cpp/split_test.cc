@@ -356,6 +356,74 @@ TEST_P(SplitIntervalsTest, UnionOfSplitsIsTheIntervals) {
 
 INSTANTIATE_TEST_SUITE_P(RandomTables, SplitIntervalsTest, ::testing::Range(1, 13));
 
+// Changes splits: the concatenation of the splits' changes (read through
+// their JSON) is MakeChanges' result, for two times, two versions, both,
+// columns, key ranges and split targets; keys only the old point holds
+// (deletes) fall in the splits too.
+class SplitChangesTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(SplitChangesTest, UnionOfSplitsIsTheChanges) {
+  std::mt19937_64 rng(9300 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const int64_t keys = 5 + pick(200), days = 3 + pick(30);
+  ASSERT_OK_AND_ASSIGN(auto table, RandomTable(rng, keys, days, t0));
+  const int64_t current = table->current_version().value();
+  auto at = [&](int64_t ms) { return EventTime::FromMicros(ms * 1000); };
+  for (int probe = 0; probe < 10; ++probe) {
+    ChangeOptions o;
+    std::string what = "seed " + std::to_string(GetParam()) + " probe " + std::to_string(probe);
+    if (pick(3)) o.from_time = at(t0 + pick(days + 1) * day - pick(2));
+    if (pick(3)) o.to_time = at(t0 + pick(days + 1) * day - pick(2));
+    if (pick(2)) o.from_version = Version(pick(current + 1));
+    if (pick(2)) o.to_version = Version(pick(current + 1));
+    what += " from " + std::to_string(o.from_time.micros()) + "@" +
+            (o.from_version ? std::to_string(o.from_version->value()) : "current") + " to " +
+            std::to_string(o.to_time.micros()) + "@" +
+            (o.to_version ? std::to_string(o.to_version->value()) : "current");
+    if (pick(3) == 0) {
+      o.columns = std::vector<std::string>{};
+      what += " no values";
+    }
+    if (pick(4) == 0) {
+      std::string lo = "k" + std::to_string(1000 + pick(keys)), hi = "k" + std::to_string(1000 + pick(keys));
+      if (hi < lo) std::swap(lo, hi);
+      o.encoded_key_lower = lo;
+      o.encoded_key_upper = hi + "5";
+      what += " encoded [" + lo + ", " + hi + "5)";
+    }
+    SplitOptions so = RandomSizing(pick, &what);
+    ASSERT_OK_AND_ASSIGN(auto splits, PlanChangeSplits(*table, o, so));
+    ASSERT_FALSE(splits.empty()) << what;
+    ChangeOptions whole = o;
+    whole.from_version = splits[0].from_version;
+    whole.to_version = splits[0].version;
+    ASSERT_OK_AND_ASSIGN(auto whole_view, MakeChanges(*table, whole));
+    ASSERT_OK_AND_ASSIGN(auto expected, Rows(whole_view));
+    std::vector<std::string> got;
+    for (size_t i = 0; i < splits.size(); ++i) {
+      ASSERT_EQ(splits[i].kind, SplitKind::kChanges) << what;
+      ASSERT_OK_AND_ASSIGN(auto split, Split::FromJson(splits[i].ToJson()));
+      ASSERT_EQ(split.ToJson(), splits[i].ToJson()) << what;
+      ASSERT_OK_AND_ASSIGN(auto view, ReadSplit(*table, split, 1 + static_cast<int>(i % 2), 3));
+      ASSERT_TRUE(view->schema()->Equals(*whole_view->schema())) << what;
+      ASSERT_OK_AND_ASSIGN(auto rows, Rows(view));
+      for (const auto& r : rows) {
+        if (split.lower) {
+          ASSERT_GE(KeyOf(r), *split.lower) << what << " split " << i;
+        }
+        if (split.upper) {
+          ASSERT_LT(KeyOf(r), *split.upper) << what << " split " << i;
+        }
+      }
+      got.insert(got.end(), rows.begin(), rows.end());
+    }
+    ASSERT_EQ(got, expected) << what << ": " << splits.size() << " splits";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(RandomTables, SplitChangesTest, ::testing::Range(1, 13));
+
 TEST(SplitTest, IntervalSplitsRefuseWhatIntervalsRefuse) {
   ASSERT_OK_AND_ASSIGN(auto table, BandedTable(2, 50, [](int band, int i) {
                          return "k" + std::to_string(band) + "_" + std::to_string(100 + i);

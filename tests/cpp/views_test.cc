@@ -187,10 +187,11 @@ TEST(ChangesTest, KeySideBeyondItsBudgetFallsBackToTheMergeJoin) {
   const read::ChangesPoint from{v2, at, shape2}, to{v3, at, shape3};
   ASSERT_TRUE(read::KeySideApplies(from, to));
   ASSERT_OK_AND_ASSIGN(auto winners, read::FindChangedWinners(*table->storage(), table->footer_cache().get(), from,
-                                                              to, true, 2, 512LL << 20));
+                                                              to, {}, true, 2, 512LL << 20));
   ASSERT_EQ(winners.keys[0]->length(), 300);
   // 3000 keys' candidates (8-byte keys, three 8-byte fields) exceed 48 KiB.
-  auto over = read::FindChangedWinners(*table->storage(), table->footer_cache().get(), from, to, true, 2, 64 << 10);
+  auto over = read::FindChangedWinners(*table->storage(), table->footer_cache().get(), from, to, {}, true, 2,
+                                        64 << 10);
   EXPECT_TRUE(over.status().IsCapacityError()) << over.status().ToString();
 
   // The table's memory.limit (64 KiB) is the budget of changes: it answers
@@ -216,6 +217,20 @@ TEST(ChangesTest, KeySideBeyondItsBudgetFallsBackToTheMergeJoin) {
       got.push_back(cells[0] + "|" + cells[1] + "|" + cells[4] + "|" + cells[5]);
     }
     EXPECT_EQ(got, want) << batch << " " << limit;
+  }
+  // A split's key range, on both paths: keys k00100 .. k00199 only.
+  std::vector<std::string> part(want.begin() + 10, want.begin() + 20);
+  o.encoded_key_lower = "k00100";
+  o.encoded_key_upper = "k00200";
+  for (int64_t limit : {int64_t{0}, int64_t{1} << 30, int64_t{64} << 10}) {
+    o.memory_limit_bytes = limit;
+    ASSERT_OK_AND_ASSIGN(auto scan, MakeChanges(*table, o));
+    std::vector<std::string> got;
+    for (const auto& row : Rows(scan)) {
+      const auto bar = row.find('|');
+      got.push_back(row.substr(0, bar) + "|update|v2|v3");
+    }
+    EXPECT_EQ(got, part) << limit;
   }
   ::unsetenv("BAZOF_MEMORY_LIMIT_MINIMUM");
 }
