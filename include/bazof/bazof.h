@@ -412,9 +412,20 @@ BAZOF_C_EXPORT bazof_code bazof_table_plan_interval_splits(const bazof_table* ta
                                                            int64_t target_bytes, int32_t max_splits,
                                                            char*** out_splits, size_t* out_n, char** error);
 
+/* Plans the changes bazof_table_changes(table, from_time, from_version,
+ * to_time, to_version, options) returns as splits of kind "changes": key
+ * ranges, both versions pinned now, whose results (read with
+ * bazof_table_scan_split), concatenated in order, are those changes.
+ * target_bytes, max_splits and *out_splits as in bazof_table_plan_splits. */
+BAZOF_C_EXPORT bazof_code bazof_table_plan_change_splits(const bazof_table* table, const char* from_time,
+                                                         int64_t from_version, const char* to_time,
+                                                         int64_t to_version, const bazof_scan_options* options,
+                                                         int64_t target_bytes, int32_t max_splits,
+                                                         char*** out_splits, size_t* out_n, char** error);
+
 /* Reads one split (its JSON text, from any process that planned it on the
- * same table) as a stream like bazof_table_scan's (or, for an intervals
- * split, bazof_table_intervals'). A malformed split is
+ * same table) as a stream like bazof_table_scan's (or, for an intervals or
+ * changes split, bazof_table_intervals' or bazof_table_changes'). A malformed split is
  * BAZOF_INVALID_ARGUMENT; a pinned version vacuum removed, BAZOF_NOT_FOUND. */
 BAZOF_C_EXPORT bazof_code bazof_table_scan_split(const bazof_table* table, const char* split_json,
                                                  struct ArrowArrayStream* out, char** error);

@@ -94,12 +94,13 @@ DEFAULT_TARGET_BYTES = 128 << 20
 MIN_SPLIT_BYTES = 4 << 20
 
 
-VIEWS = ("scan", "intervals")
+VIEWS = ("scan", "intervals", "changes")
 
 
 def parse_view(text: Any, what: str = "view") -> str:
-    """What a connector reads: "scan" (each key's state as of a time, the default) or
-    "intervals" (validity intervals, ``Table.intervals``)."""
+    """What a connector reads: "scan" (each key's state as of a time, the default),
+    "intervals" (validity intervals, ``Table.intervals``) or "changes" (between two
+    points, ``Table.changes``)."""
     view = "scan" if text is None else str(text).strip().lower()
     if view not in VIEWS:
         raise InvalidInput(f"{what}: '{text}' is not one of {', '.join(VIEWS)}")
@@ -120,12 +121,14 @@ def parse_bool(text: Any, what: str) -> bool:
 
 def plan(table: Table, *, view: str = "scan", target_bytes: Any = None, max_splits: Optional[int] = None,
          min_splits: Optional[int] = None, **scan: Any) -> list:
-    """``table.plan_splits(**scan)`` (``plan_interval_splits`` for the intervals view)
+    """``table.plan_splits(**scan)`` (``plan_interval_splits`` / ``plan_change_splits``
+    for the intervals / changes view)
     for an engine with `min_splits` parallel slots: when no `target_bytes` is given and
     the default (128 MiB per split) gives fewer splits than slots, the data is cut into
     about `min_splits` equal shares instead, never below 4 MiB a split (a small read
     stays whole: more tasks would cost more than they save)."""
-    planner = table.plan_interval_splits if view == "intervals" else table.plan_splits
+    planner = {"intervals": table.plan_interval_splits, "changes": table.plan_change_splits}.get(
+        view, table.plan_splits)
     splits = planner(**scan, target_bytes=target_bytes, max_splits=max_splits)
     if target_bytes is not None or not min_splits or len(splits) >= min_splits:
         return splits

@@ -49,8 +49,9 @@ class _Descriptor:
 
 
 class Split(_Descriptor):
-    """One key range of a pinned scan (``Table.plan_splits``) or of validity
-    intervals (``Table.plan_interval_splits``). Read it with
+    """One key range of a pinned scan (``Table.plan_splits``), of validity
+    intervals (``Table.plan_interval_splits``) or of the changes between two
+    points (``Table.plan_change_splits``). Read it with
     ``Table.scan_split`` in any process that opens the same table; the union
     of a plan's splits is the scan's result, no key in two splits."""
 
@@ -78,8 +79,8 @@ class Split(_Descriptor):
 
     @property
     def kind(self) -> str:
-        """"scan" (each key's state), "events" (every event) or "intervals"
-        (validity intervals)."""
+        """"scan" (each key's state), "events" (every event), "intervals"
+        (validity intervals) or "changes" (between two points)."""
         return self._info["kind"]
 
     @property

@@ -312,10 +312,11 @@ class Table:
         return [Split(t) for t in texts]
 
     def scan_split(self, split: Split | bytes | str, *, threads: int = 0, batch_size: int = 64 * 1024) -> Scan:
-        """Reads one split of :meth:`plan_splits` or :meth:`plan_interval_splits`
-        (planned in any process, on the same table): a Scan like :meth:`scan`
-        (or :meth:`intervals`) returns, restricted to the split's key range, at
-        the split's pinned version (NotFound if vacuum removed it)."""
+        """Reads one split of :meth:`plan_splits`, :meth:`plan_interval_splits`
+        or :meth:`plan_change_splits` (planned in any process, on the same
+        table): a Scan like :meth:`scan` (:meth:`intervals`, :meth:`changes`)
+        returns, restricted to the split's key range, at the split's pinned
+        version(s) (NotFound if vacuum removed one)."""
         if not isinstance(split, Split):
             split = Split.from_bytes(split)
         return Scan(self._t.scan_split(split.to_json(), _m.count(threads, "threads", 0),
@@ -376,6 +377,33 @@ class Table:
         event time, then ``old_<c>``, ``new_<c>`` per value column. A new event
         with equal values is no change. `memory_limit`: the memory budget, as
         ``append`` takes it (``bazof diff --memory-limit``). Returns a Scan."""
+        t1_us, t2_us, from_version, to_version, cols = self._change_args(t1, t2, at, from_version, to_version,
+                                                                         version, columns)
+        return Scan(self._t.changes(t1_us, t2_us, from_version, to_version, cols, threads, batch_size,
+                                    _memory_limit_text(memory_limit)))
+
+    def plan_change_splits(self, t1: Optional[EventTimeLike] = None, t2: Optional[EventTimeLike] = None, *,
+                           at: Optional[EventTimeLike] = None, from_version: Optional[int] = None,
+                           to_version: Optional[int] = None, version: Optional[int] = None,
+                           columns: Optional[Sequence[str]] = None, target_bytes: Optional[ByteSizeLike] = None,
+                           max_splits: Optional[int] = None) -> list[Split]:
+        """The changes :meth:`changes` would return for the same points, cut into
+        key ranges for other processes to read with :meth:`scan_split`
+        (docs/spec.md "Scan splits", kind ``changes``); both versions are pinned
+        now. A key's change depends on its own events only, so the splits'
+        results, concatenated in split order, are the changes. Cut as the new
+        point's as-of scan; reads metadata and Parquet footers only."""
+        t1_us, t2_us, from_version, to_version, cols = self._change_args(t1, t2, at, from_version, to_version,
+                                                                         version, columns)
+        size = None if target_bytes is None else _m.byte_size(target_bytes, "target_bytes")
+        count = None if max_splits is None else _m.count(max_splits, "max_splits", 1)
+        texts = self._t.plan_change_splits(t1_us, t2_us, from_version, to_version, cols, size, count)
+        return [Split(t) for t in texts]
+
+    @staticmethod
+    def _change_args(t1: Optional[EventTimeLike], t2: Optional[EventTimeLike], at: Optional[EventTimeLike],
+                     from_version: Optional[int], to_version: Optional[int], version: Optional[int],
+                     columns: Optional[Sequence[str]]) -> tuple:
         if at is not None and (t1 is not None or t2 is not None):
             raise InvalidInput("changes: give `at` or t1/t2, not both")
         if version is not None and (from_version is not None or to_version is not None):
@@ -389,8 +417,7 @@ class Table:
         if isinstance(columns, str):
             raise InvalidInput("columns: expected a list of column names, not a string")
         cols = None if columns is None else [str(c) for c in columns]
-        return Scan(self._t.changes(t1_us, t2_us, from_version, to_version, cols, threads, batch_size,
-                                    _memory_limit_text(memory_limit)))
+        return t1_us, t2_us, from_version, to_version, cols
 
     def restore(self, version: int) -> int:
         """Commits a new version whose data, schema and properties are those

@@ -13,6 +13,9 @@ validity intervals (SCD type 2, ``Table.intervals``) the same way, from
 
     ds = bazof.ray.read_bazof_intervals("/data/lake/prices", start="2024-01-01")
 
+and :func:`read_bazof_changes` the changes between two points, from
+``Table.plan_change_splits``.
+
 Writing: :class:`BazofDatasink` stages each write task's rows with ``Table.stage``
 and, on the driver, commits every task's files as one version
 (``on_write_complete``) or removes them (``on_write_failed``; the files staged by
@@ -34,7 +37,8 @@ from ._errors import InvalidInput
 from ._table import Table, open_table
 from ._time import EventTimeLike
 
-__all__ = ["BazofDatasink", "BazofDatasource", "read_bazof", "read_bazof_intervals", "write_bazof"]
+__all__ = ["BazofDatasink", "BazofDatasource", "read_bazof", "read_bazof_changes", "read_bazof_intervals",
+           "write_bazof"]
 
 
 class BazofDatasource(Datasource):
@@ -45,14 +49,19 @@ class BazofDatasource(Datasource):
                  columns: Optional[Sequence[str]] = None, filter: Any = None,
                  storage_options: Optional[Mapping[str, str]] = None, target_bytes: Any = None, *,
                  view: str = "scan", start: Optional[EventTimeLike] = None, end: Optional[EventTimeLike] = None,
-                 coalesce: bool = False):
+                 coalesce: bool = False, changes: Optional[Mapping[str, Any]] = None):
         super().__init__()
         self._view = parse_view(view)
-        if self._view == "intervals" and as_of is not None:
-            raise InvalidInput("bazof.ray: as_of does not apply to intervals; give start and end")
-        if self._view == "scan" and (start is not None or end is not None or coalesce):
+        if self._view != "scan" and as_of is not None:
+            raise InvalidInput(f"bazof.ray: as_of does not apply to view='{self._view}'")
+        if self._view != "intervals" and (start is not None or end is not None or coalesce):
             raise InvalidInput("bazof.ray: start, end and coalesce apply to view='intervals' only")
+        if self._view == "changes" and filter is not None:
+            raise InvalidInput("bazof.ray: changes take no filter (filter the dataset instead)")
+        if (changes is not None) != (self._view == "changes"):
+            raise InvalidInput("bazof.ray: the points (`changes`) go with view='changes' only")
         self._window = {"start": start, "end": end, "coalesce": bool(coalesce)}
+        self._points = dict(changes or {})
         self._projection_map = None
         self._uri = str(uri)
         self._storage_options = dict(storage_options) if storage_options else None
@@ -62,8 +71,10 @@ class BazofDatasource(Datasource):
         self._as_of = as_of
         self._columns = value_columns(t.schema, t.key_columns, t.event_time_column,
                                       None if columns is None else list(columns))
-        self._fixed = list(t.key_columns) + (
-            ["valid_from", "valid_to"] if self._view == "intervals" else [t.event_time_column])
+        self._fixed = list(t.key_columns) + {
+            "intervals": ["valid_from", "valid_to"],
+            "changes": ["kind", "old_" + t.event_time_column, "new_" + t.event_time_column]}.get(
+                self._view, [t.event_time_column])
         self._filter = filter
         self._target_bytes = target_bytes
         self._splits_cache: Optional[tuple] = None
@@ -84,9 +95,15 @@ class BazofDatasource(Datasource):
     def _splits(self, max_splits: Optional[int]) -> list:
         key = (max_splits, tuple(self._value_columns() or ()) if self._value_columns() is not None else None)
         if self._splits_cache is None or self._splits_cache[0] != key:
-            read = {"as_of": self._as_of} if self._view == "scan" else dict(self._window)
-            splits = plan(self._table(), view=self._view, **read, version=self._version,
-                          columns=self._value_columns(), filter=self._filter,
+            if self._view == "changes":
+                points = dict(self._points)
+                points.setdefault("from_version", self._version)
+                points.setdefault("to_version", self._version)
+                read = points
+            else:
+                read = {"as_of": self._as_of} if self._view == "scan" else dict(self._window)
+                read.update(version=self._version, filter=self._filter)
+            splits = plan(self._table(), view=self._view, **read, columns=self._value_columns(),
                           target_bytes=self._target_bytes, max_splits=max_splits, min_splits=max_splits)
             self._splits_cache = (key, splits)
         return self._splits_cache[1]
@@ -221,6 +238,25 @@ def read_bazof_intervals(uri: str, start: Optional[EventTimeLike] = None, end: O
     source = BazofDatasource(uri, version=version, columns=columns, filter=filter,
                              storage_options=storage_options, target_bytes=target_bytes, view="intervals",
                              start=start, end=end, coalesce=coalesce)
+    return read_datasource(source, override_num_blocks=override_num_blocks)
+
+
+def read_bazof_changes(uri: str, t1: Optional[EventTimeLike] = None, t2: Optional[EventTimeLike] = None, *,
+                       at: Optional[EventTimeLike] = None, from_version: Optional[int] = None,
+                       to_version: Optional[int] = None, columns: Optional[Sequence[str]] = None,
+                       storage_options: Optional[Mapping[str, str]] = None, target_bytes: Any = None,
+                       override_num_blocks: Optional[int] = None) -> Dataset:
+    """The changes between two points of a bazof table (``Table.changes``: key(s),
+    ``kind``, ``old_``/``new_`` event time and values) as a ray.data.Dataset, one read
+    task per split of ``Table.plan_change_splits``. Times None = latest; versions None
+    = the current one, pinned now."""
+    points = {"t1": t1, "t2": t2, "at": at}
+    if from_version is not None:
+        points["from_version"] = parse_version(from_version, "from_version")
+    if to_version is not None:
+        points["to_version"] = parse_version(to_version, "to_version")
+    source = BazofDatasource(uri, columns=columns, storage_options=storage_options, target_bytes=target_bytes,
+                             view="changes", changes=points)
     return read_datasource(source, override_num_blocks=override_num_blocks)
 
 

@@ -30,10 +30,17 @@ version with ``Table.commit``, or removes them with ``Table.abort`` if the job
 fails. A boolean ``_deleted`` column marks tombstones (delete rows); rows without
 it, or with it false, are puts.
 
-Options (case-insensitive): ``view`` (``scan``, the default, or ``intervals``),
+Changes between two points (``Table.changes``): ``.option("view", "changes")`` with
+``from`` / ``to`` (event times, inclusive; or ``at`` for both) and ``fromVersion`` /
+``toVersion`` (default: the version pinned, as ``versionAsOf`` / ``timestampAsOf``
+give it); ``columns`` as for scans. Columns: key(s), ``kind``, ``old_`` / ``new_``
+event time and values. Planned with ``Table.plan_change_splits``; Spark applies its
+filters itself.
+
+Options (case-insensitive): ``view`` (``scan``, the default, ``intervals`` or ``changes``),
 ``eventTimeAsOf``, ``versionAsOf``, ``timestampAsOf`` (the version current at that
 commit wall-clock time, as in Delta), ``columns``, ``start`` / ``end`` / ``coalesce``
-(intervals),
+(intervals), ``from`` / ``to`` / ``at`` / ``fromVersion`` / ``toVersion`` (changes),
 ``targetBytes`` / ``maxSplits`` / ``minSplits`` (split sizing: by default 128 MiB a
 split, but at least as many splits as the driver's machine has cores when the scan reads
 4 MiB a split or more); any other option (``endpoint``,
@@ -68,7 +75,7 @@ except ImportError:  # pragma: no cover - Spark 4.0
 __all__ = ["BazofDataSource", "register", "spark_type"]
 
 _OWN_OPTIONS = {"path", "eventtimeasof", "versionasof", "timestampasof", "columns", "targetbytes", "maxsplits",
-                "minsplits", "view", "start", "end", "coalesce"}
+                "minsplits", "view", "start", "end", "coalesce", "from", "to", "at", "fromversion", "toversion"}
 
 
 def register(spark: Any) -> None:
@@ -151,27 +158,40 @@ class _Options:
         self.start = opts.get("start")
         self.end = opts.get("end")
         self.coalesce = False if opts.get("coalesce") is None else parse_bool(opts["coalesce"], "coalesce")
-        if self.view == "intervals" and self.as_of is not None:
-            raise InvalidInput("bazof.spark: eventTimeAsOf does not apply to the intervals view; "
-                               "give start and end")
-        if self.view == "scan" and (self.start is not None or self.end is not None or opts.get("coalesce")):
-            raise InvalidInput("bazof.spark: start, end and coalesce apply to the intervals view only "
-                               "(.option('view', 'intervals'))")
+        self.from_time, self.to_time, self.at = opts.get("from"), opts.get("to"), opts.get("at")
+        self.from_version = None if opts.get("fromversion") is None else parse_version(opts["fromversion"],
+                                                                                        "fromVersion")
+        self.to_version = None if opts.get("toversion") is None else parse_version(opts["toversion"], "toVersion")
+        own = {"intervals": ("start", "end", "coalesce"), "changes": ("from", "to", "at", "fromVersion", "toVersion")}
+        for view, names in own.items():
+            given = [n for n in names if opts.get(n.lower()) is not None]
+            if given and self.view != view:
+                raise InvalidInput(f"bazof.spark: {', '.join(given)} apply to the {view} view only "
+                                   f"(.option('view', '{view}'))")
+        if self.view != "scan" and self.as_of is not None:
+            raise InvalidInput(f"bazof.spark: eventTimeAsOf does not apply to the {self.view} view; "
+                               + ("give start and end" if self.view == "intervals" else "give from and to, or at"))
         self.storage_options = {k: str(v) for k, v in opts.items() if k not in _OWN_OPTIONS} or None
 
     def table(self) -> Table:
         return open_table(self.uri, storage_options=self.storage_options)
 
     def read_args(self, version: int, columns: Optional[list[str]]) -> dict:
-        """The arguments of the scan or intervals this source reads (without a filter)."""
+        """The arguments of the scan, intervals or changes this source reads (without a
+        filter); `version` is the one pinned (changes: both points' unless given)."""
         if self.view == "intervals":
             return {"start": self.start, "end": self.end, "version": version, "columns": columns,
                     "coalesce": self.coalesce}
+        if self.view == "changes":
+            return {"t1": self.from_time, "t2": self.to_time, "at": self.at, "columns": columns,
+                    "from_version": version if self.from_version is None else self.from_version,
+                    "to_version": version if self.to_version is None else self.to_version}
         return {"as_of": self.as_of, "version": version, "columns": columns}
 
     def arrow_schema(self, t: Table, version: int, columns: Optional[list[str]]) -> pa.Schema:
         args = self.read_args(version, columns)
-        return (t.intervals(**args) if self.view == "intervals" else t.scan(**args)).schema
+        read = {"intervals": t.intervals, "changes": t.changes}.get(self.view, t.scan)
+        return read(**args).schema
 
 
 # ---- reading -----------------------------------------------------------------
@@ -213,7 +233,7 @@ class _Reader(DataSourceReader):
         self._pushed: list[tuple] = []  # (op, column, value) in the form _expression builds
 
     def pushFilters(self, filters: List[Any]) -> Iterator[Any]:
-        if not _HAS_FILTERS:  # pragma: no cover
+        if not _HAS_FILTERS or self._o.view == "changes":  # changes take no filter: Spark applies them
             yield from filters
             return
         t = self._o.table()
@@ -234,10 +254,13 @@ class _Reader(DataSourceReader):
         if wanted is None:
             names = set(self._schema.names)
             all_values = [c for c in t.schema.names if c not in set(t.key_columns) | {t.event_time_column}]
+            if self._o.view == "changes":  # a value column c is there as old_c and new_c
+                names = {c for c in all_values if f"old_{c}" in names or f"new_{c}" in names}
             if not set(all_values) <= names:  # a schema naming a subset: prune to it
                 wanted = [c for c in t.schema.names if c in names]
         cols = value_columns(t.schema, t.key_columns, t.event_time_column, wanted)
-        return {**self._o.read_args(version, cols), "filter": _expression(self._pushed)}
+        args = self._o.read_args(version, cols)
+        return args if self._o.view == "changes" else {**args, "filter": _expression(self._pushed)}
 
     def partitions(self) -> List[InputPartition]:
         t = self._o.table()

@@ -351,12 +351,11 @@ class PyTable {
     return o;
   }
 
-  /// Changes between two (event time, version) points (bazof/views.h, MakeChanges).
-  PyScan Changes(std::optional<int64_t> from_us, std::optional<int64_t> to_us, std::optional<int64_t> from_version,
-                 std::optional<int64_t> to_version, std::optional<std::vector<std::string>> columns, int threads,
-                 int64_t batch_size, const std::string& memory_limit) const {
+  /// The changes' options from Python's arguments (times in microseconds).
+  static ChangeOptions MakeChangeOptions(std::optional<int64_t> from_us, std::optional<int64_t> to_us,
+                                         std::optional<int64_t> from_version, std::optional<int64_t> to_version,
+                                         std::optional<std::vector<std::string>> columns) {
     ChangeOptions o;
-    if (!memory_limit.empty()) o.memory_limit_bytes = Get(ParseMemoryLimit(memory_limit, "memory_limit"));
     if (from_us) o.from_time = EventTime::FromMicros(*from_us);
     if (to_us) o.to_time = EventTime::FromMicros(*to_us);
     for (auto [in, out] : {std::pair{from_version, &o.from_version}, std::pair{to_version, &o.to_version}}) {
@@ -365,6 +364,15 @@ class PyTable {
       *out = Version(*in);
     }
     o.columns = std::move(columns);
+    return o;
+  }
+
+  /// Changes between two (event time, version) points (bazof/views.h, MakeChanges).
+  PyScan Changes(std::optional<int64_t> from_us, std::optional<int64_t> to_us, std::optional<int64_t> from_version,
+                 std::optional<int64_t> to_version, std::optional<std::vector<std::string>> columns, int threads,
+                 int64_t batch_size, const std::string& memory_limit) const {
+    ChangeOptions o = MakeChangeOptions(from_us, to_us, from_version, to_version, std::move(columns));
+    if (!memory_limit.empty()) o.memory_limit_bytes = Get(ParseMemoryLimit(memory_limit, "memory_limit"));
     o.threads = threads;
     o.batch_size = batch_size;
     arrow::Result<std::shared_ptr<bazof::Scan>> r;
@@ -725,6 +733,24 @@ class PyTable {
     return out;
   }
 
+  /// Plans the changes between two points as splits (PlanChangeSplits); JSON texts.
+  std::vector<std::string> PlanChangeSplits(std::optional<int64_t> from_us, std::optional<int64_t> to_us,
+                                            std::optional<int64_t> from_version, std::optional<int64_t> to_version,
+                                            std::optional<std::vector<std::string>> columns,
+                                            std::optional<int64_t> target_bytes,
+                                            std::optional<int64_t> max_splits) const {
+    ChangeOptions o = MakeChangeOptions(from_us, to_us, from_version, to_version, std::move(columns));
+    SplitOptions options = SplitOptionsOf(target_bytes, max_splits);
+    arrow::Result<std::vector<Split>> r;
+    {
+      nb::gil_scoped_release release;
+      r = bazof::PlanChangeSplits(*table_, o, options);
+    }
+    std::vector<std::string> out;
+    for (const auto& s : Get(std::move(r))) out.push_back(s.ToJson());
+    return out;
+  }
+
   static SplitOptions SplitOptionsOf(std::optional<int64_t> target_bytes, std::optional<int64_t> max_splits) {
     SplitOptions options;
     options.target_bytes = target_bytes;
@@ -828,7 +854,7 @@ nb::object ParseType(const std::string& text, const std::string& what) {
 nb::dict SplitInfo(const std::string& text) {
   auto s = Get(Split::FromJson(text));
   nb::dict d;
-  d["kind"] = s.kind == SplitKind::kEvents ? "events" : s.kind == SplitKind::kIntervals ? "intervals" : "scan";
+  d["kind"] = KindName(s.kind);
   d["version"] = s.version.value();
   d["index"] = s.index;
   d["count"] = s.count;
@@ -952,6 +978,9 @@ NB_MODULE(_core, m) {
            nb::arg("max_splits").none(), nb::arg("events"))
       .def("plan_interval_splits", &PyTable::PlanIntervalSplits, nb::arg("start").none(), nb::arg("end").none(),
            nb::arg("version").none(), nb::arg("columns").none(), nb::arg("filter").none(), nb::arg("coalesce"),
+           nb::arg("target_bytes").none(), nb::arg("max_splits").none())
+      .def("plan_change_splits", &PyTable::PlanChangeSplits, nb::arg("from_time").none(), nb::arg("to_time").none(),
+           nb::arg("from_version").none(), nb::arg("to_version").none(), nb::arg("columns").none(),
            nb::arg("target_bytes").none(), nb::arg("max_splits").none())
       .def("scan_split", &PyTable::ScanSplit, nb::arg("split"), nb::arg("threads"), nb::arg("batch_size"))
       .def("stage", &PyTable::Stage, nb::arg("stream"), nb::arg("task"), nb::arg("sequence"))

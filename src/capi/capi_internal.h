@@ -107,6 +107,14 @@ arrow::Status NullArgument(const char* what);
 arrow::Result<IntervalOptions> IntervalOptionsOf(const bazof_table& table, const char* start, const char* end,
                                                  int coalesce, const bazof_scan_options* options);
 
+/// The options of bazof_table_changes and bazof_table_plan_change_splits
+/// (views.cc): the points (times as ISO-8601 text, NULL = latest; a version
+/// < 0 = current) and `options` (may be NULL: columns, batch size, threads;
+/// as-of, version and key filters are refused).
+arrow::Result<ChangeOptions> ChangeOptionsOf(const bazof_table& table, const char* from_time, int64_t from_version,
+                                             const char* to_time, int64_t to_version,
+                                             const bazof_scan_options* options);
+
 /// Copies n C strings (each must be non-NULL) into a vector.
 arrow::Result<std::vector<std::string>> Strings(const char* const* items, size_t n,
                                                 const char* what);

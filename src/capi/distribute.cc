@@ -95,6 +95,23 @@ bazof_code bazof_table_plan_splits(const bazof_table* table, const bazof_scan_op
   });
 }
 
+bazof_code bazof_table_plan_change_splits(const bazof_table* table, const char* from_time, int64_t from_version,
+                                          const char* to_time, int64_t to_version, const bazof_scan_options* options,
+                                          int64_t target_bytes, int32_t max_splits, char*** out_splits,
+                                          size_t* out_n, char** error) {
+  return Guard(error, [&]() -> arrow::Status {
+    if (out_splits) *out_splits = nullptr;
+    if (out_n) *out_n = 0;
+    if (!table) return NullArgument("table");
+    if (!out_splits || !out_n) return NullArgument("out_splits");
+    ARROW_ASSIGN_OR_RAISE(auto o, bazof::capi::ChangeOptionsOf(*table, from_time, from_version, to_time,
+                                                              to_version, options));
+    ARROW_ASSIGN_OR_RAISE(auto splits, bazof::PlanChangeSplits(*table->Get(), o,
+                                                               bazof::capi::SplitOptionsOf(target_bytes, max_splits)));
+    return bazof::capi::SplitsOut(splits, out_splits, out_n);
+  });
+}
+
 bazof_code bazof_table_plan_interval_splits(const bazof_table* table, const char* start, const char* end,
                                             int coalesce, const bazof_scan_options* options, int64_t target_bytes,
                                             int32_t max_splits, char*** out_splits, size_t* out_n, char** error) {

@@ -98,6 +98,30 @@ arrow::Result<IntervalOptions> IntervalOptionsOf(const bazof_table& table, const
   return o;
 }
 
+arrow::Result<ChangeOptions> ChangeOptionsOf(const bazof_table& table, const char* from_time, int64_t from_version,
+                                             const char* to_time, int64_t to_version,
+                                             const bazof_scan_options* options) {
+  ChangeOptions o;
+  ARROW_ASSIGN_OR_RAISE(auto from, OptionalTime(from_time, "changes from"));
+  ARROW_ASSIGN_OR_RAISE(auto to, OptionalTime(to_time, "changes to"));
+  if (from) o.from_time = *from;
+  if (to) o.to_time = *to;
+  ARROW_ASSIGN_OR_RAISE(o.from_version, OptionalVersion(from_version));
+  ARROW_ASSIGN_OR_RAISE(o.to_version, OptionalVersion(to_version));
+  o.batch_size = table.batch_size;
+  o.threads = table.threads;
+  if (options) {
+    if (options->as_of || options->version || !options->key_in.empty() || options->key_min || options->key_max) {
+      return InvalidArgument("changes: the two points are given as arguments; as-of, version and "
+                             "key filters of the options do not apply");
+    }
+    if (options->columns) o.columns = *options->columns;
+    if (options->batch_size) o.batch_size = *options->batch_size;
+    if (options->threads) o.threads = *options->threads;
+  }
+  return o;
+}
+
 }  // namespace bazof::capi
 
 using bazof::capi::Guard;
@@ -122,25 +146,8 @@ bazof_code bazof_table_changes(const bazof_table* table, const char* from_time, 
   return Guard(error, [&]() -> arrow::Status {
     if (!table) return NullArgument("table");
     if (!out) return NullArgument("out");
-    bazof::ChangeOptions o;
-    ARROW_ASSIGN_OR_RAISE(auto from, bazof::capi::OptionalTime(from_time, "changes from"));
-    ARROW_ASSIGN_OR_RAISE(auto to, bazof::capi::OptionalTime(to_time, "changes to"));
-    if (from) o.from_time = *from;
-    if (to) o.to_time = *to;
-    ARROW_ASSIGN_OR_RAISE(o.from_version, bazof::capi::OptionalVersion(from_version));
-    ARROW_ASSIGN_OR_RAISE(o.to_version, bazof::capi::OptionalVersion(to_version));
-    o.batch_size = table->batch_size;
-    o.threads = table->threads;
-    if (options) {
-      if (options->as_of || options->version || !options->key_in.empty() || options->key_min ||
-          options->key_max) {
-        return bazof::InvalidArgument("changes: the two points are given as arguments; as-of, version and "
-                                      "key filters of the options do not apply");
-      }
-      if (options->columns) o.columns = *options->columns;
-      if (options->batch_size) o.batch_size = *options->batch_size;
-      if (options->threads) o.threads = *options->threads;
-    }
+    ARROW_ASSIGN_OR_RAISE(auto o, bazof::capi::ChangeOptionsOf(*table, from_time, from_version, to_time,
+                                                              to_version, options));
     return bazof::capi::Export(bazof::MakeChanges(*table->Get(), o), out);
   });
 }

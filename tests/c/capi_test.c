@@ -970,6 +970,15 @@ static void test_views(void) {
     CHECK_ERR(bazof_table_plan_interval_splits(t, "2024-01-03", "2024-01-01", 0, NULL, 0, 0, &splits, &n, &err),
               BAZOF_INVALID_ARGUMENT, err, "start");
     CHECK(splits == NULL && n == 0, "no splits on an error");
+    /* Changes as splits: the same rows as bazof_table_changes. */
+    CHECK_OK(bazof_table_plan_change_splits(t, "2024-01-01", -1, "2024-01-03", -1, NULL, 0, 2, &splits, &n, &err),
+             err);
+    CHECK(n == 2 && strstr(splits[0], "\"kind\":\"changes\"") != NULL, "change splits: %u", (unsigned)n);
+    union_of_columns(t, splits, n, "symbol", "kind", all, sizeof all);
+    CHECK(strcmp(all, "AAPL:update,MSFT:delete") == 0, "changes of the splits: %s", all);
+    bazof_strings_free(splits, n);
+    CHECK_ERR(bazof_table_plan_change_splits(t, NULL, 99, NULL, -1, NULL, 0, 0, &splits, &n, &err),
+              BAZOF_NOT_FOUND, err, "99");
   }
 
   /* Errors name the argument; nothing is returned. */

@@ -87,6 +87,19 @@ def test_intervals_equal_core_intervals_one_task_per_split(table):
         bazof.ray.BazofDatasource(table.uri, view="intervals", as_of="2024-01-02")
 
 
+def test_changes_equal_core_changes(table):
+    """read_bazof_changes: the rows of Table.changes, one read task per change split."""
+    for kw in [{"t1": "2024-01-05", "t2": "2024-01-12"},
+               {"at": "2024-01-10", "from_version": 2, "to_version": 4, "columns": ["name"]}]:
+        splits = table.plan_change_splits(**kw, target_bytes=4096)
+        assert len(splits) > 1
+        ds = bazof.ray.read_bazof_changes(table.uri, target_bytes=4096, **kw)
+        want = table.changes(**kw).to_arrow()
+        got = to_arrow(ds)
+        assert got.schema.names == want.schema.names
+        assert_same(got, want)
+
+
 def test_version_is_pinned_at_read(tmp_path):
     t = bazof.create_table(str(tmp_path / "p"), pa.schema([("v", pa.int64())]))
     t.put("a", "2024-01-01", v=1)

@@ -185,13 +185,37 @@ def test_intervals_view_pushes_filters_on_the_bounds(spark, table):
     assert_same(df.toArrow(), table.intervals(filter=pc.field("valid_from") >= since).to_arrow())
 
 
+CHANGE_READS = [
+    ({"from": "2024-01-05T00:00:00Z", "to": "2024-01-12T00:00:00Z"},
+     {"t1": "2024-01-05T00:00:00Z", "t2": "2024-01-12T00:00:00Z"}),
+    ({"at": "2024-01-10T00:00:00Z", "fromVersion": 2, "toVersion": 4, "columns": "name,i64"},
+     {"at": "2024-01-10T00:00:00Z", "from_version": 2, "to_version": 4, "columns": ["name", "i64"]}),
+]
+
+
+@pytest.mark.parametrize("i", range(len(CHANGE_READS)))
+def test_changes_view_equals_core_changes(spark, table, i):
+    """view=changes: one partition per change split, the rows of Table.changes; Spark
+    applies its own filters."""
+    options, core = CHANGE_READS[i]
+    df = read(spark, table.uri, view="changes", targetBytes=4096, **options)
+    assert df.rdd.getNumPartitions() == len(table.plan_change_splits(**core, target_bytes=4096)) > 1
+    want = table.changes(**core).to_arrow()
+    assert df.columns == want.schema.names
+    assert_same(df.toArrow(), want)
+    updates = df.filter(F.col("kind") == "update").toArrow()
+    assert_same(updates, want.filter(pa.compute.equal(want["kind"], "update")))
+
+
 def test_intervals_view_refusals(spark, table):
     with pytest.raises(Exception, match="eventTimeAsOf does not apply to the intervals view"):
         read(spark, table.uri, view="intervals", eventTimeAsOf="2024-01-02T00:00:00Z").schema
     with pytest.raises(Exception, match="apply to the intervals view only"):
         read(spark, table.uri, start="2024-01-02T00:00:00Z").schema
-    with pytest.raises(Exception, match="is not one of scan, intervals"):
-        read(spark, table.uri, view="changes").schema
+    with pytest.raises(Exception, match="is not one of scan, intervals, changes"):
+        read(spark, table.uri, view="diff").schema
+    with pytest.raises(Exception, match="fromVersion apply to the changes view only"):
+        read(spark, table.uri, view="intervals", fromVersion=2).schema
 
 
 def test_timestamp_as_of_is_commit_time(spark, tmp_path):

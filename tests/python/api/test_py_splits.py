@@ -227,6 +227,44 @@ def test_interval_splits_read_elsewhere_are_the_intervals(tmp_path, seed):
         t.plan_interval_splits(start=EPOCH, end=EPOCH)
 
 
+@pytest.mark.parametrize("seed", [6, 7])
+def test_change_splits_read_elsewhere_are_the_changes(tmp_path, seed):
+    """The changes between two points planned as splits, read in another process and
+    here: concatenated in split order they are Table.changes(), both versions pinned."""
+    t, _ = random_table(tmp_path / "t", seed)
+    rng = random.Random(seed)
+    current = t.version
+    for probe in range(8):
+        kw = {}
+        if rng.random() < 0.3:
+            kw["at"] = EPOCH + dt.timedelta(days=rng.randrange(0, 21))
+        else:
+            for k in ("t1", "t2"):
+                if rng.random() < 0.7:
+                    kw[k] = EPOCH + dt.timedelta(days=rng.randrange(0, 21))
+        for k in ("from_version", "to_version"):
+            if rng.random() < 0.6:
+                kw[k] = rng.randrange(0, current + 1)
+        if rng.random() < 0.2:
+            kw["columns"] = []
+        split_kw = {"max_splits": rng.randrange(2, 9)} if rng.random() < 0.5 else {
+            "target_bytes": rng.randrange(500, 5000)}
+        splits = t.plan_change_splits(**kw, **split_kw)
+        assert splits and all(s.kind == "changes" for s in splits), kw
+        assert all(s.version == kw.get("to_version", current) for s in splits)
+        whole = t.changes(**kw).to_arrow()
+        parts = [read_in_subprocess(tmp_path / "t", [s], tmp_path) for s in splits[:2]]
+        parts += [t.scan_split(s, batch_size=5).to_arrow() for s in splits[2:]]
+        disjoint_union(parts, whole, (kw, split_kw))
+    # Pinned at planning: a commit afterwards changes nothing the splits read.
+    splits = t.plan_change_splits(at=EPOCH + dt.timedelta(days=30), from_version=0, max_splits=3)
+    before = pa.concat_tables([t.scan_split(s).to_arrow() for s in splits])
+    t.append(batch([("k0001", 25, 5)]))
+    assert pa.concat_tables([t.scan_split(s).to_arrow() for s in splits]).equals(before)
+    with pytest.raises(bazof.InvalidInput, match="`at` or t1/t2"):
+        t.plan_change_splits(EPOCH, at=EPOCH)
+
+
 def test_malformed_splits(tmp_path):
     t = bazof.create_table(tmp_path / "t", pa.schema([("v", pa.int64())]))
     for bad in [b"", b"{", b"[]", b"\xff\xfe", b'{"split_format": 2, "version": 0}',
