@@ -541,6 +541,24 @@ TEST(SplitTest, MalformedSplitsAreInvalidArgument) {
   ASSERT_OK_AND_ASSIGN(auto back, Split::FromJson(good.ToJson()));
   EXPECT_EQ(back.lower, good.lower);
   EXPECT_EQ(back.upper, good.upper);
+  // The views' fields round-trip.
+  Split view = good;
+  view.kind = SplitKind::kChanges;
+  view.from_time = EventTime::FromMicros(-7);
+  view.from_version = Version(1);
+  ASSERT_OK_AND_ASSIGN(back, Split::FromJson(view.ToJson()));
+  EXPECT_EQ(back.kind, SplitKind::kChanges);
+  EXPECT_EQ(back.from_time, view.from_time);
+  EXPECT_TRUE(back.to_time.is_max());
+  EXPECT_EQ(back.from_version, Version(1));
+  view.kind = SplitKind::kIntervals;
+  view.end = EventTime::FromMicros(9);
+  view.coalesce = true;
+  ASSERT_OK_AND_ASSIGN(back, Split::FromJson(view.ToJson()));
+  EXPECT_EQ(back.kind, SplitKind::kIntervals);
+  EXPECT_EQ(back.end, view.end);
+  EXPECT_FALSE(back.start);
+  EXPECT_TRUE(back.coalesce);
   for (const std::string& text :
        {std::string(""), std::string("[]"), std::string("{"), std::string("{\"split_format\": 1}"),
         std::string("{\"split_format\": 99, \"version\": 1}"), std::string("{\"split_format\": \"1\", \"version\": 1}"),
@@ -551,7 +569,16 @@ TEST(SplitTest, MalformedSplitsAreInvalidArgument) {
         std::string("{\"split_format\": 1, \"version\": 1, \"kind\": \"both\"}"),
         std::string("{\"split_format\": 1, \"version\": 1, \"columns\": [1]}"),
         std::string("{\"split_format\": 1, \"version\": 1, \"index\": 3, \"count\": 2}"),
-        std::string("{\"split_format\": 1, \"version\": 1, \"as_of\": \"x\"}"), bad_filter}) {
+        std::string("{\"split_format\": 1, \"version\": 1, \"as_of\": \"x\"}"),
+        // The views' fields: a window that is not one, flags and points of the wrong type.
+        std::string("{\"split_format\": 1, \"version\": 1, \"kind\": \"intervals\", \"start\": 5, \"end\": 5}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"kind\": \"intervals\", \"start\": \"x\"}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"kind\": \"intervals\", \"coalesce\": 1}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"kind\": \"changes\"}"),  // no from_version
+        std::string("{\"split_format\": 1, \"version\": 1, \"kind\": \"changes\", \"from_version\": -2}"),
+        std::string("{\"split_format\": 1, \"version\": 1, \"kind\": \"changes\", \"from_version\": 0, "
+                    "\"to_time\": 1.5}"),
+        bad_filter}) {
     auto r = Split::FromJson(text);
     ASSERT_FALSE(r.ok()) << text;
     EXPECT_EQ(ErrorKindOf(r.status()), ErrorKind::kInvalidArgument) << r.status().ToString();
