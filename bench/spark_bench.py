@@ -12,12 +12,15 @@ medians are reported with the ratio to Spark+bazof.
 
 Queries (every column materialized by Spark's "noop" sink):
   q1 every key as of T, q2 latest, q4 100 keys (IN list) as of T,
-  intervals: every key's validity intervals (SCD type 2, .option("view", "intervals")).
+  intervals: every key's validity intervals (SCD type 2, .option("view", "intervals")),
+  changes: the keys whose state differs between views_bench's two times (view "changes").
 Spark over Parquet: max_by(struct(all columns), event_time) GROUP BY key (filter
 event_time <= T first), and row_number() over a window (= 1); for intervals,
 lead(event_time) over a window by key ordered by event time (W1 has no ties or
-tombstones, so lead() is the whole definition there). Answers are checked equal
-to bazof's (sorted by key, then valid_from) before timing.
+tombstones, so lead() is the whole definition there); for changes, the two as-of
+max_by scans joined (full outer, by key) and the unchanged keys dropped (values compared
+null-safe). Answers are checked equal to bazof's (sorted by key, then valid_from) before
+timing.
 
 Where the time goes (q1), measured on the same session: bazof's core scan of every split
 in this process (no Spark); Spark over a Python data source with as many partitions that
@@ -55,6 +58,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _views_bench():
+    spec = importlib.util.spec_from_file_location("views_bench", REPO / "bench" / "views_bench.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def _field_bench():
@@ -305,6 +315,24 @@ def main() -> int:
             return (df.withColumn("valid_to", F.lead("event_time").over(w))
                     .withColumnRenamed("event_time", "valid_from"))
 
+        c_t1, c_t2 = _views_bench().changes_times()
+
+        def spark_changes():
+            a = max_by(hist().filter(F.col("event_time") <= F.lit(c_t1))).alias("a")
+            b = max_by(hist().filter(F.col("event_time") <= F.lit(c_t2))).alias("b")
+            differs = None
+            for c in q["value_cols"]:
+                d = ~F.col(f"a.{c}").eqNullSafe(F.col(f"b.{c}"))
+                differs = d if differs is None else differs | d
+            olds_news = [x for c in ["event_time"] + q["value_cols"]
+                         for x in (F.col(f"a.{c}").alias(f"old_{c}"), F.col(f"b.{c}").alias(f"new_{c}"))]
+            kind = (F.when(F.col("a.key").isNull(), "insert").when(F.col("b.key").isNull(), "delete")
+                    .otherwise("update"))
+            return (a.join(b, F.col("a.key") == F.col("b.key"), "full_outer")
+                    .filter(F.col("a.key").isNull() | F.col("b.key").isNull() | differs)
+                    .select(F.coalesce(F.col("a.key"), F.col("b.key")).alias("key"), kind.alias("kind"),
+                            *olds_news))
+
         def bz(**opts):
             r = spark.read.format("bazof")
             for k, v in opts.items():
@@ -326,6 +354,8 @@ def main() -> int:
                                                                 & F.col("key").isin(keys)))},
             "intervals": {"bazof": lambda: bz(view="intervals"),
                           "spark_lead": lambda: lead(hist())},
+            "changes": {"bazof": lambda: bz(view="changes", **{"from": c_t1.isoformat(), "to": c_t2.isoformat()}),
+                        "spark_two_scans_joined": spark_changes},
         }
         res["queries"] = {}
         for name, engines in queries.items():
@@ -536,7 +566,7 @@ def write_report(path: Path, res: dict, args) -> None:
         "| query | Spark+bazof | Spark max_by over Parquet | Spark window over Parquet |", "|---|---|---|---|",
     ]
     for name, per in res["queries"].items():
-        if name == "intervals":
+        if name in ("intervals", "changes"):
             continue
         b = per["bazof"]["median_s"]
         row = [name, ms(per["bazof"])]
@@ -550,6 +580,12 @@ def write_report(path: Path, res: dict, args) -> None:
                   "| query | Spark+bazof (view intervals) | Spark lead() over Parquet |", "|---|---|---|",
                   f"| intervals | {ms(iv['bazof'])} | {ms(iv['spark_lead'])} "
                   f"({iv['spark_lead']['median_s'] / iv['bazof']['median_s']:.2f}x) |"]
+    ch = res["queries"].get("changes")
+    if ch:
+        lines += ["", f"Changes between two times ({ch['bazof'].get('rows')} rows):", "",
+                  "| query | Spark+bazof (view changes) | Spark: two max_by scans joined |", "|---|---|---|",
+                  f"| changes | {ms(ch['bazof'])} | {ms(ch['spark_two_scans_joined'])} "
+                  f"({ch['spark_two_scans_joined']['median_s'] / ch['bazof']['median_s']:.2f}x) |"]
     bd = res["q1_breakdown"]
     lines += [
         "", f"Where q1's time goes ({bd['splits']} splits; plan_splits on the driver "

@@ -43,7 +43,9 @@ __all__ = ["BazofDatasink", "BazofDatasource", "read_bazof", "read_bazof_changes
 
 class BazofDatasource(Datasource):
     """A bazof scan (or, with ``view="intervals"``, validity intervals over the
-    window [start, end)) as a Ray Data source: one read task per split."""
+    window [start, end); with ``view="changes"``, the changes between the points
+    `changes` gives as ``Table.changes`` takes them) as a Ray Data source: one read
+    task per split."""
 
     def __init__(self, uri: str, as_of: Optional[EventTimeLike] = None, version: Optional[int] = None,
                  columns: Optional[Sequence[str]] = None, filter: Any = None,
@@ -89,7 +91,9 @@ class BazofDatasource(Datasource):
         selected = self._get_data_columns()
         if selected is None:
             return self._columns
-        return [c for c in (self._columns if self._columns is not None else selected)
+        if self._view == "changes":  # a value column c comes as old_c and new_c
+            selected = [n[4:] if n.startswith(("old_", "new_")) and n not in self._fixed else n for n in selected]
+        return [c for c in dict.fromkeys(self._columns if self._columns is not None else selected)
                 if c in selected and c not in self._fixed]
 
     def _splits(self, max_splits: Optional[int]) -> list:

@@ -98,6 +98,10 @@ def test_changes_equal_core_changes(table):
         got = to_arrow(ds)
         assert got.schema.names == want.schema.names
         assert_same(got, want)
+    # Ray's projection: old_/new_ columns select their value column.
+    sel = to_arrow(ds.select_columns(["key", "kind", "old_name"]))
+    assert sel.schema.names == ["key", "kind", "old_name"]
+    assert_same(sel, want.select(["key", "kind", "old_name"]))
 
 
 def test_version_is_pinned_at_read(tmp_path):

@@ -1,5 +1,6 @@
 """bench/spark_bench.py at a tiny size: every Spark-over-Parquet answer (as of T, latest,
-100 keys, validity intervals by lead()) is checked equal to Spark+bazof's before timing, so
+100 keys, validity intervals by lead(), changes by two scans joined) is checked equal to
+Spark+bazof's before timing, so
 the benchmark's differential checks run in CI. No timings are asserted."""
 import json
 import os
@@ -21,8 +22,8 @@ def test_spark_bench_tiny_answers_agree(tmp_path):
     assert proc.returncode == 0, proc.stderr[-5000:]
     res = json.loads((out / "spark_results.json").read_text())
     assert res["problems"] == []
-    assert set(res["queries"]) == {"q1", "q2", "q4", "intervals"}
+    assert set(res["queries"]) == {"q1", "q2", "q4", "intervals", "changes"}
     assert res["queries"]["intervals"]["bazof"]["rows"] == 1500  # one interval per event: W1 has no tombstones
     report = (out / "SPARK_RESULTS.md").read_text()
     assert "Answers checked equal to bazof's: yes" in report
-    assert "| intervals |" in report
+    assert "| intervals |" in report and "| changes |" in report
