@@ -50,6 +50,16 @@ arrow::Status SplitsOut(const std::vector<Split>& splits, char*** out_splits, si
   return arrow::Status::OK();
 }
 
+// The planning functions' arguments: no splits until planned; the table
+// and both outputs given.
+arrow::Status CheckSplitsOut(const bazof_table* table, char*** out_splits, size_t* out_n) {
+  if (out_splits) *out_splits = nullptr;
+  if (out_n) *out_n = 0;
+  if (!table) return NullArgument("table");
+  if (!out_splits || !out_n) return NullArgument("out_splits");
+  return arrow::Status::OK();
+}
+
 // Split sizing as the C functions take it: <= 0 = default / no limit.
 SplitOptions SplitOptionsOf(int64_t target_bytes, int32_t max_splits) {
   SplitOptions so;
@@ -76,10 +86,7 @@ bazof_code bazof_table_plan_splits(const bazof_table* table, const bazof_scan_op
                                    int64_t target_bytes, int32_t max_splits, char*** out_splits,
                                    size_t* out_n, char** error) {
   return Guard(error, [&]() -> arrow::Status {
-    if (out_splits) *out_splits = nullptr;
-    if (out_n) *out_n = 0;
-    if (!table) return NullArgument("table");
-    if (!out_splits || !out_n) return NullArgument("out_splits");
+    ARROW_RETURN_NOT_OK(bazof::capi::CheckSplitsOut(table, out_splits, out_n));
     auto t = table->Get();
     bazof::ScanBuilder b = t->NewScan();
     if (o) {
@@ -100,10 +107,7 @@ bazof_code bazof_table_plan_change_splits(const bazof_table* table, const char* 
                                           int64_t target_bytes, int32_t max_splits, char*** out_splits,
                                           size_t* out_n, char** error) {
   return Guard(error, [&]() -> arrow::Status {
-    if (out_splits) *out_splits = nullptr;
-    if (out_n) *out_n = 0;
-    if (!table) return NullArgument("table");
-    if (!out_splits || !out_n) return NullArgument("out_splits");
+    ARROW_RETURN_NOT_OK(bazof::capi::CheckSplitsOut(table, out_splits, out_n));
     ARROW_ASSIGN_OR_RAISE(auto o, bazof::capi::ChangeOptionsOf(*table, from_time, from_version, to_time,
                                                               to_version, options));
     ARROW_ASSIGN_OR_RAISE(auto splits, bazof::PlanChangeSplits(*table->Get(), o,
@@ -116,10 +120,7 @@ bazof_code bazof_table_plan_interval_splits(const bazof_table* table, const char
                                             int coalesce, const bazof_scan_options* options, int64_t target_bytes,
                                             int32_t max_splits, char*** out_splits, size_t* out_n, char** error) {
   return Guard(error, [&]() -> arrow::Status {
-    if (out_splits) *out_splits = nullptr;
-    if (out_n) *out_n = 0;
-    if (!table) return NullArgument("table");
-    if (!out_splits || !out_n) return NullArgument("out_splits");
+    ARROW_RETURN_NOT_OK(bazof::capi::CheckSplitsOut(table, out_splits, out_n));
     ARROW_ASSIGN_OR_RAISE(auto o, bazof::capi::IntervalOptionsOf(*table, start, end, coalesce, options));
     ARROW_ASSIGN_OR_RAISE(auto splits, bazof::PlanIntervalSplits(*table->Get(), o,
                                                                  bazof::capi::SplitOptionsOf(target_bytes, max_splits)));
