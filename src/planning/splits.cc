@@ -431,6 +431,10 @@ arrow::Result<std::vector<Split>> PlanSplits(const ScanBuilder& builder, const S
 arrow::Result<std::vector<Split>> PlanIntervalSplits(const Table& table, const IntervalOptions& intervals,
                                                      const SplitOptions& options) {
   // Pinned and validated as the unsplit view (columns, filter, window, format).
+  if (intervals.encoded_key_lower && intervals.encoded_key_upper &&
+      *intervals.encoded_key_upper <= *intervals.encoded_key_lower) {
+    return InvalidArgument("splits: the encoded key range is empty (upper is not above lower)");
+  }
   IntervalOptions pinned = intervals;
   const Version version = intervals.version.value_or(table.current_version());
   pinned.version = version;
@@ -455,9 +459,12 @@ arrow::Result<std::vector<Split>> PlanIntervalSplits(const Table& table, const I
       if (!upper || exclusive < *upper) upper = std::move(exclusive);
     }
   }
-  // A range that holds no key at all: one split over the whole key space,
-  // which returns nothing (the filter travels with it).
-  if (lower && upper && *upper <= *lower) lower = upper = std::nullopt;
+  // Filter terms that allow no key in the range: the range alone is
+  // planned, and its splits return nothing (the filter travels with them).
+  if (lower && upper && *upper <= *lower) {
+    lower = intervals.encoded_key_lower;
+    upper = intervals.encoded_key_upper;
+  }
 
   auto events = table.NewScan();
   events.AtVersion(version).EncodedKeyRange(lower, upper);

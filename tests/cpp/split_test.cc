@@ -445,6 +445,20 @@ TEST(SplitTest, IntervalSplitsRefuseWhatIntervalsRefuse) {
   ASSERT_OK_AND_ASSIGN(auto none, PlanIntervalSplits(*table, o, so));
   ASSERT_FALSE(none.empty());
   EXPECT_EQ(RowsOfSplits(*table, none), 0);
+  // The same within an encoded range: the range is kept (its splits lie in it).
+  o.encoded_key_lower = "k0_";
+  o.encoded_key_upper = "k0_2";
+  ASSERT_OK_AND_ASSIGN(none, PlanIntervalSplits(*table, o, so));
+  for (const auto& s : none) {
+    ASSERT_TRUE(s.lower && s.upper && *s.lower >= "k0_" && *s.upper <= "k0_2");
+  }
+  EXPECT_EQ(RowsOfSplits(*table, none), 0);
+  o.filter.reset();
+  ASSERT_OK_AND_ASSIGN(auto some, PlanIntervalSplits(*table, o, so));
+  EXPECT_EQ(RowsOfSplits(*table, some), 50);  // band 0: k0_100 .. k0_149
+  // An empty encoded range is refused, as PlanSplits refuses it.
+  o.encoded_key_upper = "k0_";
+  EXPECT_EQ(ErrorKindOf(PlanIntervalSplits(*table, o).status()), ErrorKind::kInvalidArgument);
   ASSERT_OK_AND_ASSIGN(auto all, PlanIntervalSplits(*table, {}, so));
   EXPECT_EQ(RowsOfSplits(*table, all), 100);
 }
