@@ -378,12 +378,7 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() const {
   }
 
   // A split's key range narrows whatever the options and filter allowed.
-  if (o.encoded_key_lower && (!ro.key_lower || *ro.key_lower < *o.encoded_key_lower)) {
-    ro.key_lower = o.encoded_key_lower;
-  }
-  if (o.encoded_key_upper && (!ro.key_upper || *o.encoded_key_upper < *ro.key_upper)) {
-    ro.key_upper = o.encoded_key_upper;
-  }
+  read::NarrowRange(&ro.key_lower, &ro.key_upper, o.encoded_key_lower, o.encoded_key_upper);
   if (o.all_events) {
     if (out_schema->num_fields() != shape->output_schema->num_fields()) {
       return InvalidArgument("all-events scans: the filter may name only returned columns");

@@ -447,17 +447,9 @@ arrow::Result<std::vector<Split>> PlanIntervalSplits(const Table& table, const I
   std::optional<std::string> lower = intervals.encoded_key_lower, upper = intervals.encoded_key_upper;
   if (intervals.filter && snap->schema.key_columns.size() == 1) {
     ARROW_ASSIGN_OR_RAISE(auto shape, read::MakeScanShape(*snap, {}));
-    auto keys = read::DeriveKeyConstraints(*intervals.filter, snap->schema.key_columns[0].name, shape->codec);
-    std::optional<std::string> lo = keys.lower, hi = keys.upper;
-    if (keys.key_in && !keys.key_in->empty()) {
-      if (!lo || *lo < keys.key_in->front()) lo = keys.key_in->front();
-      if (!hi || keys.key_in->back() < *hi) hi = keys.key_in->back();
-    }
-    if (lo && (!lower || *lower < *lo)) lower = lo;
-    if (hi) {
-      std::string exclusive = *hi + std::string(1, '\0');
-      if (!upper || exclusive < *upper) upper = std::move(exclusive);
-    }
+    const auto [lo, hi] = read::EncodedRange(
+        read::DeriveKeyConstraints(*intervals.filter, snap->schema.key_columns[0].name, shape->codec));
+    read::NarrowRange(&lower, &upper, lo, hi);
   }
   // Filter terms that allow no key in the range: the range alone is
   // planned, and its splits return nothing (the filter travels with them).

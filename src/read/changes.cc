@@ -435,7 +435,7 @@ arrow::Result<std::shared_ptr<Scan>> MakeChanges(const Table& table, const Chang
   // differ; the merge-join after all when what it holds would outgrow its
   // share of the memory budget.
   read::ChangesPoint from_point{old_snap, o.from_time, nullptr}, to_point{new_snap, o.to_time, nullptr};
-  const read::KeyRange range{o.encoded_key_lower, o.encoded_key_upper};
+  const read::KeyBounds range{o.encoded_key_lower, o.encoded_key_upper, {}};
   if (read::KeySideApplies(from_point, to_point)) {
     std::vector<int> new_values, old_values;
     for (size_t c = 1; c < side_names.size(); ++c) new_values.push_back(schema.FindValueColumn(side_names[c]));

@@ -88,7 +88,7 @@ struct PointState {
 // The key side of one file for every point that plans it (`targets`: the
 // point and the file's index in its plan; one or both points), read once.
 arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache,
-                             const std::vector<std::pair<PointState*, size_t>>& targets, const KeyRange& range,
+                             const std::vector<std::pair<PointState*, size_t>>& targets, const KeyBounds& range,
                              KeySideBudget* budget) {
   for (const auto& [p, fi] : targets) {
     ARROW_ASSIGN_OR_RAISE(auto opened, OpenDataFile(storage, p->files[fi], *p->point->shape, cache));
@@ -100,7 +100,7 @@ arrow::Status ReadCandidates(io::Storage& storage, FooterCache* cache,
   std::vector<int> groups;
   for (int g = 0; g < n_groups; ++g) {
     const auto& b = access.file().row_group_bounds[g];
-    if (b && ((range.upper && b->first >= *range.upper) || (range.lower && b->second < *range.lower))) continue;
+    if (b && !range.Meets(b->first, b->second)) continue;
     groups.push_back(g);
   }
   RowGroupAccess::KeyRuns runs;
@@ -314,7 +314,7 @@ bool KeySideApplies(const ChangesPoint& from, const ChangesPoint& to) {
 
 arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCache* footer_cache,
                                                  const ChangesPoint& from, const ChangesPoint& to,
-                                                 const KeyRange& range, bool drop_same_winners, int threads,
+                                                 const KeyBounds& range, bool drop_same_winners, int threads,
                                                  int64_t memory_limit) {
   KeySideBudget budget(KeySideMemoryShare(memory_limit));
   PointState ps[2];

@@ -24,14 +24,6 @@ struct ChangesPoint {
   std::shared_ptr<const ScanShape> shape;  ///< keys, event time, values
 };
 
-/// Encoded keys [lower, upper) (nullopt = unbounded): a split's range.
-struct KeyRange {
-  std::optional<std::string> lower, upper;
-  bool Holds(std::string_view key) const {
-    return (!lower || key >= *lower) && (!upper || key < *upper);
-  }
-};
-
 /// The keys whose winners differ between the points, in key order.
 struct ChangedWinners {
   /// Key column(s) of the keys (the shapes' key types), one row per key.
@@ -62,14 +54,14 @@ inline int64_t KeySideMemoryShare(int64_t memory_limit) { return memory_limit / 
 /// left out (their state is the same) when `drop_same_winners`: the caller
 /// passes false when the older version lacks a returned column (a rename
 /// would then show the same stored event as null on the old side only).
-/// Only keys in `range` (row groups whose key statistics miss it are not
-/// read). `threads` >= 1. kCapacityError, before it holds more, when what it keeps
+/// Only keys in `range` (a split's: row groups whose key statistics miss it
+/// are not read). `threads` >= 1. kCapacityError, before it holds more, when what it keeps
 /// (each file's candidates, the winners, the estimated decoded values)
 /// would exceed KeySideMemoryShare(memory_limit): the caller then answers
 /// with the streaming merge-join.
 arrow::Result<ChangedWinners> FindChangedWinners(io::Storage& storage, FooterCache* footer_cache,
                                                  const ChangesPoint& from, const ChangesPoint& to,
-                                                 const KeyRange& range, bool drop_same_winners, int threads,
+                                                 const KeyBounds& range, bool drop_same_winners, int threads,
                                                  int64_t memory_limit);
 
 }  // namespace bazof::read

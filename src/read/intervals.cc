@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <limits>
 #include <thread>
+#include <tuple>
 
 #include "bazof/error.h"
 #include "bazof/views.h"
@@ -107,23 +108,11 @@ arrow::Result<std::shared_ptr<Scan>> MakeIntervals(const Table& table, const Int
   ro.partitions_per_thread = 0;  // auto: the output is as large as the input
   ro.footer_cache = table.footer_cache();
   if (o.filter && schema.key_columns.size() == 1) {
-    auto keys = read::DeriveKeyConstraints(*o.filter, schema.key_columns[0].name, codec);
-    std::optional<std::string> lower = keys.lower, upper = keys.upper;
-    if (keys.key_in && !keys.key_in->empty()) {
-      if (!lower || *lower < keys.key_in->front()) lower = keys.key_in->front();
-      if (!upper || keys.key_in->back() < *upper) upper = keys.key_in->back();
-    }
-    if (upper) *upper += std::string(1, '\0');  // inclusive -> exclusive
-    ro.key_lower = lower;
-    ro.key_upper = upper;
+    std::tie(ro.key_lower, ro.key_upper) =
+        read::EncodedRange(read::DeriveKeyConstraints(*o.filter, schema.key_columns[0].name, codec));
   }
   // A split's key range narrows whatever the filter allowed.
-  if (o.encoded_key_lower && (!ro.key_lower || *ro.key_lower < *o.encoded_key_lower)) {
-    ro.key_lower = o.encoded_key_lower;
-  }
-  if (o.encoded_key_upper && (!ro.key_upper || *o.encoded_key_upper < *ro.key_upper)) {
-    ro.key_upper = o.encoded_key_upper;
-  }
+  read::NarrowRange(&ro.key_lower, &ro.key_upper, o.encoded_key_lower, o.encoded_key_upper);
   // Deltas hold every event (a base only the state at its start, derived
   // from them), so the event stream reads deltas only, as compaction does.
   planning::ScanPlan plan = planning::PlanScan(planning::WithoutBases(*snap), EventTime::Max());

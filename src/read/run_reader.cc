@@ -212,14 +212,7 @@ class ParquetRun : public RunSource {
     std::vector<int> out;
     for (int rg = 0; rg < file_->metadata->num_row_groups(); ++rg) {
       const auto& b = file_->row_group_bounds[rg];
-      if (b) {
-        if (bounds_.lower && b->second < *bounds_.lower) continue;
-        if (bounds_.upper && b->first >= *bounds_.upper) continue;
-        if (!bounds_.key_in.empty()) {
-          auto it = std::lower_bound(bounds_.key_in.begin(), bounds_.key_in.end(), b->first);
-          if (it == bounds_.key_in.end() || *it > b->second) continue;
-        }
-      }
+      if (b && !bounds_.Meets(b->first, b->second)) continue;
       out.push_back(rg);
     }
     return out;
@@ -341,14 +334,7 @@ class ParquetRun : public RunSource {
     for (int64_t i = 0; i < rb->batch->num_rows(); ++i) {
       // Rows outside the bounds are dropped before sorting (keyed reads of
       // unsorted legacy files keep a handful of rows per file).
-      const std::string_view k = views[i];
-      if (bounds_.lower && k < std::string_view(*bounds_.lower)) continue;
-      if (bounds_.upper && k >= std::string_view(*bounds_.upper)) continue;
-      if (!bounds_.key_in.empty() && !std::binary_search(bounds_.key_in.begin(), bounds_.key_in.end(), k,
-                                                         std::less<>())) {
-        continue;
-      }
-      order.push_back(i);
+      if (bounds_.Holds(views[i])) order.push_back(i);
     }
     const int64_t n = static_cast<int64_t>(order.size());
     // By (key, event time), and among equal ones by descending file position.
@@ -435,13 +421,7 @@ bool MayHoldKeys(const DataFileRef& ref, const KeyCodec& codec, const KeyBounds&
   auto lo = codec.EncodeScalars(ref.min_key);
   auto hi = codec.EncodeScalars(ref.max_key);
   if (!lo.ok() || !hi.ok()) return true;
-  if (bounds.upper && *lo >= *bounds.upper) return false;
-  if (bounds.lower && *hi < *bounds.lower) return false;
-  if (!bounds.key_in.empty()) {
-    auto it = std::lower_bound(bounds.key_in.begin(), bounds.key_in.end(), *lo);
-    if (it == bounds.key_in.end() || *it > *hi) return false;
-  }
-  return true;
+  return bounds.Meets(*lo, *hi);
 }
 
 arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,

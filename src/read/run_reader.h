@@ -6,11 +6,13 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bazof/snapshot.h"
@@ -100,6 +102,25 @@ struct KeyBounds {
   std::optional<std::string> lower;  ///< inclusive, encoded
   std::optional<std::string> upper;  ///< exclusive, encoded
   std::vector<std::string> key_in;   ///< sorted encoded keys; empty = all
+
+  /// Whether the encoded `key` lies within the bounds (and is listed, when
+  /// key_in lists keys).
+  bool Holds(std::string_view key) const {
+    if (lower && key < std::string_view(*lower)) return false;
+    if (upper && key >= std::string_view(*upper)) return false;
+    return key_in.empty() || std::binary_search(key_in.begin(), key_in.end(), key, std::less<>());
+  }
+  /// Whether the encoded keys [lo, hi] (inclusive: a row group's or a
+  /// file's range) may hold a key within the bounds.
+  bool Meets(std::string_view lo, std::string_view hi) const {
+    if (lower && hi < std::string_view(*lower)) return false;
+    if (upper && lo >= std::string_view(*upper)) return false;
+    if (!key_in.empty()) {
+      auto it = std::lower_bound(key_in.begin(), key_in.end(), lo, std::less<>());
+      if (it == key_in.end() || std::string_view(*it) > hi) return false;
+    }
+    return true;
+  }
 };
 
 /// Whether the file's recorded key range [min_key, max_key] (metadata only, no

@@ -176,6 +176,22 @@ class FilterReader : public arrow::RecordBatchReader {
 
 }  // namespace
 
+std::pair<std::optional<std::string>, std::optional<std::string>> EncodedRange(const KeyConstraints& c) {
+  std::optional<std::string> lower = c.lower, upper = c.upper;
+  if (c.key_in && !c.key_in->empty()) {
+    if (!lower || *lower < c.key_in->front()) lower = c.key_in->front();
+    if (!upper || c.key_in->back() < *upper) upper = c.key_in->back();
+  }
+  if (upper) *upper += std::string(1, '\0');  // inclusive -> exclusive
+  return {std::move(lower), std::move(upper)};
+}
+
+void NarrowRange(std::optional<std::string>* lower, std::optional<std::string>* upper,
+                 const std::optional<std::string>& to_lower, const std::optional<std::string>& to_upper) {
+  if (to_lower && (!*lower || **lower < *to_lower)) *lower = to_lower;
+  if (to_upper && (!*upper || *to_upper < **upper)) *upper = to_upper;
+}
+
 KeyConstraints DeriveKeyConstraints(const cp::Expression& filter, const std::string& key, const KeyCodec& codec) {
   Deriver d(key, codec);
   if (codec.num_columns() == 1) d.Walk(filter);

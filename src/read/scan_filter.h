@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "read/key_codec.h"
@@ -37,6 +38,16 @@ KeyConstraints DeriveKeyConstraints(const arrow::compute::Expression& filter, co
 /// that one key.
 KeyConstraints DeriveKeyConstraints(const arrow::compute::Expression& filter, const std::vector<std::string>& keys,
                                     const KeyCodec& codec);
+
+/// The encoded key range [lower, upper) (upper exclusive; nullopt =
+/// unbounded) that `c` allows, a key list counting for its first and last
+/// key: what a read plans when it cannot seek per listed key.
+std::pair<std::optional<std::string>, std::optional<std::string>> EncodedRange(const KeyConstraints& c);
+
+/// Narrows the encoded range [*lower, *upper) (upper exclusive; nullopt =
+/// unbounded) to [to_lower, to_upper).
+void NarrowRange(std::optional<std::string>* lower, std::optional<std::string>* upper,
+                 const std::optional<std::string>& to_lower, const std::optional<std::string>& to_upper);
 
 /// Wraps `input`: keeps the rows for which `bound_filter` (bound to input's
 /// schema) is true, then the first output_schema->num_fields() columns.

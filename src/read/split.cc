@@ -63,6 +63,14 @@ arrow::Result<int64_t> Int(const json& doc, const char* field, std::optional<int
   return it->get<int64_t>();
 }
 
+// An event time in microseconds, or null / absent (nullopt).
+arrow::Result<std::optional<EventTime>> OptMicros(const json& doc, const char* field) {
+  auto it = doc.find(field);
+  if (it == doc.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer()) return Bad(field, "is not an integer (microseconds) or null");
+  return EventTime::FromMicros(it->get<int64_t>());
+}
+
 }  // namespace
 
 const char* KindName(SplitKind kind) {
@@ -127,18 +135,12 @@ arrow::Result<Split> Split::FromJson(std::string_view text) {
     else if (k == "changes") s.kind = SplitKind::kChanges;
     else return Bad("kind", "is '" + k + "', not 'scan', 'events', 'intervals' or 'changes'");
   }
-  for (auto [field, time] : {std::pair{"from_time", &s.from_time}, std::pair{"to_time", &s.to_time}}) {
-    if (auto it = doc.find(field); it != doc.end() && !it->is_null()) {
-      if (!it->is_number_integer()) return Bad(field, "is not an integer (microseconds) or null");
-      *time = EventTime::FromMicros(it->get<int64_t>());
-    }
-  }
-  for (auto [field, time] : {std::pair{"start", &s.start}, std::pair{"end", &s.end}}) {
-    if (auto it = doc.find(field); it != doc.end() && !it->is_null()) {
-      if (!it->is_number_integer()) return Bad(field, "is not an integer (microseconds) or null");
-      *time = EventTime::FromMicros(it->get<int64_t>());
-    }
-  }
+  ARROW_ASSIGN_OR_RAISE(auto from_time, OptMicros(doc, "from_time"));
+  ARROW_ASSIGN_OR_RAISE(auto to_time, OptMicros(doc, "to_time"));
+  s.from_time = from_time.value_or(EventTime::Max());
+  s.to_time = to_time.value_or(EventTime::Max());
+  ARROW_ASSIGN_OR_RAISE(s.start, OptMicros(doc, "start"));
+  ARROW_ASSIGN_OR_RAISE(s.end, OptMicros(doc, "end"));
   if (s.start && s.end && *s.end <= *s.start) return Bad("end", "is not after start");
   if (auto it = doc.find("coalesce"); it != doc.end() && !it->is_null()) {
     if (!it->is_boolean()) return Bad("coalesce", "is not true or false");
@@ -153,10 +155,8 @@ arrow::Result<Split> Split::FromJson(std::string_view text) {
     if (fv < 0) return Bad("from_version", "is negative");
     s.from_version = Version(fv);
   }
-  if (auto it = doc.find("as_of"); it != doc.end() && !it->is_null()) {
-    if (!it->is_number_integer()) return Bad("as_of", "is not an integer (microseconds) or null");
-    s.as_of = EventTime::FromMicros(it->get<int64_t>());
-  }
+  ARROW_ASSIGN_OR_RAISE(auto as_of, OptMicros(doc, "as_of"));
+  s.as_of = as_of.value_or(EventTime::Max());
   if (auto it = doc.find("columns"); it != doc.end() && !it->is_null()) {
     if (!it->is_array()) return Bad("columns", "is not an array of names");
     std::vector<std::string> cols;
