@@ -8,6 +8,7 @@
 #include <functional>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "bazof/compact.h"
 #include "bazof/error.h"
@@ -267,6 +268,16 @@ TEST_P(SplitOracleTest, UnionOfSplitsIsTheScan) {
 
 INSTANTIATE_TEST_SUITE_P(RandomTables, SplitOracleTest, ::testing::Range(1, 21));
 
+// A random encoded key range [k.., k..5) over the keys of RandomTable (the
+// "5" makes it hold the upper key itself and never be empty).
+template <typename Pick>
+std::pair<std::string, std::string> RandomEncodedRange(Pick&& pick, int64_t keys, std::string* what) {
+  std::string lo = "k" + std::to_string(1000 + pick(keys)), hi = "k" + std::to_string(1000 + pick(keys));
+  if (hi < lo) std::swap(lo, hi);
+  *what += " encoded [" + lo + ", " + hi + "5)";
+  return {lo, hi + "5"};
+}
+
 // Reads a view's splits (through their JSON, on 1 or 2 threads, in small
 // batches): each of `kind`, with the unsplit view's schema, its rows' keys in
 // its range; together, in index order, the unsplit view's rows `expected`.
@@ -339,14 +350,9 @@ TEST_P(SplitIntervalsTest, UnionOfSplitsIsTheIntervals) {
         o.filter = cp::not_equal(cp::field_ref("value"), cp::literal("v1.0"));
         what += " value != v1.0";
         break;
-      case 3: {
-        std::string lo = "k" + std::to_string(1000 + pick(keys)), hi = bound;
-        if (hi < lo) std::swap(lo, hi);
-        o.encoded_key_lower = lo;
-        o.encoded_key_upper = hi + "5";
-        what += " encoded [" + lo + ", " + hi + "5)";
+      case 3:
+        std::tie(o.encoded_key_lower, o.encoded_key_upper) = RandomEncodedRange(pick, keys, &what);
         break;
-      }
       default:
         break;
     }
@@ -394,13 +400,7 @@ TEST_P(SplitChangesTest, UnionOfSplitsIsTheChanges) {
       o.columns = std::vector<std::string>{};
       what += " no values";
     }
-    if (pick(4) == 0) {
-      std::string lo = "k" + std::to_string(1000 + pick(keys)), hi = "k" + std::to_string(1000 + pick(keys));
-      if (hi < lo) std::swap(lo, hi);
-      o.encoded_key_lower = lo;
-      o.encoded_key_upper = hi + "5";
-      what += " encoded [" + lo + ", " + hi + "5)";
-    }
+    if (pick(4) == 0) std::tie(o.encoded_key_lower, o.encoded_key_upper) = RandomEncodedRange(pick, keys, &what);
     SplitOptions so = RandomSizing(pick, &what);
     ASSERT_OK_AND_ASSIGN(auto splits, PlanChangeSplits(*table, o, so));
     ASSERT_FALSE(splits.empty()) << what;
