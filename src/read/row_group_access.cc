@@ -241,15 +241,6 @@ std::vector<std::vector<int>> RowGroupAccess::Batches(const std::vector<int>& ro
   return out;
 }
 
-int64_t RowGroupAccess::DataPages(int rg) const {
-  const auto chunk = file_->metadata->RowGroup(rg)->ColumnChunk(file_->event_time_leaf);
-  int64_t n = 0;
-  for (const auto& e : chunk->encoding_stats()) {
-    if (e.page_type == parquet::PageType::DATA_PAGE || e.page_type == parquet::PageType::DATA_PAGE_V2) n += e.count;
-  }
-  return chunk->encoding_stats().empty() ? 2 : n;
-}
-
 bool RowGroupAccess::EnsurePageIndex() {
   if (!impl_->manifest) {
     try {
@@ -282,7 +273,7 @@ std::vector<uint8_t> RowGroupAccess::PageRouted(const std::vector<int>& groups, 
     // One page per chunk (files written before page-sized pages) needs no
     // page index read; nor do more rows than pages (a dense pick, likely
     // spread over most pages).
-    const int64_t data_pages = DataPages(rg);
+    const int64_t data_pages = file_->DataPages(rg);
     if (data_pages <= 1 || static_cast<int64_t>(local.size()) > data_pages) continue;
     if (!EnsurePageIndex()) return out;
     try {
@@ -316,16 +307,125 @@ std::vector<uint8_t> RowGroupAccess::PageRouted(const std::vector<int>& groups, 
   return out;
 }
 
+bool RowGroupAccess::PageKeyRanges(int rg, const std::vector<int>& leaves, std::vector<PageRange>* out) {
+  out->clear();
+  if (!EnsurePageIndex()) return false;
+  const int key_leaf = file_->key_leaves[0];
+  const bool composite = shape_.schema.key_columns.size() > 1;
+  const auto* descr = file_->metadata->schema()->Column(key_leaf);
+  try {
+    auto index = impl_->RowGroupIndex(rg);
+    if (!index) return false;
+    auto keys = index->GetColumnIndex(key_leaf);
+    auto offsets = impl_->OffsetIndexOf(rg, key_leaf);
+    if (!keys || !offsets) return false;
+    for (int leaf : leaves) {
+      const parquet::arrow::SchemaField* field = nullptr;
+      if (!impl_->manifest->GetColumnField(leaf, &field).ok() || !PageTakeSupports(*field) ||
+          !impl_->OffsetIndexOf(rg, leaf)) {
+        return false;
+      }
+    }
+    const auto& locs = offsets->page_locations();
+    const auto& mins = keys->encoded_min_values();
+    const auto& maxs = keys->encoded_max_values();
+    const auto& nulls = keys->null_pages();
+    if (mins.size() != locs.size() || maxs.size() != locs.size() || nulls.size() != locs.size()) return false;
+    const int64_t rg_rows = impl_->starts[rg + 1] - impl_->starts[rg];
+    for (size_t p = 0; p < locs.size(); ++p) {
+      PageRange page;
+      page.begin = locs[p].first_row_index;
+      page.end = p + 1 < locs.size() ? locs[p + 1].first_row_index : rg_rows;
+      if (page.begin < 0 || page.end > rg_rows || page.begin > page.end) return false;
+      page.empty = nulls[p];  // keys are never null
+      if (!page.empty) {
+        // The page's key bounds as the row groups' (OpenDataFile): the
+        // first key column's encoding, a prefix for composite keys.
+        auto stats = parquet::Statistics::Make(descr, mins[p], maxs[p], 0, 0, 0, true, false, false);
+        std::shared_ptr<arrow::Scalar> lo, hi;
+        if (stats && parquet::arrow::StatisticsAsScalars(*stats, &lo, &hi).ok()) {
+          auto elo = shape_.codec.EncodeFirstColumn(*lo);
+          auto ehi = shape_.codec.EncodeFirstColumn(*hi);
+          std::optional<std::string> upper;
+          if (elo.ok() && ehi.ok()) upper = composite ? PrefixSuccessor(*ehi) : std::optional<std::string>(*ehi);
+          if (upper) page.keys = std::make_pair(*std::move(elo), *std::move(upper));
+        }
+      }
+      out->push_back(std::move(page));
+    }
+  } catch (const std::exception&) {
+    return false;  // an unreadable page index: whole row groups
+  }
+  return true;
+}
+
+template <typename Meets>
+int64_t RowGroupAccess::KeptRows(const std::vector<PageRange>& pages, Meets&& meets, std::vector<int64_t>* local) {
+  int64_t kept = 0;
+  for (const auto& page : pages) {
+    if (page.empty || (page.keys && !meets(page.keys->first, page.keys->second))) continue;
+    ++kept;
+    for (int64_t r = page.begin; r < page.end; ++r) local->push_back(r);
+  }
+  return kept;
+}
+
+std::optional<std::vector<int64_t>> RowGroupAccess::PageRowsWithin(int rg, const KeyBounds& bounds,
+                                                                   const std::vector<int>& leaves) {
+  if (file_->DataPages(rg) <= 1) return std::nullopt;  // no page index read for one page
+  std::vector<PageRange> pages;
+  if (!PageKeyRanges(rg, leaves, &pages)) return std::nullopt;
+  std::vector<int64_t> local;
+  const int64_t kept =
+      KeptRows(pages, [&](std::string_view lo, std::string_view hi) { return bounds.Meets(lo, hi); }, &local);
+  // Pages decoded one by one pay when they skip a quarter of the group or
+  // more; otherwise the whole chunks are read as usual.
+  if (4 * kept > 3 * static_cast<int64_t>(pages.size())) return std::nullopt;
+  ++impl_->by_pages;
+  return local;
+}
+
+std::optional<std::vector<std::optional<std::string>>> RowGroupAccess::PageKeys(int rg,
+                                                                               const std::vector<int>& leaves) {
+  std::vector<PageRange> pages;
+  if (!PageKeyRanges(rg, leaves, &pages)) return std::nullopt;
+  std::vector<std::optional<std::string>> out;
+  for (auto& p : pages) {
+    if (p.keys && !p.empty) {
+      out.push_back(std::move(p.keys->first));
+    } else {
+      out.push_back(std::nullopt);
+    }
+  }
+  return out;
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> RowGroupAccess::ReadPageRows(int rg,
+                                                                                const std::vector<int64_t>& local,
+                                                                                const std::vector<int>& leaves) {
+  std::vector<std::pair<int, const std::vector<int64_t>*>> picks{{rg, &local}};
+  ARROW_ASSIGN_OR_RAISE(const auto bytes, FetchPages(picks, leaves));
+  arrow::FieldVector fields;
+  arrow::ArrayVector columns;
+  for (int leaf : leaves) {
+    ARROW_ASSIGN_OR_RAISE(auto a, TakePageRows(bytes, rg, leaf, local));
+    fields.push_back(arrow::field(file_->metadata->schema()->Column(leaf)->name(), a->type()));
+    columns.push_back(std::move(a));
+  }
+  return arrow::RecordBatch::Make(arrow::schema(std::move(fields)), static_cast<int64_t>(local.size()),
+                                  std::move(columns));
+}
+
 arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeyPages(const std::vector<int>& rgs,
                                                                       const std::vector<std::string>& key_in,
                                                                       std::vector<int64_t>* file_rows) {
-  if (key_in.empty() || rgs.empty() || DataPages(rgs[0]) <= 1) return nullptr;
+  if (key_in.empty() || rgs.empty() || file_->DataPages(rgs[0]) <= 1) return nullptr;
   // From the footer alone: a row group whose key range holds at least half
   // as many listed keys as it has pages likely needs half its pages or more
   // (a dense spine): read whole, without parsing page indexes.
   int64_t footer_pages = 0, likely = 0;
   for (int rg : rgs) {
-    const int64_t n = DataPages(rg);
+    const int64_t n = file_->DataPages(rg);
     footer_pages += n;
     const auto& b = file_->row_group_bounds[rg];
     if (!b) return nullptr;
@@ -334,62 +434,20 @@ arrow::Result<std::shared_ptr<RunBatch>> RowGroupAccess::ReadKeyPages(const std:
     likely += std::min(n, keys);
   }
   if (2 * likely > footer_pages || !EnsurePageIndex()) return nullptr;
-  const int key_leaf = file_->key_leaves[0];
-  const bool composite = shape_.schema.key_columns.size() > 1;
-  const auto* descr = file_->metadata->schema()->Column(key_leaf);
   std::vector<int> leaves = file_->key_leaves;
   leaves.push_back(file_->event_time_leaf);
   // Per row group: the rows of its pages that may hold a listed key.
   std::vector<std::vector<int64_t>> local(rgs.size());
-  std::vector<std::shared_ptr<parquet::RowGroupPageIndexReader>> indexes(rgs.size());
+  auto listed = [&](std::string_view lo, std::string_view hi) {
+    auto it = std::lower_bound(key_in.begin(), key_in.end(), lo, std::less<>());
+    return it != key_in.end() && std::string_view(*it) <= hi;
+  };
   int64_t pages = 0, chosen = 0;
-  try {
-    for (size_t g = 0; g < rgs.size(); ++g) {
-      const int rg = rgs[g];
-      indexes[g] = impl_->RowGroupIndex(rg);
-      if (!indexes[g]) return nullptr;
-      auto keys = indexes[g]->GetColumnIndex(key_leaf);
-      auto offsets = impl_->OffsetIndexOf(rg, key_leaf);
-      if (!keys || !offsets) return nullptr;
-      for (int leaf : leaves) {
-        const parquet::arrow::SchemaField* field = nullptr;
-        if (!impl_->manifest->GetColumnField(leaf, &field).ok() || !PageTakeSupports(*field) ||
-            !impl_->OffsetIndexOf(rg, leaf)) {
-          return nullptr;
-        }
-      }
-      const auto& locs = offsets->page_locations();
-      const auto& mins = keys->encoded_min_values();
-      const auto& maxs = keys->encoded_max_values();
-      const auto& nulls = keys->null_pages();
-      if (mins.size() != locs.size() || maxs.size() != locs.size() || nulls.size() != locs.size()) return nullptr;
-      const int64_t rg_rows = impl_->starts[rg + 1] - impl_->starts[rg];
-      for (size_t p = 0; p < locs.size(); ++p) {
-        ++pages;
-        if (nulls[p]) continue;  // keys are never null
-        // The page's key bounds as the row groups' (OpenDataFile): the
-        // first key column's encoding, a prefix for composite keys.
-        bool may_hold = true;
-        auto stats = parquet::Statistics::Make(descr, mins[p], maxs[p], 0, 0, 0, true, false, false);
-        std::shared_ptr<arrow::Scalar> lo, hi;
-        if (stats && parquet::arrow::StatisticsAsScalars(*stats, &lo, &hi).ok()) {
-          auto elo = shape_.codec.EncodeFirstColumn(*lo);
-          auto ehi = shape_.codec.EncodeFirstColumn(*hi);
-          std::optional<std::string> upper;
-          if (elo.ok() && ehi.ok()) upper = composite ? PrefixSuccessor(*ehi) : std::optional<std::string>(*ehi);
-          if (upper) {
-            auto it = std::lower_bound(key_in.begin(), key_in.end(), *elo);
-            may_hold = it != key_in.end() && *it <= *upper;
-          }
-        }
-        if (!may_hold) continue;
-        ++chosen;
-        const int64_t end = p + 1 < locs.size() ? locs[p + 1].first_row_index : rg_rows;
-        for (int64_t r = locs[p].first_row_index; r < end; ++r) local[g].push_back(r);
-      }
-    }
-  } catch (const std::exception&) {
-    return nullptr;  // an unreadable page index: whole row groups
+  for (size_t g = 0; g < rgs.size(); ++g) {
+    std::vector<PageRange> page_keys;
+    if (!PageKeyRanges(rgs[g], leaves, &page_keys)) return nullptr;
+    pages += static_cast<int64_t>(page_keys.size());
+    chosen += KeptRows(page_keys, listed, &local[g]);
   }
   if (2 * chosen > pages) return nullptr;
 

@@ -12,6 +12,7 @@
 #include <parquet/statistics.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -116,6 +117,8 @@ using namespace detail;
 
 namespace {
 
+std::atomic<int64_t> row_groups_read_by_pages{0};
+
 class ParquetRun : public RunSource {
  public:
   ParquetRun(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape,
@@ -142,6 +145,61 @@ class ParquetRun : public RunSource {
     leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
     leaves_ = std::move(leaves);
     row_groups_ = std::move(row_groups);
+    ARROW_RETURN_NOT_OK(RoutePages());
+    return arrow::Status::OK();
+  }
+
+  // Row groups that hold keys outside the bounds (the one a key-range
+  // partition starts or ends in, if large, or any of a key-list read) are
+  // read page by page when the page index says a quarter of their pages or
+  // more hold no wanted key (RowGroupAccess::PageRowsWithin): a partition
+  // then decodes about a page of each run twice at its split points, not a
+  // row group (spec §7b).
+  arrow::Status RoutePages() {
+    page_rows_.assign(row_groups_.size(), std::nullopt);
+    // On object storage the page index and the pages would each be a request
+    // more per row group (as for histories, §7b): row groups are read whole.
+    if (!file_->planned.ref.sorted || storage_.high_latency() ||
+        (!bounds_.lower && !bounds_.upper && bounds_.key_in.empty())) {
+      return arrow::Status::OK();
+    }
+    const auto& key_in = bounds_.key_in;
+    for (size_t g = 0; g < row_groups_.size(); ++g) {
+      const int rg = row_groups_[g];
+      const auto& b = file_->row_group_bounds[rg];
+      if (!b) continue;
+      const bool straddles = (bounds_.lower && b->first < *bounds_.lower) || (bounds_.upper && b->second >= *bounds_.upper);
+      if (key_in.empty() && (!straddles || file_->metadata->RowGroup(rg)->num_rows() < kMinPagedStraddleRows)) {
+        continue;
+      }
+      if (!straddles) {
+        // From the footer alone: listed keys in the group's range at least
+        // half its pages likely need half of them or more (a dense list).
+        const int64_t listed = std::upper_bound(key_in.begin(), key_in.end(), b->second) -
+                               std::lower_bound(key_in.begin(), key_in.end(), b->first);
+        if (2 * listed > file_->DataPages(rg)) continue;
+      }
+      if (file_->DataPages(rg) <= 1) continue;
+      if (!pages_) {
+        auto made = RowGroupAccess::Make(storage_, file_, shape_);
+        if (!made.ok()) return arrow::Status::OK();  // read whole, as before
+        pages_ = *std::move(made);
+      }
+      page_rows_[g] = pages_->PageRowsWithin(rg, bounds_, leaves_);
+    }
+    // A row group none of whose pages may hold a wanted key is not read.
+    size_t kept = 0;
+    for (size_t g = 0; g < row_groups_.size(); ++g) {
+      if (page_rows_[g] && page_rows_[g]->empty()) continue;
+      if (kept != g) {
+        row_groups_[kept] = row_groups_[g];
+        page_rows_[kept] = std::move(page_rows_[g]);
+      }
+      ++kept;
+    }
+    row_groups_.resize(kept);
+    page_rows_.resize(kept);
+    if (row_groups_.empty()) done_ = true;
     return arrow::Status::OK();
   }
 
@@ -152,9 +210,21 @@ class ParquetRun : public RunSource {
   // without holding the whole file in memory.
   arrow::Result<bool> NextRowGroup() {
     if (next_row_group_ >= row_groups_.size()) return false;
+    if (const auto& local = page_rows_[next_row_group_]) {
+      // Only the pages that may hold wanted keys, as one batch.
+      const int rg = row_groups_[next_row_group_++];
+      current_row_group_ = last_row_group_ = rg;
+      rows_expected_ = static_cast<int64_t>(local->size());
+      rows_read_ = 0;
+      ARROW_ASSIGN_OR_RAISE(auto batch, pages_->ReadPageRows(rg, *local, leaves_));
+      ARROW_ASSIGN_OR_RAISE(batches_, arrow::RecordBatchReader::Make({std::move(batch)}));
+      row_groups_read_by_pages.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
     std::vector<int> group = {row_groups_[next_row_group_++]};
     int64_t rows = file_->metadata->RowGroup(group[0])->num_rows();
-    while (next_row_group_ < row_groups_.size() && row_groups_[next_row_group_] == group.back() + 1) {
+    while (next_row_group_ < row_groups_.size() && row_groups_[next_row_group_] == group.back() + 1 &&
+           !page_rows_[next_row_group_]) {
       const int64_t more = file_->metadata->RowGroup(row_groups_[next_row_group_])->num_rows();
       if (rows + more > batch_size_) break;
       rows += more;
@@ -199,6 +269,8 @@ class ParquetRun : public RunSource {
                     ? "row group " + std::to_string(current_row_group_) + ": "
                     : "row groups " + std::to_string(current_row_group_) + "-" + std::to_string(last_row_group_) + ": ";
       }
+      // The page route's errors name the file and row group already.
+      if (r.status().message().find(Quote(storage_, name())) != std::string::npos) return r;
       return WithContext(metadata::PageReadError(r.status(), where), Quote(storage_, name()));
     }
     return r;
@@ -377,6 +449,10 @@ class ParquetRun : public RunSource {
   KeyBounds bounds_;
   std::unique_ptr<parquet::arrow::FileReader> reader_;
   std::vector<int> row_groups_;
+  // Per selected row group: the rows of the pages read (RoutePages), or
+  // nullopt: read whole.
+  std::vector<std::optional<std::vector<int64_t>>> page_rows_;
+  std::unique_ptr<RowGroupAccess> pages_;  // made when a row group is read by pages
   std::vector<int> leaves_;
   size_t next_row_group_ = 0;
   int current_row_group_ = -1;  // first being read; -1 before the first (or all at once)
@@ -384,7 +460,7 @@ class ParquetRun : public RunSource {
   int64_t rows_expected_ = 0;   // of the row groups being read, by the footer
   int64_t rows_read_ = 0;       // of them, so far
   int64_t batch_size_ = 64 * 1024;
-  std::unique_ptr<arrow::RecordBatchReader> batches_;
+  std::shared_ptr<arrow::RecordBatchReader> batches_;
   bool done_ = false;
 };
 
@@ -407,6 +483,17 @@ arrow::Result<std::shared_ptr<const ScanShape>> MakeScanShape(const Snapshot& sn
   ARROW_ASSIGN_OR_RAISE(auto codec, KeyCodec::Make(key_types));
   return std::make_shared<const ScanShape>(ScanShape{schema, std::move(value_columns), arrow::schema(fields),
                                                      std::move(codec), snapshot.format_version >= 1});
+}
+
+int64_t RowGroupsReadByPages() { return row_groups_read_by_pages.load(std::memory_order_relaxed); }
+
+int64_t OpenedFile::DataPages(int rg) const {
+  const auto chunk = metadata->RowGroup(rg)->ColumnChunk(event_time_leaf);
+  int64_t n = 0;
+  for (const auto& e : chunk->encoding_stats()) {
+    if (e.page_type == parquet::PageType::DATA_PAGE || e.page_type == parquet::PageType::DATA_PAGE_V2) n += e.count;
+  }
+  return chunk->encoding_stats().empty() ? 2 : n;
 }
 
 std::optional<std::string> PrefixSuccessor(std::string prefix) {

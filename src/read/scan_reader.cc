@@ -31,8 +31,13 @@ constexpr int64_t kMinRowsPerKeyListPartition = 256 * 1024;
 // run holds per column, at most, besides its batches.
 constexpr int64_t kPageBytesBound = 1024 * 1024;
 // Most key ranges per thread the automatic choice makes (each split point
-// costs a row group per run decoded twice).
+// costs a row group, or a page, per run decoded twice).
 constexpr int64_t kMaxPartitionsPerThread = 4;
+// The largest file's row-group starts are the split candidates when it has
+// at least this many row groups per key range the scan wants (ranges then
+// differ by at most about an eighth); fewer, larger groups are cut between
+// pages.
+constexpr int64_t kRowGroupsPerPartition = 8;
 
 namespace {
 
@@ -67,22 +72,52 @@ int64_t PageFloor(const OpenedFile& file) {
   return floor;
 }
 
-// Split points for the key space, from the row-group key bounds of the
-// largest file: roughly equal row counts per range without reading data.
-std::vector<std::string> SplitPoints(const std::vector<std::shared_ptr<OpenedFile>>& files,
-                                     int wanted) {
-  const OpenedFile* largest = nullptr;
+// Where the key space may be cut into `wanted` ranges: the row-group starts
+// of the largest file (roughly equal row counts between them, without
+// reading data), or, `by_pages` (local storage), when it has too few row
+// groups for that and they are large (kMinPagedStraddleRows), of several
+// pages and with a page index, its page starts (key ranges then cut between pages: each partition reads only the
+// pages of a row group that may hold its keys, run_reader.cc).
+std::vector<std::string> SplitCandidates(io::Storage& storage, const ScanShape& shape,
+                                         const std::vector<std::shared_ptr<OpenedFile>>& files, bool by_pages,
+                                         int wanted) {
+  std::shared_ptr<OpenedFile> largest;
   for (const auto& f : files) {
-    if (!largest || f->num_rows > largest->num_rows) largest = f.get();
+    if (!largest || f->num_rows > largest->num_rows) largest = f;
   }
   std::vector<std::string> candidates;
-  if (largest) {
-    for (size_t rg = 1; rg < largest->row_group_bounds.size(); ++rg) {
+  if (!largest) return candidates;
+  const int groups = largest->metadata->num_row_groups();
+  if (by_pages && largest->planned.ref.sorted && groups > 0 && groups < kRowGroupsPerPartition * wanted &&
+      largest->metadata->RowGroup(0)->num_rows() >= kMinPagedStraddleRows && largest->DataPages(0) > 1) {
+    if (auto access = RowGroupAccess::Make(storage, largest, shape); access.ok()) {
+      const std::vector<int> leaves = largest->key_leaves;
+      for (int rg = 0; rg < groups; ++rg) {
+        auto pages = (*access)->PageKeys(rg, leaves);
+        if (!pages) {
+          candidates.clear();
+          break;
+        }
+        for (auto& lo : *pages) {
+          if (lo) candidates.push_back(*std::move(lo));
+        }
+      }
+      if (!candidates.empty()) candidates.erase(candidates.begin());  // the file's first key
+    }
+  }
+  if (candidates.empty()) {
+    for (int rg = 1; rg < groups; ++rg) {
       if (largest->row_group_bounds[rg]) candidates.push_back(largest->row_group_bounds[rg]->first);
     }
   }
   std::sort(candidates.begin(), candidates.end());
   candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  return candidates;
+}
+
+// `wanted` - 1 split points (fewer when there are fewer candidates), evenly
+// spaced among the candidates.
+std::vector<std::string> SplitPoints(const std::vector<std::string>& candidates, int wanted) {
   std::vector<std::string> out;
   const int parts = std::min<int>(wanted, static_cast<int>(candidates.size()) + 1);
   for (int p = 1; p < parts; ++p) {
@@ -107,16 +142,25 @@ int64_t RowsInRange(const std::vector<std::shared_ptr<OpenedFile>>& files, const
 
 // Rows decoded twice when the key space is cut at `splits`: a row group
 // whose keys straddle a split point (first < s <= last), or whose bounds are
-// unknown, is read by the partitions on both sides.
+// unknown, is read by the partitions on both sides: whole, or, `by_pages`
+// (local storage), about a page when it has kMinPagedStraddleRows rows or
+// more, several pages and a page index (each side reads only the pages that
+// may hold its keys, run_reader.cc).
 int64_t DuplicatedRows(const std::vector<std::shared_ptr<OpenedFile>>& files,
-                       const std::vector<std::string>& splits) {
+                       const std::vector<std::string>& splits, bool by_pages) {
   int64_t rows = 0;
   for (const auto& f : files) {
     for (size_t rg = 0; rg < f->row_group_bounds.size(); ++rg) {
       const auto& b = f->row_group_bounds[rg];
       int64_t cuts = 0;
       for (const auto& s : splits) cuts += !b || (b->first < s && b->second >= s);
-      rows += cuts * f->metadata->RowGroup(static_cast<int>(rg))->num_rows();
+      if (cuts == 0) continue;
+      const auto group = f->metadata->RowGroup(static_cast<int>(rg));
+      const int64_t pages = by_pages && b && f->planned.ref.sorted && group->num_rows() >= kMinPagedStraddleRows &&
+                                    group->ColumnChunk(f->event_time_leaf)->GetOffsetIndexLocation()
+                                ? f->DataPages(static_cast<int>(rg))
+                                : 1;
+      rows += cuts * ((group->num_rows() + pages - 1) / std::max<int64_t>(1, pages));
     }
   }
   return rows;
@@ -486,6 +530,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
   if (options.partitions_per_thread <= 0) {
     options.partitions_per_thread = AutoPartitionsPerThread(files, wanted, options);
   }
+  std::vector<std::string> candidates;
+  if (options.threads > 1) {
+    candidates = SplitCandidates(*storage, *shape, files, !storage->high_latency(),
+                                 options.threads * std::max(1, options.partitions_per_thread));
+  }
   if (options.threads > 1 && options.key_in.empty()) {
     // Thread choice by cost: many runs that each span the key space (an
     // uncompacted table's appends) make every split point cost a row group
@@ -496,11 +545,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     const int64_t rows = RowsInRange(files, wanted);
     while (options.threads > 1) {
       std::vector<std::string> splits;
-      for (auto& s : SplitPoints(files, options.threads * options.partitions_per_thread)) {
+      for (auto& s : SplitPoints(candidates, options.threads * options.partitions_per_thread)) {
         if ((options.key_lower && s <= *options.key_lower) || (options.key_upper && s >= *options.key_upper)) continue;
         splits.push_back(std::move(s));
       }
-      if (DuplicatedRows(files, splits) * kMaxDuplicateShare <= rows) break;
+      if (DuplicatedRows(files, splits, !storage->high_latency()) * kMaxDuplicateShare <= rows) break;
       if (options.partitions_per_thread > 1) {
         --options.partitions_per_thread;
       } else {
@@ -521,7 +570,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
       return std::vector<std::string>(b, e);
     };
     std::optional<std::string> lower = options.key_lower;
-    for (const auto& s : SplitPoints(files, partitions)) {
+    for (const auto& s : SplitPoints(candidates, partitions)) {
       if ((lower && s <= *lower) || (options.key_upper && s >= *options.key_upper)) continue;
       auto keys = keys_in(lower, s);
       if (options.key_in.empty() || !keys.empty()) ranges.push_back(KeyBounds{lower, s, std::move(keys)});

@@ -8,10 +8,12 @@
 
 #include "bazof/compact.h"
 #include "bazof/inspect.h"
+#include "bazof/views.h"
 #include "bazof/write.h"
 #include "counting_storage.h"
 #include "paged_workload.h"
 #include "read/footer_cache.h"
+#include "read/run_reader.h"
 #include "table_builder.h"
 
 namespace bazof::testing {
@@ -188,6 +190,151 @@ TEST_P(HistoryPageOracleTest, PagesEqualRowGroupReads) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, HistoryPageOracleTest, ::testing::Range(0, 16));
+
+// Key-list scans read the row groups holding other keys too page by page on
+// local storage, keeping the pages that may hold their keys (docs/spec.md
+// §7b), and whole on object storage: on random workloads over small pages (1
+// to 8 rows, row groups of 8 to 64, appends and compactions, ties,
+// tombstones) whole scans and key-list scans on 1 to 4 threads equal the
+// oracle either way, and intervals on 3 threads equal intervals on 1.
+class PagedScanOracleTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(PagedScanOracleTest, PartitionsAndKeyListsMatchTheOracle) {
+  std::mt19937_64 rng(9300 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  auto storage = std::make_shared<CountingStorage>(MemStorage());
+  ASSERT_OK_AND_ASSIGN(auto w, WritePagedWorkload(storage, 1 + GetParam() % 8, rng));
+  const auto& table = w.table;
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const int64_t by_pages = read::RowGroupsReadByPages();
+  const int64_t current = table->current_version().value();
+  for (int64_t v = 1; v <= current; ++v) {
+    for (int trial = 0; trial < 4; ++trial) {
+      const int64_t t = t0 + pick(w.days + 2) * day - pick(2);
+      const int threads = 1 + static_cast<int>(pick(4));
+      storage->set_high_latency(pick(4) == 0);  // then whole row groups
+      const auto want = Oracle(w.events, t, v);
+      ASSERT_OK_AND_ASSIGN(auto all, ScanKv(table, t, v, threads, 1 + pick(16)));
+      ASSERT_EQ(all, want) << "seed " << GetParam() << " version " << v << " T " << t << " threads " << threads;
+      std::vector<std::string> keys;
+      std::set<std::string> wanted;
+      for (int64_t i = 0, n = 1 + pick(trial < 2 ? 3 : w.keys); i < n; ++i) {
+        keys.push_back("k" + std::to_string(pick(w.keys + 2)));  // some absent
+        wanted.insert(keys.back());
+      }
+      ASSERT_OK_AND_ASSIGN(auto listed, ScanKeys(table, t, v, keys, threads));
+      ASSERT_EQ(listed, Only(want, wanted)) << "seed " << GetParam() << " version " << v << " T " << t;
+    }
+    storage->set_high_latency(false);
+    IntervalOptions o;
+    o.version = Version(v);
+    o.batch_size = 1 + pick(16);
+    o.threads = 1;
+    ASSERT_OK_AND_ASSIGN(auto one, MakeIntervals(*table, o));
+    ASSERT_OK_AND_ASSIGN(auto expected, one->ToTable());
+    o.threads = 3;
+    ASSERT_OK_AND_ASSIGN(auto three, MakeIntervals(*table, o));
+    ASSERT_OK_AND_ASSIGN(auto got, three->ToTable());
+    ASSERT_OK_AND_ASSIGN(expected, expected->CombineChunks());
+    ASSERT_OK_AND_ASSIGN(got, got->CombineChunks());
+    ASSERT_TRUE(got->Equals(*expected)) << "seed " << GetParam() << " version " << v;
+  }
+  EXPECT_GT(read::RowGroupsReadByPages() - by_pages, 0) << "no row group was read page by page";
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, PagedScanOracleTest, ::testing::Range(0, 16));
+
+// Row groups of 16 Ki to 40 Ki rows (at least read::kMinPagedStraddleRows)
+// in pages of 50 to 2000 rows, appends with late events, ties and tombstones,
+// sometimes compacted: scans on 2 to 4 threads, cut between pages, equal the
+// oracle, intervals on 3 threads equal intervals on 1, and the row groups the
+// split points fall in are read page by page.
+class LargeGroupPartitionTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(LargeGroupPartitionTest, SplitsBetweenPagesMatchTheOracle) {
+  std::mt19937_64 rng(9700 + GetParam());
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  auto storage = MemStorage();
+  std::map<std::string, std::string> props = {
+      {"write.row_group_rows", std::to_string(read::kMinPagedStraddleRows + pick(24000))},
+      {"write.page_rows", std::to_string(50 + pick(1950))}};
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema(), props));
+  const int64_t day = 86400000, t0 = Ms("2024-01-01");
+  const int64_t keys = 500 + pick(4000), days = 5 + pick(60);
+  std::vector<OracleEvent> events;
+  const int commits = 2 + static_cast<int>(pick(3));
+  for (int64_t v = 1; v <= commits; ++v) {
+    std::vector<Ev> rows;
+    for (int64_t i = 0, n = 20000 + pick(30000); i < n; ++i) {
+      Ev e{"k" + std::to_string(pick(keys)), t0 + pick(days) * day + pick(3) * 1000,
+           "v" + std::to_string(v) + "." + std::to_string(i), pick(20) == 0};
+      if (e.deleted) e.value.clear();
+      rows.push_back(e);
+      events.push_back({e, v, i});
+    }
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+    ASSERT_OK(Append(table, *AppendInput(rows)).status());
+  }
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  if (pick(2) == 0) {
+    CompactOptions co;
+    co.segment_duration_us = (days / 2 + pick(days)) * day * 1000;  // segments of large groups
+    ASSERT_OK(Compact(table, co).status());
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  }
+  const int64_t current = table->current_version().value();
+  const int64_t before = read::RowGroupsReadByPages();
+  for (int trial = 0; trial < 4; ++trial) {
+    const int64_t t = t0 + pick(days + 2) * day + pick(3) * 1000 - pick(2);
+    const int threads = 2 + static_cast<int>(pick(3));
+    ASSERT_OK_AND_ASSIGN(auto got, ScanKv(table, t, current, threads, 1 + pick(5000)));
+    ASSERT_EQ(got, Oracle(events, t, commits)) << "seed " << GetParam() << " T " << t << " threads " << threads;
+  }
+  IntervalOptions o;
+  o.batch_size = 1 + pick(5000);
+  o.threads = 1;
+  ASSERT_OK_AND_ASSIGN(auto one, MakeIntervals(*table, o));
+  ASSERT_OK_AND_ASSIGN(auto expected, one->ToTable());
+  o.threads = 3;
+  ASSERT_OK_AND_ASSIGN(auto three, MakeIntervals(*table, o));
+  ASSERT_OK_AND_ASSIGN(auto got, three->ToTable());
+  ASSERT_OK_AND_ASSIGN(expected, expected->CombineChunks());
+  ASSERT_OK_AND_ASSIGN(got, got->CombineChunks());
+  ASSERT_TRUE(got->Equals(*expected)) << "seed " << GetParam();
+  EXPECT_GT(read::RowGroupsReadByPages() - before, 0) << "no split point fell inside a row group read by pages";
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, LargeGroupPartitionTest, ::testing::Range(0, 8));
+
+// One row group of 16 Ki rows in pages of 64: a scan on two threads is cut
+// inside it, and a scan of one key decodes a page of it, not the group; both
+// equal the one-thread scan filtered, and read it page by page.
+TEST(PagedScanTest, RowGroupsCutBetweenPages) {
+  auto storage = MemStorage();
+  const int64_t n = read::kMinPagedStraddleRows;
+  std::map<std::string, std::string> props = {{"write.page_rows", "64"},
+                                               {"write.row_group_rows", std::to_string(n)}};
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema(), props));
+  const int64_t t0 = Ms("2024-01-01");
+  std::vector<Ev> rows;
+  for (int64_t i = 0; i < n; ++i) {
+    rows.push_back(Ev{"k" + std::to_string(100000 + i / 2), t0 + (i % 2) * 1000, "v" + std::to_string(i), false});
+  }
+  ASSERT_OK(Append(table, *AppendInput(rows)).status());
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  ASSERT_OK(Compact(table, CompactOptions{}).status());
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  ASSERT_OK_AND_ASSIGN(auto whole, ScanKv(table, std::nullopt, std::nullopt, 1));
+  ASSERT_EQ(static_cast<int64_t>(whole.size()), n / 2);
+  const int64_t before = read::RowGroupsReadByPages();
+  ASSERT_OK_AND_ASSIGN(auto split, ScanKv(table, std::nullopt, std::nullopt, 2));
+  EXPECT_EQ(split, whole);
+  EXPECT_GE(read::RowGroupsReadByPages() - before, 2);  // both partitions
+  const int64_t middle = read::RowGroupsReadByPages();
+  ASSERT_OK_AND_ASSIGN(auto one, ScanKeys(table, t0 + 5000, table->current_version().value(), {"k101000"}, 1));
+  EXPECT_EQ(one, Only(whole, {"k101000"}));
+  EXPECT_EQ(read::RowGroupsReadByPages() - middle, 1);
+}
 
 TEST(HistoryPageTest, ReadsOnlyThePagesOfTheKey) {
   auto run = [](const std::string& page_rows) -> arrow::Result<int64_t> {
