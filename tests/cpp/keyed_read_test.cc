@@ -191,6 +191,22 @@ TEST_P(HistoryPageOracleTest, PagesEqualRowGroupReads) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, HistoryPageOracleTest, ::testing::Range(0, 16));
 
+// Whether the intervals of `table` at version `v` are the same on three
+// threads (key-range partitions) as on one.
+arrow::Result<bool> IntervalsOnThreeThreadsEqualOne(const Table& table, int64_t v, int64_t batch_size) {
+  IntervalOptions o;
+  o.version = Version(v);
+  o.batch_size = batch_size;
+  std::shared_ptr<arrow::Table> out[2];
+  for (int i = 0; i < 2; ++i) {
+    o.threads = i == 0 ? 1 : 3;
+    ARROW_ASSIGN_OR_RAISE(auto view, MakeIntervals(table, o));
+    ARROW_ASSIGN_OR_RAISE(out[i], view->ToTable());
+    ARROW_ASSIGN_OR_RAISE(out[i], out[i]->CombineChunks());
+  }
+  return out[1]->Equals(*out[0]);
+}
+
 // Key-list scans read the row groups holding other keys too page by page on
 // local storage, keeping the pages that may hold their keys (docs/spec.md
 // §7b), and whole on object storage: on random workloads over small pages (1
@@ -226,18 +242,8 @@ TEST_P(PagedScanOracleTest, PartitionsAndKeyListsMatchTheOracle) {
       ASSERT_EQ(listed, Only(want, wanted)) << "seed " << GetParam() << " version " << v << " T " << t;
     }
     storage->set_high_latency(false);
-    IntervalOptions o;
-    o.version = Version(v);
-    o.batch_size = 1 + pick(16);
-    o.threads = 1;
-    ASSERT_OK_AND_ASSIGN(auto one, MakeIntervals(*table, o));
-    ASSERT_OK_AND_ASSIGN(auto expected, one->ToTable());
-    o.threads = 3;
-    ASSERT_OK_AND_ASSIGN(auto three, MakeIntervals(*table, o));
-    ASSERT_OK_AND_ASSIGN(auto got, three->ToTable());
-    ASSERT_OK_AND_ASSIGN(expected, expected->CombineChunks());
-    ASSERT_OK_AND_ASSIGN(got, got->CombineChunks());
-    ASSERT_TRUE(got->Equals(*expected)) << "seed " << GetParam() << " version " << v;
+    ASSERT_OK_AND_ASSIGN(const bool same, IntervalsOnThreeThreadsEqualOne(*table, v, 1 + pick(16)));
+    ASSERT_TRUE(same) << "seed " << GetParam() << " version " << v;
   }
   EXPECT_GT(read::RowGroupsReadByPages() - by_pages, 0) << "no row group was read page by page";
 }
@@ -290,17 +296,8 @@ TEST_P(LargeGroupPartitionTest, SplitsBetweenPagesMatchTheOracle) {
     ASSERT_OK_AND_ASSIGN(auto got, ScanKv(table, t, current, threads, 1 + pick(5000)));
     ASSERT_EQ(got, Oracle(events, t, commits)) << "seed " << GetParam() << " T " << t << " threads " << threads;
   }
-  IntervalOptions o;
-  o.batch_size = 1 + pick(5000);
-  o.threads = 1;
-  ASSERT_OK_AND_ASSIGN(auto one, MakeIntervals(*table, o));
-  ASSERT_OK_AND_ASSIGN(auto expected, one->ToTable());
-  o.threads = 3;
-  ASSERT_OK_AND_ASSIGN(auto three, MakeIntervals(*table, o));
-  ASSERT_OK_AND_ASSIGN(auto got, three->ToTable());
-  ASSERT_OK_AND_ASSIGN(expected, expected->CombineChunks());
-  ASSERT_OK_AND_ASSIGN(got, got->CombineChunks());
-  ASSERT_TRUE(got->Equals(*expected)) << "seed " << GetParam();
+  ASSERT_OK_AND_ASSIGN(const bool same, IntervalsOnThreeThreadsEqualOne(*table, current, 1 + pick(5000)));
+  ASSERT_TRUE(same) << "seed " << GetParam();
   EXPECT_GT(read::RowGroupsReadByPages() - before, 0) << "no split point fell inside a row group read by pages";
 }
 
