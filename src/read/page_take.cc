@@ -98,13 +98,16 @@ class PageStream final : public arrow::io::InputStream {
 arrow::Result<std::vector<uint8_t>> KeptPages(const std::vector<int64_t>& starts, int64_t row_group_rows,
                                               const std::vector<int64_t>& rows) {
   std::vector<uint8_t> keep(starts.size() - 1, 0);
-  // Rows ascend: one walk over the pages (a page's rows are often all listed).
+  // Rows ascend: one walk over the pages, skipping the rest of a kept page's
+  // rows by binary search (a page's rows are often all listed).
   size_t page = 0;
-  for (int64_t r : rows) {
+  for (size_t i = 0; i < rows.size();) {
+    const int64_t r = rows[i];
     if (r < 0 || r >= row_group_rows) return arrow::Status::IndexError("row ", r, " out of the row group");
     if (r < starts[page]) page = PageOf(starts, r);
     while (starts[page + 1] <= r) ++page;
     keep[page] = 1;
+    i = static_cast<size_t>(std::lower_bound(rows.begin() + i + 1, rows.end(), starts[page + 1]) - rows.begin());
   }
   return keep;
 }

@@ -119,6 +119,43 @@ namespace {
 
 std::atomic<int64_t> row_groups_read_by_pages{0};
 
+// Rows `local` of row group `rg`, read page by page (RowGroupAccess::
+// ReadPageRows) in batches of at most `batch_size` rows, as a run reads
+// whole row groups: what it holds stays a batch, not the row group.
+class PageRowsReader final : public arrow::RecordBatchReader {
+ public:
+  PageRowsReader(RowGroupAccess& access, int rg, std::vector<int64_t> local, std::vector<int> leaves,
+                 int64_t batch_size)
+      : access_(access),
+        rg_(rg),
+        local_(std::move(local)),
+        leaves_(std::move(leaves)),
+        batch_size_(std::max<int64_t>(1, batch_size)) {}
+
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    *out = nullptr;
+    if (next_ >= local_.size()) return arrow::Status::OK();
+    const size_t end = std::min(local_.size(), next_ + static_cast<size_t>(batch_size_));
+    const std::vector<int64_t> rows(local_.begin() + static_cast<std::ptrdiff_t>(next_),
+                                    local_.begin() + static_cast<std::ptrdiff_t>(end));
+    next_ = end;
+    ARROW_ASSIGN_OR_RAISE(*out, access_.ReadPageRows(rg_, rows, leaves_));
+    schema_ = (*out)->schema();
+    return arrow::Status::OK();
+  }
+
+ private:
+  RowGroupAccess& access_;
+  int rg_;
+  std::vector<int64_t> local_;
+  std::vector<int> leaves_;
+  int64_t batch_size_;
+  size_t next_ = 0;
+  std::shared_ptr<arrow::Schema> schema_ = arrow::schema({});
+};
+
 class ParquetRun : public RunSource {
  public:
   ParquetRun(io::Storage& storage, std::shared_ptr<OpenedFile> file, const ScanShape& shape,
@@ -210,14 +247,15 @@ class ParquetRun : public RunSource {
   // without holding the whole file in memory.
   arrow::Result<bool> NextRowGroup() {
     if (next_row_group_ >= row_groups_.size()) return false;
-    if (const auto& local = page_rows_[next_row_group_]) {
-      // Only the pages that may hold wanted keys, as one batch.
+    if (auto& local = page_rows_[next_row_group_]) {
+      // Only the pages that may hold wanted keys, in batches of the run's
+      // size (each reads and decodes the pages of its rows).
       const int rg = row_groups_[next_row_group_++];
       current_row_group_ = last_row_group_ = rg;
       rows_expected_ = static_cast<int64_t>(local->size());
       rows_read_ = 0;
-      ARROW_ASSIGN_OR_RAISE(auto batch, pages_->ReadPageRows(rg, *local, leaves_));
-      ARROW_ASSIGN_OR_RAISE(batches_, arrow::RecordBatchReader::Make({std::move(batch)}));
+      batches_ = std::make_shared<PageRowsReader>(*pages_, rg, *std::move(local), leaves_, batch_size_);
+      local.reset();
       row_groups_read_by_pages.fetch_add(1, std::memory_order_relaxed);
       return true;
     }

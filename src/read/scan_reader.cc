@@ -1,4 +1,5 @@
 #include "read/scan_reader.h"
+#include "util/memory_budget.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -543,13 +544,21 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     // rows exceed their share: a thread's partitions are a balance, the
     // thread itself the parallelism.
     const int64_t rows = RowsInRange(files, wanted);
+    // Split points cost a page rather than a row group (by_pages) only under
+    // a budget of at least the default (or none): below it, the threads that more
+    // partitions would bring hold more than the budget's model of them
+    // (tests/python/test_memory_budget.py: 3 appends in 131072-row groups
+    // under 32 MiB held 30-34 MB on two threads), so tight budgets keep the
+    // threads whole row groups allow.
+    const bool by_pages = !storage->high_latency() &&
+                          (options.memory_limit_bytes <= 0 || options.memory_limit_bytes >= kDefaultMemoryLimit);
     while (options.threads > 1) {
       std::vector<std::string> splits;
       for (auto& s : SplitPoints(candidates, options.threads * options.partitions_per_thread)) {
         if ((options.key_lower && s <= *options.key_lower) || (options.key_upper && s >= *options.key_upper)) continue;
         splits.push_back(std::move(s));
       }
-      if (DuplicatedRows(files, splits, !storage->high_latency()) * kMaxDuplicateShare <= rows) break;
+      if (DuplicatedRows(files, splits, by_pages) * kMaxDuplicateShare <= rows) break;
       if (options.partitions_per_thread > 1) {
         --options.partitions_per_thread;
       } else {
