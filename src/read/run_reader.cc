@@ -209,14 +209,15 @@ class ParquetRun : public RunSource {
       if (key_in.empty() && (!straddles || file_->metadata->RowGroup(rg)->num_rows() < kMinPagedStraddleRows)) {
         continue;
       }
+      const int64_t pages = file_->DataPages(rg);
+      if (pages <= 1) continue;
       if (!straddles) {
         // From the footer alone: listed keys in the group's range at least
         // half its pages likely need half of them or more (a dense list).
         const int64_t listed = std::upper_bound(key_in.begin(), key_in.end(), b->second) -
                                std::lower_bound(key_in.begin(), key_in.end(), b->first);
-        if (2 * listed > file_->DataPages(rg)) continue;
+        if (2 * listed > pages) continue;
       }
-      if (file_->DataPages(rg) <= 1) continue;
       if (!pages_) {
         auto made = RowGroupAccess::Make(storage_, file_, shape_);
         if (!made.ok()) return arrow::Status::OK();  // read whole, as before

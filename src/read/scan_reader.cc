@@ -75,10 +75,10 @@ int64_t PageFloor(const OpenedFile& file) {
 
 // Where the key space may be cut into `wanted` ranges: the row-group starts
 // of the largest file (roughly equal row counts between them, without
-// reading data), or, `by_pages` (local storage), when it has too few row
-// groups for that and they are large (kMinPagedStraddleRows), of several
-// pages and with a page index, its page starts (key ranges then cut between pages: each partition reads only the
-// pages of a row group that may hold its keys, run_reader.cc).
+// reading data), or, `by_pages`, when it has too few row groups for that and
+// they are large (kMinPagedStraddleRows), of several pages and with a page
+// index, its page starts (key ranges then cut between pages: each partition
+// reads only the pages of a row group that may hold its keys, run_reader.cc).
 std::vector<std::string> SplitCandidates(io::Storage& storage, const ScanShape& shape,
                                          const std::vector<std::shared_ptr<OpenedFile>>& files, bool by_pages,
                                          int wanted) {
@@ -143,10 +143,10 @@ int64_t RowsInRange(const std::vector<std::shared_ptr<OpenedFile>>& files, const
 
 // Rows decoded twice when the key space is cut at `splits`: a row group
 // whose keys straddle a split point (first < s <= last), or whose bounds are
-// unknown, is read by the partitions on both sides: whole, or, `by_pages`
-// (local storage), about a page when it has kMinPagedStraddleRows rows or
-// more, several pages and a page index (each side reads only the pages that
-// may hold its keys, run_reader.cc).
+// unknown, is read by the partitions on both sides: whole, or, `by_pages`,
+// about a page when it has kMinPagedStraddleRows rows or more, several pages
+// and a page index (each side reads only the pages that may hold its keys,
+// run_reader.cc).
 int64_t DuplicatedRows(const std::vector<std::shared_ptr<OpenedFile>>& files,
                        const std::vector<std::string>& splits, bool by_pages) {
   int64_t rows = 0;
@@ -531,9 +531,18 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
   if (options.partitions_per_thread <= 0) {
     options.partitions_per_thread = AutoPartitionsPerThread(files, wanted, options);
   }
+  // Split points fall between pages, and cost a page rather than a row
+  // group, only on local storage (object storage reads row groups whole) and
+  // under a budget of at least the default (or none): below it, the threads
+  // that more partitions would bring hold more than the budget's model of
+  // them (tests/python/test_memory_budget.py: 3 appends in 131072-row groups
+  // under 32 MiB held 30-34 MB on two threads), so tight budgets keep the
+  // split points and threads whole row groups allow.
+  const bool by_pages = !storage->high_latency() &&
+                        (options.memory_limit_bytes <= 0 || options.memory_limit_bytes >= kDefaultMemoryLimit);
   std::vector<std::string> candidates;
   if (options.threads > 1) {
-    candidates = SplitCandidates(*storage, *shape, files, !storage->high_latency(),
+    candidates = SplitCandidates(*storage, *shape, files, by_pages,
                                  options.threads * std::max(1, options.partitions_per_thread));
   }
   if (options.threads > 1 && options.key_in.empty()) {
@@ -544,14 +553,6 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> MakeScanReader(
     // rows exceed their share: a thread's partitions are a balance, the
     // thread itself the parallelism.
     const int64_t rows = RowsInRange(files, wanted);
-    // Split points cost a page rather than a row group (by_pages) only under
-    // a budget of at least the default (or none): below it, the threads that more
-    // partitions would bring hold more than the budget's model of them
-    // (tests/python/test_memory_budget.py: 3 appends in 131072-row groups
-    // under 32 MiB held 30-34 MB on two threads), so tight budgets keep the
-    // threads whole row groups allow.
-    const bool by_pages = !storage->high_latency() &&
-                          (options.memory_limit_bytes <= 0 || options.memory_limit_bytes >= kDefaultMemoryLimit);
     while (options.threads > 1) {
       std::vector<std::string> splits;
       for (auto& s : SplitPoints(candidates, options.threads * options.partitions_per_thread)) {
