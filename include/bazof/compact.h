@@ -49,13 +49,18 @@ struct CompactOptions {
   /// before the table's current horizon.
   std::optional<EventTime> horizon;
   /// Progress (include/bazof/progress.h): phase "plan" (events read to lay
-  /// out auto segments; also in a dry run) and phase "merge" (events of the
-  /// deltas merged and rewritten), both in unit "events".
+  /// out auto segments; also in a dry run), phase "merge" (events of the
+  /// deltas merged and spilled per segment), both in unit "events", then
+  /// phase "write" (rows of the new deltas and bases encoded), unit "rows".
   ProgressCallback progress;
   /// Memory budget in bytes (docs/spec.md, "Memory budget"); 0 = the table's
   /// memory.limit property (default 512 MiB). Below the minimum (32 MiB):
   /// kInvalidArgument.
   int64_t memory_limit_bytes = 0;
+  /// Local directory of the merge's spill (every segment's rows, as
+  /// LZ4-compressed Arrow IPC, until its files are encoded; unnamed files
+  /// that vanish however the process ends); empty = $TMPDIR, else /tmp.
+  std::string spill_dir;
 };
 
 struct CompactResult {
@@ -76,6 +81,7 @@ struct CompactResult {
   int64_t segments = 0;        ///< segments of the new layout
   int64_t bases = 0;           ///< bases written
   int64_t base_rows = 0;
+  int64_t spilled_bytes = 0;   ///< bytes of the merge's spill files
   std::vector<std::string> files_added;
   std::vector<std::string> files_removed;
   int64_t memory_limit_bytes = 0;  ///< the budget it ran under

@@ -72,6 +72,9 @@ class CompactResult:
     events_written: Optional[int] = None  #: rows of the new deltas (tie losers dropped)
     bases: Optional[int] = None  #: bases written
     base_rows: Optional[int] = None
+    #: bytes the merge spilled (each segment's rows, LZ4-compressed Arrow IPC,
+    #: until its files were written)
+    spilled_bytes: Optional[int] = None
     files_added: Optional[list[str]] = None
     files_removed: Optional[list[str]] = None
 

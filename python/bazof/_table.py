@@ -634,7 +634,9 @@ class Table:
     def compact(self, segment_duration: Optional[DurationLike] = None,
                 target_file_size: Optional[ByteSizeLike] = None, *, dry_run: bool = False,
                 threads: int = 0, horizon: Optional[EventTimeLike] = None, force: bool = False,
-                min_segment_rows: Optional[int] = None, progress: Optional[ProgressLike] = None) -> CompactResult:
+                min_segment_rows: Optional[int] = None, progress: Optional[ProgressLike] = None,
+                memory_limit: Optional[int | str] = None,
+                spill_dir: Optional[str | os.PathLike] = None) -> CompactResult:
         """Compacts the table's latest version (``bazof compact``): rewrites its
         deltas into files per segment of event time and builds a base for each,
         as one new version. No scan result changes, at any version or event
@@ -657,9 +659,15 @@ class Table:
         `force`. `progress`: a callable, called as progress(phase, unit, done,
         total) at each phase's start (done 0), at most every 100 ms while it
         runs, and at its end (done == total): phase "plan" (events read to lay
-        out auto segments; also in a dry run), then "merge", in unit "events"
+        out auto segments; also in a dry run), then "merge", in unit "events",
+        then "write" (rows of the new files encoded), in unit "rows"
         (include/bazof/progress.h). It runs on the compacting thread with the
         GIL held; an exception it raises is reported and ignored.
+        `memory_limit`: the budget, bytes or a size text ("2GiB"); None = the
+        table property memory.limit, else 512 MiB (``--memory-limit``).
+        `spill_dir`: local directory where the merge spills each segment's
+        rows until its files are written (None = $TMPDIR, else /tmp;
+        ``--spill-dir``).
 
         Returns a CompactResult whose ``version`` is the new version (None if
         nothing was committed). Raises InvalidInput for bad arguments or a
@@ -675,7 +683,8 @@ class Table:
         hz = None if horizon is None else to_micros(horizon, "horizon")
         rows = None if min_segment_rows is None else _m.count(min_segment_rows, "min_segment_rows", 1)
         return _m.compact_result(self._t.compact(duration_us, size, bool(dry_run), threads, hz, bool(force), rows,
-                                                 _progress(progress)))
+                                                 _progress(progress), _memory_limit_text(memory_limit),
+                                                 "" if spill_dir is None else os.fspath(spill_dir)))
 
     def validate(self, version: Optional[int] = None, *, deep: bool = False,
                  check: bool = False) -> ValidationReport:

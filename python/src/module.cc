@@ -565,9 +565,12 @@ class PyTable {
   /// segment duration of 0 = auto.
   nb::dict Compact(std::optional<int64_t> segment_duration_us, std::optional<int64_t> target_file_bytes,
                    bool dry_run, int threads, std::optional<int64_t> horizon_micros, bool force,
-                   std::optional<int64_t> min_segment_rows, nb::object progress) {
+                   std::optional<int64_t> min_segment_rows, nb::object progress, const std::string& memory_limit,
+                   const std::string& spill_dir) {
     Reopen();
     CompactOptions options;
+    if (!memory_limit.empty()) options.memory_limit_bytes = Get(ParseMemoryLimit(memory_limit, "memory_limit"));
+    options.spill_dir = spill_dir;
     options.progress = PyProgress(progress);
     if (horizon_micros) options.horizon = EventTime::FromMicros(*horizon_micros);
     options.segment_duration_us = segment_duration_us;
@@ -967,7 +970,8 @@ NB_MODULE(_core, m) {
       .def("compact", &PyTable::Compact, nb::arg("segment_duration_us").none(),
            nb::arg("target_file_bytes").none(), nb::arg("dry_run"), nb::arg("threads"),
            nb::arg("horizon").none() = nb::none(), nb::arg("force") = false,
-           nb::arg("min_segment_rows").none() = nb::none(), nb::arg("progress").none() = nb::none())
+           nb::arg("min_segment_rows").none() = nb::none(), nb::arg("progress").none() = nb::none(),
+           nb::arg("memory_limit") = "", nb::arg("spill_dir") = "")
       .def("validate", &PyTable::Validate, nb::arg("version").none(), nb::arg("deep"))
       .def("vacuum", &PyTable::Vacuum, nb::arg("retain_versions").none(), nb::arg("retain_micros").none(),
            nb::arg("grace_micros"), nb::arg("dry_run"), nb::arg("progress").none() = nb::none())

@@ -24,6 +24,7 @@ struct CompactFlags {
   ProgressFlags progress;
   int threads = 0;
   std::optional<std::string> memory_limit;
+  std::string spill_dir;
   std::string format = "table";
 };
 
@@ -49,6 +50,7 @@ arrow::Status RunCompact(const CompactFlags& flags) {
   options.force = flags.force;
   options.min_segment_rows = flags.min_segment_rows;
   options.threads = flags.threads;
+  options.spill_dir = flags.spill_dir;
   options.progress = flags.progress.Callback("compact");
   if (flags.memory_limit) {
     ARROW_ASSIGN_OR_RAISE(options.memory_limit_bytes, ParseMemoryLimitFlag(*flags.memory_limit));
@@ -116,9 +118,13 @@ void AddCompactCommand(CLI::App& app, Action* run) {
                   "Threads merging key ranges and, when more than 1, writing the segments' files (default: cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--memory-limit", flags->memory_limit, kMemoryLimitHelp);
+  cmd->add_option("--spill-dir", flags->spill_dir,
+                  "Local directory where the merge spills each segment's rows until its files are written\n"
+                  "(default: $TMPDIR, else /tmp; also for tables on S3; about the size of the new files);\n"
+                  "the files have no name there and vanish when the compaction ends");
   cmd->add_option("--format", flags->format,
-                  "table (default) or json (with memory_limit_bytes and peak_memory_bytes, the peak of Arrow's "
-                  "memory pool)");
+                  "table (default) or json (with spilled_bytes, memory_limit_bytes and peak_memory_bytes, the "
+                  "peak of Arrow's memory pool)");
   cmd->callback([run, flags] { *run = [flags] { return RunCompact(*flags); }; });
 }
 

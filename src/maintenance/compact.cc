@@ -2,17 +2,20 @@
 // base per segment, committed as version B+1 (docs/spec.md, "Compaction").
 //
 //   deltas of s<B> ──all-events merge (tie winners, tombstones)──▶ rows by (key, time)
-//     row ──segment of its event time──▶ delta file(s) of that segment
-//     row ──segments whose start it is the state at──▶ base of each such segment
+//     row ──segment of its event time──▶ that segment's delta rows  ┐ spilled, per
+//     row ──segments whose start it is the state at──▶ their base rows ┘ segment (IPC)
+//   per segment, a few at a time: spill ──▶ delta file(s), base (large row groups)
 //   files synced ──▶ s<B+1>.json (CreateExclusive; kConflict if someone was first)
 #include "bazof/compact.h"
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
+#include <arrow/ipc/reader.h>
 #include <arrow/util/byte_size.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -32,6 +35,7 @@
 #include "write/commit.h"
 #include "util/memory_budget.h"
 #include "write/data_file_writer.h"
+#include "write/external_sort.h"
 #include "write/sort_rows.h"
 
 namespace bazof {
@@ -40,12 +44,13 @@ namespace {
 // More segments than this is almost certainly a mistaken duration.
 constexpr size_t kMaxSegments = 100000;
 // Page and dictionary size of compaction outputs (at most; write.page_bytes
-// replaces it): small, since every segment keeps two files open, each
-// buffering a page per column.
+// replaces it).
 constexpr int64_t kPageBytes = 64 * 1024;
 // Of the memory budget: the share of the merge (run readers, merge batches,
-// queue) and the share of the open output files' row groups; the rest is
-// slack for the per-batch routing (Take per segment) and Arrow's kernels.
+// queue) and the share of the output (while merging, the rows each segment
+// gathers before they are spilled; then the row group of each file being
+// encoded); the rest is slack for the per-batch routing (a gather per
+// segment) and Arrow's kernels.
 constexpr int64_t kReadShareNum = 2, kWriteShareNum = 2, kShareDen = 5;
 // Of the slack: merged batches handed to the writer threads and not yet
 // written (a twentieth of the budget; one batch is always admitted). A
@@ -53,16 +58,20 @@ constexpr int64_t kReadShareNum = 2, kWriteShareNum = 2, kShareDen = 5;
 constexpr int64_t kInFlightShareDen = 20;
 // An open Parquet writer keeps every row group's column-chunk metadata
 // (statistics, encodings, offsets) until it closes: about 870 bytes per
-// chunk measured (bench/footer_probe.py), outside Arrow's pool. Compaction
-// keeps every segment's files open for the whole merge, so with fixed-size
-// row groups this grows with the table. The footers may take a quarter of the
-// budget (besides the pool's shares): past that, row groups grow (auto only).
+// chunk measured (bench/footer_probe.py), outside Arrow's pool. The files
+// being encoded at once may take a quarter of the budget for their footers
+// (besides the pool's shares): past that, a file's row groups grow (auto
+// only).
 constexpr int64_t kFooterBytesPerChunk = 1024;
 constexpr int64_t kFooterShareDen = 4;
 // Per data page and column, an open writer's page index (offset and column
 // index entries): about 115 bytes measured on W3's compaction (512-row pages
 // raised its RSS by 542 MiB for ~4.9M entries; bench/results/RESULTS.md).
 constexpr int64_t kPageIndexBytesPerPage = 128;
+// A segment's delta (or base) rows are spilled in batches of about this many
+// Arrow bytes at most (fewer when many segments share the output's share).
+constexpr int64_t kMaxSpillBatchBytes = 1024 * 1024;
+constexpr int64_t kMinSpillBatchBytes = 16 * 1024;
 // After this share of the budget has been merged (in Arrow bytes), the pool
 // gives the memory it holds free back to the system (ReleaseUnused: glibc's
 // malloc_trim with the CLI's system allocator). Without it glibc kept what
@@ -281,42 +290,50 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> CollapseBehind(const std::sha
   return filtered.record_batch();
 }
 
-// Routes the all-events stream into per-segment delta files and bases.
+// Routes the all-events stream into per-segment delta files and bases, in
+// two phases.
 //
-//   merged batch ──(consumer thread: each row's segment, and the bases it is
-//                   the state of)──▶ per segment: delta rows, base rows
-//     ──job per writer──▶ writer w = segment mod writers: gather the rows,
-//                         encode + compress into the segment's open files
+//   merge:  merged batch ──(consumer thread: each row's segment, and the
+//           bases it is the state of)──▶ per segment: delta rows, base rows
+//             ──job per writer──▶ writer w = segment mod writers: gathers
+//                 the rows, appends them to the segment's spill (IPC, LZ4)
+//   encode: segment by segment, `writers` at a time: spill ──▶ its delta
+//           file(s) (a new one past the target size), then its base
 //
-// A segment's files are written by one writer, in the order the batches were
-// merged, so every file's rows stay in key order; the writers run in parallel
-// with each other and with the merge. Batches handed to the writers and not
-// yet written are bounded by bytes (in_flight_limit); the consumer waits.
-// With 0 writers every job runs on the consumer thread.
+// A segment's rows are spilled by one writer, in the order the batches were
+// merged, so every file's rows stay in key order; the writers run in
+// parallel with each other and with the merge. Batches handed to the writers
+// and not yet spilled are bounded by bytes (in_flight_limit); the consumer
+// waits. With 0 writers every job runs on the consumer thread (and one
+// encodes). Only the files being encoded are open, so a file's row groups
+// are sized by the budget over the encoders, not over every segment's files
+// (docs/spec.md §22).
 class LayoutWriter {
  public:
-  LayoutWriter(io::Storage& storage, const TableSchema& schema, std::vector<int64_t> starts,
-               Version built_from, int64_t target_bytes, int64_t write_budget, int64_t row_group_rows,
-               bool row_group_rows_auto, int64_t max_page_bytes, std::optional<int64_t> page_rows, int64_t footer_budget,
-               int64_t expected_rows, int writers, int64_t in_flight_limit)
+  struct Options {
+    int64_t target_bytes = 0;       // a delta file ends past this size
+    int64_t write_budget = 0;       // the output's share of the budget
+    int64_t max_row_group_rows = 0; // write.row_group_rows, or auto's cap
+    bool row_group_rows_auto = true;
+    int64_t max_page_bytes = 0;     // write.page_bytes, else kPageBytes
+    std::optional<int64_t> page_rows;  // write.page_rows
+    int64_t footer_budget = 0;      // bytes the open files' footers may take
+    int writers = 0;
+    int64_t in_flight_limit = 0;    // bytes of merged batches queued for the writers
+    std::string spill_dir;
+  };
+
+  LayoutWriter(io::Storage& storage, const TableSchema& schema, std::vector<int64_t> starts, Version built_from,
+               Options options)
       : storage_(storage),
         schema_(schema),
         file_schema_(write::DataFileSchema(schema, true, true)),
         starts_(std::move(starts)),
         built_from_(built_from),
-        target_bytes_(target_bytes),
-        write_budget_(write_budget),
-        max_row_group_rows_(row_group_rows),
-        row_group_rows_auto_(row_group_rows_auto),
-        footer_budget_(footer_budget),
-        expected_rows_(expected_rows),
-        max_page_bytes_(max_page_bytes),
-        page_bytes_(max_page_bytes),
-        page_rows_(page_rows.value_or(metadata::kCompactedPageRows)),
-        page_rows_auto_(!page_rows),
-        in_flight_limit_(in_flight_limit),
+        options_(std::move(options)),
+        page_bytes_(options_.max_page_bytes),
         segments_(starts_.size()),
-        writers_(static_cast<size_t>(std::clamp<int64_t>(writers, 0, static_cast<int64_t>(starts_.size())))) {
+        writers_(static_cast<size_t>(std::clamp<int64_t>(options_.writers, 0, static_cast<int64_t>(starts_.size())))) {
     for (auto& w : writers_) w.thread = std::thread([this, &w] { RunWriter(w); });
   }
 
@@ -329,7 +346,7 @@ class LayoutWriter {
     const int64_t n = merged.num_rows();
     if (n == 0) return arrow::Status::OK();
     auto batch = arrow::RecordBatch::Make(file_schema_, n, merged.columns());
-    if (row_group_rows_ == 0) FitRowGroups(*batch);
+    if (row_bytes_ == 0) FitSpill(*batch);
     const int nkeys = static_cast<int>(schema_.key_columns.size());
     ARROW_ASSIGN_OR_RAISE(auto micros_array, EventMicros(*batch, nkeys));
     const int64_t* micros = micros_array->data()->GetValues<int64_t>(1);
@@ -378,14 +395,20 @@ class LayoutWriter {
     return arrow::Status::OK();
   }
 
-  // Closes every file (each writer its segments'); returns the new segments.
-  arrow::Result<std::vector<Segment>> Finish() {
+  // Spills what the writers hold, then encodes every segment's files (phase
+  // "write" of `progress`, in rows); returns the new segments.
+  arrow::Result<std::vector<Segment>> Finish(const ProgressCallback& progress) {
     if (writers_.empty()) {
-      for (size_t i = 0; i < starts_.size(); ++i) ARROW_RETURN_NOT_OK(CloseSegment(i));
+      for (size_t i = 0; i < starts_.size(); ++i) ARROW_RETURN_NOT_OK(FlushSegment(i));
     } else {
-      StopWriters();  // each writer closes its segments' files once its queue is empty
+      StopWriters();  // each writer spills its segments' rows once its queue is empty
       ARROW_RETURN_NOT_OK(FirstError());
     }
+    int64_t rows = 0;
+    for (const auto& s : segments_) rows += s.rows[0] + s.rows[1];
+    internal::ProgressReporter writing(progress, "write", "rows", rows);
+    ARROW_RETURN_NOT_OK(EncodeAll(writing));
+    writing.Finish();
     std::vector<Segment> out;
     for (size_t i = 0; i < starts_.size(); ++i) {
       auto& s = segments_[i];
@@ -393,19 +416,26 @@ class LayoutWriter {
       seg.start = EventTime::FromMicros(starts_[i]);
       seg.id = "seg-" + FormatEventTime(seg.start);
       if (i + 1 < starts_.size()) seg.end = EventTime::FromMicros(starts_[i + 1] - 1);
-      seg.base = std::move(s.closed_base);
+      seg.base = std::move(s.base);
       seg.deltas = std::move(s.deltas);
       out.push_back(std::move(seg));
     }
     return out;
   }
 
+  // Bytes of the spill files (LZ4-compressed Arrow IPC), all segments.
+  int64_t spilled_bytes() const { return spilled_bytes_.load(); }
+
  private:
+  static constexpr int kDelta = 0, kBase = 1;
   struct Output {
-    std::unique_ptr<write::DataFileStream> delta;  // being filled
-    std::vector<DataFileRef> deltas;               // closed
-    std::unique_ptr<write::DataFileStream> base;
-    std::optional<DataFileRef> closed_base;
+    std::unique_ptr<write::SpillWriter> spill;  // both kinds' batches, as they came
+    std::vector<std::shared_ptr<arrow::RecordBatch>> pending[2];  // not yet spilled
+    int64_t pending_bytes[2] = {0, 0};
+    std::vector<int> batches[2];  // positions in the spill, per kind
+    int64_t rows[2] = {0, 0};
+    std::vector<DataFileRef> deltas;  // encoded
+    std::optional<DataFileRef> base;
   };
   // The rows of one segment's delta or base in a merged batch.
   struct Part {
@@ -413,7 +443,7 @@ class LayoutWriter {
     bool base;
     std::vector<uint32_t> rows;
   };
-  // Counts a merged batch against in_flight_limit_ until every writer's job
+  // Counts a merged batch against in_flight_limit until every writer's job
   // holding it is done.
   struct InFlight {
     InFlight(LayoutWriter* w, int64_t b) : writer(w), bytes(b) {
@@ -440,13 +470,18 @@ class LayoutWriter {
     std::deque<Job> queue;
     bool stop = false;
   };
+  // How one output file is written.
+  struct FileShape {
+    int64_t row_group_rows;
+    int64_t page_rows;
+  };
 
   // Waits until the batches in flight leave room for `bytes` more (always
   // admits one batch, however large) or a writer failed.
   arrow::Status WaitForRoom(int64_t bytes) {
     std::unique_lock<std::mutex> lock(flight_mu_);
     flight_cv_.wait(lock, [&] {
-      return in_flight_ == 0 || in_flight_ + bytes <= in_flight_limit_ || failed_.load();
+      return in_flight_ == 0 || in_flight_ + bytes <= options_.in_flight_limit || failed_.load();
     });
     lock.unlock();
     return FirstError();
@@ -485,13 +520,12 @@ class LayoutWriter {
     if (failed_.load() || abandon_.load()) return;
     for (size_t i = 0; i < mine.size(); ++i) {
       if (!mine[i]) continue;
-      auto st = CloseSegment(i);
+      auto st = FlushSegment(i);
       if (!st.ok()) return Fail(st);
     }
   }
 
-  // Joins the writers; with `abandon_` unset they first write what is queued
-  // and close their files.
+  // Joins the writers; with `abandon_` unset they first spill what is queued.
   void StopWriters() {
     for (auto& w : writers_) {
       std::lock_guard<std::mutex> lock(w.mu);
@@ -507,25 +541,146 @@ class LayoutWriter {
     for (const auto& p : job.parts) {
       ARROW_ASSIGN_OR_RAISE(auto rows, Rows(batch, p.rows));
       auto& out = segments_[p.segment];
-      auto& file = p.base ? out.base : out.delta;
-      if (!file) {
-        ARROW_ASSIGN_OR_RAISE(file, NewFile());
-      }
-      ARROW_RETURN_NOT_OK(file->Write(*rows));
-      if (!p.base && out.delta->bytes_flushed() >= target_bytes_) ARROW_RETURN_NOT_OK(CloseDelta(p.segment));
+      const int kind = p.base ? kBase : kDelta;
+      out.pending[kind].push_back(rows);
+      out.pending_bytes[kind] += static_cast<int64_t>(p.rows.size()) * row_bytes_;
+      if (out.pending_bytes[kind] >= spill_batch_bytes_) ARROW_RETURN_NOT_OK(Spill(p.segment, kind));
     }
     return arrow::Status::OK();
   }
 
-  arrow::Status CloseSegment(size_t i) {
-    ARROW_RETURN_NOT_OK(CloseDelta(i));
-    auto& s = segments_[i];
-    if (!s.base) return arrow::Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto ref, s.base->Close());
-    s.base.reset();
-    ARROW_RETURN_NOT_OK(storage_.Sync(ref.path));
-    s.closed_base = std::move(ref);
+  // Appends segment i's pending rows of one kind to its spill, as one batch.
+  arrow::Status Spill(size_t i, int kind) {
+    auto& out = segments_[i];
+    auto& pending = out.pending[kind];
+    if (pending.empty()) return arrow::Status::OK();
+    std::shared_ptr<arrow::RecordBatch> batch = pending.front();
+    if (pending.size() > 1) {
+      ARROW_ASSIGN_OR_RAISE(batch, arrow::ConcatenateRecordBatches(pending));
+    }
+    pending.clear();
+    out.pending_bytes[kind] = 0;
+    if (!out.spill) {
+      ARROW_ASSIGN_OR_RAISE(out.spill,
+                            write::SpillWriter::Open(options_.spill_dir, file_schema_, arrow::Compression::LZ4_FRAME));
+    }
+    out.batches[kind].push_back(out.spill->batches());
+    out.rows[kind] += batch->num_rows();
+    return out.spill->Write(*batch);
+  }
+
+  arrow::Status FlushSegment(size_t i) {
+    ARROW_RETURN_NOT_OK(Spill(i, kDelta));
+    return Spill(i, kBase);
+  }
+
+  // Encodes the segments' spills on `writers` threads (at least one) while
+  // the calling thread reports their progress.
+  arrow::Status EncodeAll(internal::ProgressReporter& progress) {
+    const size_t encoders = std::min(std::max<size_t>(writers_.size(), 1), std::max<size_t>(starts_.size(), 1));
+    std::atomic<size_t> next{0};
+    std::atomic<int64_t> rows{0};
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t running = encoders;
+    auto run = [&] {
+      while (!failed_.load()) {
+        const size_t i = next.fetch_add(1);
+        if (i >= starts_.size()) break;
+        auto st = EncodeSegment(i, encoders, rows);
+        if (!st.ok()) {
+          Fail(st);
+          break;
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      --running;
+      cv.notify_all();
+    };
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < encoders; ++t) threads.emplace_back(run);
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      while (!cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return running == 0; })) {
+        progress.Set(rows.load());
+      }
+    }
+    for (auto& t : threads) t.join();
+    return FirstError();
+  }
+
+  arrow::Status EncodeSegment(size_t i, size_t encoders, std::atomic<int64_t>& encoded) {
+    auto& out = segments_[i];
+    if (!out.spill) return arrow::Status::OK();  // no rows
+    ARROW_ASSIGN_OR_RAISE(auto run, out.spill->Finish());
+    out.spill.reset();
+    spilled_bytes_.fetch_add(run.bytes);
+    // Spilled bytes per row: about what a row takes in the Parquet file.
+    const int64_t row_bytes = std::max<int64_t>(1, run.bytes / std::max<int64_t>(1, out.rows[kDelta] + out.rows[kBase]));
+    for (int kind : {kDelta, kBase}) {
+      if (out.rows[kind] == 0) continue;
+      FileShape shape = ShapeFile(out.rows[kind], encoders);
+      // A delta file ends at the first row group flushed past the target
+      // size: groups of at most half of it keep files near it.
+      if (kind == kDelta) {
+        shape.row_group_rows = std::clamp<int64_t>(options_.target_bytes / (2 * row_bytes), 1, shape.row_group_rows);
+      }
+      std::unique_ptr<write::DataFileStream> file;
+      for (int at : out.batches[kind]) {
+        ARROW_ASSIGN_OR_RAISE(auto batch, run.reader->ReadRecordBatch(at));
+        if (!file && kind == kBase) {
+          ARROW_ASSIGN_OR_RAISE(file, OpenFile(shape));
+        }
+        if (kind == kBase) {
+          ARROW_RETURN_NOT_OK(file->Write(*batch));
+          encoded.fetch_add(batch->num_rows());
+          continue;
+        }
+        // A delta is written about a row group at a time, so that it can
+        // end within a spilled batch, but only between keys: a segment's
+        // files hold disjoint key ranges.
+        const int64_t n = batch->num_rows();
+        std::shared_ptr<arrow::BooleanArray> same;
+        if (n > shape.row_group_rows) {
+          ARROW_ASSIGN_OR_RAISE(same, SameKeyAsNext(*batch, static_cast<int>(schema_.key_columns.size())));
+        }
+        for (int64_t at_row = 0, end = 0; at_row < n; at_row = end) {
+          end = std::min(n, at_row + shape.row_group_rows);
+          while (end < n && same->Value(end - 1)) ++end;
+          if (!file) {
+            ARROW_ASSIGN_OR_RAISE(file, OpenFile(shape));
+          }
+          auto part = batch->Slice(at_row, end - at_row);
+          ARROW_RETURN_NOT_OK(file->Write(*part));
+          encoded.fetch_add(part->num_rows());
+          if (file->bytes_flushed() >= options_.target_bytes) {
+            ARROW_ASSIGN_OR_RAISE(auto ref, CloseFile(*file));
+            file.reset();
+            out.deltas.push_back(std::move(ref));
+          }
+        }
+      }
+      if (!file) continue;
+      ARROW_ASSIGN_OR_RAISE(auto ref, CloseFile(*file));
+      if (kind == kDelta) {
+        out.deltas.push_back(std::move(ref));
+      } else {
+        out.base = std::move(ref);
+      }
+    }
     return arrow::Status::OK();
+  }
+
+  arrow::Result<std::unique_ptr<write::DataFileStream>> OpenFile(const FileShape& shape) {
+    return write::DataFileStream::Open(storage_, schema_, write::NewDataFileName(Version(built_from_.value() + 1)),
+                                       built_from_, true, true, shape.row_group_rows, page_bytes_,
+                                       /*parallel_columns=*/false, shape.page_rows);
+  }
+
+  arrow::Result<DataFileRef> CloseFile(write::DataFileStream& file) {
+    ARROW_ASSIGN_OR_RAISE(auto ref, file.Close());
+    ARROW_RETURN_NOT_OK(storage_.Sync(ref.path));
+    return ref;
   }
 
   // `rows` of `batch`: the batch itself when all, a slice when contiguous,
@@ -539,67 +694,57 @@ class LayoutWriter {
     return write::GatherRows(batch, rows, 0, count);
   }
 
-  // Row groups flushed by bytes: every segment may keep a delta and a base
-  // open, each buffering its row group (encoded) and a page per column, so
-  // the write share of the budget is divided among them. Rows are sized
-  // from the first merged batch (Arrow bytes per row: an overestimate of
-  // the encoded size).
-  void FitRowGroups(const arrow::RecordBatch& batch) {
+  // Sized from the first merged batch (Arrow bytes per row: an overestimate
+  // of the encoded size). While merging, every segment gathers up to a batch
+  // of each kind before spilling it: together at most half the output's
+  // share. Encoding, each encoder keeps one file open: its row group
+  // (encoded) and a page per column.
+  void FitSpill(const arrow::RecordBatch& batch) {
     int64_t bytes = 0;
     for (const auto& c : batch.columns()) {
       for (const auto& b : c->data()->buffers) {
         if (b) bytes += b->size();
       }
     }
-    const int64_t row_bytes = std::max<int64_t>(16, bytes / std::max<int64_t>(1, batch.num_rows()));
-    const int64_t open_files = 2 * static_cast<int64_t>(starts_.size());
-    const int64_t per_file = write_budget_ / open_files;
+    row_bytes_ = std::max<int64_t>(16, bytes / std::max<int64_t>(1, batch.num_rows()));
+    const int64_t pending = 4 * static_cast<int64_t>(starts_.size());
+    spill_batch_bytes_ = std::clamp<int64_t>(options_.write_budget / pending, kMinSpillBatchBytes, kMaxSpillBatchBytes);
+    const int64_t encoders = std::max<int64_t>(1, static_cast<int64_t>(writers_.size()));
+    const int64_t per_file = options_.write_budget / encoders;
     const int64_t columns = batch.num_columns();
     // A page per column is buffered besides the row group: pages shrink
     // first (down to 8 KiB), then the row group holds what is left.
-    page_bytes_ = std::clamp<int64_t>(per_file / (4 * columns), std::min<int64_t>(8 * 1024, max_page_bytes_),
-                                      max_page_bytes_);
+    page_bytes_ = std::clamp<int64_t>(per_file / (4 * columns), std::min<int64_t>(8 * 1024, options_.max_page_bytes),
+                                      options_.max_page_bytes);
     const int64_t for_rows = std::max<int64_t>(per_file - 2 * columns * page_bytes_, per_file / 4);
-    // write.row_group_rows caps what the budget allows.
-    row_group_rows_ = std::min(max_row_group_rows_,
-                               std::clamp<int64_t>(for_rows / (2 * row_bytes), 1024, write::kRowGroupRows));
-    // The open files' footers: expected rows (every event in a delta, at
-    // most as many again in bases) in groups of row_group_rows_, a chunk per
-    // column each. With write.row_group_rows auto, groups grow to keep them
-    // within the footer share (the pool's estimate above counts Arrow bytes,
-    // about 3x what a row group buffers encoded).
-    if (row_group_rows_auto_ && footer_budget_ > 0) {
-      const int64_t chunks_allowed = std::max<int64_t>(1, footer_budget_ / kFooterBytesPerChunk);
-      const int64_t for_footers = (expected_rows_ * columns + chunks_allowed - 1) / chunks_allowed;
-      row_group_rows_ = std::max(row_group_rows_, std::min(for_footers, write::kRowGroupRows));
+    // write.row_group_rows (or auto's cap) caps what the budget allows.
+    row_group_rows_ = std::min(options_.max_row_group_rows,
+                               std::clamp<int64_t>(for_rows / (2 * row_bytes_), 1024, write::kRowGroupRows));
+    columns_ = columns;
+  }
+
+  // A file of `rows` rows, one of `encoders` open at once: its footer and
+  // page index stay within their share of the footer budget. With
+  // write.row_group_rows auto, row groups grow to keep the footer there;
+  // with write.page_rows auto, pages grow (up to a row group) to keep the
+  // page index there.
+  FileShape ShapeFile(int64_t rows, size_t encoders) const {
+    FileShape shape{row_group_rows_, options_.page_rows.value_or(metadata::kCompactedPageRows)};
+    const int64_t budget = options_.footer_budget / static_cast<int64_t>(encoders);
+    if (budget <= 0) return shape;
+    if (options_.row_group_rows_auto) {
+      const int64_t chunks_allowed = std::max<int64_t>(1, budget / kFooterBytesPerChunk);
+      const int64_t for_footers = (rows * columns_ + chunks_allowed - 1) / chunks_allowed;
+      shape.row_group_rows = std::max(shape.row_group_rows, std::min(for_footers, write::kRowGroupRows));
     }
-    // The open files' page indexes: an offset-index and a column-index entry
-    // per data page and column, also kept until the file closes, outside the
-    // pool. With write.page_rows auto, pages grow (up to a row group) so
-    // that they and the chunks above stay within the footer share.
-    if (page_rows_auto_ && footer_budget_ > 0) {
-      const int64_t groups = (expected_rows_ + row_group_rows_ - 1) / row_group_rows_;
-      const int64_t pages_allowed = (footer_budget_ - groups * columns * kFooterBytesPerChunk) / kPageIndexBytesPerPage;
+    if (!options_.page_rows) {
+      const int64_t groups = (rows + shape.row_group_rows - 1) / shape.row_group_rows;
+      const int64_t pages_allowed = (budget - groups * columns_ * kFooterBytesPerChunk) / kPageIndexBytesPerPage;
       const int64_t for_index =
-          pages_allowed > 0 ? (expected_rows_ * columns + pages_allowed - 1) / pages_allowed : row_group_rows_;
-      page_rows_ = std::max(page_rows_, std::min(for_index, row_group_rows_));
+          pages_allowed > 0 ? (rows * columns_ + pages_allowed - 1) / pages_allowed : shape.row_group_rows;
+      shape.page_rows = std::max(shape.page_rows, std::min(for_index, shape.row_group_rows));
     }
-  }
-
-  arrow::Result<std::unique_ptr<write::DataFileStream>> NewFile() {
-    return write::DataFileStream::Open(storage_, schema_, write::NewDataFileName(Version(built_from_.value() + 1)),
-                                      built_from_, true, true, row_group_rows_, page_bytes_,
-                                      /*parallel_columns=*/false, page_rows_);
-  }
-
-  arrow::Status CloseDelta(size_t i) {
-    auto& out = segments_[i];
-    if (!out.delta) return arrow::Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto ref, out.delta->Close());
-    out.delta.reset();
-    ARROW_RETURN_NOT_OK(storage_.Sync(ref.path));
-    out.deltas.push_back(std::move(ref));
-    return arrow::Status::OK();
+    return shape;
   }
 
   io::Storage& storage_;
@@ -607,18 +752,13 @@ class LayoutWriter {
   std::shared_ptr<arrow::Schema> file_schema_;
   std::vector<int64_t> starts_;
   Version built_from_;
-  int64_t target_bytes_;
-  int64_t write_budget_;
-  int64_t max_row_group_rows_;  // write.row_group_rows
-  bool row_group_rows_auto_;    // ... is auto: footers may grow row groups
-  int64_t footer_budget_;       // bytes the open files' footers may take
-  int64_t expected_rows_;       // rows the layout will write, at most
-  int64_t row_group_rows_ = 0;  // set by FitRowGroups from the first batch
-  int64_t max_page_bytes_;      // write.page_bytes, else kPageBytes
+  Options options_;
+  int64_t row_bytes_ = 0;          // set by FitSpill from the first batch
+  int64_t spill_batch_bytes_ = 0;  // ... and these
+  int64_t row_group_rows_ = 0;
   int64_t page_bytes_;
-  int64_t page_rows_;        // write.page_rows, else kCompactedPageRows (may grow)
-  bool page_rows_auto_;      // ... is auto: the page indexes may grow pages
-  int64_t in_flight_limit_;  // bytes of merged batches queued for the writers
+  int64_t columns_ = 0;
+  std::atomic<int64_t> spilled_bytes_{0};
   std::vector<Output> segments_;
   std::mutex flight_mu_;
   std::condition_variable flight_cv_;
@@ -738,9 +878,18 @@ arrow::Result<CompactResult> CompactImpl(const std::shared_ptr<Table>& table, co
   const int64_t row_group_rows = stored_rows.value_or(metadata::kCompactedRowGroupRows);
   ARROW_ASSIGN_OR_RAISE(auto page_bytes, metadata::PageBytes(snap->properties, kPageBytes));
   ARROW_ASSIGN_OR_RAISE(auto page_rows, metadata::StoredWriteSize(snap->properties, "write.page_rows"));
-  LayoutWriter layout(storage, snap->schema, starts, snap->version, target, budget * kWriteShareNum / kShareDen,
-                      row_group_rows, rg_auto, page_bytes, page_rows, budget / kFooterShareDen,
-                      2 * result.events_read, threads > 1 ? threads : 0, budget / kInFlightShareDen);
+  LayoutWriter::Options lo;
+  lo.target_bytes = target;
+  lo.write_budget = budget * kWriteShareNum / kShareDen;
+  lo.max_row_group_rows = row_group_rows;
+  lo.row_group_rows_auto = rg_auto;
+  lo.max_page_bytes = page_bytes;
+  lo.page_rows = page_rows;
+  lo.footer_budget = budget / kFooterShareDen;
+  lo.writers = threads > 1 ? threads : 0;
+  lo.in_flight_limit = budget / kInFlightShareDen;
+  lo.spill_dir = write::SpillDirOrDefault(options.spill_dir);
+  LayoutWriter layout(storage, snap->schema, starts, snap->version, std::move(lo));
   internal::ProgressReporter merging(options.progress, "merge", "events", result.events_read);
   const int nkeys = static_cast<int>(snap->schema.key_columns.size());
   const int64_t release_every = std::max<int64_t>(1, budget / kReleaseShareDen);
@@ -763,8 +912,9 @@ arrow::Result<CompactResult> CompactImpl(const std::shared_ptr<Table>& table, co
     ARROW_RETURN_NOT_OK(layout.Write(*batch));
     merging.Add(collapsed_before);
   }
-  ARROW_ASSIGN_OR_RAISE(auto segments, layout.Finish());
   merging.Finish();
+  ARROW_ASSIGN_OR_RAISE(auto segments, layout.Finish(options.progress));
+  result.spilled_bytes = layout.spilled_bytes();
 
   Snapshot next = *snap;
   next.format_version = horizon ? 2 : 1;

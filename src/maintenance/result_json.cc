@@ -31,6 +31,7 @@ std::string ToJson(const CompactResult& r, const std::string& table, bool dry_ru
     j["events_collapsed"] = r.events_collapsed;
     j["bases"] = r.bases;
     j["base_rows"] = r.base_rows;
+    j["spilled_bytes"] = r.spilled_bytes;
     j["files_added"] = r.files_added;
     j["files_removed"] = r.files_removed;
   }

@@ -95,11 +95,11 @@ const std::vector<KnownProperty>& KnownProperties() {
        "Memory budget of a scan, join or compaction of the table (Arrow memory pool bytes), unless "
        "--memory-limit overrides it; at least 32MiB (docs/spec.md, \"Memory budget\")."},
       {"write.row_group_rows", "auto",
-       "Rows per Parquet row group in the data files bazof writes, 1 to 67108864, or auto: 4096 in the "
-       "files compaction writes (a keyed read decodes a few thousand rows per file; more on a table so large "
-       "that the footers of the files compaction keeps open would outgrow a quarter of the memory budget), "
-       "131072 in appended "
-       "files. Changes new files only; reads of any row-group size are the same."},
+       "Rows per Parquet row group in the data files bazof writes, 1 to 67108864, or auto: 65536 in the "
+       "files compaction writes (fewer if the memory budget would not hold one per encoding thread; more "
+       "for a file so large that its footer would outgrow its share of the budget), 131072 in appended "
+       "files. Keyed reads decode by page either way. Changes new files only; reads of any row-group size "
+       "are the same."},
       {"write.page_bytes", "auto",
        "Target size of a Parquet data page in the data files bazof writes, a byte size from 4KiB to 64MiB, "
        "or auto: 128KiB in appended files, what the memory budget gives each open file in compaction "

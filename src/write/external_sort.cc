@@ -71,81 +71,74 @@ arrow::Result<int> OpenSpillFile(const std::string& dir) {
   return named;
 }
 
+SpillWriter::~SpillWriter() {
+  if (out_ && !out_->closed()) (void)out_->Close();
+}
+
+// One descriptor while writing; Finish duplicates it for reading just
+// before the writing stream closes its own.
+arrow::Result<std::unique_ptr<SpillWriter>> SpillWriter::Open(const std::string& dir,
+                                                              const std::shared_ptr<arrow::Schema>& schema,
+                                                              arrow::Compression::type codec) {
+  ARROW_ASSIGN_OR_RAISE(int fd, OpenSpillFile(dir));
+  std::unique_ptr<SpillWriter> w(new SpillWriter());
+  w->dir_ = dir;
+  auto out = arrow::io::FileOutputStream::Open(fd);
+  if (!out.ok()) {
+    ::close(fd);
+    return SpillError(dir, out.status());
+  }
+  w->out_ = *out;
+  auto options = arrow::ipc::IpcWriteOptions::Defaults();
+  // One thread: the writer's caller runs other work beside it, and pool
+  // threads each keep a malloc arena of their own (RSS, docs/spec.md §22).
+  options.use_threads = false;
+  if (codec != arrow::Compression::UNCOMPRESSED) {
+    auto made = arrow::util::Codec::Create(codec);
+    if (!made.ok()) return SpillError(dir, made.status());
+    options.codec = std::shared_ptr<arrow::util::Codec>(std::move(*made));
+  }
+  auto writer = arrow::ipc::MakeFileWriter(w->out_, schema, options);
+  if (!writer.ok()) return SpillError(dir, writer.status());
+  w->writer_ = *writer;
+  return w;
+}
+
+arrow::Status SpillWriter::Write(const arrow::RecordBatch& batch) {
+  auto st = writer_->WriteRecordBatch(batch);
+  if (st.ok()) ++batches_;
+  return st.ok() ? st : SpillError(dir_, st);
+}
+
+arrow::Result<SpilledRun> SpillWriter::Finish() {
+  auto st = writer_->Close();
+  if (!st.ok()) return SpillError(dir_, st);
+  int read_fd = ::dup(out_->file_descriptor());
+  if (read_fd < 0) {
+    return MakeError(ErrorKind::kIOError, "spill directory '" + dir_ + "': dup: " + std::strerror(errno));
+  }
+  st = out_->Close();
+  if (!st.ok()) {
+    ::close(read_fd);
+    return SpillError(dir_, st);
+  }
+  auto file = arrow::io::ReadableFile::Open(read_fd);
+  if (!file.ok()) {
+    ::close(read_fd);
+    return SpillError(dir_, file.status());
+  }
+  ARROW_ASSIGN_OR_RAISE(auto size, (*file)->GetSize());
+  auto read_options = arrow::ipc::IpcReadOptions::Defaults();
+  read_options.use_threads = false;
+  auto reader = arrow::ipc::RecordBatchFileReader::Open(*file, read_options);
+  if (!reader.ok()) return SpillError(dir_, reader.status());
+  return SpilledRun{*reader, size};
+}
+
 namespace {
 
-// One spilled run: an IPC file of sorted batches, readable by position.
-struct Run {
-  std::shared_ptr<arrow::ipc::RecordBatchFileReader> reader;
-  int64_t bytes = 0;
-};
-
-// Writes sorted batches as a run.
-class RunWriter {
- public:
-  static arrow::Result<std::unique_ptr<RunWriter>> Open(const std::string& dir,
-                                                        const std::shared_ptr<arrow::Schema>& schema,
-                                                        arrow::Compression::type codec) {
-    ARROW_ASSIGN_OR_RAISE(int fd, OpenSpillFile(dir));
-    int read_fd = ::dup(fd);
-    if (read_fd < 0) {
-      ::close(fd);
-      return MakeError(ErrorKind::kIOError, "spill directory '" + dir + "': dup: " + std::strerror(errno));
-    }
-    std::unique_ptr<RunWriter> w(new RunWriter());
-    w->dir_ = dir;
-    w->read_fd_ = read_fd;
-    auto out = arrow::io::FileOutputStream::Open(fd);
-    if (!out.ok()) {
-      ::close(fd);
-      return SpillError(dir, out.status());
-    }
-    w->out_ = *out;
-    auto options = arrow::ipc::IpcWriteOptions::Defaults();
-    // One thread: the append's other work runs beside it, and pool threads
-    // each keep a malloc arena of their own (RSS, docs/spec.md §22).
-    options.use_threads = false;
-    if (codec != arrow::Compression::UNCOMPRESSED) {
-      auto made = arrow::util::Codec::Create(codec);
-      if (!made.ok()) return SpillError(dir, made.status());
-      options.codec = std::shared_ptr<arrow::util::Codec>(std::move(*made));
-    }
-    auto writer = arrow::ipc::MakeFileWriter(w->out_, schema, options);
-    if (!writer.ok()) return SpillError(dir, writer.status());
-    w->writer_ = *writer;
-    return w;
-  }
-  ~RunWriter() {
-    if (read_fd_ >= 0) ::close(read_fd_);
-    if (out_ && !out_->closed()) (void)out_->Close();
-  }
-
-  arrow::Status Write(const arrow::RecordBatch& batch) {
-    auto st = writer_->WriteRecordBatch(batch);
-    return st.ok() ? st : SpillError(dir_, st);
-  }
-
-  arrow::Result<Run> Finish() {
-    auto st = writer_->Close();
-    if (st.ok()) st = out_->Close();
-    if (!st.ok()) return SpillError(dir_, st);
-    auto file = arrow::io::ReadableFile::Open(read_fd_);
-    if (!file.ok()) return SpillError(dir_, file.status());
-    read_fd_ = -1;  // owned by the file now
-    ARROW_ASSIGN_OR_RAISE(auto size, (*file)->GetSize());
-    auto read_options = arrow::ipc::IpcReadOptions::Defaults();
-    read_options.use_threads = false;
-    auto reader = arrow::ipc::RecordBatchFileReader::Open(*file, read_options);
-    if (!reader.ok()) return SpillError(dir_, reader.status());
-    return Run{*reader, size};
-  }
-
- private:
-  RunWriter() = default;
-  std::string dir_;
-  int read_fd_ = -1;
-  std::shared_ptr<arrow::io::FileOutputStream> out_;
-  std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
-};
+using Run = SpilledRun;
+using RunWriter = SpillWriter;
 
 // A run being merged: its current batch with encoded keys.
 struct Cursor {

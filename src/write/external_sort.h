@@ -15,6 +15,8 @@
 
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
+#include <arrow/io/type_fwd.h>
+#include <arrow/ipc/type_fwd.h>
 #include <arrow/util/type_fwd.h>
 
 #include <functional>
@@ -47,6 +49,33 @@ std::string SpillDirOrDefault(std::string dir);
 /// else created and unlinked at once): it vanishes when its last descriptor
 /// closes, however the process ends. kIOError naming the directory.
 arrow::Result<int> OpenSpillFile(const std::string& dir);
+
+/// Batches spilled to an unnamed local file (OpenSpillFile) as Arrow IPC,
+/// then read back by position. Errors name the directory. Not thread-safe.
+struct SpilledRun {
+  std::shared_ptr<arrow::ipc::RecordBatchFileReader> reader;
+  int64_t bytes = 0;  ///< the file's size
+};
+
+class SpillWriter {
+ public:
+  static arrow::Result<std::unique_ptr<SpillWriter>> Open(const std::string& dir,
+                                                          const std::shared_ptr<arrow::Schema>& schema,
+                                                          arrow::Compression::type codec);
+  ~SpillWriter();
+  arrow::Status Write(const arrow::RecordBatch& batch);
+  /// Batches written so far (the next one's position).
+  int batches() const { return batches_; }
+  /// Ends writing; the reader holds the file (it vanishes when the reader goes).
+  arrow::Result<SpilledRun> Finish();
+
+ private:
+  SpillWriter() = default;
+  std::string dir_;
+  int batches_ = 0;
+  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
+};
 
 /// How a budget is divided (docs/spec.md §10a): a quarter for a run's input
 /// (sorting copies it); runs spilled in LZ4-compressed batches of

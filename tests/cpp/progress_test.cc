@@ -124,7 +124,7 @@ TEST(ProgressTest, AppendReportsEveryRowItTook) {
   EXPECT_EQ(rec.Phases(), (Phases{{"append", 5000}}));
 }
 
-TEST(ProgressTest, CompactReportsPlanningAndMergingUpToTheEventsRead) {
+TEST(ProgressTest, CompactReportsPlanningMergingAndWritingUpToTheirTotals) {
   for (bool dry_run : {false, true}) {
     auto t = MakeRandomTable(7, 30);
     ASSERT_OK_AND_ASSIGN(auto table, Table::Open(t.storage));
@@ -141,7 +141,9 @@ TEST(ProgressTest, CompactReportsPlanningAndMergingUpToTheEventsRead) {
       EXPECT_EQ(rec.Phases(), (Phases{{"plan", r.events_read}}));
     } else {
       EXPECT_TRUE(r.committed);
-      EXPECT_EQ(rec.Phases(), (Phases{{"plan", r.events_read}, {"merge", r.events_read}}));
+      EXPECT_EQ(rec.Phases(), (Phases{{"plan", r.events_read},
+                                      {"merge", r.events_read},
+                                      {"write", r.events_written + r.base_rows}}));
     }
   }
 }

@@ -121,6 +121,7 @@ def test_info_reports_read_cost_and_hint(run, tmp_path):
     (["--target-file-size", "big"], "--target-file-size 'big'"),
     (["--format", "xml"], "--format 'xml'"),
     (["--segment-duration", "1us"], "choose a longer --segment-duration"),
+    (["--force", "--spill-dir", "/nonexistent/spill"], "spill directory '/nonexistent/spill'"),
 ])
 def test_bad_flags_are_one_clear_error(run, gen_table, args, needle):
     path, table = gen_table
@@ -129,6 +130,21 @@ def test_bad_flags_are_one_clear_error(run, gen_table, args, needle):
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bazof: error: ") and needle in lines[0], p.stderr
     assert json.loads(run("info", "--path", path, "--table", table, "--format", "json").stdout)["version"] == 2
+
+
+def test_the_merge_spills_to_the_spill_dir_and_leaves_nothing_there(run, gen_table, tmp_path):
+    path, table = gen_table
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    before = {t: scan_csv(run, path, table, "--as-of", t) for t in PROBES}
+    r = json.loads(run("compact", "--path", path, "--table", table, "--segment-duration", "90d",
+                       "--spill-dir", spill, "--format", "json").stdout)
+    assert r["committed"] and r["segments"] > 1
+    assert r["spilled_bytes"] > 0
+    assert list(spill.iterdir()) == []  # unnamed files, gone with the process
+    for t, text in before.items():
+        assert scan_csv(run, path, table, "--as-of", t) == text, t
+    assert_valid(run, path, table)
 
 
 def test_legacy_and_missing_tables_are_refused(run, copy_table, tmp_path):
@@ -141,5 +157,5 @@ def test_legacy_and_missing_tables_are_refused(run, copy_table, tmp_path):
 
 def test_help_describes_the_command(run):
     out = run("compact", "--help").stdout
-    for flag in ["--segment-duration", "--target-file-size", "--dry-run", "--format"]:
+    for flag in ["--segment-duration", "--target-file-size", "--dry-run", "--format", "--spill-dir"]:
         assert flag in out
