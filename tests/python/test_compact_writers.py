@@ -1,9 +1,9 @@
 """Compaction's writer threads (docs/spec.md §13 "Memory", §22): with several writers each
 segment's files are written by one of them, in merge order, so the files hold what a
 single-threaded compaction writes: the same segments with the same rows in their bases and
-deltas (only where deltas are cut into files may differ: at merged-batch boundaries, which
-follow the merge threads), the same scans and history; and under a small budget the pool
-peak stays within it."""
+deltas (only where deltas are cut into files may differ: at spill-batch boundaries, which
+follow the merged batches and so the merge threads), the same scans and history; and under
+a small budget the pool peak stays within it."""
 import json
 import shutil
 from pathlib import Path
@@ -59,7 +59,7 @@ def test_writer_threads_write_what_one_thread_writes(bazof_bin, tmp_path, seed, 
     assert any(len(meta) > 1 for _, meta, _, _ in a)  # some segment rotated its delta file
     assert len(a) == len(b)
     for (bounds1, meta1, base1, rows1), (bounds2, meta2, base2, rows2) in zip(a, b):
-        # Where a segment's deltas are cut into files follows the merged batches, whose
+        # Where a segment's deltas are cut into files follows the spilled batches, whose
         # boundaries depend on the merge threads; the rows do not.
         assert bounds1 == bounds2
         assert [sum(m[i] for m in meta1) for i in (0, 5)] == [sum(m[i] for m in meta2) for i in (0, 5)]
