@@ -242,6 +242,8 @@ def test_page_hidden_before_a_page_read_alone_is_an_error(run, tmp_path):
              f"text-{i % 37}"] for i in range(20000)]
     committed(run("append", "--path", path, "--table", "t",
                   "--input", write_csv(tmp_path / "in.csv", ["key", "event_time", "v", "s"], data)))
+    # Row groups of 4096 rows: the compacted file has several.
+    run("alter", "--path", path, "--table", "t", "set-property", "write.row_group_rows=4096")
     run("compact", "--path", path, "--table", "t", "--force")
     compacted = [f for f in (path / "t" / "data").glob("*.parquet")
                  if pq.ParquetFile(f).metadata.num_row_groups > 1]

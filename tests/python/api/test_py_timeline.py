@@ -230,11 +230,13 @@ def test_compact_and_vacuum_report_progress(tmp_path, monkeypatch):
     r = t.compact(segment_duration="auto", min_segment_rows=100, progress=lambda *a: calls.append(a))
     assert r.committed
     phases = [c[0] for c in calls]
-    assert phases[0] == "plan" and phases[-1] == "merge"
-    for phase in ("plan", "merge"):
+    assert phases[0] == "plan" and phases[-1] == "write"
+    assert [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p] == ["plan", "merge", "write"]
+    for phase, unit, total in (("plan", "events", n), ("merge", "events", n),
+                               ("write", "rows", r.events_written + r.base_rows)):
         mine = [c for c in calls if c[0] == phase]
         assert [c[2] for c in mine] == sorted(c[2] for c in mine)
-        assert mine[0][2] == 0 and mine[-1][2] == mine[-1][3] == n and mine[-1][1] == "events"
+        assert mine[0][2] == 0 and mine[-1][2] == mine[-1][3] == total and mine[-1][1] == unit
     calls.clear()
     v = t.vacuum(retain_versions=1, grace=0, progress=lambda *a: calls.append(a))
     assert calls[-1] == ("delete", "files", len(v.deleted), len(v.deleted))
