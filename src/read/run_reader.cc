@@ -211,9 +211,13 @@ class ParquetRun : public RunSource {
       }
       const int64_t pages = file_->DataPages(rg);
       if (pages <= 1) continue;
-      if (!straddles) {
-        // From the footer alone: listed keys in the group's range at least
-        // half its pages likely need half of them or more (a dense list).
+      if (!straddles && file_->metadata->RowGroup(rg)->num_rows() < kMinPagedStraddleRows) {
+        // From the footer alone: listed keys in a small group's range at
+        // least half its pages likely need half of them or more (a dense
+        // list). A large group's page index is consulted whatever the count:
+        // listed keys often cluster (the first hundred tickers of W2 fill
+        // about 10 of the 128 pages of a 65536-row group), and reading the
+        // index costs little beside decoding the group.
         const int64_t listed = std::upper_bound(key_in.begin(), key_in.end(), b->second) -
                                std::lower_bound(key_in.begin(), key_in.end(), b->first);
         if (2 * listed > pages) continue;
