@@ -164,6 +164,7 @@ class ParquetRun : public RunSource {
 
   arrow::Status Init(int64_t batch_size, bool pre_buffer) {
     batch_size_ = batch_size;
+    pre_buffer_ = pre_buffer;
     std::vector<int> row_groups = SelectRowGroups();
     if (row_groups.empty()) {
       done_ = true;
@@ -194,6 +195,7 @@ class ParquetRun : public RunSource {
   // row group (spec §7b).
   arrow::Status RoutePages() {
     page_rows_.assign(row_groups_.size(), std::nullopt);
+    StreamLargeGroupsByPages();
     // On object storage the page index and the pages would each be a request
     // more per row group (as for histories, §7b): row groups are read whole.
     if (!file_->planned.ref.sorted || storage_.high_latency() ||
@@ -236,13 +238,39 @@ class ParquetRun : public RunSource {
       if (kept != g) {
         row_groups_[kept] = row_groups_[g];
         page_rows_[kept] = std::move(page_rows_[g]);
+        all_pages_[kept] = all_pages_[g];
       }
       ++kept;
     }
     row_groups_.resize(kept);
     page_rows_.resize(kept);
+    all_pages_.resize(kept);
     if (row_groups_.empty()) done_ = true;
     return arrow::Status::OK();
+  }
+
+  // Without pre-buffering, Parquet streams a column chunk through a buffer
+  // that its page-header peeks grow, never shrink, keeping the bytes already
+  // read: by the end of a large row group each column's buffer holds about
+  // its whole chunk (W1 at 65536-row groups: compaction's 49 runs held ~150
+  // MB over a 128 MiB budget). Large row groups are therefore read through
+  // the page index instead, every page, in batches of the run's size
+  // (PageRowsReader: only a batch's pages are held). Local storage, sorted
+  // files with a page index only; others stream as before.
+  void StreamLargeGroupsByPages() {
+    all_pages_.assign(row_groups_.size(), false);
+    if (pre_buffer_ || storage_.high_latency() || !file_->planned.ref.sorted) return;
+    for (size_t g = 0; g < row_groups_.size(); ++g) {
+      const int rg = row_groups_[g];
+      if (file_->metadata->RowGroup(rg)->num_rows() < kMinPagedStraddleRows || file_->DataPages(rg) <= 1) continue;
+      if (!pages_) {
+        auto made = RowGroupAccess::Make(storage_, file_, shape_);
+        if (!made.ok()) return;  // streamed as before
+        pages_ = *std::move(made);
+      }
+      // A page index that page reads can use for every leaf read.
+      all_pages_[g] = pages_->PageKeys(rg, leaves_).has_value();
+    }
   }
 
   // Opens the reader of the next selected row groups; false when none is left.
@@ -264,10 +292,21 @@ class ParquetRun : public RunSource {
       row_groups_read_by_pages.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
+    if (all_pages_[next_row_group_]) {
+      const int rg = row_groups_[next_row_group_++];
+      current_row_group_ = last_row_group_ = rg;
+      std::vector<int64_t> local(static_cast<size_t>(file_->metadata->RowGroup(rg)->num_rows()));
+      std::iota(local.begin(), local.end(), int64_t{0});
+      rows_expected_ = static_cast<int64_t>(local.size());
+      rows_read_ = 0;
+      batches_ = std::make_shared<PageRowsReader>(*pages_, rg, std::move(local), leaves_, batch_size_);
+      row_groups_read_by_pages.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
     std::vector<int> group = {row_groups_[next_row_group_++]};
     int64_t rows = file_->metadata->RowGroup(group[0])->num_rows();
     while (next_row_group_ < row_groups_.size() && row_groups_[next_row_group_] == group.back() + 1 &&
-           !page_rows_[next_row_group_]) {
+           !page_rows_[next_row_group_] && !all_pages_[next_row_group_]) {
       const int64_t more = file_->metadata->RowGroup(row_groups_[next_row_group_])->num_rows();
       if (rows + more > batch_size_) break;
       rows += more;
@@ -495,6 +534,8 @@ class ParquetRun : public RunSource {
   // Per selected row group: the rows of the pages read (RoutePages), or
   // nullopt: read whole.
   std::vector<std::optional<std::vector<int64_t>>> page_rows_;
+  std::vector<bool> all_pages_;  // every page, by pages (StreamLargeGroupsByPages)
+  bool pre_buffer_ = true;
   std::unique_ptr<RowGroupAccess> pages_;  // made when a row group is read by pages
   std::vector<int> leaves_;
   size_t next_row_group_ = 0;
