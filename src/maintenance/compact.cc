@@ -628,32 +628,25 @@ class LayoutWriter {
       std::unique_ptr<write::DataFileStream> file;
       for (int at : out.batches[kind]) {
         ARROW_ASSIGN_OR_RAISE(auto batch, run.reader->ReadRecordBatch(at));
-        if (!file && kind == kBase) {
-          ARROW_ASSIGN_OR_RAISE(file, OpenFile(shape));
-        }
-        if (kind == kBase) {
-          ARROW_RETURN_NOT_OK(file->Write(*batch));
-          encoded.fetch_add(batch->num_rows());
-          continue;
-        }
         // A delta is written about a row group at a time, so that it can
         // end within a spilled batch, but only between keys: a segment's
-        // files hold disjoint key ranges.
+        // files hold disjoint key ranges. A base is one file: whole batches.
         const int64_t n = batch->num_rows();
+        const int64_t step = kind == kDelta ? shape.row_group_rows : n;
         std::shared_ptr<arrow::BooleanArray> same;
-        if (n > shape.row_group_rows) {
+        if (n > step) {
           ARROW_ASSIGN_OR_RAISE(same, SameKeyAsNext(*batch, static_cast<int>(schema_.key_columns.size())));
         }
         for (int64_t at_row = 0, end = 0; at_row < n; at_row = end) {
-          end = std::min(n, at_row + shape.row_group_rows);
+          end = std::min(n, at_row + step);
           while (end < n && same->Value(end - 1)) ++end;
           if (!file) {
             ARROW_ASSIGN_OR_RAISE(file, OpenFile(shape));
           }
-          auto part = batch->Slice(at_row, end - at_row);
+          auto part = end - at_row == n ? batch : batch->Slice(at_row, end - at_row);
           ARROW_RETURN_NOT_OK(file->Write(*part));
           encoded.fetch_add(part->num_rows());
-          if (file->bytes_flushed() >= options_.target_bytes) {
+          if (kind == kDelta && file->bytes_flushed() >= options_.target_bytes) {
             ARROW_ASSIGN_OR_RAISE(auto ref, CloseFile(*file));
             file.reset();
             out.deltas.push_back(std::move(ref));

@@ -280,23 +280,20 @@ class ParquetRun : public RunSource {
   // without holding the whole file in memory.
   arrow::Result<bool> NextRowGroup() {
     if (next_row_group_ >= row_groups_.size()) return false;
-    if (auto& local = page_rows_[next_row_group_]) {
-      // Only the pages that may hold wanted keys, in batches of the run's
-      // size (each reads and decodes the pages of its rows).
+    if (page_rows_[next_row_group_] || all_pages_[next_row_group_]) {
+      // Only the pages that may hold wanted keys, or every page, in batches
+      // of the run's size (each reads and decodes the pages of its rows).
+      auto& kept = page_rows_[next_row_group_];
       const int rg = row_groups_[next_row_group_++];
+      std::vector<int64_t> local;
+      if (kept) {
+        local = *std::move(kept);
+        kept.reset();
+      } else {
+        local.resize(static_cast<size_t>(file_->metadata->RowGroup(rg)->num_rows()));
+        std::iota(local.begin(), local.end(), int64_t{0});
+      }
       current_row_group_ = last_row_group_ = rg;
-      rows_expected_ = static_cast<int64_t>(local->size());
-      rows_read_ = 0;
-      batches_ = std::make_shared<PageRowsReader>(*pages_, rg, *std::move(local), leaves_, batch_size_);
-      local.reset();
-      row_groups_read_by_pages.fetch_add(1, std::memory_order_relaxed);
-      return true;
-    }
-    if (all_pages_[next_row_group_]) {
-      const int rg = row_groups_[next_row_group_++];
-      current_row_group_ = last_row_group_ = rg;
-      std::vector<int64_t> local(static_cast<size_t>(file_->metadata->RowGroup(rg)->num_rows()));
-      std::iota(local.begin(), local.end(), int64_t{0});
       rows_expected_ = static_cast<int64_t>(local.size());
       rows_read_ = 0;
       batches_ = std::make_shared<PageRowsReader>(*pages_, rg, std::move(local), leaves_, batch_size_);
