@@ -89,12 +89,14 @@ struct Written {
   std::shared_ptr<arrow::Table> rows;
 };
 
-// Writes `batches` to one file (4096-row groups, as compaction does) and
+// Writes `batches` to one file (4096-row groups unless `row_group_rows`
+// says otherwise, Parquet's 20000-row pages unless `page_rows` does) and
 // reads it back.
-Written WriteAndRead(const TableSchema& schema, const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches) {
+Written WriteAndRead(const TableSchema& schema, const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
+                     int64_t row_group_rows = 4096, int64_t page_rows = metadata::kDefaultPageRows) {
   auto storage = MemStorage();
-  auto stream = write::DataFileStream::Open(*storage, schema, "data/f.parquet", Version(3), true, true, 4096,
-                                            64 * 1024)
+  auto stream = write::DataFileStream::Open(*storage, schema, "data/f.parquet", Version(3), true, true,
+                                            row_group_rows, 64 * 1024, /*parallel_columns=*/false, page_rows)
                     .ValueOrDie();
   for (const auto& b : batches) EXPECT_TRUE(stream->Write(*b).ok());
   Written w;
@@ -155,6 +157,91 @@ TEST(DataFileWriterTest, RepeatedKeysKeepTheDictionaryAttempt) {
   EXPECT_TRUE(chunks["key"].dictionary);
   EXPECT_FALSE(chunks["unique_f"].dictionary);
   EXPECT_TRUE(w.rows->Equals(*arrow::Table::FromRecordBatches({batch}).ValueOrDie()));
+}
+
+TEST(DataFileWriterTest, KeysWhoseDictionaryOutnumbersAPagesRowsArePlain) {
+  const auto schema = WideSchema();
+  // Four rows a key: 1024 keys in a 4096-row group. Under compaction's
+  // 512-row pages the dictionary would hold more keys than a page holds
+  // rows: plain. Under 20000-row pages (the test above) it stays.
+  auto batch = Rows(schema, 8192, 4, 2);
+  auto w = WriteAndRead(schema, {batch}, 4096, 512);
+  auto chunks = Chunks(w.metadata);
+  EXPECT_FALSE(chunks["key"].dictionary);
+  EXPECT_TRUE(chunks["few_i"].dictionary);
+  EXPECT_TRUE(w.rows->Equals(*arrow::Table::FromRecordBatches({batch}).ValueOrDie()));
+  // 1024 rows a key: 4 keys a group, far fewer than a page's rows.
+  auto few = Rows(schema, 8192, 1024, 2);
+  auto f = WriteAndRead(schema, {few}, 4096, 512);
+  EXPECT_TRUE(Chunks(f.metadata)["key"].dictionary);
+  // The first 2048 rows of 4096-row groups, 512 keys: projected to a group
+  // while the keys keep coming (1024 > 512 rows a page), plain.
+  auto g = WriteAndRead(schema, {batch->Slice(0, 2048), batch->Slice(2048)}, 4096, 512);
+  EXPECT_FALSE(Chunks(g.metadata)["key"].dictionary);
+  EXPECT_TRUE(g.rows->Equals(*arrow::Table::FromRecordBatches({batch}).ValueOrDie()));
+}
+
+TableSchema LabelSchema() {
+  TableSchema s;
+  s.key_columns.push_back(ColumnSpec{"key", 1, arrow::utf8(), false});
+  s.event_time = ColumnSpec{"event_time", 2, arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"), false};
+  s.value_columns.push_back(ColumnSpec{"labels", 3, arrow::utf8(), true});
+  s.value_columns.push_back(ColumnSpec{"growing", 4, arrow::utf8(), true});
+  s.next_column_id = 5;
+  return s;
+}
+
+// `n` rows, 16 a key: `labels` drawn from 3000 14-byte labels (a 54 KB
+// dictionary, under the 64 KiB limit), `growing` half-distinct 30-byte
+// strings (each value twice, new values all along).
+std::shared_ptr<arrow::RecordBatch> LabelRows(const TableSchema& schema, int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  arrow::StringBuilder key, labels, growing;
+  arrow::TimestampBuilder et(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"), arrow::default_memory_pool());
+  arrow::BooleanBuilder deleted;
+  arrow::Int64Builder version;
+  for (int64_t i = 0; i < n; ++i) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "k%07lld", static_cast<long long>(i / 16));
+    EXPECT_TRUE(key.Append(buf).ok());
+    EXPECT_TRUE(et.Append(1'700'000'000'000'000LL + i).ok());
+    std::snprintf(buf, sizeof(buf), "label-%08llu", static_cast<unsigned long long>(rng() % 3000));
+    EXPECT_TRUE(labels.Append(buf).ok());
+    std::snprintf(buf, sizeof(buf), "growing-value-number-%09lld", static_cast<long long>(i / 2));
+    EXPECT_TRUE(growing.Append(buf).ok());
+    EXPECT_TRUE(deleted.Append(false).ok());
+    EXPECT_TRUE(version.Append(1).ok());
+  }
+  arrow::ArrayVector cols;
+  for (arrow::ArrayBuilder* b :
+       std::initializer_list<arrow::ArrayBuilder*>{&key, &et, &labels, &growing, &deleted, &version}) {
+    cols.push_back(b->Finish().ValueOrDie());
+  }
+  return arrow::RecordBatch::Make(write::DataFileSchema(schema, true, true), n, cols);
+}
+
+TEST(DataFileWriterTest, ValueDictionariesThatWouldOverflowArePlainBoundedLabelsKeepTheirs) {
+  const auto schema = LabelSchema();
+  auto batch = LabelRows(schema, 32768, 4);
+  const auto expected = arrow::Table::FromRecordBatches({batch}).ValueOrDie();
+  // A whole 16384-row group in the first batch: `growing`'s 8192 values
+  // (278 KB) outgrow the limit; the 3000 labels fit.
+  auto w = WriteAndRead(schema, {batch}, 16384);
+  auto chunks = Chunks(w.metadata);
+  EXPECT_FALSE(chunks["growing"].dictionary);
+  EXPECT_TRUE(chunks["labels"].dictionary);
+  EXPECT_TRUE(w.rows->Equals(*expected));
+  // Half a group first: the labels level off (about 2800 of the 3000 seen,
+  // the second half of the sample bringing a quarter as many new ones as
+  // the first), so their dictionary is not projected, and stays.
+  auto h = WriteAndRead(schema, {batch->Slice(0, 8192), batch->Slice(8192)}, 16384);
+  EXPECT_FALSE(Chunks(h.metadata)["growing"].dictionary);
+  EXPECT_TRUE(Chunks(h.metadata)["labels"].dictionary);
+  EXPECT_TRUE(h.rows->Equals(*expected));
+  // An eighth of a group: 1024 `growing` values (35 KB) projected to 8x: plain.
+  auto e = WriteAndRead(schema, {batch->Slice(0, 2048), batch->Slice(2048)}, 16384);
+  EXPECT_FALSE(Chunks(e.metadata)["growing"].dictionary);
+  EXPECT_TRUE(e.rows->Equals(*expected));
 }
 
 TEST(DataFileWriterTest, ASmallFirstBatchKeepsParquetsDefaults) {
