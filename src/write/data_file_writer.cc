@@ -73,6 +73,9 @@ namespace {
 // keeps the dictionary attempt.
 constexpr int64_t kEncodingSampleRows = 4096;
 constexpr int64_t kMinEncodingSampleRows = 128;
+// Rows DictionaryUseless hashes at most (twice: the whole sample and its
+// first half): a few milliseconds a column, once a file.
+constexpr int64_t kDictionarySampleRows = 16384;
 
 arrow::Result<bool> NearUnique(const arrow::Array& column, bool key) {
   const auto id = column.type_id();
@@ -112,8 +115,9 @@ arrow::Result<DictionarySize> DictionaryOf(const std::shared_ptr<arrow::Array>& 
 // than through a dictionary, in chunks of `row_group_rows` rows and pages of
 // at most `page_rows` rows, with a dictionary page of at most `limit` bytes.
 // A keyed read decodes a chunk's whole dictionary page for the rows of one
-// data page. Judged on the first row group's worth of `column` (at least
-// kMinEncodingSampleRows rows), its dictionary projected linearly to a chunk
+// data page. Judged on the first row group's worth of `column`, at most
+// kDictionarySampleRows rows (at least 2 * kMinEncodingSampleRows), its
+// dictionary projected linearly to a chunk
 // while its distinct values keep coming (the second half of the sample
 // brings at least 80% as many new ones as the first: sorted keys,
 // measurements), not once they level off (a bounded set of labels):
@@ -131,7 +135,7 @@ arrow::Result<bool> DictionaryUseless(const arrow::Array& column, bool key, int6
   const bool hashable = arrow::is_integer(id) || arrow::is_floating(id) || arrow::is_temporal(id) ||
                         arrow::is_base_binary_like(id) || arrow::is_decimal(id) ||
                         id == arrow::Type::FIXED_SIZE_BINARY;
-  const int64_t n = std::min(column.length(), row_group_rows);
+  const int64_t n = std::min({column.length(), row_group_rows, kDictionarySampleRows});
   if (!hashable || n < 2 * kMinEncodingSampleRows) return false;
   const auto sample = column.Slice(0, n);
   if (sample->length() - sample->null_count() < kMinEncodingSampleRows) return false;

@@ -184,7 +184,18 @@ def test_page_header_that_hides_a_page_is_an_error_in_every_read(run, tmp_path):
     and no error. Every read must refuse it, naming the file (spec §6.1)."""
     path, data_file = make_table(run, tmp_path)
     raw = bytearray(data_file.read_bytes())
-    raw[35003] ^= 96
+    # The crc field's header byte in the first page header of `_bazof_deleted` (field 4, an
+    # i32, after fields 1-3): ^ 96 makes its id 10, which PageHeader does not have.
+    md = pq.ParquetFile(data_file).metadata
+    (deleted,) = [c for c in range(md.num_columns) if md.schema.column(c).name == "_bazof_deleted"]
+    (begin,) = [b for rg, c, b, _ in page_headers(data_file) if (rg, c) == (0, deleted)][:1]
+    i, fid = begin, 0
+    while fid != 3:
+        assert raw[i] >> 4 and raw[i] & 0x0F == 5, (i, raw[i])  # short-form i32 field headers
+        fid += raw[i] >> 4
+        i = _varint(raw, i + 1)[1]
+    assert raw[i] == 0x15, raw[i]  # crc: field 4 (delta 1), an i32
+    raw[i] ^= 96
     data_file.write_bytes(bytes(raw))
     common = ["--path", path, "--table", "t"]
     spine = write_csv(tmp_path / "spine.csv", ["key", "ts"], [["key0001", "2024-01-01T01:00:00Z"]])
