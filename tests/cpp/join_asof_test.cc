@@ -93,6 +93,72 @@ void JoinAndExpectOracle(const std::shared_ptr<const Table>& table, const std::v
   ExpectMatchesOracle(*got, spine, events, version, context);
 }
 
+// A spine of 200,000 rows is sorted in slices on 2 and 3 threads, merged
+// (an odd slice count leaves one to the last round): the answers are the
+// oracle's, row for row, and those of one thread.
+TEST(JoinAsOfLargeSpineTest, SlicedSortMatchesTheOracle) {
+  std::mt19937_64 rng(4242);
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01"), keys = 40, days = 30;
+  auto storage = MemStorage();
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, KvSchema()));
+  std::vector<OracleEvent> events;
+  for (int64_t v = 1; v <= 4; ++v) {
+    std::vector<Ev> rows;
+    for (int64_t i = 0; i < 300; ++i) {
+      Ev e{"k" + std::to_string(pick(keys)), t0 + pick(days) * day, "v" + std::to_string(v) + "." + std::to_string(i),
+           pick(6) == 0};
+      if (e.deleted) e.value.clear();
+      rows.push_back(e);
+      events.push_back({e, v, i});
+    }
+    ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows, 7), AppendOptions{}));
+    ASSERT_EQ(r.version.value(), v);
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  }
+  // Keys (some absent, some null) and times (before, on and between events)
+  // from small sets, so the oracle is asked once per time.
+  std::vector<SpineRow> spine(200000);
+  std::map<int64_t, KvState> state;
+  for (auto& r : spine) {
+    if (pick(50) != 0) r.key = "k" + std::to_string(pick(keys + 5));
+    r.ms = t0 + (pick(days + 4) - 2) * day + (pick(3) - 1);
+    if (!state.count(*r.ms)) state[*r.ms] = Oracle(events, *r.ms, 4);
+  }
+  std::shared_ptr<arrow::Table> one;
+  for (const int threads : {1, 2, 3}) {
+    JoinAsOfOptions jo;
+    jo.on = "ts";
+    jo.threads = threads;
+    ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
+    ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+    ASSERT_OK_AND_ASSIGN(got, got->CombineChunks());
+    const auto& ids = static_cast<const arrow::Int64Array&>(*got->column(0)->chunk(0));
+    const auto& et = static_cast<const arrow::TimestampArray&>(*got->column(3)->chunk(0));
+    const auto& val = static_cast<const arrow::StringArray&>(*got->column(4)->chunk(0));
+    int64_t matched = 0;
+    for (size_t i = 0; i < spine.size(); ++i) {
+      ASSERT_EQ(ids.Value(i), static_cast<int64_t>(i)) << threads << " threads: spine order";
+      const KvState& s = state[*spine[i].ms];
+      auto it = spine[i].key ? s.find(*spine[i].key) : s.end();
+      if (it == s.end()) {
+        ASSERT_TRUE(et.IsNull(i) && val.IsNull(i)) << threads << " threads, row " << i;
+        continue;
+      }
+      ++matched;
+      ASSERT_FALSE(et.IsNull(i)) << threads << " threads, row " << i;
+      ASSERT_EQ(et.Value(i), it->second.first) << threads << " threads, row " << i;
+      ASSERT_EQ(val.GetString(i), it->second.second) << threads << " threads, row " << i;
+    }
+    EXPECT_GT(matched, 100000) << threads << " threads";  // most rows find an event
+    if (one) {
+      EXPECT_TRUE(got->Equals(*one)) << threads << " threads";
+    } else {
+      one = got;
+    }
+  }
+}
+
 class JoinAsOfOracleTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(JoinAsOfOracleTest, EveryVersionMatchesTheOracle) {
