@@ -507,16 +507,6 @@ class JoinAsOfImpl : public JoinAsOf {
       return arrow::Status::OK();
     }));
 
-    // The winner of each sorted spine row across workers.
-    std::vector<Candidate> winner(n);
-    for (const auto& mine : best) {
-      if (mine.empty()) continue;
-      for (int64_t s = 0; s < n; ++s) {
-        if (Later(mine[s], winner[s])) winner[s] = mine[s];
-      }
-    }
-    best.clear();
-
     // Phase 2: per file, the winners' rows, decoded only there and copied
     // straight to their spine rows in preallocated output columns (a spine
     // row has one winner, so files write disjoint rows); a winner that is a
@@ -526,12 +516,17 @@ class JoinAsOfImpl : public JoinAsOf {
       int64_t s;
       int64_t micros;  // its event time
     };
+    // The winner of each sorted spine row across workers, filed under its file.
     std::vector<std::vector<Pick>> picks(n_files);
+    std::erase_if(best, [](const std::vector<Candidate>& mine) { return mine.empty(); });
     for (int64_t s = 0; s < n; ++s) {
-      const auto& w = winner[s];
+      Candidate w;
+      for (const auto& mine : best) {
+        if (Later(mine[s], w)) w = mine[s];
+      }
       if (w.file >= 0) picks[w.file].push_back(Pick{w.row, s, w.time});
     }
-    winner = {};
+    best.clear();
     ScatterOutput out(*this, n_spine, n_files);
     ARROW_RETURN_NOT_OK(out.status());
     // Per file: its distinct winning rows' spine rows (ScatterOutput::Rows),
