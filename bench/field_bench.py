@@ -722,14 +722,18 @@ def write_report(out: Path, res: dict, args) -> None:
          "filter: issue #14's definition).", ""]
     if "w1" in res:
         i = res["w1"]["info"]
-        L += [f"## W1: {i['keys']} keys x {i['events_per_key']} events = {i['events']} events "
+        if "late_events" not in i:  # --reuse of a W1 whose dataset.json has no write figures
+            L += [f"## W1: {i['keys']} keys x {i['events_per_key']} events = {i['events']} events, reused "
+                  f"(its write figures are in the run that wrote it)", ""]
+        else:
+            L += [f"## W1: {i['keys']} keys x {i['events_per_key']} events = {i['events']} events "
               f"({i['late_events']} late), 20 commits", "",
               f"- bazof: 20 appends {i['append_20_commits_s']:.2f} s, compaction {i['compact_s']:.2f} s "
               f"(peak RSS {i['compact_peak_rss_mb']:.0f} MB), {i['bazof_bytes'] / 2**20:.0f} MiB on disk "
               f"(all versions); history Parquet: {i['history_parquet_20_files_s']:.2f} s, "
               f"{i['history_bytes'] / 2**20:.0f} MiB; delta-rs 20 commits: "
-              + (f"{i['delta_20_commits_s']:.2f} s, {i['delta_bytes'] / 2**20:.0f} MiB" if i.get('delta_20_commits_s') is not None else "-"),
-              f"- as of T = {res['w1']['qspec']['as_of']}; q3/q6 key {res['w1']['qspec']['one_key']}; "
+              + (f"{i['delta_20_commits_s']:.2f} s, {i['delta_bytes'] / 2**20:.0f} MiB" if i.get('delta_20_commits_s') is not None else "-")]
+        L += [f"- as of T = {res['w1']['qspec']['as_of']}; q3/q6 key {res['w1']['qspec']['one_key']}; "
               f"q5 columns {res['w1']['qspec']['columns']}", ""]
         L += query_table(res["w1"]["queries"], "W1 query times (ms)")
         q1 = res["w1"]["queries"].get("q1", {})
