@@ -77,12 +77,15 @@ constexpr int64_t kMinEncodingSampleRows = 128;
 // first half): a few milliseconds a column, once a file.
 constexpr int64_t kDictionarySampleRows = 16384;
 
+// Whether Parquet can dictionary-encode a column of this type (and Arrow
+// count its distinct values).
+bool Hashable(arrow::Type::type id) {
+  return arrow::is_integer(id) || arrow::is_floating(id) || arrow::is_temporal(id) || arrow::is_base_binary_like(id) ||
+         arrow::is_decimal(id) || id == arrow::Type::FIXED_SIZE_BINARY;
+}
+
 arrow::Result<bool> NearUnique(const arrow::Array& column, bool key) {
-  const auto id = column.type_id();
-  const bool hashable = arrow::is_integer(id) || arrow::is_floating(id) || arrow::is_temporal(id) ||
-                        arrow::is_base_binary_like(id) || arrow::is_decimal(id) ||
-                        id == arrow::Type::FIXED_SIZE_BINARY;
-  if (!hashable) return false;
+  if (!Hashable(column.type_id())) return false;
   const auto sample = column.Slice(0, std::min<int64_t>(column.length(), kEncodingSampleRows));
   const int64_t valid = sample->length() - sample->null_count();
   if (valid < kMinEncodingSampleRows) return false;
@@ -117,26 +120,22 @@ arrow::Result<DictionarySize> DictionaryOf(const std::shared_ptr<arrow::Array>& 
 // A keyed read decodes a chunk's whole dictionary page for the rows of one
 // data page. Judged on the first row group's worth of `column`, at most
 // kDictionarySampleRows rows (at least 2 * kMinEncodingSampleRows), its
-// dictionary projected linearly to a chunk
-// while its distinct values keep coming (the second half of the sample
-// brings at least 80% as many new ones as the first: sorted keys,
-// measurements), not once they level off (a bounded set of labels):
+// dictionary projected linearly to a chunk while its distinct values keep
+// coming (the second half of the sample brings at least 80% as many new
+// ones as the first: sorted keys, measurements), not once they level off (a
+// bounded set of labels):
 // - a key column, when the dictionary would hold more entries than a data
 //   page holds rows: the file is sorted, so Snappy already folds a key's
 //   repeats, and the dictionary only adds to every keyed read;
 // - a value column, when the dictionary would outgrow `limit`: Parquet then
 //   writes the rest of the chunk plain anyway, after a full dictionary page.
 // W2's tickers and reported figures: the history of a key 3.2 -> 1.9 ms with
-// both plain, files 1.4% smaller; W1 unchanged (bench/results/RESULTS.md,
+// both plain, files 3% smaller; W1 unchanged (bench/results/RESULTS.md,
 // "Dictionaries that overflow").
 arrow::Result<bool> DictionaryUseless(const arrow::Array& column, bool key, int64_t limit, int64_t row_group_rows,
                                       int64_t page_rows) {
-  const auto id = column.type_id();
-  const bool hashable = arrow::is_integer(id) || arrow::is_floating(id) || arrow::is_temporal(id) ||
-                        arrow::is_base_binary_like(id) || arrow::is_decimal(id) ||
-                        id == arrow::Type::FIXED_SIZE_BINARY;
   const int64_t n = std::min({column.length(), row_group_rows, kDictionarySampleRows});
-  if (!hashable || n < 2 * kMinEncodingSampleRows) return false;
+  if (!Hashable(column.type_id()) || n < 2 * kMinEncodingSampleRows) return false;
   const auto sample = column.Slice(0, n);
   if (sample->length() - sample->null_count() < kMinEncodingSampleRows) return false;
   ARROW_ASSIGN_OR_RAISE(const auto whole, DictionaryOf(sample));
