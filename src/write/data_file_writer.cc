@@ -73,8 +73,8 @@ namespace {
 // keeps the dictionary attempt.
 constexpr int64_t kEncodingSampleRows = 4096;
 constexpr int64_t kMinEncodingSampleRows = 128;
-// Rows DictionaryUseless hashes at most (twice: the whole sample and its
-// first half): a few milliseconds a column, once a file.
+// Rows DictionaryUseless hashes at most: a few milliseconds a column, once a
+// file.
 constexpr int64_t kDictionarySampleRows = 16384;
 
 // Whether Parquet can dictionary-encode a column of this type (and Arrow
@@ -94,24 +94,40 @@ arrow::Result<bool> NearUnique(const arrow::Array& column, bool key) {
   return key ? d * 2 >= valid : d * 10 >= valid * 9;
 }
 
-// Bytes of the PLAIN dictionary page of the distinct values of `values`
-// (4 length bytes and the bytes of each string, or the width of each fixed
-// value), and how many there are.
-struct DictionarySize {
+// The distinct values of a sample, as a dictionary page would hold them:
+// the PLAIN page's bytes (4 length bytes and the bytes of each string, or the
+// width of each fixed value), the entries, and the entries the sample's
+// first half alone holds. One hash pass: dictionary encoding numbers the
+// values in order of first appearance, so the first half's largest index
+// counts its distinct values.
+struct SampleDictionary {
   int64_t bytes = 0;
   int64_t entries = 0;
+  int64_t first_half_entries = 0;
 };
 
-arrow::Result<DictionarySize> DictionaryOf(const std::shared_ptr<arrow::Array>& values) {
-  ARROW_ASSIGN_OR_RAISE(auto distinct, arrow::compute::Unique(values));
-  const int64_t n = distinct->length() - distinct->null_count();
+arrow::Result<SampleDictionary> DictionaryOf(const std::shared_ptr<arrow::Array>& sample) {
+  ARROW_ASSIGN_OR_RAISE(auto datum, arrow::compute::DictionaryEncode(sample));
+  const auto array = datum.make_array();
+  const auto& encoded = static_cast<const arrow::DictionaryArray&>(*array);
+  const auto& distinct = encoded.dictionary();  // nulls are not entries
+  SampleDictionary out;
+  out.entries = distinct->length();
   if (arrow::is_base_binary_like(distinct->type_id())) {
     ARROW_ASSIGN_OR_RAISE(auto lengths, arrow::compute::CallFunction("binary_length", {distinct}));
     ARROW_ASSIGN_OR_RAISE(auto sum, arrow::compute::Sum(lengths));
     const auto& total = static_cast<const arrow::Int64Scalar&>(*sum.scalar());
-    return DictionarySize{(total.is_valid ? total.value : 0) + 4 * n, n};
+    out.bytes = (total.is_valid ? total.value : 0) + 4 * out.entries;
+  } else {
+    out.bytes = distinct->type()->byte_width() * out.entries;
   }
-  return DictionarySize{distinct->type()->byte_width() * n, n};
+  ARROW_ASSIGN_OR_RAISE(auto range, arrow::compute::MinMax(encoded.indices()->Slice(0, sample->length() / 2)));
+  const auto& max = *range.scalar_as<arrow::StructScalar>().value[1];
+  if (max.is_valid) {
+    ARROW_ASSIGN_OR_RAISE(auto wide, max.CastTo(arrow::int64()));
+    out.first_half_entries = static_cast<const arrow::Int64Scalar&>(*wide).value + 1;
+  }
+  return out;
 }
 
 // Whether a column like the first rows of `column` is better written plain
@@ -139,8 +155,8 @@ arrow::Result<bool> DictionaryUseless(const arrow::Array& column, bool key, int6
   const auto sample = column.Slice(0, n);
   if (sample->length() - sample->null_count() < kMinEncodingSampleRows) return false;
   ARROW_ASSIGN_OR_RAISE(const auto whole, DictionaryOf(sample));
-  ARROW_ASSIGN_OR_RAISE(const auto first, DictionaryOf(column.Slice(0, n / 2)));
-  const bool coming = (whole.entries - first.entries) * 10 >= first.entries * 8;
+  const int64_t first = whole.first_half_entries;
+  const bool coming = (whole.entries - first) * 10 >= first * 8;
   const double scale = coming ? static_cast<double>(row_group_rows) / static_cast<double>(n) : 1.0;
   if (key) return static_cast<double>(whole.entries) * scale > static_cast<double>(page_rows);
   return static_cast<double>(whole.bytes) * scale > static_cast<double>(limit);
