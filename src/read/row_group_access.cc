@@ -307,7 +307,8 @@ std::vector<uint8_t> RowGroupAccess::PageRouted(const std::vector<int>& groups, 
   return out;
 }
 
-bool RowGroupAccess::PageKeyRanges(int rg, const std::vector<int>& leaves, std::vector<PageRange>* out) {
+bool RowGroupAccess::PageKeyRanges(int rg, const std::vector<int>& leaves, std::vector<PageRange>* out,
+                                   bool with_keys) {
   out->clear();
   if (!EnsurePageIndex()) return false;
   const int key_leaf = file_->key_leaves[0];
@@ -338,7 +339,7 @@ bool RowGroupAccess::PageKeyRanges(int rg, const std::vector<int>& leaves, std::
       page.end = p + 1 < locs.size() ? locs[p + 1].first_row_index : rg_rows;
       if (page.begin < 0 || page.end > rg_rows || page.begin > page.end) return false;
       page.empty = nulls[p];  // keys are never null
-      if (!page.empty) {
+      if (with_keys && !page.empty) {
         // The page's key bounds as the row groups' (OpenDataFile): the
         // first key column's encoding, a prefix for composite keys.
         auto stats = parquet::Statistics::Make(descr, mins[p], maxs[p], 0, 0, 0, true, false, false);
@@ -383,6 +384,11 @@ std::optional<std::vector<int64_t>> RowGroupAccess::PageRowsWithin(int rg, const
   if (4 * kept > 3 * static_cast<int64_t>(pages.size())) return std::nullopt;
   ++impl_->by_pages;
   return local;
+}
+
+bool RowGroupAccess::CanReadPages(int rg, const std::vector<int>& leaves) {
+  std::vector<PageRange> pages;
+  return PageKeyRanges(rg, leaves, &pages, /*with_keys=*/false);
 }
 
 std::optional<std::vector<std::optional<std::string>>> RowGroupAccess::PageKeys(int rg,

@@ -269,7 +269,7 @@ class ParquetRun : public RunSource {
         pages_ = *std::move(made);
       }
       // A page index that page reads can use for every leaf read.
-      all_pages_[g] = pages_->PageKeys(rg, leaves_).has_value();
+      all_pages_[g] = pages_->CanReadPages(rg, leaves_);
     }
   }
 

@@ -236,6 +236,9 @@ class RowGroupAccess {
   /// groups' bounds; nullopt for a page whose key is unknown or all null),
   /// from the page index; nullopt when there is none usable for `leaves`.
   std::optional<std::vector<std::optional<std::string>>> PageKeys(int rg, const std::vector<int>& leaves);
+  /// Whether ReadPageRows can read row group `rg`'s leaves `leaves`: the
+  /// checks of PageKeys, without decoding any page's key bounds.
+  bool CanReadPages(int rg, const std::vector<int>& leaves);
   /// Rows `local` of row group `rg` (PageRowsWithin's), leaves `leaves`,
   /// decoding only their pages: a batch whose columns are named as the
   /// file's and typed as its Parquet schema gives them (cast as needed).
@@ -316,10 +319,11 @@ class RowGroupAccess {
     std::optional<std::pair<std::string, std::string>> keys;
     bool empty = false;
   };
-  /// The pages of `rg` with their key ranges, from the page index; false
-  /// when there is none usable or a leaf of `leaves` has no offset index or
-  /// a type page reads do not decode.
-  bool PageKeyRanges(int rg, const std::vector<int>& leaves, std::vector<PageRange>* out);
+  /// The pages of `rg` with their key ranges (without them unless
+  /// `with_keys`), from the page index; false when there is none usable or
+  /// a leaf of `leaves` has no offset index or a type page reads do not
+  /// decode.
+  bool PageKeyRanges(int rg, const std::vector<int>& leaves, std::vector<PageRange>* out, bool with_keys = true);
   /// Appends to `local` the rows of the pages for which `meets(lo, hi)`
   /// (or whose range is unknown); returns how many pages that is.
   template <typename Meets>
