@@ -8,12 +8,14 @@
 #include <arrow/io/caching.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/schema.h>
+#include <parquet/column_reader.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
 #include <parquet/page_index.h>
 #include <parquet/statistics.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -579,7 +581,151 @@ void RowGroupAccess::KeyRuns::Clear() {
   hold.clear();
 }
 
+namespace {
+
+// a == b, inline for short keys (most differ within their first 8 bytes).
+bool SameBytes(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.size() >= 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data(), 8);
+    std::memcpy(&y, b.data(), 8);
+    return x == y && std::memcmp(a.data() + 8, b.data() + 8, a.size() - 8) == 0;
+  }
+  return std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+arrow::Result<bool> RowGroupAccess::ReadPlainKeyRuns(const std::vector<int>& rgs, KeyRuns* out) {
+  const auto& schema = shape_.schema;
+  if (schema.key_columns.size() != 1 || file_->key_leaves.size() != 1) return false;
+  switch (schema.key_columns[0].type->id()) {
+    case arrow::Type::STRING:
+    case arrow::Type::BINARY:
+    case arrow::Type::LARGE_STRING:
+    case arrow::Type::LARGE_BINARY:
+      break;
+    default:
+      return false;
+  }
+  const auto& et_type = *schema.event_time.type;
+  if (et_type.id() != arrow::Type::TIMESTAMP) return false;
+  const int key_leaf = file_->key_leaves[0];
+  const int et_leaf = file_->event_time_leaf;
+  const auto* fields = file_->metadata->schema();
+  const auto* key_column = fields->Column(key_leaf);
+  const auto* et_column = fields->Column(et_leaf);
+  if (key_column->physical_type() != parquet::Type::BYTE_ARRAY || key_column->max_repetition_level() != 0 ||
+      et_column->physical_type() != parquet::Type::INT64 || et_column->max_repetition_level() != 0) {
+    return false;
+  }
+  const auto& et_logical = et_column->logical_type();
+  if (!et_logical || !et_logical->is_timestamp()) return false;
+  // Stored in ms, us or ns (a timestamp[s] column is stored in ms): read as
+  // micros the way EventMicros converts them.
+  const auto unit = static_cast<const parquet::TimestampLogicalType&>(*et_logical).time_unit();
+  if (unit != parquet::LogicalType::TimeUnit::MILLIS && unit != parquet::LogicalType::TimeUnit::MICROS &&
+      unit != parquet::LogicalType::TimeUnit::NANOS) {
+    return false;
+  }
+  // Dictionary-encoded keys are read as their indices (ReadKeyRuns).
+  if (DictionaryEncoded(*file_->metadata, key_leaf)) return false;
+
+  out->Clear();
+  const std::string file = Quote(storage_, file_->planned.ref.path);
+  auto* reader = impl_->reader->parquet_reader();
+  const auto& props = impl_->reader->properties();
+  int64_t rows = 0;
+  for (int rg : rgs) rows += impl_->starts[rg + 1] - impl_->starts[rg];
+  out->event_micros.resize(rows);
+  out->codes.emplace_back();
+  std::string& arena = out->codes.back().arena;  // the runs' keys, one copy each
+  std::vector<size_t> key_end;                   // per run: the end of its key in `arena`
+  key_end.reserve(rows);
+  out->starts.reserve(rows + 1);
+  out->file_rows.reserve(rows);
+  constexpr int64_t kBatch = 4096;
+  std::vector<parquet::ByteArray> keys(kBatch);
+  std::vector<int16_t> levels(kBatch);
+  int64_t row = 0;  // in this call
+  size_t run_key = 0;  // where the last run's key starts in `arena`
+  for (int rg : rgs) {
+    const int64_t n = impl_->starts[rg + 1] - impl_->starts[rg];
+    const std::string where = Where({rg});
+    auto short_by = [&](const char* column, int64_t got) {
+      return Corruption(file, where, "a column's pages hold fewer rows than the footer gives (", column, ": ", got,
+                        " of ", n, ")");
+    };
+    try {
+      if (rg == rgs.front() && props.pre_buffer()) {
+        reader->PreBuffer(rgs, {key_leaf, et_leaf}, props.io_context(), props.cache_options());
+      }
+      auto group = reader->RowGroup(rg);
+      auto et = std::static_pointer_cast<parquet::Int64Reader>(group->Column(et_leaf));
+      auto key = std::static_pointer_cast<parquet::ByteArrayReader>(group->Column(key_leaf));
+      int64_t* micros = out->event_micros.data() + row;
+      int64_t done = 0;
+      while (done < n) {
+        int64_t values = 0;
+        const int64_t got = et->ReadBatch(std::min(kBatch, n - done), levels.data(), nullptr, micros + done, &values);
+        if (got == 0) break;
+        if (values != got) return Corruption(file, where, "null event_time");
+        done += got;
+      }
+      if (done != n) return short_by("event time", done);
+      if (unit == parquet::LogicalType::TimeUnit::MILLIS) {
+        for (int64_t i = 0; i < n; ++i) micros[i] *= 1000;
+      } else if (unit == parquet::LogicalType::TimeUnit::NANOS) {
+        for (int64_t i = 0; i < n; ++i) micros[i] = micros[i] / 1000 - (micros[i] % 1000 < 0 ? 1 : 0);  // floor
+      }
+      done = 0;
+      while (done < n) {
+        int64_t values = 0;
+        const int64_t got = key->ReadBatch(std::min(kBatch, n - done), levels.data(), nullptr, keys.data(), &values);
+        if (got == 0) break;
+        if (values != got) {
+          return Corruption(file, where, "null in key column '", schema.key_columns[0].name, "'");
+        }
+        for (int64_t i = 0; i < got; ++i, ++row) {
+          const std::string_view k(reinterpret_cast<const char*>(keys[i].ptr), keys[i].len);
+          // A run goes on while the key does, within the row group.
+          if (done + i > 0 && SameBytes(std::string_view(arena).substr(run_key), k)) continue;
+          if (arena.capacity() - arena.size() < k.size()) {
+            // Room for the rows left at this key's length: few regrowths.
+            arena.reserve(arena.size() + k.size() * (rows - row + 1));
+          }
+          run_key = arena.size();
+          arena.append(k);
+          key_end.push_back(arena.size());
+          out->starts.push_back(row);
+          out->file_rows.push_back(impl_->starts[rg] + done + i);
+        }
+        done += got;
+      }
+      if (done != n) return short_by("key", done);
+    } catch (const std::exception& e) {
+      return WithContext(metadata::PageReadError(arrow::Status::IOError(e.what()), where), file);
+    }
+  }
+  out->starts.push_back(row);
+  size_t begin = 0;
+  out->keys.reserve(key_end.size());
+  for (size_t end : key_end) {
+    out->keys.emplace_back(arena.data() + begin, end - begin);
+    begin = end;
+  }
+  // The micros are the column's values (phase 2 of a join need not decode
+  // it again) when both it and the table's are in microseconds.
+  const bool exact = unit == parquet::LogicalType::TimeUnit::MICROS &&
+                     static_cast<const arrow::TimestampType&>(et_type).unit() == arrow::TimeUnit::MICRO;
+  impl_->et_exact = impl_->et_exact.value_or(true) && exact;
+  return true;
+}
+
 arrow::Status RowGroupAccess::ReadKeyRuns(const std::vector<int>& rgs, KeyRuns* out) {
+  ARROW_ASSIGN_OR_RAISE(const bool read, ReadPlainKeyRuns(rgs, out));
+  if (read) return arrow::Status::OK();
   out->Clear();
   std::vector<int> leaves = file_->key_leaves;
   leaves.push_back(file_->event_time_leaf);

@@ -292,6 +292,11 @@ class RowGroupAccess {
   arrow::Result<Taken> Take(const std::vector<int64_t>& rows, int64_t max_rows, bool with_versions,
                             bool with_event_time, const ValueSink* sink);
   arrow::Result<std::shared_ptr<arrow::Table>> Read(const std::vector<int>& rgs, const std::vector<int>& leaves);
+  /// ReadKeyRuns for a single string or binary key column not dictionary
+  /// encoded and event times in microseconds: the pages decoded by Parquet's
+  /// column readers, each run's key copied once. false (nothing read) for
+  /// other files.
+  arrow::Result<bool> ReadPlainKeyRuns(const std::vector<int>& rgs, KeyRuns* out);
   std::string Where(const std::vector<int>& rgs) const;
   /// Per row group of `groups` (ascending, holding `rows`): whether its rows
   /// are read page by page (the chunks have a page index, the rows are in

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <arrow/compute/api.h>
+#include <arrow/io/memory.h>
+#include <parquet/file_reader.h>
 #include <parquet/metadata.h>
 
 #include <random>
@@ -13,6 +15,7 @@
 #include "bazof/join.h"
 #include "bazof/write.h"
 #include "counting_storage.h"
+#include "metadata/table_files.h"
 #include "paged_workload.h"
 #include "read/run_reader.h"
 #include "table_builder.h"
@@ -289,6 +292,116 @@ TEST_P(JoinAsOfDenseOracleTest, SegmentedFilesAndDenseSpinesMatchTheOracle) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, JoinAsOfDenseOracleTest, ::testing::Range(0, 12));
+
+// Keys written plain (more distinct keys in a row group than a compacted
+// page has rows), as W1's are: their key side is decoded by Parquet's column
+// readers (RowGroupAccess::ReadPlainKeyRuns), a run per key and row group,
+// the event time converted from the column's unit. Row groups of 700 rows,
+// so keys straddle them; a late append overlaps the segments; event times in
+// ms, us (the key side's times are then the column's: phase 2 does not
+// decode them) and ns.
+class JoinAsOfPlainKeyTest : public ::testing::TestWithParam<arrow::TimeUnit::type> {};
+
+TEST_P(JoinAsOfPlainKeyTest, PlainKeysMatchTheOracle) {
+  std::mt19937_64 rng(9900 + static_cast<int>(GetParam()));
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % n); };
+  const int64_t day = 86400000, t0 = Ms("2024-01-01"), keys = 1500, days = 24;
+  auto key = [&](int64_t k) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "key-%05d", static_cast<int>(k));
+    return std::string(buf);
+  };
+  auto storage = MemStorage();
+  TableSchema schema = KvSchema();
+  schema.event_time.type = arrow::timestamp(GetParam(), "UTC");
+  ASSERT_OK_AND_ASSIGN(auto table, CreateTable(storage, schema, {{"write.row_group_rows", "700"}}));
+  std::vector<OracleEvent> events;
+  auto append = [&](int64_t v, int64_t share) {
+    std::vector<Ev> rows;
+    for (int64_t k = 0; k < keys; ++k) {
+      if (pick(share) != 0) continue;
+      for (int64_t i = 0, n = 1 + pick(3); i < n; ++i) {
+        Ev e{key(k), t0 + pick(days) * day + pick(3) * 1000, "v" + std::to_string(v) + "." + std::to_string(rows.size()),
+             pick(9) == 0};
+        if (e.deleted) e.value.clear();
+        events.push_back({e, v, static_cast<int64_t>(rows.size())});
+        rows.push_back(e);
+      }
+    }
+    ASSERT_OK_AND_ASSIGN(auto r, Append(table, *AppendInput(rows), AppendOptions()));
+    ASSERT_EQ(r.version.value(), v);
+    ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  };
+  append(1, 1);
+  append(2, 1);
+  CompactOptions co;
+  co.segment_duration_us = 5 * day * 1000;
+  ASSERT_OK_AND_ASSIGN(auto compacted, Compact(table, co));
+  ASSERT_TRUE(compacted.committed);
+  ASSERT_OK_AND_ASSIGN(table, Table::Open(storage));
+  append(4, 3);  // late events over the compacted segments
+
+  // The compacted files' key chunks are plain: the path under test.
+  ASSERT_OK_AND_ASSIGN(auto snap, metadata::ReadSnapshotFile(*storage, 3));
+  int64_t plain = 0, groups = 0;
+  for (const auto* f : snap->AllFiles()) {
+    ASSERT_OK_AND_ASSIGN(auto bytes, storage->ReadFile(f->path));
+    auto reader = parquet::ParquetFileReader::Open(
+        std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(std::move(bytes))));
+    auto md = reader->metadata();
+    for (int rg = 0; rg < md->num_row_groups(); ++rg, ++groups) {
+      if (!md->RowGroup(rg)->ColumnChunk(0)->has_dictionary_page()) ++plain;
+    }
+  }
+  ASSERT_GT(plain, 4) << "of " << groups << " row groups";
+
+  for (int64_t version : {int64_t{3}, int64_t{4}}) {
+    for (int threads : {1, 2}) {
+      std::vector<SpineRow> spine;
+      for (int64_t i = 0; i < 3 * keys; ++i) {
+        SpineRow r;
+        r.key = key(pick(keys + 20));  // a few absent
+        r.ms = t0 + (pick(days + 4) - 2) * day + (pick(5) - 2) * 1000;  // before, on, after events
+        spine.push_back(r);
+      }
+      const std::string context = "unit " + std::to_string(static_cast<int>(GetParam())) + " version " +
+                                  std::to_string(version) + " threads " + std::to_string(threads);
+      JoinAsOfOptions jo;
+      jo.on = "ts";
+      jo.version = Version(version);
+      jo.threads = threads;
+      ASSERT_OK_AND_ASSIGN(auto join, JoinAsOfBuilder(table, SpineTable(spine)).Options(jo).Build());
+      ASSERT_OK_AND_ASSIGN(auto got, join->ToTable());
+      ASSERT_OK_AND_ASSIGN(got, got->CombineChunks());
+      ASSERT_EQ(got->num_rows(), static_cast<int64_t>(spine.size()));
+      // The matched event times in ms (the oracle's unit), from the table's.
+      ASSERT_OK_AND_ASSIGN(auto et_ms, arrow::compute::Cast(got->column(3)->chunk(0),
+                                                              arrow::timestamp(arrow::TimeUnit::MILLI, "UTC")));
+      const auto et_array = et_ms.make_array();
+      const auto& et = static_cast<const arrow::TimestampArray&>(*et_array);
+      const auto& val = static_cast<const arrow::StringArray&>(*got->column(4)->chunk(0));
+      std::map<int64_t, KvState> state;  // per spine time
+      int64_t matched = 0;
+      for (size_t i = 0; i < spine.size(); ++i) {
+        auto [at, added] = state.try_emplace(*spine[i].ms);
+        if (added) at->second = Oracle(events, *spine[i].ms, version);
+        auto it = at->second.find(*spine[i].key);
+        if (it == at->second.end()) {
+          ASSERT_TRUE(et.IsNull(i) && val.IsNull(i)) << context << " row " << i;
+          continue;
+        }
+        ++matched;
+        ASSERT_FALSE(et.IsNull(i)) << context << " row " << i;
+        ASSERT_EQ(et.Value(i), it->second.first) << context << " row " << i;
+        ASSERT_EQ(val.GetString(i), it->second.second) << context << " row " << i;
+      }
+      EXPECT_GT(matched, static_cast<int64_t>(spine.size()) / 2) << context;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Units, JoinAsOfPlainKeyTest,
+                         ::testing::Values(arrow::TimeUnit::MILLI, arrow::TimeUnit::MICRO, arrow::TimeUnit::NANO));
 
 // Files in many small row groups, so a key's events straddle row-group
 // boundaries; keys that share their first 8 bytes or are prefixes of one

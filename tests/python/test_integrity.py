@@ -277,6 +277,48 @@ def test_page_hidden_before_a_page_read_alone_is_an_error(run, tmp_path):
         assert_scan_error(proc, data_file.name)
 
 
+def test_damaged_plain_key_pages_fail_the_join(run, tmp_path):
+    """Keys written plain (3000 distinct keys in a compacted row group: more than a page's rows)
+    are read on the join's key side by Parquet's column readers, not its Arrow reader: a flipped
+    byte in a key page (the page CRC) and a key page hidden by its header (fewer rows than the
+    footer gives) are each one error naming the file, in the join and in changes."""
+    path = tmp_path / "lake"
+    path.mkdir()
+    run("create", "--path", path, "--table", "t", "--schema", "v:int64")
+    data = [[f"key{i % 3000:05d}", f"2024-01-{1 + i % 28:02d}T00:00:{i % 60:02d}Z", i] for i in range(9000)]
+    committed(run("append", "--path", path, "--table", "t",
+                  "--input", write_csv(tmp_path / "in.csv", ["key", "event_time", "v"], data)))
+    run("alter", "--path", path, "--table", "t", "set-property", "write.row_group_rows=4096")
+    run("compact", "--path", path, "--table", "t", "--force")
+    (data_file,) = [f for f in (path / "t" / "data").glob("*.parquet")
+                    if pq.ParquetFile(f).metadata.num_row_groups > 1]
+    md = pq.ParquetFile(data_file).metadata
+    key = next(c for c in range(md.num_columns) if md.row_group(0).column(c).path_in_schema == "key")
+    assert not md.row_group(0).column(key).has_dictionary_page  # plain: the path under test
+    spine = write_csv(tmp_path / "spine.csv", ["key", "ts"],
+                      [[f"key{k:05d}", "2024-01-20T00:00:00Z"] for k in range(0, 3000, 7)])
+    common = ["--path", path, "--table", "t"]
+    join = ["join-asof", *common, "--spine", spine, "--on", "ts", "--format", "csv"]
+    diff = ["diff", *common, "--from", "2024-01-05T00:00:00Z", "--to", "2024-01-20T00:00:00Z", "--format", "csv"]
+    want_join, want_diff = run(*join).stdout, run(*diff).stdout
+    good = data_file.read_bytes()
+    (header_begin, header_end) = [(b, e) for rg, c, b, e in page_headers(data_file) if (rg, c) == (0, key)][0]
+    flipped = bytearray(good)
+    flipped[header_end + 40] ^= 0x10  # in the first key page's bytes
+    hidden = bytearray(good)
+    assert hidden[header_begin:header_begin + 2] == b"\x15\x00"  # PageHeader.type = DATA_PAGE
+    hidden[header_begin + 1] = 0x02                               # INDEX_PAGE
+    for name, raw in (("flipped byte", flipped), ("hidden page", hidden)):
+        data_file.write_bytes(bytes(raw))
+        assert_scan_error(run(*join, check=False), data_file.name)
+        proc = run(*diff, check=False)
+        assert proc.returncode == 1 or proc.stdout == want_diff, (name, proc.stdout)
+        if proc.returncode:
+            assert_scan_error(proc, data_file.name)
+    data_file.write_bytes(good)
+    assert run(*join).stdout == want_join
+
+
 def test_page_hidden_in_a_legacy_file_is_an_error(run, copy_table):
     """Legacy (bazof 0.1) files are read whole and sorted in memory, one read for all their row
     groups: a page hidden by its header (type DATA_PAGE -> INDEX_PAGE) must fail that read too."""
