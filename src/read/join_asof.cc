@@ -1242,10 +1242,18 @@ arrow::Result<std::shared_ptr<JoinAsOf>> JoinAsOfBuilder::Build() const {
       if (a->IsNull(i)) valid[i] = 0;
     }
   }
-  for (int64_t i = 0; i < n_spine; ++i) {
-    if (valid[i]) {
-      p.valid_rows.push_back(i);
-      p.micros.push_back(micros[i]);
+  const auto n_valid = static_cast<int64_t>(std::count(valid.begin(), valid.end(), uint8_t{1}));
+  p.valid_rows.reserve(n_valid);
+  if (n_valid == n_spine) {
+    p.micros = std::move(micros);
+    for (int64_t i = 0; i < n_spine; ++i) p.valid_rows.push_back(i);
+  } else {
+    p.micros.reserve(n_valid);
+    for (int64_t i = 0; i < n_spine; ++i) {
+      if (valid[i]) {
+        p.valid_rows.push_back(i);
+        p.micros.push_back(micros[i]);
+      }
     }
   }
   const bool all_valid = static_cast<int64_t>(p.valid_rows.size()) == n_spine;
