@@ -212,8 +212,9 @@ class RowGroupAccess {
   };
   /// Row groups `rgs` (as ReadKeys reads them) as runs, filling `out` (its
   /// buffers are reused from call to call). A single string or binary key is
-  /// read as the column chunks' dictionary indices: each dictionary entry is
-  /// encoded once and no key string is copied.
+  /// read as the column chunks' dictionary indices (each dictionary entry is
+  /// encoded once and no key string is copied), or, when plain, by Parquet's
+  /// column readers (ReadPlainKeyRuns: each run's key copied once).
   arrow::Status ReadKeyRuns(const std::vector<int>& rgs, KeyRuns* out);
   /// The same as ReadKeys for the rows of `rgs` that may hold a key of
   /// `key_in` (sorted, encoded), decoding only the data pages whose key range
@@ -293,9 +294,9 @@ class RowGroupAccess {
                             bool with_event_time, const ValueSink* sink);
   arrow::Result<std::shared_ptr<arrow::Table>> Read(const std::vector<int>& rgs, const std::vector<int>& leaves);
   /// ReadKeyRuns for a single string or binary key column not dictionary
-  /// encoded and event times in microseconds: the pages decoded by Parquet's
-  /// column readers, each run's key copied once. false (nothing read) for
-  /// other files.
+  /// encoded and an INT64 event time (ms, us or ns): the pages decoded by
+  /// Parquet's column readers, each run's key copied once. false (nothing
+  /// read) for other files.
   arrow::Result<bool> ReadPlainKeyRuns(const std::vector<int>& rgs, KeyRuns* out);
   std::string Where(const std::vector<int>& rgs) const;
   /// Per row group of `groups` (ascending, holding `rows`): whether its rows
