@@ -148,6 +148,15 @@ arrow::Result<std::string> KeyCodec::EncodeScalars(const KeyValue& key) const {
   return out;
 }
 
+bool KeyCodec::FirstColumnIsBytes() const { return !types_.empty() && IsStringLike(types_[0]->id()); }
+
+std::string KeyCodec::EncodeFirstColumnBytes(std::string_view bytes) const {
+  if (types_.size() == 1) return std::string(bytes);
+  std::string out;
+  PutEscaped(bytes, &out);
+  return out;
+}
+
 arrow::Result<std::string> KeyCodec::EncodeFirstColumn(const arrow::Scalar& value) const {
   ARROW_ASSIGN_OR_RAISE(auto scalar, value.CastTo(types_[0]));
   ARROW_ASSIGN_OR_RAISE(auto array, arrow::MakeArrayFromScalar(*scalar, 1));

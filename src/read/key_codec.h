@@ -45,6 +45,15 @@ class KeyCodec {
   /// Encodes a prefix made of the first column only (for key-range bounds).
   arrow::Result<std::string> EncodeFirstColumn(const arrow::Scalar& value) const;
 
+  /// Whether the first key column is a string or binary type, whose
+  /// EncodeFirstColumn EncodeFirstColumnBytes gives.
+  bool FirstColumnIsBytes() const;
+
+  /// EncodeFirstColumn of a string or binary value given as its bytes (a
+  /// Parquet statistic of the first key column's BYTE_ARRAY column), without
+  /// making a scalar. Only when FirstColumnIsBytes().
+  std::string EncodeFirstColumnBytes(std::string_view bytes) const;
+
   size_t num_columns() const { return types_.size(); }
   const std::vector<std::shared_ptr<arrow::DataType>>& types() const { return types_; }
 

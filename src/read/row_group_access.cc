@@ -316,6 +316,9 @@ bool RowGroupAccess::PageKeyRanges(int rg, const std::vector<int>& leaves, std::
   const int key_leaf = file_->key_leaves[0];
   const bool composite = shape_.schema.key_columns.size() > 1;
   const auto* descr = file_->metadata->schema()->Column(key_leaf);
+  // A string or binary first key column: its bounds are the index's bytes.
+  const bool bytes = descr->physical_type() == parquet::Type::BYTE_ARRAY &&
+                     shape_.codec.FirstColumnIsBytes();
   try {
     auto index = impl_->RowGroupIndex(rg);
     if (!index) return false;
@@ -343,16 +346,24 @@ bool RowGroupAccess::PageKeyRanges(int rg, const std::vector<int>& leaves, std::
       page.empty = nulls[p];  // keys are never null
       if (with_keys && !page.empty) {
         // The page's key bounds as the row groups' (OpenDataFile): the
-        // first key column's encoding, a prefix for composite keys.
-        auto stats = parquet::Statistics::Make(descr, mins[p], maxs[p], 0, 0, 0, true, false, false);
-        std::shared_ptr<arrow::Scalar> lo, hi;
-        if (stats && parquet::arrow::StatisticsAsScalars(*stats, &lo, &hi).ok()) {
-          auto elo = shape_.codec.EncodeFirstColumn(*lo);
-          auto ehi = shape_.codec.EncodeFirstColumn(*hi);
-          std::optional<std::string> upper;
-          if (elo.ok() && ehi.ok()) upper = composite ? PrefixSuccessor(*ehi) : std::optional<std::string>(*ehi);
-          if (upper) page.keys = std::make_pair(*std::move(elo), *std::move(upper));
+        // first key column's encoding, a prefix for composite keys; a
+        // string key's straight from the index's bytes.
+        std::optional<std::string> lo, hi;
+        if (bytes) {
+          lo = shape_.codec.EncodeFirstColumnBytes(mins[p]);
+          hi = shape_.codec.EncodeFirstColumnBytes(maxs[p]);
+        } else {
+          auto stats = parquet::Statistics::Make(descr, mins[p], maxs[p], 0, 0, 0, true, false, false);
+          std::shared_ptr<arrow::Scalar> slo, shi;
+          if (stats && parquet::arrow::StatisticsAsScalars(*stats, &slo, &shi).ok()) {
+            auto elo = shape_.codec.EncodeFirstColumn(*slo);
+            auto ehi = shape_.codec.EncodeFirstColumn(*shi);
+            if (elo.ok() && ehi.ok()) lo = *std::move(elo), hi = *std::move(ehi);
+          }
         }
+        std::optional<std::string> upper;
+        if (lo && hi) upper = composite ? PrefixSuccessor(*hi) : std::move(hi);
+        if (upper) page.keys = std::make_pair(*std::move(lo), *std::move(upper));
       }
       out->push_back(std::move(page));
     }

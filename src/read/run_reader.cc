@@ -670,19 +670,33 @@ arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
   // the group, which is all pruning and splitting need.
   file->row_group_bounds.resize(file->metadata->num_row_groups());
   const bool composite = shape.schema.key_columns.size() > 1;
+  // A string or binary first key column's bounds are the statistics' bytes
+  // (no scalars made: a keyed read opens every file it plans).
+  const bool bytes = file->metadata->schema()->Column(file->key_leaves[0])->physical_type() ==
+                         parquet::Type::BYTE_ARRAY &&
+                     shape.codec.FirstColumnIsBytes();
   for (int rg = 0; rg < file->metadata->num_row_groups(); ++rg) {
     auto chunk = file->metadata->RowGroup(rg)->ColumnChunk(file->key_leaves[0]);
     auto stats = chunk->statistics();
     if (!stats || !stats->HasMinMax()) continue;
-    std::shared_ptr<arrow::Scalar> lo, hi;
-    if (!parquet::arrow::StatisticsAsScalars(*stats, &lo, &hi).ok()) continue;
-    auto elo = shape.codec.EncodeFirstColumn(*lo);
-    auto ehi = shape.codec.EncodeFirstColumn(*hi);
-    if (!elo.ok() || !ehi.ok()) continue;
+    std::optional<std::string> elo, ehi;
+    if (bytes) {
+      elo = shape.codec.EncodeFirstColumnBytes(stats->EncodeMin());
+      ehi = shape.codec.EncodeFirstColumnBytes(stats->EncodeMax());
+    } else {
+      std::shared_ptr<arrow::Scalar> lo, hi;
+      if (!parquet::arrow::StatisticsAsScalars(*stats, &lo, &hi).ok()) continue;
+      auto slo = shape.codec.EncodeFirstColumn(*lo);
+      auto shi = shape.codec.EncodeFirstColumn(*hi);
+      if (!slo.ok() || !shi.ok()) continue;
+      elo = *std::move(slo);
+      ehi = *std::move(shi);
+    }
+    if (!elo || !ehi) continue;
     if (!composite) {
-      file->row_group_bounds[rg] = std::make_pair(*elo, *ehi);
+      file->row_group_bounds[rg] = std::make_pair(*std::move(elo), *std::move(ehi));
     } else if (auto upper = PrefixSuccessor(*ehi)) {
-      file->row_group_bounds[rg] = std::make_pair(*elo, *upper);
+      file->row_group_bounds[rg] = std::make_pair(*std::move(elo), *upper);
     }
   }
   return file;

@@ -65,6 +65,30 @@ TEST(KeyCodecTest, FirstColumnPrefixBoundsFullKeys) {
   EXPECT_GT(longer, at);
 }
 
+// Statistics' bytes (row groups', pages') give a string first column's bound
+// as its scalar does: single keys as they are, composite keys escaped; other
+// first columns have no byte form.
+TEST(KeyCodecTest, FirstColumnBytesEncodeAsTheirScalar) {
+  std::mt19937_64 rng(17);
+  for (auto types : std::vector<std::vector<std::shared_ptr<arrow::DataType>>>{
+           {arrow::utf8()}, {arrow::binary()}, {arrow::large_utf8()}, {arrow::utf8(), arrow::int32()},
+           {arrow::binary(), arrow::utf8()}}) {
+    auto codec = KeyCodec::Make(types).ValueOrDie();
+    ASSERT_TRUE(codec.FirstColumnIsBytes());
+    for (int i = 0; i < 200; ++i) {
+      std::string bytes(rng() % 12, '\0');
+      for (auto& c : bytes) c = static_cast<char>(rng() % 4 == 0 ? 0 : 'a' + rng() % 3);  // NULs in them
+      auto scalar = types[0]->id() == arrow::Type::BINARY
+                        ? std::shared_ptr<arrow::Scalar>(std::make_shared<arrow::BinaryScalar>(bytes))
+                        : std::make_shared<arrow::StringScalar>(bytes);
+      EXPECT_EQ(codec.EncodeFirstColumnBytes(bytes), codec.EncodeFirstColumn(*scalar).ValueOrDie())
+          << types.size() << " columns, " << i;
+    }
+  }
+  EXPECT_FALSE(KeyCodec::Make({arrow::int64()}).ValueOrDie().FirstColumnIsBytes());
+  EXPECT_FALSE(KeyCodec::Make({arrow::int32(), arrow::utf8()}).ValueOrDie().FirstColumnIsBytes());
+}
+
 TEST(KeyCodecTest, NullKeyIsCorruption) {
   auto codec = KeyCodec::Make({arrow::utf8()}).ValueOrDie();
   arrow::StringBuilder b;
