@@ -316,9 +316,6 @@ bool RowGroupAccess::PageKeyRanges(int rg, const std::vector<int>& leaves, std::
   const int key_leaf = file_->key_leaves[0];
   const bool composite = shape_.schema.key_columns.size() > 1;
   const auto* descr = file_->metadata->schema()->Column(key_leaf);
-  // A string or binary first key column: its bounds are the index's bytes.
-  const bool bytes = descr->physical_type() == parquet::Type::BYTE_ARRAY &&
-                     shape_.codec.FirstColumnIsBytes();
   try {
     auto index = impl_->RowGroupIndex(rg);
     if (!index) return false;
@@ -344,26 +341,9 @@ bool RowGroupAccess::PageKeyRanges(int rg, const std::vector<int>& leaves, std::
       page.end = p + 1 < locs.size() ? locs[p + 1].first_row_index : rg_rows;
       if (page.begin < 0 || page.end > rg_rows || page.begin > page.end) return false;
       page.empty = nulls[p];  // keys are never null
+      // The page's key bounds as the row groups' (OpenDataFile).
       if (with_keys && !page.empty) {
-        // The page's key bounds as the row groups' (OpenDataFile): the
-        // first key column's encoding, a prefix for composite keys; a
-        // string key's straight from the index's bytes.
-        std::optional<std::string> lo, hi;
-        if (bytes) {
-          lo = shape_.codec.EncodeFirstColumnBytes(mins[p]);
-          hi = shape_.codec.EncodeFirstColumnBytes(maxs[p]);
-        } else {
-          auto stats = parquet::Statistics::Make(descr, mins[p], maxs[p], 0, 0, 0, true, false, false);
-          std::shared_ptr<arrow::Scalar> slo, shi;
-          if (stats && parquet::arrow::StatisticsAsScalars(*stats, &slo, &shi).ok()) {
-            auto elo = shape_.codec.EncodeFirstColumn(*slo);
-            auto ehi = shape_.codec.EncodeFirstColumn(*shi);
-            if (elo.ok() && ehi.ok()) lo = *std::move(elo), hi = *std::move(ehi);
-          }
-        }
-        std::optional<std::string> upper;
-        if (lo && hi) upper = composite ? PrefixSuccessor(*hi) : std::move(hi);
-        if (upper) page.keys = std::make_pair(*std::move(lo), *std::move(upper));
+        page.keys = StatisticsKeyBounds(descr, mins[p], maxs[p], shape_.codec, composite);
       }
       out->push_back(std::move(page));
     }
@@ -610,15 +590,8 @@ bool SameBytes(std::string_view a, std::string_view b) {
 
 arrow::Result<bool> RowGroupAccess::ReadPlainKeyRuns(const std::vector<int>& rgs, KeyRuns* out) {
   const auto& schema = shape_.schema;
-  if (schema.key_columns.size() != 1 || file_->key_leaves.size() != 1) return false;
-  switch (schema.key_columns[0].type->id()) {
-    case arrow::Type::STRING:
-    case arrow::Type::BINARY:
-    case arrow::Type::LARGE_STRING:
-    case arrow::Type::LARGE_BINARY:
-      break;
-    default:
-      return false;
+  if (schema.key_columns.size() != 1 || file_->key_leaves.size() != 1 || !shape_.codec.FirstColumnIsBytes()) {
+    return false;
   }
   const auto& et_type = *schema.event_time.type;
   if (et_type.id() != arrow::Type::TIMESTAMP) return false;
@@ -635,10 +608,19 @@ arrow::Result<bool> RowGroupAccess::ReadPlainKeyRuns(const std::vector<int>& rgs
   if (!et_logical || !et_logical->is_timestamp()) return false;
   // Stored in ms, us or ns (a timestamp[s] column is stored in ms): read as
   // micros the way EventMicros converts them.
-  const auto unit = static_cast<const parquet::TimestampLogicalType&>(*et_logical).time_unit();
-  if (unit != parquet::LogicalType::TimeUnit::MILLIS && unit != parquet::LogicalType::TimeUnit::MICROS &&
-      unit != parquet::LogicalType::TimeUnit::NANOS) {
-    return false;
+  arrow::TimeUnit::type unit;
+  switch (static_cast<const parquet::TimestampLogicalType&>(*et_logical).time_unit()) {
+    case parquet::LogicalType::TimeUnit::MILLIS:
+      unit = arrow::TimeUnit::MILLI;
+      break;
+    case parquet::LogicalType::TimeUnit::MICROS:
+      unit = arrow::TimeUnit::MICRO;
+      break;
+    case parquet::LogicalType::TimeUnit::NANOS:
+      unit = arrow::TimeUnit::NANO;
+      break;
+    default:
+      return false;
   }
   // Dictionary-encoded keys are read as their indices (ReadKeyRuns).
   if (DictionaryEncoded(*file_->metadata, key_leaf)) return false;
@@ -685,11 +667,7 @@ arrow::Result<bool> RowGroupAccess::ReadPlainKeyRuns(const std::vector<int>& rgs
         done += got;
       }
       if (done != n) return short_by("event time", done);
-      if (unit == parquet::LogicalType::TimeUnit::MILLIS) {
-        for (int64_t i = 0; i < n; ++i) micros[i] *= 1000;
-      } else if (unit == parquet::LogicalType::TimeUnit::NANOS) {
-        for (int64_t i = 0; i < n; ++i) micros[i] = micros[i] / 1000 - (micros[i] % 1000 < 0 ? 1 : 0);  // floor
-      }
+      ScaleToMicros(micros, n, unit, micros);
       done = 0;
       while (done < n) {
         int64_t values = 0;
@@ -728,7 +706,7 @@ arrow::Result<bool> RowGroupAccess::ReadPlainKeyRuns(const std::vector<int>& rgs
   }
   // The micros are the column's values (phase 2 of a join need not decode
   // it again) when both it and the table's are in microseconds.
-  const bool exact = unit == parquet::LogicalType::TimeUnit::MICROS &&
+  const bool exact = unit == arrow::TimeUnit::MICRO &&
                      static_cast<const arrow::TimestampType&>(et_type).unit() == arrow::TimeUnit::MICRO;
   impl_->et_exact = impl_->et_exact.value_or(true) && exact;
   return true;

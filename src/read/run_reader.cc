@@ -90,25 +90,53 @@ arrow::Status EventMicros(const arrow::Array& et, RecycledVector<int64_t>* out) 
     }
   }
   out->resize(n);
-  const int64_t* v = ts.raw_values();
+  ScaleToMicros(ts.raw_values(), n, unit, out->data());
+  return arrow::Status::OK();
+}
+
+std::optional<std::pair<std::string, std::string>> StatisticsKeyBounds(const parquet::ColumnDescriptor* column,
+                                                                       const std::string& min, const std::string& max,
+                                                                       const KeyCodec& codec, bool composite) {
+  std::string lo, hi;
+  if (column->physical_type() == parquet::Type::BYTE_ARRAY && codec.FirstColumnIsBytes()) {
+    // No Statistics, scalars or arrays: a keyed read bounds every row group
+    // of the files it plans and every page of the row groups it reads.
+    lo = codec.EncodeFirstColumnBytes(min);
+    hi = codec.EncodeFirstColumnBytes(max);
+  } else {
+    auto stats = parquet::Statistics::Make(column, min, max, 0, 0, 0, true, false, false);
+    std::shared_ptr<arrow::Scalar> slo, shi;
+    if (!stats || !parquet::arrow::StatisticsAsScalars(*stats, &slo, &shi).ok()) return std::nullopt;
+    auto elo = codec.EncodeFirstColumn(*slo);
+    auto ehi = codec.EncodeFirstColumn(*shi);
+    if (!elo.ok() || !ehi.ok()) return std::nullopt;
+    lo = *std::move(elo);
+    hi = *std::move(ehi);
+  }
+  if (!composite) return std::make_pair(std::move(lo), std::move(hi));
+  auto upper = PrefixSuccessor(std::move(hi));
+  if (!upper) return std::nullopt;
+  return std::make_pair(std::move(lo), *std::move(upper));
+}
+
+void ScaleToMicros(const int64_t* in, int64_t n, arrow::TimeUnit::type unit, int64_t* out) {
   switch (unit) {
     case arrow::TimeUnit::SECOND:
-      for (int64_t i = 0; i < n; ++i) (*out)[i] = v[i] * 1000000;
+      for (int64_t i = 0; i < n; ++i) out[i] = in[i] * 1000000;
       break;
     case arrow::TimeUnit::MILLI:
-      for (int64_t i = 0; i < n; ++i) (*out)[i] = v[i] * 1000;
+      for (int64_t i = 0; i < n; ++i) out[i] = in[i] * 1000;
       break;
     case arrow::TimeUnit::MICRO:
-      std::copy(v, v + n, out->begin());
+      if (out != in) std::copy(in, in + n, out);
       break;
     case arrow::TimeUnit::NANO:
       for (int64_t i = 0; i < n; ++i) {
-        int64_t q = v[i] / 1000;
-        (*out)[i] = (v[i] % 1000 < 0) ? q - 1 : q;  // floor
+        int64_t q = in[i] / 1000;
+        out[i] = (in[i] % 1000 < 0) ? q - 1 : q;  // floor
       }
       break;
   }
-  return arrow::Status::OK();
 }
 
 }  // namespace detail
@@ -670,34 +698,12 @@ arrow::Result<std::shared_ptr<OpenedFile>> OpenDataFile(io::Storage& storage,
   // the group, which is all pruning and splitting need.
   file->row_group_bounds.resize(file->metadata->num_row_groups());
   const bool composite = shape.schema.key_columns.size() > 1;
-  // A string or binary first key column's bounds are the statistics' bytes
-  // (no scalars made: a keyed read opens every file it plans).
-  const bool bytes = file->metadata->schema()->Column(file->key_leaves[0])->physical_type() ==
-                         parquet::Type::BYTE_ARRAY &&
-                     shape.codec.FirstColumnIsBytes();
+  const auto* key_column = file->metadata->schema()->Column(file->key_leaves[0]);
   for (int rg = 0; rg < file->metadata->num_row_groups(); ++rg) {
-    auto chunk = file->metadata->RowGroup(rg)->ColumnChunk(file->key_leaves[0]);
-    auto stats = chunk->statistics();
+    auto stats = file->metadata->RowGroup(rg)->ColumnChunk(file->key_leaves[0])->statistics();
     if (!stats || !stats->HasMinMax()) continue;
-    std::optional<std::string> elo, ehi;
-    if (bytes) {
-      elo = shape.codec.EncodeFirstColumnBytes(stats->EncodeMin());
-      ehi = shape.codec.EncodeFirstColumnBytes(stats->EncodeMax());
-    } else {
-      std::shared_ptr<arrow::Scalar> lo, hi;
-      if (!parquet::arrow::StatisticsAsScalars(*stats, &lo, &hi).ok()) continue;
-      auto slo = shape.codec.EncodeFirstColumn(*lo);
-      auto shi = shape.codec.EncodeFirstColumn(*hi);
-      if (!slo.ok() || !shi.ok()) continue;
-      elo = *std::move(slo);
-      ehi = *std::move(shi);
-    }
-    if (!elo || !ehi) continue;
-    if (!composite) {
-      file->row_group_bounds[rg] = std::make_pair(*std::move(elo), *std::move(ehi));
-    } else if (auto upper = PrefixSuccessor(*ehi)) {
-      file->row_group_bounds[rg] = std::make_pair(*std::move(elo), *upper);
-    }
+    file->row_group_bounds[rg] =
+        StatisticsKeyBounds(key_column, stats->EncodeMin(), stats->EncodeMax(), shape.codec, composite);
   }
   return file;
 }

@@ -8,10 +8,13 @@
 #include <parquet/arrow/reader.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io/storage.h"
+#include "read/key_codec.h"
 #include "read/recycling_pool.h"
 
 namespace bazof::read::detail {
@@ -40,5 +43,17 @@ arrow::Result<std::shared_ptr<arrow::Array>> CastTo(const std::shared_ptr<arrow:
 /// Microseconds since the epoch of a timestamp array (floored); kCorruption
 /// on a null.
 arrow::Status EventMicros(const arrow::Array& et, RecycledVector<int64_t>* out);
+
+/// `in[0..n)` in `unit` as microseconds (floored) into `out` (may be `in`).
+void ScaleToMicros(const int64_t* in, int64_t n, arrow::TimeUnit::type unit, int64_t* out);
+
+/// The key bounds of a row group or page from the first key column's
+/// statistics (`min`, `max` Parquet-encoded, as footers and column indexes
+/// hold them; `column` the column): the first column's encoding, the upper
+/// bound its PrefixSuccessor for a composite key; nullopt when they do not
+/// decode. A string or binary key's bounds are the bytes themselves.
+std::optional<std::pair<std::string, std::string>> StatisticsKeyBounds(const parquet::ColumnDescriptor* column,
+                                                                       const std::string& min, const std::string& max,
+                                                                       const KeyCodec& codec, bool composite);
 
 }  // namespace bazof::read::detail
