@@ -148,7 +148,7 @@ void MakeStretches(const std::vector<RowRef>& refs, std::vector<Stretch>* out) {
 
 // The rows of a row-at-a-time gather grouped by source: source s's output
 // rows are pos[first[s] .. first[s + 1]) and its rows row[...] in the same
-// order (both ascending: a run's rows reach the output in order). Copying
+// order (ascending: a run's batch reaches the output in row order). Copying
 // source by source reads each source's buffers front to back and writes
 // into one output batch (in cache); copying in output order read from every
 // run at once, more streams than the caches and the prefetcher hold (W1
@@ -324,8 +324,6 @@ arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<
     }
     case kBinary:
     case kLargeBinary: {
-      // Offsets of type O (int32 or int64), each row's moved by the same
-      // amount within a span: to where its bytes land.
       // kShort bytes of slack: a short value is copied as a constant
       // kShort bytes (no call to memcpy) where its source has them.
       constexpr int64_t kShort = 16;
@@ -384,6 +382,8 @@ arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<
         buffers.push_back(arrow::SliceBuffer(std::shared_ptr<arrow::Buffer>(std::move(data)), 0, total));
         return arrow::Status::OK();
       };
+      // Offsets of type O (int32 or int64), each row's moved by the same
+      // amount within a span: to where its bytes land.
       auto gather = [&]<typename O>(O) -> arrow::Status {
         if (kRows && by_source) return scatter(O{});
         int64_t total = 0;
@@ -604,11 +604,11 @@ class OutputAssembler {
       // compacted table); the all-events merge takes a row per run in turn
       // (stretches of one row), where a row at a time is cheaper.
       const bool by_stretch = n >= kMinMeanStretch * CountStretches(refs_);
-      if (by_stretch) {
-        MakeStretches(refs_, &stretches_);
-      } else if (n <= std::numeric_limits<uint32_t>::max()) {
-        by_source_.Build(refs_, sources_.size());
-      }
+      // Rows a row at a time are copied source by source (BySource holds
+      // output rows as 32-bit positions).
+      const bool by_source = !by_stretch && n <= std::numeric_limits<uint32_t>::max();
+      if (by_stretch) MakeStretches(refs_, &stretches_);
+      if (by_source) by_source_.Build(refs_, sources_.size());
       for (int c = 0; c < schema_->num_fields(); ++c) {
         const auto& type = schema_->field(c)->type();
         const int sc = source_column_[c];
@@ -618,8 +618,7 @@ class OutputAssembler {
           if (by_stretch) {
             ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, stretches_, n));
           } else {
-            ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, refs_, n,
-                                                  n <= std::numeric_limits<uint32_t>::max() ? &by_source_ : nullptr));
+            ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, refs_, n, by_source ? &by_source_ : nullptr));
           }
           if (!a) {
             ARROW_ASSIGN_OR_RAISE(a, TakeColumn(sc, type));
