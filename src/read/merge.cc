@@ -177,14 +177,11 @@ struct BySource {
 // source, all of `type`) into a new array: the vectorized equivalent of a
 // Take over a chunked array, without concatenating the sources first. Span
 // is RowRef (a row at a time: output rows alternate between sources, as in
-// the all-events merge) or Stretch (a block of consecutive source rows at a
-// time: one memcpy per stretch). Returns nullptr for types it does not
-// handle (the caller falls back to Take).
-// How many rows ahead a row-at-a-time gather prefetches its source values.
-constexpr int64_t kPrefetchRows = 16;
-
-// With `by_source` (RowRef spans only: the same rows grouped by source), the
-// values and binary bytes are copied source by source.
+// the all-events merge; `by_source` holds the same rows grouped by source,
+// and values and binary bytes are copied source by source) or Stretch (a
+// block of consecutive source rows at a time: one memcpy per stretch;
+// `by_source` unused). Returns nullptr for types it does not handle (the
+// caller falls back to Take).
 template <typename Span>
 arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<arrow::DataType>& type,
                                                           const std::vector<const arrow::ArrayData*>& srcs,
@@ -279,29 +276,18 @@ arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<
       // Copies of a constant width compile to one load and store per row.
       auto copy = [&]<int W>(std::integral_constant<int, W>) {
         const int64_t w = W > 0 ? W : width;
-        if (kRows && by_source) {
-          uint8_t* const base = out;
+        if constexpr (kRows) {
           for (size_t s = 0; s + 1 < by_source->first.size(); ++s) {
             const uint8_t* v = from[s].values;
             for (uint32_t j = by_source->first[s]; j < by_source->first[s + 1]; ++j) {
-              std::memcpy(base + int64_t{by_source->pos[j]} * w, v + by_source->row[j] * w, w);
+              std::memcpy(out + int64_t{by_source->pos[j]} * w, v + by_source->row[j] * w, w);
             }
           }
-          return;
-        }
-        const int64_t count = static_cast<int64_t>(spans.size());
-        for (int64_t i = 0; i < count; ++i) {
-          const Span& s = spans[i];
-          if constexpr (kRows) {
-            // Rows alternate between many runs' batches, more streams than
-            // the hardware prefetcher follows.
-            if (i + kPrefetchRows < count) {
-              const Span& p = spans[i + kPrefetchRows];
-              __builtin_prefetch(from[p.src].values + p.row * w);
-            }
+        } else {
+          for (const Span& s : spans) {
+            std::memcpy(out, from[s.src].values + s.row * w, s.len * w);
+            out += s.len * w;
           }
-          std::memcpy(out, from[s.src].values + s.row * w, s.len * w);
-          out += s.len * w;
         }
       };
       if constexpr (kRows) {
@@ -324,16 +310,6 @@ arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<
     }
     case kBinary:
     case kLargeBinary: {
-      // kShort bytes of slack: a short value is copied as a constant
-      // kShort bytes (no call to memcpy) where its source has them.
-      constexpr int64_t kShort = 16;
-      auto copy_value = [&](uint8_t* to, const From& f, int64_t b, int64_t e) {
-        if (e - b <= kShort && b + kShort <= f.data_size) {
-          std::memcpy(to, f.data + b, kShort);
-        } else if (e > b) {
-          std::memcpy(to, f.data + b, e - b);
-        }
-      };
       // Exactly bytes [b, e) of `f` to `to`: values land out of order when
       // copied source by source, so no byte past e - b may be written.
       auto copy_exact = [](uint8_t* to, const uint8_t* from_bytes, int64_t len) {
@@ -368,7 +344,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<
           if (total > std::numeric_limits<O>::max()) return arrow::Status::CapacityError("binary gather");
         }
         to[n] = static_cast<O>(total);
-        ARROW_ASSIGN_OR_RAISE(auto data, arrow::AllocateBuffer(total + kShort, RecyclingPool()));
+        ARROW_ASSIGN_OR_RAISE(auto data, arrow::AllocateBuffer(total, RecyclingPool()));
         uint8_t* out = data->mutable_data();
         for (size_t s = 0; s < num_src; ++s) {
           const From& f = from[s];
@@ -382,47 +358,34 @@ arrow::Result<std::shared_ptr<arrow::Array>> GatherColumn(const std::shared_ptr<
         buffers.push_back(arrow::SliceBuffer(std::shared_ptr<arrow::Buffer>(std::move(data)), 0, total));
         return arrow::Status::OK();
       };
-      // Offsets of type O (int32 or int64), each row's moved by the same
-      // amount within a span: to where its bytes land.
+      // Stretch by stretch: offsets of type O (int32 or int64), each row's
+      // moved by the same amount within a stretch to where its bytes land.
       auto gather = [&]<typename O>(O) -> arrow::Status {
-        if (kRows && by_source) return scatter(O{});
+        if constexpr (kRows) return scatter(O{});
         int64_t total = 0;
-        const int64_t count = static_cast<int64_t>(spans.size());
-        for (int64_t i = 0; i < count; ++i) {
-          const Span& s = spans[i];
-          if constexpr (kRows) {
-            if (i + kPrefetchRows < count) {
-              const Span& p = spans[i + kPrefetchRows];
-              __builtin_prefetch(reinterpret_cast<const O*>(from[p.src].values) + p.row);
-            }
-          }
+        for (const Span& s : spans) {
           const O* offs = reinterpret_cast<const O*>(from[s.src].values);
           total += offs[s.row + s.len] - offs[s.row];
         }
         if (total > std::numeric_limits<O>::max()) return arrow::Status::CapacityError("binary gather");
         ARROW_ASSIGN_OR_RAISE(auto offsets, arrow::AllocateBuffer((n + 1) * sizeof(O), RecyclingPool()));
+        // kShort bytes of slack: a short stretch is copied as a constant
+        // kShort bytes (no call to memcpy) where its source has them.
+        constexpr int64_t kShort = 16;
         ARROW_ASSIGN_OR_RAISE(auto data, arrow::AllocateBuffer(total + kShort, RecyclingPool()));
         uint8_t* out = data->mutable_data();
         O* to = reinterpret_cast<O*>(offsets->mutable_data());
         O pos = 0;
-        for (int64_t i = 0; i < count; ++i) {
-          const Span& s = spans[i];
-          if constexpr (kRows) {
-            if (i + kPrefetchRows < count) {
-              const Span& p = spans[i + kPrefetchRows];
-              const From& pf = from[p.src];
-              __builtin_prefetch(pf.data + reinterpret_cast<const O*>(pf.values)[p.row]);
-            }
-          }
+        for (const Span& s : spans) {
           const From& f = from[s.src];
           const O* offs = reinterpret_cast<const O*>(f.values) + s.row;
           const O b = offs[0], e = offs[s.len];
-          if constexpr (kRows) {
-            *to++ = pos;
-          } else {
-            for (int64_t k = 0; k < s.len; ++k) *to++ = offs[k] - b + pos;
+          for (int64_t k = 0; k < s.len; ++k) *to++ = offs[k] - b + pos;
+          if (e - b <= kShort && b + kShort <= f.data_size) {
+            std::memcpy(out + pos, f.data + b, kShort);
+          } else if (e > b) {
+            std::memcpy(out + pos, f.data + b, e - b);
           }
-          copy_value(out + pos, f, b, e);
           pos += e - b;
         }
         *to = pos;
@@ -481,6 +444,8 @@ class OutputAssembler {
 
   // A row of the output: row `row` of `batch`, a batch of cursor `run`.
   arrow::Status Add(const RunBatch* batch, int64_t row, uint32_t run) {
+    // A piece holds at most kMaxPieceRows rows (BySource's 32-bit positions).
+    if (refs_.size() >= kMaxPieceRows) ARROW_RETURN_NOT_OK(Gather());
     ARROW_ASSIGN_OR_RAISE(uint32_t src, SourceOf(batch, run));
     refs_.push_back(RowRef{src, row});
     if (mode_ == MergeMode::kAllEvents) {
@@ -604,11 +569,11 @@ class OutputAssembler {
       // compacted table); the all-events merge takes a row per run in turn
       // (stretches of one row), where a row at a time is cheaper.
       const bool by_stretch = n >= kMinMeanStretch * CountStretches(refs_);
-      // Rows a row at a time are copied source by source (BySource holds
-      // output rows as 32-bit positions).
-      const bool by_source = !by_stretch && n <= std::numeric_limits<uint32_t>::max();
-      if (by_stretch) MakeStretches(refs_, &stretches_);
-      if (by_source) by_source_.Build(refs_, sources_.size());
+      if (by_stretch) {
+        MakeStretches(refs_, &stretches_);
+      } else {
+        by_source_.Build(refs_, sources_.size());
+      }
       for (int c = 0; c < schema_->num_fields(); ++c) {
         const auto& type = schema_->field(c)->type();
         const int sc = source_column_[c];
@@ -618,7 +583,7 @@ class OutputAssembler {
           if (by_stretch) {
             ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, stretches_, n));
           } else {
-            ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, refs_, n, by_source ? &by_source_ : nullptr));
+            ARROW_ASSIGN_OR_RAISE(a, GatherColumn(type, srcs, refs_, n, &by_source_));
           }
           if (!a) {
             ARROW_ASSIGN_OR_RAISE(a, TakeColumn(sc, type));
@@ -654,6 +619,7 @@ class OutputAssembler {
 
   // Gather copies by stretches when they average at least this many rows.
   static constexpr int64_t kMinMeanStretch = 4;
+  static constexpr size_t kMaxPieceRows = std::numeric_limits<uint32_t>::max();
 
   std::shared_ptr<arrow::Schema> schema_;
   MergeMode mode_;
